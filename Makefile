@@ -1,0 +1,81 @@
+# stackbench build. `make` builds ./stackbench; `make test` runs every test; `make sanitize`
+# runs the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer; `make fuzz`
+# runs each libFuzzer target for FUZZ_SECONDS; `make peers` builds the Go and Rust peers.
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+SAN     ?=
+VERSION := 0.1.0
+ALL_CFLAGS = $(CFLAGS) $(SAN) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
+             -D_GNU_SOURCE -Isrc -MMD -MP -DSB_VERSION='"$(VERSION)"' -DSB_CC='"$(CC_VERSION)"'
+CC_VERSION := $(shell $(CC) --version | head -n 1)
+LDLIBS  += -lpthread -lm
+
+SRC      := $(shell find src -name '*.c' | sort)
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC)))
+UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+INTEG    := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/test_*.c))
+TESTLIB  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
+TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+FUZZ_SECONDS ?= 20
+
+.PHONY: all test sanitize fuzz peers clean bench install-deps
+all: stackbench
+
+stackbench: $(BUILD)/stackbench
+	@if [ "$(BUILD)" = build ]; then ln -sf $(BUILD)/stackbench stackbench; fi
+
+$(BUILD)/stackbench: $(BUILD)/src/main.o $(BUILD)/libstackbench.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libstackbench.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB) $(BUILD)/libstackbench.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(TESTLIB) $(BUILD)/libstackbench.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libstackbench.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests-build: $(BUILD)/stackbench $(UNIT) $(INTEG) $(TOOLS)
+
+test: tests-build
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
+
+sanitize:
+	$(MAKE) BUILD=build/san CFLAGS='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' FUZZ_SECONDS=0 test
+
+# libFuzzer targets: tests/fuzz/fuzz_X.c, built with clang, run from their kept corpus.
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC))
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
+	@mkdir -p build/fuzz
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -DSB_VERSION='"$(VERSION)"' \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm
+
+fuzz-build: $(FUZZ_TARGETS)
+fuzz: fuzz-build
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ONLY=1 tests/run.sh
+
+peers:
+	@$(MAKE) -s -C peers
+
+bench: stackbench
+	bench/run_all.sh
+
+install-deps:
+	scripts/install.sh
+
+clean:
+	rm -rf build stackbench
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

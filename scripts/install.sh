@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what stackbench needs to build, test and benchmark, from Debian's packages.
+# Idempotent and quiet: when everything is there it prints nothing and exits 0.
+#   scripts/install.sh          everything (build, tests, peers, benchmarks)
+#   scripts/install.sh --check  only report what is missing (exit 1 if anything is)
+set -euo pipefail
+
+# build + tests: compiler, sanitizers, libFuzzer runtime (clang), curl for smoke checks
+pkgs_build=(build-essential pkg-config clang llvm libclang-rt-14-dev curl ca-certificates)
+# libraries the services use (HTTP/2, PostgreSQL, protobuf, io_uring)
+pkgs_libs=(libnghttp2-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler liburing-dev)
+# the lab's throwaway database and the reference tools the benchmarks compare against
+pkgs_tools=(postgresql wrk nghttp2-client nginx-light util-linux procps)
+
+missing=()
+for p in "${pkgs_build[@]}" "${pkgs_libs[@]}" "${pkgs_tools[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+# Go and Rust toolchains for the peers: use the ones on PATH, else Debian's.
+command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || missing+=(golang-go)
+command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=(cargo)
+
+if [ "${1:-}" = "--check" ]; then
+    [ ${#missing[@]} -eq 0 ] && exit 0
+    echo "missing: ${missing[*]}" >&2
+    exit 1
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts nginx and a PostgreSQL cluster on install; stackbench runs its own instances only.
+for svc in nginx postgresql; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+        $sudo systemctl stop "$svc" >/dev/null 2>&1 || true
+    fi
+done
+$sudo service nginx stop >/dev/null 2>&1 || true
+$sudo service postgresql stop >/dev/null 2>&1 || true
+echo "install: done" >&2

@@ -1,0 +1,60 @@
+/* json: strict RFC 8259 validation with minification "as written", and a small writer.
+ *
+ * The echo service's whole job is json_minify(); the load engine, the lab and the reports use
+ * jsonw_* to write results with stable keys. */
+#ifndef SB_CODEC_JSON_H
+#define SB_CODEC_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/buf.h"
+
+/* Deepest nesting of arrays/objects accepted (contracts/echo.md). */
+#define JSON_MAX_DEPTH 128
+
+typedef struct {
+    size_t offset;      /* 0-based byte offset where the input stopped being valid JSON */
+    const char *reason; /* static, short, lower-case English ("unexpected end of input") */
+} json_error;
+
+/* Validates src[0..len) as exactly one JSON value (RFC 8259, UTF-8 checked, depth limited)
+ * and writes it to dst with insignificant white space removed and nothing else changed.
+ * dst must have room for len bytes; dst == src (in place) is allowed.
+ * Returns the minified length, or -1 with *err filled in (dst content then unspecified). */
+ssize_t json_minify(const char *src, size_t len, char *dst, json_error *err);
+
+/* Validation only: 0 if valid, -1 with *err filled in. */
+int json_validate(const char *src, size_t len, json_error *err);
+
+/* ---- writer ---- */
+
+typedef struct {
+    buf_t *out;
+    int depth;
+    bool pretty;            /* two-space indentation, one member per line */
+    bool first[64];         /* per depth: no member written yet */
+    bool after_key;         /* a key was just written: the next value needs no comma */
+} jsonw_t;
+
+void jsonw_init(jsonw_t *w, buf_t *out, bool pretty);
+void jsonw_obj_begin(jsonw_t *w);
+void jsonw_obj_end(jsonw_t *w);
+void jsonw_arr_begin(jsonw_t *w);
+void jsonw_arr_end(jsonw_t *w);
+void jsonw_key(jsonw_t *w, const char *key);
+void jsonw_str(jsonw_t *w, const char *s);
+void jsonw_strn(jsonw_t *w, const char *s, size_t n);
+void jsonw_int(jsonw_t *w, int64_t v);
+void jsonw_uint(jsonw_t *w, uint64_t v);
+/* Finite numbers with up to `decimals` digits after the point, trailing zeros dropped;
+ * NaN and infinities are written as null. */
+void jsonw_double(jsonw_t *w, double v, int decimals);
+void jsonw_bool(jsonw_t *w, bool v);
+void jsonw_null(jsonw_t *w);
+/* Writes a string with JSON escaping (quotes included) to any buffer. */
+void json_escape(buf_t *out, const char *s, size_t n);
+
+#endif

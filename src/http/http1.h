@@ -1,0 +1,110 @@
+/* http1: the one HTTP/1.1 codec, for requests (the services) and responses (the load engine).
+ *
+ * Parsing is incremental by re-scanning: a head is parsed only once its terminating empty line
+ * is in the buffer (a head is small, so re-scanning a partial one costs little and keeps no
+ * state). Names and values point into the caller's buffer, nothing is copied or allocated.
+ * Bodies are framed by Content-Length or decoded in place from chunked encoding. */
+#ifndef SB_HTTP_HTTP1_H
+#define SB_HTTP_HTTP1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/buf.h"
+
+#define HTTP_MAX_HEADERS 64
+/* Largest request or response head (request line + headers) accepted by default. */
+#define HTTP_MAX_HEAD 65536
+
+typedef struct {
+    const char *p;
+    size_t n;
+} http_str_t;
+
+typedef struct {
+    http_str_t name, value;
+} http_header_t;
+
+typedef enum {
+    HTTP_BODY_NONE,       /* no body (no framing headers on a request, 204/304/1xx, HEAD) */
+    HTTP_BODY_LENGTH,     /* Content-Length bytes */
+    HTTP_BODY_CHUNKED,    /* Transfer-Encoding: chunked */
+    HTTP_BODY_UNTIL_CLOSE /* responses only: no framing, the body ends when the peer closes */
+} http_body_kind;
+
+typedef struct {
+    http_str_t method;  /* requests */
+    http_str_t target;  /* requests: as sent */
+    http_str_t path;    /* requests: target without the query */
+    int status;         /* responses */
+    http_str_t reason;  /* responses */
+    int minor;          /* HTTP/1.minor */
+    http_header_t headers[HTTP_MAX_HEADERS];
+    size_t nheaders;
+    size_t head_len;    /* bytes of the head, terminating empty line included */
+    http_body_kind body;
+    uint64_t content_length;
+    bool keep_alive;    /* after this message, per version and Connection */
+    bool expect_continue;
+} http_msg_t;
+
+/* Results of the parse functions: > 0 is the head length, 0 means more bytes are needed. */
+typedef enum {
+    HTTP_INCOMPLETE = 0,
+    HTTP_ERR_SYNTAX = -1,      /* malformed line, header or version */
+    HTTP_ERR_HEAD_TOO_LARGE = -2,
+    HTTP_ERR_TOO_MANY_HEADERS = -3,
+    HTTP_ERR_LENGTH = -4,      /* invalid or conflicting Content-Length, or with chunked */
+    HTTP_ERR_ENCODING = -5,    /* a Transfer-Encoding other than chunked */
+    HTTP_ERR_VERSION = -6,     /* not HTTP/1.0 or HTTP/1.1 */
+} http_status_t;
+
+const char *http_strerror(int err);
+
+int http_parse_request(const char *buf, size_t len, http_msg_t *m, size_t max_head);
+/* head_request: the request was HEAD (its answer has no body whatever its headers say). */
+int http_parse_response(const char *buf, size_t len, http_msg_t *m, size_t max_head,
+                        bool head_request);
+
+/* Header value by case-insensitive name; NULL when absent. */
+const http_str_t *http_header(const http_msg_t *m, const char *name);
+bool http_str_eq(http_str_t s, const char *lit);          /* exact */
+bool http_str_ieq(http_str_t s, const char *lit);         /* ASCII case-insensitive */
+
+/* ---- chunked decoding, in place and resumable ---- */
+typedef struct {
+    int state;
+    uint64_t remaining;  /* bytes left in the current chunk */
+    size_t pos;          /* raw bytes consumed, from the body start */
+    size_t out;          /* decoded bytes, written at the body start */
+    size_t line;         /* length of the current size/trailer line (bounded) */
+} http_chunked_t;
+
+static inline void http_chunked_init(http_chunked_t *d) { *d = (http_chunked_t){0}; }
+/* buf points at the first byte of the chunked body and len bytes of it are present (the same
+ * buf each call, len growing). Decoded bytes are written to buf[0..d->out). Returns the raw
+ * length of the whole chunked body (trailers included) when it is complete, 0 when more bytes
+ * are needed, or HTTP_ERR_SYNTAX. */
+ssize_t http_chunked_decode(http_chunked_t *d, char *buf, size_t len);
+
+/* ---- writing ---- */
+
+const char *http_reason(int status);
+/* "Sun, 06 Nov 1994 08:49:37 GMT" for the current second, cached per thread. */
+const char *http_date(void);
+
+/* Appends a response head: status line, Date, Content-Type (when given), Content-Length,
+ * Connection: close (when !keep_alive), `extra` (already formatted "Name: value\r\n" lines, or
+ * NULL), and the empty line. 0 or -ENOMEM. */
+int http_write_response_head(buf_t *out, int status, const char *content_type,
+                             size_t content_length, bool keep_alive, const char *extra);
+
+/* Appends a whole request. headers: "Name: value" strings. A body (body_len > 0 or a method
+ * that carries one) gets Content-Length. 0 or -ENOMEM. */
+int http_write_request(buf_t *out, const char *method, const char *authority, const char *target,
+                       const char *const *headers, size_t nheaders, const void *body,
+                       size_t body_len);
+
+#endif

@@ -1,0 +1,43 @@
+/* hist: an HdrHistogram-style latency histogram.
+ *
+ * Values are bucketed with a fixed relative precision (sigfigs significant decimal digits), so
+ * memory is fixed whatever the count and the duration, and recording is a few instructions.
+ * Histograms with the same configuration merge exactly by adding counts (one per load thread,
+ * merged at the end). The load engine records nanoseconds, from 1 µs to 1 hour, 3 digits. */
+#ifndef SB_LOAD_HIST_H
+#define SB_LOAD_HIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct hist hist_t;
+
+/* lowest: smallest discernible value (>= 1); highest: largest trackable (>= 2 * lowest);
+ * sigfigs: 1..5. NULL on bad arguments or out of memory. */
+hist_t *hist_new(int64_t lowest, int64_t highest, int sigfigs);
+void hist_free(hist_t *h);
+void hist_reset(hist_t *h);
+
+/* Records v (n times). Values below 0 are recorded as 0; values above `highest` are recorded
+ * as `highest` and counted in hist_clamped(). */
+void hist_record(hist_t *h, int64_t v);
+void hist_record_n(hist_t *h, int64_t v, uint64_t n);
+
+/* Adds src's counts into dst. 0, or -1 if the configurations differ. */
+int hist_merge(hist_t *dst, const hist_t *src);
+
+uint64_t hist_count(const hist_t *h);
+uint64_t hist_clamped(const hist_t *h);
+int64_t hist_min(const hist_t *h);   /* 0 when empty */
+int64_t hist_max(const hist_t *h);   /* 0 when empty */
+double hist_mean(const hist_t *h);   /* 0 when empty */
+double hist_stdev(const hist_t *h);  /* population standard deviation, 0 when empty */
+/* The value at percentile p (0..100]: the highest value equivalent to the smallest recorded
+ * value v such that at least p % of all recorded values are <= v. 0 when empty. */
+int64_t hist_percentile(const hist_t *h, double p);
+
+/* Equivalent-value range of the bucket holding v: values in [lo, hi] are indistinguishable. */
+int64_t hist_lowest_equivalent(const hist_t *h, int64_t v);
+int64_t hist_highest_equivalent(const hist_t *h, int64_t v);
+
+#endif

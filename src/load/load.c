@@ -1,0 +1,658 @@
+#include "load/load.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/cpu.h"
+#include "core/loop.h"
+#include "core/net.h"
+
+const char *const load_err_names[LOAD_ERR_KINDS] = {"connect", "read",   "write", "timeout",
+                                                    "parse",   "status", "body"};
+
+/* Largest answer accepted; a bigger one is a parse error (keeps memory bounded). */
+#define MAX_RESPONSE (64u << 20)
+#define READ_CHUNK 16384
+#define RECONNECT_BACKOFF_NS (10 * NS_PER_MS)
+#define SWEEP_NS (10 * NS_PER_MS)
+
+typedef struct lthread lthread_t;
+
+typedef struct {
+    loop_io_t io;
+    lthread_t *t;
+    int gidx;               /* global connection index */
+    bool connecting, connected, inflight, failed_connect;
+    buf_t in;
+    size_t wr_off;          /* bytes of the current request written */
+    int64_t sent_at;        /* when the current request was sent */
+    int64_t due;            /* when the current request was due (open loop) */
+    int64_t next_due;       /* open loop: when the next request is due */
+    loop_timer_t timer;     /* open-loop schedule, reconnect back-off */
+    bool have_head;
+    http_msg_t msg;
+    http_chunked_t chunk;
+} lconn_t;
+
+struct lthread {
+    int id;
+    pthread_t thread;
+    const load_config_t *cfg;
+    const buf_t *request;
+    const net_addr_t *addr;
+    bool head_request;
+    loop_t *loop;
+    lconn_t *conns;
+    int nconns;
+    int first_gidx;
+    int64_t t0, deadline, drain_deadline;
+    int64_t interval;       /* open loop: ns between two requests of one connection */
+    int64_t last_done;
+    loop_timer_t end_timer, sweep;
+    bool ending;            /* past the deadline: no new requests */
+    load_result_t r;
+    _Atomic uint64_t progress_requests, progress_errors;
+};
+
+static void conn_start(lconn_t *c);
+static void conn_maybe_send(lconn_t *c);
+
+static void count_error(lconn_t *c, int kind)
+{
+    lthread_t *t = c->t;
+    t->r.errors[kind]++;
+    atomic_store_explicit(&t->progress_errors, load_errors_total(&t->r), memory_order_relaxed);
+}
+
+static void conn_reset(lconn_t *c)
+{
+    if (c->io.fd >= 0)
+        close(c->io.fd);
+    c->io.fd = -1;
+    c->connecting = c->connected = c->inflight = c->have_head = false;
+    buf_clear(&c->in);
+}
+
+/* Whether this connection has more to send: closed loop until the deadline, open loop while
+ * requests due before the deadline remain (they are still sent during the drain). */
+static bool conn_wants_more(const lconn_t *c)
+{
+    return c->t->interval ? c->next_due < c->t->deadline : !c->t->ending;
+}
+
+/* Drops the connection after a failure and opens a new one, right away or after a back-off. */
+static void conn_fail(lconn_t *c, int kind)
+{
+    count_error(c, kind);
+    conn_reset(c);
+    if (!conn_wants_more(c))
+        return;
+    if (kind == LOAD_ERR_CONNECT)
+        loop_timer_set(c->t->loop, &c->timer, loop_now(c->t->loop) + RECONNECT_BACKOFF_NS);
+    else
+        conn_start(c);
+}
+
+static void conn_done(lconn_t *c, const char *body, size_t body_len)
+{
+    lthread_t *t = c->t;
+    int64_t now = loop_now_update(t->loop);
+    const http_msg_t *m = &c->msg;
+    int64_t from = t->interval ? c->due : c->sent_at;
+    hist_record(t->r.latency, now - from);
+    t->r.requests++;
+    if (m->status < 600)
+        t->r.status[m->status]++;
+    t->last_done = now;
+    atomic_store_explicit(&t->progress_requests, t->r.requests, memory_order_relaxed);
+    const load_config_t *cfg = t->cfg;
+    bool status_ok = cfg->expect_status ? m->status == cfg->expect_status : m->status < 400;
+    if (!status_ok)
+        count_error(c, LOAD_ERR_STATUS);
+    else if (cfg->check && !cfg->check(m, body, body_len, cfg->check_ud))
+        count_error(c, LOAD_ERR_BODY);
+    c->inflight = false;
+    c->have_head = false;
+}
+
+/* Parses what has arrived. Returns false when the connection was closed or reset. */
+static bool conn_parse(lconn_t *c, bool eof)
+{
+    lthread_t *t = c->t;
+    while (buf_size(&c->in) > 0 || (eof && c->have_head)) {
+        if (!c->inflight) {
+            /* Bytes nobody asked for: a broken server. */
+            conn_fail(c, LOAD_ERR_PARSE);
+            return false;
+        }
+        char *start = buf_start(&c->in);
+        size_t avail = buf_size(&c->in);
+        int rc = http_parse_response(start, avail, &c->msg, HTTP_MAX_HEAD, t->head_request);
+        if (rc == HTTP_INCOMPLETE)
+            return true;
+        if (rc < 0) {
+            conn_fail(c, LOAD_ERR_PARSE);
+            return false;
+        }
+        if (!c->have_head) {
+            c->have_head = true;
+            http_chunked_init(&c->chunk);
+        }
+        size_t head = (size_t)rc, total;
+        const char *body = start + head;
+        size_t body_len;
+        switch (c->msg.body) {
+        case HTTP_BODY_NONE:
+            total = head;
+            body_len = 0;
+            break;
+        case HTTP_BODY_LENGTH:
+            if (c->msg.content_length > MAX_RESPONSE) {
+                conn_fail(c, LOAD_ERR_PARSE);
+                return false;
+            }
+            total = head + c->msg.content_length;
+            body_len = c->msg.content_length;
+            if (avail < total) {
+                buf_reserve(&c->in, total - avail);
+                return true;
+            }
+            break;
+        case HTTP_BODY_CHUNKED: {
+            ssize_t r = http_chunked_decode(&c->chunk, start + head, avail - head);
+            if (r < 0 || c->chunk.out > MAX_RESPONSE) {
+                conn_fail(c, LOAD_ERR_PARSE);
+                return false;
+            }
+            if (r == 0)
+                return true;
+            total = head + (size_t)r;
+            body_len = c->chunk.out;
+            break;
+        }
+        default: /* until close */
+            if (avail > MAX_RESPONSE) {
+                conn_fail(c, LOAD_ERR_PARSE);
+                return false;
+            }
+            if (!eof)
+                return true;
+            total = avail;
+            body_len = avail - head;
+            break;
+        }
+        if (c->msg.status >= 100 && c->msg.status < 200) {
+            /* Interim answer (100 Continue): the real one follows. */
+            buf_consume(&c->in, total);
+            c->have_head = false;
+            continue;
+        }
+        bool keep = c->msg.keep_alive && c->msg.body != HTTP_BODY_UNTIL_CLOSE;
+        conn_done(c, body, body_len);
+        buf_consume(&c->in, total);
+        if (!keep) {
+            /* The server closes after this answer: not an error, open a new connection. */
+            conn_reset(c);
+            if (conn_wants_more(c))
+                conn_start(c);
+            return false;
+        }
+        if (eof)
+            break;
+    }
+    if (eof) {
+        /* The server closed: an error only when an answer was owed. */
+        bool owed = c->inflight;
+        conn_reset(c);
+        if (owed)
+            count_error(c, LOAD_ERR_READ);
+        if (conn_wants_more(c))
+            conn_start(c);
+        return false;
+    }
+    return true;
+}
+
+static void conn_read(lconn_t *c)
+{
+    for (;;) {
+        if (buf_reserve(&c->in, READ_CHUNK) < 0) {
+            conn_fail(c, LOAD_ERR_READ);
+            return;
+        }
+        size_t room = buf_room(&c->in);
+        ssize_t n = recv(c->io.fd, buf_end(&c->in), room, 0);
+        if (n > 0) {
+            c->t->r.bytes_in += (uint64_t)n;
+            buf_commit(&c->in, (size_t)n);
+            if (!conn_parse(c, false))
+                return;
+            if ((size_t)n < room)
+                break; /* drained; edge-triggered epoll reports new data */
+            continue;
+        }
+        if (n == 0) {
+            conn_parse(c, true);
+            return;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+        conn_fail(c, LOAD_ERR_READ);
+        return;
+    }
+    if (c->connected && !c->inflight)
+        conn_maybe_send(c);
+}
+
+static void conn_write(lconn_t *c)
+{
+    const buf_t *req = c->t->request;
+    while (c->wr_off < buf_size(req)) {
+        ssize_t n = send(c->io.fd, buf_start(req) + c->wr_off, buf_size(req) - c->wr_off,
+                         MSG_NOSIGNAL);
+        if (n > 0) {
+            c->wr_off += (size_t)n;
+            c->t->r.bytes_out += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return; /* EPOLLOUT continues */
+        conn_fail(c, LOAD_ERR_WRITE);
+        return;
+    }
+}
+
+static void conn_send(lconn_t *c, int64_t due)
+{
+    c->inflight = true;
+    c->have_head = false;
+    c->due = due;
+    c->sent_at = loop_now(c->t->loop);
+    c->wr_off = 0;
+    conn_write(c);
+}
+
+/* Sends the next request if this connection may: connected, idle, and (open loop) it is due. */
+static void conn_maybe_send(lconn_t *c)
+{
+    lthread_t *t = c->t;
+    if (!c->connected || c->inflight)
+        return;
+    int64_t now = loop_now(t->loop);
+    if (!t->interval) {
+        if (!t->ending)
+            conn_send(c, now);
+        return;
+    }
+    if (c->next_due >= t->deadline)
+        return;
+    if (c->next_due > now) {
+        if (!t->ending)
+            loop_timer_set(t->loop, &c->timer, c->next_due);
+        return;
+    }
+    int64_t due = c->next_due;
+    c->next_due += t->interval;
+    conn_send(c, due);
+}
+
+static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+    lconn_t *c = container_of(io, lconn_t, io);
+    if (c->connecting) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return;
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err || (events & (EPOLLERR | EPOLLHUP))) {
+            conn_fail(c, LOAD_ERR_CONNECT);
+            return;
+        }
+        c->connecting = false;
+        c->connected = true;
+        conn_maybe_send(c);
+        return;
+    }
+    if (c->io.fd < 0)
+        return;
+    if ((events & EPOLLOUT) && c->inflight && c->wr_off < buf_size(c->t->request)) {
+        conn_write(c);
+        if (c->io.fd < 0)
+            return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        conn_read(c);
+}
+
+static void conn_start(lconn_t *c)
+{
+    lthread_t *t = c->t;
+    int fd = net_connect(t->addr);
+    t->r.connects++;
+    if (fd < 0) {
+        c->io.fd = -1;
+        conn_fail(c, LOAD_ERR_CONNECT);
+        return;
+    }
+    c->io.fd = fd;
+    c->connecting = true;
+    if (loop_add(t->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0)
+        conn_fail(c, LOAD_ERR_CONNECT);
+}
+
+static void conn_on_timer(loop_t *loop, loop_timer_t *tm)
+{
+    lconn_t *c = container_of(tm, lconn_t, timer);
+    if (!conn_wants_more(c))
+        return;
+    if (c->io.fd < 0)
+        conn_start(c);
+    else
+        conn_maybe_send(c);
+}
+
+/* Timeouts, and the end of the run: after the deadline, answers owed are waited for until the
+ * drain deadline; open-loop requests due before the deadline are still sent. */
+static void thread_on_sweep(loop_t *loop, loop_timer_t *tm)
+{
+    lthread_t *t = container_of(tm, lthread_t, sweep);
+    int64_t now = loop_now(loop);
+    bool busy = false;
+    for (int i = 0; i < t->nconns; i++) {
+        lconn_t *c = &t->conns[i];
+        if (c->inflight && now - c->sent_at > t->cfg->timeout_ns)
+            conn_fail(c, LOAD_ERR_TIMEOUT);
+        if (c->inflight || (t->interval && c->next_due < t->deadline))
+            busy = true;
+    }
+    if (t->ending && (!busy || now >= t->drain_deadline)) {
+        loop_stop(loop);
+        return;
+    }
+    loop_timer_set(loop, tm, now + SWEEP_NS);
+}
+
+static void thread_on_end(loop_t *loop, loop_timer_t *tm)
+{
+    lthread_t *t = container_of(tm, lthread_t, end_timer);
+    t->ending = true;
+    loop_timer_set(loop, &t->sweep, loop_now(loop));
+}
+
+static void thread_on_start(loop_t *loop, loop_timer_t *tm)
+{
+    lthread_t *t = container_of(tm, lthread_t, end_timer);
+    tm->cb = thread_on_end;
+    loop_timer_set(loop, tm, t->deadline);
+    for (int i = 0; i < t->nconns; i++)
+        conn_start(&t->conns[i]);
+}
+
+static void *thread_main(void *arg)
+{
+    lthread_t *t = arg;
+    if (t->cfg->pin)
+        cpu_pin_self_mask(t->cfg->cpus);
+    loop_run(t->loop);
+    /* Open loop: what was due but never sent is reported, not silently dropped. */
+    if (t->interval)
+        for (int i = 0; i < t->nconns; i++) {
+            lconn_t *c = &t->conns[i];
+            for (int64_t d = c->next_due; d < t->deadline; d += t->interval)
+                t->r.unsent++;
+        }
+    for (int i = 0; i < t->nconns; i++) {
+        if (t->conns[i].inflight)
+            t->r.errors[LOAD_ERR_TIMEOUT]++;
+        conn_reset(&t->conns[i]);
+        buf_free(&t->conns[i].in);
+    }
+    return NULL;
+}
+
+/* ---- URL ---- */
+
+typedef struct {
+    char host[256];
+    int port;
+    char authority[300];
+    char target[2048];
+} url_t;
+
+static int parse_url(const char *s, url_t *u, char *err, size_t errlen)
+{
+    if (strncmp(s, "http://", 7) != 0) {
+        snprintf(err, errlen, "URL must start with http:// (got '%s')", s);
+        return -1;
+    }
+    const char *p = s + 7, *hend, *rest;
+    if (*p == '[') {
+        hend = strchr(p, ']');
+        if (!hend)
+            goto bad;
+        snprintf(u->host, sizeof u->host, "%.*s", (int)(hend - p - 1), p + 1);
+        rest = hend + 1;
+    } else {
+        hend = p + strcspn(p, ":/?");
+        snprintf(u->host, sizeof u->host, "%.*s", (int)(hend - p), p);
+        rest = hend;
+    }
+    if (!u->host[0])
+        goto bad;
+    u->port = 80;
+    if (*rest == ':') {
+        char *e;
+        long port = strtol(rest + 1, &e, 10);
+        if (e == rest + 1 || port <= 0 || port > 65535)
+            goto bad;
+        u->port = (int)port;
+        rest = e;
+    }
+    if (*rest && *rest != '/' && *rest != '?')
+        goto bad;
+    snprintf(u->authority, sizeof u->authority, "%.*s", (int)(rest - (s + 7)), s + 7);
+    snprintf(u->target, sizeof u->target, "%s%s", *rest == '?' ? "/" : "", *rest ? rest : "/");
+    return 0;
+bad:
+    snprintf(err, errlen, "malformed URL '%s'", s);
+    return -1;
+}
+
+/* ---- the run ---- */
+
+void load_config_defaults(load_config_t *cfg)
+{
+    *cfg = (load_config_t){
+        .connections = 10,
+        .threads = 2,
+        .duration_ns = 10 * NS_PER_S,
+        .timeout_ns = 2 * NS_PER_S,
+        .method = "GET",
+    };
+}
+
+uint64_t load_errors_total(const load_result_t *r)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < LOAD_ERR_KINDS; i++)
+        n += r->errors[i];
+    return n;
+}
+
+void load_result_free(load_result_t *r)
+{
+    hist_free(r->latency);
+    r->latency = NULL;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static void progress_line(lthread_t *ts, int n, const load_config_t *cfg, int64_t t0,
+                          uint64_t *last_req, int64_t *last_t)
+{
+    int64_t now = clock_now_ns();
+    uint64_t req = 0, errs = 0;
+    for (int i = 0; i < n; i++) {
+        req += atomic_load_explicit(&ts[i].progress_requests, memory_order_relaxed);
+        errs += atomic_load_explicit(&ts[i].progress_errors, memory_order_relaxed);
+    }
+    double dt = (double)(now - *last_t) / NS_PER_S;
+    double rps = dt > 0 ? (double)(req - *last_req) / dt : 0;
+    double el = now > t0 ? (double)(now - t0) / NS_PER_S : 0;
+    fprintf(stderr, "\r\033[K  %5.1fs / %.1fs   %10.0f req/s   %12llu requests   %llu errors",
+            el, (double)cfg->duration_ns / NS_PER_S, rps, (unsigned long long)req,
+            (unsigned long long)errs);
+    *last_req = req;
+    *last_t = now;
+}
+
+int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    url_t url;
+    if (parse_url(cfg->url, &url, err, errlen))
+        return -1;
+    net_addr_t addr;
+    if (net_resolve(url.host, url.port, &addr, err, errlen))
+        return -1;
+    if (cfg->connections < 1 || cfg->threads < 1) {
+        snprintf(err, errlen, "need at least one connection and one thread");
+        return -1;
+    }
+    int nthreads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
+
+    /* The request is the same bytes every time: serialize it once. */
+    buf_t request = BUF_INIT;
+    if (http_write_request(&request, cfg->method, url.authority, url.target, cfg->headers,
+                           cfg->nheaders, cfg->body, cfg->body_len)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    res->latency = hist_new(1000, 3600LL * NS_PER_S, 3);
+    lthread_t *ts = calloc((size_t)nthreads, sizeof *ts);
+    lconn_t *conns = calloc((size_t)cfg->connections, sizeof *conns);
+    if (!res->latency || !ts || !conns) {
+        snprintf(err, errlen, "out of memory");
+        free(ts);
+        free(conns);
+        buf_free(&request);
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    /* Everybody starts together a little after the threads are up. */
+    int64_t t0 = clock_now_ns() + 20 * NS_PER_MS;
+    int64_t interval = cfg->rate > 0 ? (int64_t)llround(cfg->connections * (double)NS_PER_S / cfg->rate) : 0;
+    if (cfg->rate > 0 && interval < 1)
+        interval = 1;
+    double cpu0 = cpu_seconds();
+    int next_conn = 0;
+    for (int i = 0; i < nthreads; i++) {
+        lthread_t *t = &ts[i];
+        t->id = i;
+        t->cfg = cfg;
+        t->request = &request;
+        t->addr = &addr;
+        t->head_request = strcmp(cfg->method, "HEAD") == 0;
+        t->loop = loop_new();
+        t->r.latency = hist_new(1000, 3600LL * NS_PER_S, 3);
+        if (!t->loop || !t->r.latency) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        t->nconns = cfg->connections / nthreads + (i < cfg->connections % nthreads);
+        t->conns = &conns[next_conn];
+        t->first_gidx = next_conn;
+        next_conn += t->nconns;
+        t->t0 = t0;
+        t->deadline = t0 + cfg->duration_ns;
+        t->drain_deadline = t->deadline + cfg->timeout_ns;
+        t->interval = interval;
+        for (int k = 0; k < t->nconns; k++) {
+            lconn_t *c = &t->conns[k];
+            c->t = t;
+            c->io.fd = -1;
+            c->io.cb = conn_on_io;
+            c->gidx = t->first_gidx + k;
+            /* Connection g's requests are due at t0 + (g + k*C)/R: evenly spaced overall. */
+            c->next_due = interval ? t0 + (int64_t)llround(c->gidx * (double)NS_PER_S / cfg->rate) : 0;
+            loop_timer_init(&c->timer, conn_on_timer);
+        }
+        loop_timer_init(&t->end_timer, thread_on_start);
+        loop_timer_init(&t->sweep, thread_on_sweep);
+        loop_timer_set(t->loop, &t->end_timer, t0);
+        loop_timer_set(t->loop, &t->sweep, t0 + SWEEP_NS);
+    }
+    for (int i = 0; i < nthreads; i++)
+        pthread_create(&ts[i].thread, NULL, thread_main, &ts[i]);
+
+    if (cfg->progress) {
+        uint64_t last_req = 0;
+        int64_t last_t = t0;
+        for (;;) {
+            int64_t now = clock_now_ns();
+            int64_t end = t0 + cfg->duration_ns;
+            if (now >= end)
+                break;
+            int64_t step = NS_PER_S - (now - t0) % NS_PER_S;
+            if (now < t0)
+                step = t0 - now + NS_PER_S;
+            if (now + step > end)
+                step = end - now;
+            struct timespec ts_sleep = {step / NS_PER_S, step % NS_PER_S};
+            nanosleep(&ts_sleep, NULL);
+            progress_line(ts, nthreads, cfg, t0, &last_req, &last_t);
+        }
+    }
+    int64_t last_done = t0;
+    for (int i = 0; i < nthreads; i++) {
+        lthread_t *t = &ts[i];
+        pthread_join(t->thread, NULL);
+        res->requests += t->r.requests;
+        for (int s = 0; s < 600; s++)
+            res->status[s] += t->r.status[s];
+        for (int e = 0; e < LOAD_ERR_KINDS; e++)
+            res->errors[e] += t->r.errors[e];
+        res->bytes_in += t->r.bytes_in;
+        res->bytes_out += t->r.bytes_out;
+        res->unsent += t->r.unsent;
+        res->connects += t->r.connects;
+        hist_merge(res->latency, t->r.latency);
+        if (t->last_done > last_done)
+            last_done = t->last_done;
+        hist_free(t->r.latency);
+        loop_free(t->loop);
+    }
+    if (cfg->progress)
+        fprintf(stderr, "\r\033[K");
+    res->cpu_s = cpu_seconds() - cpu0;
+    int64_t span = last_done - t0;
+    if (span < cfg->duration_ns)
+        span = cfg->duration_ns;
+    res->elapsed_s = (double)span / NS_PER_S;
+    free(ts);
+    free(conns);
+    buf_free(&request);
+    return 0;
+}

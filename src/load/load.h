@@ -1,0 +1,68 @@
+/* load: the load engine. Threads, each with its own event loop, drive HTTP/1.1 connections in
+ * one of two modes:
+ *   closed loop (rate 0): each connection sends its next request as soon as the previous answer
+ *     is complete; latency is measured from the send. For maximum throughput.
+ *   open loop (rate R): request k of connection i is due at t0 + (i + k*C) / R, so the whole
+ *     run sends evenly spaced requests at R per second. A request that cannot be sent on time
+ *     (its connection still waits for an earlier answer) is sent as soon as it can, and its
+ *     latency is measured from when it was due: a stall of the server is charged to every
+ *     request it delayed (no coordinated omission).
+ * Every connection that fails is counted by kind and re-opened; the run ends on time whatever
+ * the server does, and memory stays bounded (fixed-size histograms, per-connection buffers). */
+#ifndef SB_LOAD_LOAD_H
+#define SB_LOAD_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http1.h"
+#include "load/hist.h"
+
+/* Optional answer check, called for every complete response (after the status check). Return
+ * false to count the answer as a "body" error. Called from load threads concurrently. */
+typedef bool (*load_check_fn)(const http_msg_t *m, const char *body, size_t len, void *ud);
+
+typedef struct {
+    const char *url;            /* http://host[:port][/path] */
+    int connections;
+    int threads;
+    int64_t duration_ns;
+    int64_t timeout_ns;         /* per request */
+    double rate;                /* requests/s over all connections; 0 = closed loop */
+    const char *method;
+    const char **headers;       /* "Name: value" */
+    size_t nheaders;
+    const char *body;
+    size_t body_len;
+    int expect_status;          /* 0: any status below 400 is fine */
+    bool pin;                   /* pin load threads to the CPUs in cpus[] */
+    unsigned char cpus[1024];
+    bool progress;              /* live progress line on stderr */
+    load_check_fn check;
+    void *check_ud;
+} load_config_t;
+
+enum { LOAD_ERR_CONNECT, LOAD_ERR_READ, LOAD_ERR_WRITE, LOAD_ERR_TIMEOUT, LOAD_ERR_PARSE,
+       LOAD_ERR_STATUS, LOAD_ERR_BODY, LOAD_ERR_KINDS };
+extern const char *const load_err_names[LOAD_ERR_KINDS];
+
+typedef struct {
+    uint64_t requests;          /* complete answers received */
+    uint64_t status[600];       /* by status code */
+    uint64_t errors[LOAD_ERR_KINDS];
+    uint64_t bytes_in, bytes_out;
+    uint64_t unsent;            /* open loop: due before the end but never sent */
+    hist_t *latency;            /* nanoseconds */
+    double elapsed_s;           /* first send to last answer */
+    double cpu_s;               /* user + system CPU of the load engine */
+    uint64_t connects;          /* connections opened (re-opens included) */
+} load_result_t;
+
+void load_config_defaults(load_config_t *cfg);
+/* Runs the load. 0, or -1 with a message in err (bad URL, unresolvable host, no memory). */
+int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t errlen);
+void load_result_free(load_result_t *res);
+uint64_t load_errors_total(const load_result_t *res);
+
+#endif

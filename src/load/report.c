@@ -1,0 +1,155 @@
+#include "load/report.h"
+
+#include "codec/json.h"
+#include "core/clock.h"
+#include "core/fmt.h"
+
+static const struct {
+    const char *key, *label;
+    double pct;
+} percentiles[] = {
+    {"p50", "p50", 50}, {"p90", "p90", 90}, {"p99", "p99", 99}, {"p999", "p99.9", 99.9},
+    {"p9999", "p99.99", 99.99},
+};
+#define NPCT (sizeof percentiles / sizeof percentiles[0])
+
+void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
+{
+    char a[32], b[32];
+    fprintf(f, "stackbench load %s %s\n", cfg->method, cfg->url);
+    if (cfg->rate > 0)
+        fprintf(f, "  open loop at %.0f req/s, %d connections, %d threads, %.1fs\n", cfg->rate,
+                cfg->connections, cfg->threads, (double)cfg->duration_ns / NS_PER_S);
+    else
+        fprintf(f, "  closed loop, %d connections, %d threads, %.1fs\n", cfg->connections,
+                cfg->threads, (double)cfg->duration_ns / NS_PER_S);
+    double rps = r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0;
+    fprintf(f, "\n  %-10s %llu in %.2fs, %.1f req/s\n", "requests",
+            (unsigned long long)r->requests, r->elapsed_s, rps);
+
+    /* Latency table: one header row, one value row, columns aligned. */
+    const hist_t *h = r->latency;
+    fprintf(f, "  %-10s %9s", "latency", "min");
+    for (size_t i = 0; i < NPCT; i++)
+        fprintf(f, " %9s", percentiles[i].label);
+    fprintf(f, " %9s %9s %9s\n", "max", "mean", "stdev");
+    fprintf(f, "  %-10s", "");
+    fmt_duration(a, sizeof a, (double)hist_min(h));
+    fprintf(f, " %9s", a);
+    for (size_t i = 0; i < NPCT; i++) {
+        fmt_duration(a, sizeof a, (double)hist_percentile(h, percentiles[i].pct));
+        fprintf(f, " %9s", a);
+    }
+    fmt_duration(a, sizeof a, (double)hist_max(h));
+    fprintf(f, " %9s", a);
+    fmt_duration(a, sizeof a, hist_mean(h));
+    fmt_duration(b, sizeof b, hist_stdev(h));
+    fprintf(f, " %9s %9s\n", a, b);
+
+    fprintf(f, "  %-10s", "status");
+    int shown = 0;
+    for (int s = 0; s < 600; s++)
+        if (r->status[s]) {
+            fprintf(f, "%s%d: %llu", shown++ ? ", " : " ", s, (unsigned long long)r->status[s]);
+        }
+    fprintf(f, "%s\n", shown ? "" : " none");
+
+    fprintf(f, "  %-10s", "errors");
+    uint64_t total = load_errors_total(r);
+    if (!total) {
+        fprintf(f, " none\n");
+    } else {
+        shown = 0;
+        for (int e = 0; e < LOAD_ERR_KINDS; e++)
+            if (r->errors[e])
+                fprintf(f, "%s%s %llu", shown++ ? ", " : " ", load_err_names[e],
+                        (unsigned long long)r->errors[e]);
+        fprintf(f, "\n");
+    }
+    if (r->unsent)
+        fprintf(f, "  %-10s %llu requests due before the end could not be sent\n", "unsent",
+                (unsigned long long)r->unsent);
+    fmt_bytes(a, sizeof a, (double)r->bytes_in);
+    fmt_bytes(b, sizeof b, (double)r->bytes_out);
+    fprintf(f, "  %-10s in %s, out %s, %llu connections opened\n", "transfer", a, b,
+            (unsigned long long)r->connects);
+    fmt_duration(a, sizeof a, r->requests ? r->cpu_s * 1e9 / (double)r->requests : 0);
+    fprintf(f, "  %-10s %.2fs CPU, %s per request\n", "load", r->cpu_s, a);
+}
+
+void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t *r)
+{
+    jsonw_t w;
+    jsonw_init(&w, out, true);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "url");
+    jsonw_str(&w, cfg->url);
+    jsonw_key(&w, "method");
+    jsonw_str(&w, cfg->method);
+    jsonw_key(&w, "connections");
+    jsonw_int(&w, cfg->connections);
+    jsonw_key(&w, "threads");
+    jsonw_int(&w, cfg->threads);
+    jsonw_key(&w, "duration_s");
+    jsonw_double(&w, (double)cfg->duration_ns / NS_PER_S, 6);
+    jsonw_key(&w, "rate");
+    if (cfg->rate > 0)
+        jsonw_double(&w, cfg->rate, 3);
+    else
+        jsonw_null(&w);
+    jsonw_key(&w, "requests");
+    jsonw_uint(&w, r->requests);
+    jsonw_key(&w, "rps");
+    jsonw_double(&w, r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0, 1);
+    jsonw_key(&w, "elapsed_s");
+    jsonw_double(&w, r->elapsed_s, 6);
+
+    const hist_t *h = r->latency;
+    jsonw_key(&w, "latency_us");
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "min");
+    jsonw_double(&w, (double)hist_min(h) / 1e3, 3);
+    for (size_t i = 0; i < NPCT; i++) {
+        jsonw_key(&w, percentiles[i].key);
+        jsonw_double(&w, (double)hist_percentile(h, percentiles[i].pct) / 1e3, 3);
+    }
+    jsonw_key(&w, "max");
+    jsonw_double(&w, (double)hist_max(h) / 1e3, 3);
+    jsonw_key(&w, "mean");
+    jsonw_double(&w, hist_mean(h) / 1e3, 3);
+    jsonw_key(&w, "stdev");
+    jsonw_double(&w, hist_stdev(h) / 1e3, 3);
+    jsonw_obj_end(&w);
+
+    jsonw_key(&w, "status");
+    jsonw_obj_begin(&w);
+    for (int s = 0; s < 600; s++)
+        if (r->status[s]) {
+            char k[8];
+            snprintf(k, sizeof k, "%d", s);
+            jsonw_key(&w, k);
+            jsonw_uint(&w, r->status[s]);
+        }
+    jsonw_obj_end(&w);
+    jsonw_key(&w, "errors");
+    jsonw_obj_begin(&w);
+    for (int e = 0; e < LOAD_ERR_KINDS; e++) {
+        jsonw_key(&w, load_err_names[e]);
+        jsonw_uint(&w, r->errors[e]);
+    }
+    jsonw_obj_end(&w);
+    jsonw_key(&w, "bytes_in");
+    jsonw_uint(&w, r->bytes_in);
+    jsonw_key(&w, "bytes_out");
+    jsonw_uint(&w, r->bytes_out);
+    jsonw_key(&w, "unsent");
+    jsonw_uint(&w, r->unsent);
+    jsonw_key(&w, "connects");
+    jsonw_uint(&w, r->connects);
+    jsonw_key(&w, "load_cpu_s");
+    jsonw_double(&w, r->cpu_s, 6);
+    jsonw_key(&w, "load_cpu_us_per_req");
+    jsonw_double(&w, r->requests ? r->cpu_s * 1e6 / (double)r->requests : 0, 3);
+    jsonw_obj_end(&w);
+    buf_puts(out, "\n");
+}

@@ -1,0 +1,124 @@
+/* `stackbench serve WORKLOAD`: flags, then the server core. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/opt.h"
+#include "serve/services.h"
+
+static const server_service_t *const services[] = {&serve_echo};
+
+const server_service_t *serve_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
+        if (strcmp(services[i]->name, name) == 0)
+            return services[i];
+    return NULL;
+}
+
+const char *serve_names(void) { return "echo"; }
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: stackbench serve WORKLOAD [flags]\n"
+            "\n"
+            "Runs the C implementation of a workload until SIGTERM or SIGINT, then stops\n"
+            "accepting, finishes the requests in flight and prints \"served N requests\".\n"
+            "\n"
+            "workloads:\n"
+            "  echo                   POST /echo: the posted JSON minified; GET /health\n"
+            "\n"
+            "flags:\n"
+            "  --host ADDR            address to listen on (default 127.0.0.1)\n"
+            "  --port N               port (default 8080; 0 picks a free one, printed on start)\n"
+            "  --workers N            event-loop threads, each pinned to one CPU of those the\n"
+            "                         process may use (default: one per such CPU)\n"
+            "  --body-limit SIZE      largest request body, e.g. 1M, 64k (default 1M): 413 above\n"
+            "  --request-timeout DUR  a started request must arrive within this (default 10s): 408\n"
+            "  --idle-timeout DUR     idle keep-alive connections are closed after (default 60s)\n"
+            "  --accept MODE          reuseport (a listener per worker, default) or shared (one\n"
+            "                         listener, EPOLLEXCLUSIVE)\n"
+            "  -h, --help             this help\n");
+}
+
+int serve_main(int argc, char **argv)
+{
+    enum { O_HOST = 256, O_PORT, O_WORKERS, O_BODY, O_RTO, O_ITO, O_ACCEPT };
+    static const struct option opts[] = {
+        {"host", required_argument, 0, O_HOST},
+        {"port", required_argument, 0, O_PORT},
+        {"workers", required_argument, 0, O_WORKERS},
+        {"body-limit", required_argument, 0, O_BODY},
+        {"request-timeout", required_argument, 0, O_RTO},
+        {"idle-timeout", required_argument, 0, O_ITO},
+        {"accept", required_argument, 0, O_ACCEPT},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    server_config_t cfg;
+    server_config_defaults(&cfg);
+    opterr = 0;
+    optind = 1;
+    int c;
+    int64_t v;
+    uint64_t u;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return 0;
+        case O_HOST:
+            cfg.host = optarg;
+            break;
+        case O_PORT:
+            if (opt_parse_int(optarg, 0, 65535, &v))
+                opt_fail("serve", "--port: expected 0..65535, got '%s'", optarg);
+            cfg.port = (int)v;
+            break;
+        case O_WORKERS:
+            if (opt_parse_int(optarg, 1, 1024, &v))
+                opt_fail("serve", "--workers: expected 1..1024, got '%s'", optarg);
+            cfg.workers = (int)v;
+            break;
+        case O_BODY:
+            if (opt_parse_size(optarg, &u) || u == 0)
+                opt_fail("serve", "--body-limit: expected a size like 1M or 65536, got '%s'",
+                         optarg);
+            cfg.body_limit = u;
+            break;
+        case O_RTO:
+        case O_ITO:
+            if (opt_parse_duration_ns(optarg, &v) || v <= 0)
+                opt_fail("serve", "--%s: expected a duration like 10s or 500ms, got '%s'",
+                         c == O_RTO ? "request-timeout" : "idle-timeout", optarg);
+            if (c == O_RTO)
+                cfg.request_timeout_ns = v;
+            else
+                cfg.idle_timeout_ns = v;
+            break;
+        case O_ACCEPT:
+            if (strcmp(optarg, "reuseport") == 0)
+                cfg.shared_listener = false;
+            else if (strcmp(optarg, "shared") == 0)
+                cfg.shared_listener = true;
+            else
+                opt_fail("serve", "--accept: expected reuseport or shared, got '%s'", optarg);
+            break;
+        case ':':
+            opt_fail("serve", "%s: missing value", opt_bad_flag(argc, argv, optind, optopt));
+        default:
+            opt_fail("serve", "unknown flag '%s' (see stackbench serve --help)",
+                     opt_bad_flag(argc, argv, optind, optopt));
+        }
+    }
+    if (optind >= argc)
+        opt_fail("serve", "missing WORKLOAD (one of: %s)", serve_names());
+    if (optind + 1 < argc)
+        opt_fail("serve", "unexpected argument '%s'", argv[optind + 1]);
+    const server_service_t *svc = serve_find(argv[optind]);
+    if (!svc)
+        opt_fail("serve", "unknown workload '%s' (one of: %s)", argv[optind], serve_names());
+    return server_run(&cfg, svc);
+}

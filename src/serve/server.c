@@ -1,0 +1,516 @@
+#include "serve/server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/cpu.h"
+#include "core/loop.h"
+#include "core/net.h"
+
+/* Bytes asked of each recv(). Large enough that a 1 KiB request pipelined 16 deep fits one read. */
+#define READ_CHUNK 16384
+/* Stop answering buffered pipelined requests when this much output is pending: write it first. */
+#define OUT_HIGH_WATER (256 * 1024)
+#define SWEEP_NS (250 * NS_PER_MS)
+
+typedef struct worker worker_t;
+
+struct server_conn {
+    loop_io_t io;
+    worker_t *w;
+    buf_t in, out;
+    server_conn_t *prev, *next;
+    int64_t deadline;        /* monotonic ns; checked by the worker's sweep */
+    bool in_request;         /* part of a request is buffered: the request timeout runs */
+    bool continue_sent;      /* "100 Continue" already sent for the current request */
+    bool have_head;          /* the current request's head was seen; `chunk` is its decoder */
+    http_chunked_t chunk;
+    bool closing;            /* close once the output is written */
+    bool head_only;          /* the request being answered is HEAD */
+    bool keep_alive;         /* the request being answered allows keep-alive */
+};
+
+struct worker {
+    int id, cpu;
+    pthread_t thread;
+    loop_t *loop;
+    loop_io_t listen_io;
+    loop_io_t wake_io;
+    loop_timer_t sweep;
+    server_conn_t *conns;
+    size_t nconns;
+    uint64_t requests;
+    bool stopping;
+    int64_t stop_deadline;
+    const server_config_t *cfg;
+    const server_service_t *svc;
+};
+
+void server_config_defaults(server_config_t *cfg)
+{
+    *cfg = (server_config_t){
+        .host = "127.0.0.1",
+        .port = 8080,
+        .workers = 0,
+        .body_limit = 1 << 20,
+        .request_timeout_ns = 10 * NS_PER_S,
+        .idle_timeout_ns = 60 * NS_PER_S,
+        .grace_ns = 10 * NS_PER_S,
+        .shared_listener = false,
+    };
+}
+
+uint64_t server_body_limit(const server_conn_t *c) { return c->w->cfg->body_limit; }
+
+/* ---- answers ---- */
+
+void server_respond(server_conn_t *c, int status, const char *content_type, const char *extra,
+                    const void *body, size_t len)
+{
+    bool keep = c->keep_alive && !c->closing && !c->w->stopping;
+    if (http_write_response_head(&c->out, status, content_type, len, keep, extra) ||
+        (!c->head_only && len && buf_append(&c->out, body, len))) {
+        c->closing = true; /* out of memory: give up on this connection */
+        return;
+    }
+    if (!keep)
+        c->closing = true;
+}
+
+void server_respond_error(server_conn_t *c, int status, const char *code)
+{
+    char body[128];
+    int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", code);
+    server_respond(c, status, "application/json", NULL, body, (size_t)n);
+}
+
+/* Answers, then closes: for requests whose framing we cannot trust any more. */
+static void respond_and_close(server_conn_t *c, int status, const char *code)
+{
+    c->closing = true;
+    c->head_only = false;
+    server_respond_error(c, status, code);
+}
+
+static void respond_too_large(server_conn_t *c)
+{
+    char body[96];
+    int n = snprintf(body, sizeof body, "{\"error\":\"body_too_large\",\"limit\":%llu}",
+                     (unsigned long long)c->w->cfg->body_limit);
+    c->closing = true;
+    c->head_only = false;
+    server_respond(c, 413, "application/json", NULL, body, (size_t)n);
+}
+
+static bool allow_has(const char *allow, http_str_t method)
+{
+    const char *p = allow;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *s = p;
+        while (*p && *p != ',')
+            p++;
+        if ((size_t)(p - s) == method.n && memcmp(s, method.p, method.n) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t body_len)
+{
+    const server_service_t *svc = c->w->svc;
+    c->head_only = http_str_eq(m->method, "HEAD");
+    c->keep_alive = m->keep_alive;
+    for (size_t i = 0; i < svc->nroutes; i++) {
+        const server_route_t *r = &svc->routes[i];
+        if (!http_str_eq(m->path, r->path))
+            continue;
+        if (!allow_has(r->allow, m->method)) {
+            char extra[96];
+            snprintf(extra, sizeof extra, "Allow: %s\r\n", r->allow);
+            char body405[] = "{\"error\":\"method_not_allowed\"}";
+            server_respond(c, 405, "application/json", extra, body405, sizeof body405 - 1);
+            return;
+        }
+        server_req_t req = {.msg = m, .body = body, .body_len = body_len};
+        r->fn(c, &req, svc->ud);
+        return;
+    }
+    server_respond_error(c, 404, "not_found");
+}
+
+/* ---- connections ---- */
+
+static void conn_close(server_conn_t *c)
+{
+    worker_t *w = c->w;
+    close(c->io.fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    buf_free(&c->in);
+    buf_free(&c->out);
+    free(c);
+}
+
+/* Parses and answers every complete request in the input buffer. */
+static void conn_process(server_conn_t *c)
+{
+    worker_t *w = c->w;
+    const server_config_t *cfg = w->cfg;
+    while (buf_size(&c->in) > 0 && !c->closing && buf_size(&c->out) < OUT_HIGH_WATER) {
+        /* The head is re-parsed until the body is complete: it is small, and the buffer may
+         * have moved since the last read, so pointers into it are not kept across reads. */
+        http_msg_t m;
+        char *start = buf_start(&c->in);
+        size_t avail = buf_size(&c->in);
+        int rc = http_parse_request(start, avail, &m, HTTP_MAX_HEAD);
+        if (rc == HTTP_INCOMPLETE)
+            break;
+        if (rc < 0) {
+            if (rc == HTTP_ERR_HEAD_TOO_LARGE || rc == HTTP_ERR_TOO_MANY_HEADERS)
+                respond_and_close(c, 431, "headers_too_large");
+            else if (rc == HTTP_ERR_VERSION)
+                respond_and_close(c, 505, "http_version_not_supported");
+            else
+                respond_and_close(c, 400, "bad_request");
+            break;
+        }
+        size_t head = (size_t)rc, total = head, body_len = 0;
+        if (m.body == HTTP_BODY_LENGTH) {
+            if (m.content_length > cfg->body_limit) {
+                respond_too_large(c);
+                break;
+            }
+            total = head + m.content_length;
+            body_len = m.content_length;
+            if (avail < total) {
+                buf_reserve(&c->in, total - avail);
+                goto need_body;
+            }
+        } else if (m.body == HTTP_BODY_CHUNKED) {
+            /* Decoding resumes where the last read left it: offsets are relative to the body
+             * start, which stays put relative to the unread input until the request is done. */
+            if (!c->have_head)
+                http_chunked_init(&c->chunk);
+            c->have_head = true;
+            ssize_t r = http_chunked_decode(&c->chunk, start + head, avail - head);
+            if (c->chunk.out > cfg->body_limit) {
+                respond_too_large(c);
+                break;
+            }
+            if (r < 0) {
+                respond_and_close(c, 400, "bad_request");
+                break;
+            }
+            if (r == 0)
+                goto need_body;
+            total = head + (size_t)r;
+            body_len = c->chunk.out;
+        }
+        dispatch(c, &m, start + head, body_len);
+        w->requests++;
+        buf_consume(&c->in, total);
+        c->in_request = false;
+        c->continue_sent = false;
+        c->have_head = false;
+        continue;
+    need_body:
+        if (m.expect_continue && !c->continue_sent) {
+            buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+            c->continue_sent = true;
+        }
+        break;
+    }
+    bool partial = buf_size(&c->in) > 0 && !c->closing;
+    if (partial && !c->in_request) {
+        c->in_request = true;
+        c->deadline = loop_now(w->loop) + cfg->request_timeout_ns;
+    } else if (!partial) {
+        c->in_request = false;
+        c->deadline = loop_now(w->loop) + cfg->idle_timeout_ns;
+    }
+}
+
+/* Writes pending output. 1: all written, 0: the socket is full (EPOLLOUT will call back),
+ * -1: the peer is gone. */
+static int conn_flush(server_conn_t *c)
+{
+    while (buf_size(&c->out) > 0) {
+        ssize_t n = send(c->io.fd, buf_start(&c->out), buf_size(&c->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            buf_consume(&c->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        return -1;
+    }
+    return 1;
+}
+
+/* Drives a connection as far as it can go without blocking: write, answer, read, repeat. */
+static void conn_drive(server_conn_t *c)
+{
+    for (;;) {
+        int f = conn_flush(c);
+        if (f < 0) {
+            conn_close(c);
+            return;
+        }
+        if (f == 0) {
+            /* Output blocked: stop reading (backpressure) until EPOLLOUT. */
+            c->deadline = loop_now(c->w->loop) + c->w->cfg->idle_timeout_ns;
+            return;
+        }
+        if (c->closing) {
+            shutdown(c->io.fd, SHUT_WR);
+            conn_close(c);
+            return;
+        }
+        if (buf_size(&c->in) > 0) {
+            size_t before = buf_size(&c->out);
+            conn_process(c);
+            if (buf_size(&c->out) > before || c->closing)
+                continue; /* write what was answered before reading more */
+        }
+        if (buf_reserve(&c->in, READ_CHUNK) < 0) {
+            conn_close(c);
+            return;
+        }
+        size_t room = buf_room(&c->in);
+        ssize_t n = recv(c->io.fd, buf_end(&c->in), room, 0);
+        if (n > 0) {
+            buf_commit(&c->in, (size_t)n);
+            conn_process(c);
+            if (buf_size(&c->out) > 0 || c->closing)
+                continue;
+            /* A short read drained the socket: with edge-triggered epoll, new data raises a
+             * new event, so the extra recv() that would return EAGAIN is skipped. */
+            if ((size_t)n < room)
+                return;
+            continue;
+        }
+        if (n == 0) {
+            /* Peer closed its side: nothing more will come. */
+            conn_close(c);
+            return;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            conn_close(c);
+        return;
+    }
+}
+
+static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+    server_conn_t *c = container_of(io, server_conn_t, io);
+    if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
+        conn_close(c);
+        return;
+    }
+    conn_drive(c);
+}
+
+static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+    worker_t *w = container_of(io, worker_t, listen_io);
+    for (;;) {
+        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            return; /* EAGAIN, or EMFILE and friends: try again on the next event */
+        }
+        server_conn_t *c = calloc(1, sizeof *c);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        net_nodelay(fd);
+        c->io.fd = fd;
+        c->io.cb = conn_on_io;
+        c->w = w;
+        c->deadline = loop_now(loop) + w->cfg->idle_timeout_ns;
+        if (loop_add(loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = w->conns;
+        if (w->conns)
+            w->conns->prev = c;
+        w->conns = c;
+        w->nconns++;
+        /* Data may already be waiting (the request often arrives with the handshake). */
+        conn_drive(c);
+    }
+}
+
+/* Closes what timed out; during a stop, closes idle connections and ends the loop when none
+ * are left or the grace period is over. */
+static void on_sweep(loop_t *loop, loop_timer_t *t)
+{
+    worker_t *w = container_of(t, worker_t, sweep);
+    int64_t now = loop_now(loop);
+    for (server_conn_t *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        bool idle = !c->in_request && buf_size(&c->out) == 0;
+        if (w->stopping && (idle || now > w->stop_deadline)) {
+            conn_close(c);
+        } else if (now > c->deadline) {
+            if (c->in_request && buf_size(&c->out) == 0) {
+                respond_and_close(c, 408, "request_timeout");
+                conn_drive(c);
+            } else {
+                conn_close(c);
+            }
+        }
+    }
+    if (w->stopping && w->nconns == 0) {
+        loop_stop(loop);
+        return;
+    }
+    loop_timer_set(loop, t, now + (w->stopping ? 10 * NS_PER_MS : SWEEP_NS));
+}
+
+static void on_wake(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+    worker_t *w = container_of(io, worker_t, wake_io);
+    uint64_t v;
+    if (read(io->fd, &v, sizeof v) < 0 && errno == EAGAIN)
+        return;
+    if (w->stopping)
+        return;
+    w->stopping = true;
+    w->stop_deadline = loop_now(loop) + w->cfg->grace_ns;
+    if (w->listen_io.fd >= 0) {
+        loop_del(loop, &w->listen_io);
+        if (!w->cfg->shared_listener)
+            close(w->listen_io.fd);
+        w->listen_io.fd = -1;
+    }
+    loop_timer_set(loop, &w->sweep, loop_now(loop));
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    if (w->cpu >= 0)
+        cpu_pin_self(w->cpu);
+    loop_run(w->loop);
+    return NULL;
+}
+
+int server_run(const server_config_t *cfg, const server_service_t *svc)
+{
+    char err[256];
+    net_addr_t addr;
+    if (net_resolve(cfg->host, cfg->port, &addr, err, sizeof err)) {
+        fprintf(stderr, "stackbench serve %s: %s\n", svc->name, err);
+        return 1;
+    }
+    int cpus[1024];
+    int ncpu = cpu_allowed(cpus, 1024);
+    int nworkers = cfg->workers > 0 ? cfg->workers : ncpu;
+
+    /* Signals go to the main thread only (sigwait below); workers inherit the blocked mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    worker_t *ws = calloc((size_t)nworkers, sizeof *ws);
+    if (!ws)
+        return 1;
+    int shared_fd = -1, port = cfg->port;
+    for (int i = 0; i < nworkers; i++) {
+        worker_t *w = &ws[i];
+        w->id = i;
+        w->cpu = cpus[i % ncpu];
+        w->cfg = cfg;
+        w->svc = svc;
+        w->loop = loop_new();
+        int fd;
+        if (cfg->shared_listener) {
+            if (shared_fd < 0)
+                shared_fd = net_listen(&addr, false, 4096);
+            fd = shared_fd;
+        } else {
+            fd = net_listen(&addr, true, 4096);
+        }
+        if (fd < 0 || !w->loop) {
+            net_addr_str(&addr, err, sizeof err);
+            fprintf(stderr, "stackbench serve %s: cannot listen on %s: %s\n", svc->name, err,
+                    strerror(fd < 0 ? -fd : ENOMEM));
+            return 1;
+        }
+        if (i == 0 && port == 0) {
+            /* Port 0: the first socket picks a free port, the other workers join it. */
+            port = net_local_port(fd);
+            net_set_port(&addr, port);
+        }
+        w->listen_io = (loop_io_t){.fd = fd, .cb = on_accept};
+        uint32_t ev = EPOLLIN | (cfg->shared_listener ? EPOLLEXCLUSIVE : 0);
+        w->wake_io = (loop_io_t){.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), .cb = on_wake};
+        loop_timer_init(&w->sweep, on_sweep);
+        if (loop_add(w->loop, &w->listen_io, ev) || w->wake_io.fd < 0 ||
+            loop_add(w->loop, &w->wake_io, EPOLLIN) ||
+            loop_timer_set(w->loop, &w->sweep, loop_now(w->loop) + SWEEP_NS)) {
+            fprintf(stderr, "stackbench serve %s: cannot set up worker %d\n", svc->name, i);
+            return 1;
+        }
+    }
+    for (int i = 0; i < nworkers; i++) {
+        if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
+            fprintf(stderr, "stackbench serve %s: cannot start worker %d\n", svc->name, i);
+            return 1;
+        }
+    }
+    char where[128];
+    net_addr_str(&addr, where, sizeof where);
+    fprintf(stderr, "stackbench serve %s: listening on http://%s (%d worker%s, %s)\n", svc->name,
+            where, nworkers, nworkers == 1 ? "" : "s",
+            cfg->shared_listener ? "shared listener" : "SO_REUSEPORT");
+
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    uint64_t one = 1;
+    for (int i = 0; i < nworkers; i++)
+        if (write(ws[i].wake_io.fd, &one, sizeof one) < 0)
+            perror("eventfd write");
+    uint64_t total = 0;
+    for (int i = 0; i < nworkers; i++) {
+        pthread_join(ws[i].thread, NULL);
+        total += ws[i].requests;
+        close(ws[i].wake_io.fd);
+        loop_free(ws[i].loop);
+    }
+    if (shared_fd >= 0)
+        close(shared_fd);
+    free(ws);
+    fprintf(stderr, "served %llu requests\n", (unsigned long long)total);
+    return 0;
+}

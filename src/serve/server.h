@@ -1,0 +1,68 @@
+/* server: the HTTP/1.1 server core under every C service.
+ *
+ * One worker thread per CPU the process may use, each pinned, each with its own event loop and
+ * (by default) its own SO_REUSEPORT listener. A connection reads until the socket is drained,
+ * answers every complete pipelined request in the buffer, and writes all answers with one
+ * send(). Routing, 404/405, body limits (413), malformed requests (400/431), request and idle
+ * timeouts (408) and graceful stop live here, so a service is a table of routes and handlers. */
+#ifndef SB_SERVE_SERVER_H
+#define SB_SERVE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http1.h"
+
+typedef struct server_conn server_conn_t;
+
+typedef struct {
+    const http_msg_t *msg;
+    char *body;        /* the whole body, de-chunked, writable in place */
+    size_t body_len;
+} server_req_t;
+
+typedef void (*server_handler)(server_conn_t *c, server_req_t *req, void *ud);
+
+typedef struct {
+    const char *path;   /* exact match, query ignored */
+    const char *allow;  /* methods, as in the Allow header: "POST" or "GET, HEAD" */
+    server_handler fn;
+} server_route_t;
+
+typedef struct {
+    const char *name;   /* "echo" */
+    const server_route_t *routes;
+    size_t nroutes;
+    void *ud;           /* passed to every handler */
+} server_service_t;
+
+typedef struct {
+    const char *host;
+    int port;                   /* 0: any free port (printed on start) */
+    int workers;                /* 0: one per CPU of the affinity mask */
+    uint64_t body_limit;        /* bytes */
+    int64_t request_timeout_ns; /* a started request must complete within this */
+    int64_t idle_timeout_ns;    /* keep-alive connections with nothing to do are closed after */
+    int64_t grace_ns;           /* on SIGTERM, in-flight requests get this long */
+    bool shared_listener;       /* one listener + EPOLLEXCLUSIVE instead of SO_REUSEPORT */
+} server_config_t;
+
+void server_config_defaults(server_config_t *cfg);
+
+/* Serves until SIGTERM or SIGINT, then stops accepting, finishes in-flight requests, prints
+ * "served N requests" on stderr and returns 0. Start-up failures print a message and return 1. */
+int server_run(const server_config_t *cfg, const server_service_t *svc);
+
+/* ---- for handlers ---- */
+
+/* Appends a complete answer. A HEAD request gets the head only. extra: preformatted header
+ * lines ("Name: value\r\n") or NULL. */
+void server_respond(server_conn_t *c, int status, const char *content_type, const char *extra,
+                    const void *body, size_t len);
+/* {"error":"<code>"} as application/json. */
+void server_respond_error(server_conn_t *c, int status, const char *code);
+/* The configured body limit (for error bodies that report it). */
+uint64_t server_body_limit(const server_conn_t *c);
+
+#endif

@@ -1,0 +1,17 @@
+/* services: the C services, each a table of routes over the server core. */
+#ifndef SB_SERVE_SERVICES_H
+#define SB_SERVE_SERVICES_H
+
+#include "serve/server.h"
+
+extern const server_service_t serve_echo;
+
+/* The service called `name`, or NULL. */
+const server_service_t *serve_find(const char *name);
+/* "echo" (comma-separated list of every service, for help and errors). */
+const char *serve_names(void);
+
+/* `stackbench serve WORKLOAD [flags]`. */
+int serve_main(int argc, char **argv);
+
+#endif
