@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 SAN     ?=
 VERSION := 0.1.0
 ALL_CFLAGS = $(CFLAGS) $(SAN) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
-             -D_GNU_SOURCE -Isrc -MMD -MP -DSB_VERSION='"$(VERSION)"' -DSB_CC='"$(CC_VERSION)"'
+             -D_GNU_SOURCE -Isrc -Itests/lib -MMD -MP -DSB_VERSION='"$(VERSION)"' -DSB_CC='"$(CC_VERSION)"'
 CC_VERSION := $(shell $(CC) --version | head -n 1)
 LDLIBS  += -lpthread -lm
 

@@ -13,6 +13,15 @@ static const struct {
 };
 #define NPCT (sizeof percentiles / sizeof percentiles[0])
 
+/* Right-aligns s in `width` columns: "µ" is two bytes but one column, so printf's %9s won't do. */
+static void col(FILE *f, const char *s, int width)
+{
+    int cols = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        cols += (*p & 0xC0) != 0x80;
+    fprintf(f, " %*s%s", width > cols ? width - cols : 0, "", s);
+}
+
 void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
 {
     char a[32], b[32];
@@ -29,22 +38,27 @@ void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
 
     /* Latency table: one header row, one value row, columns aligned. */
     const hist_t *h = r->latency;
-    fprintf(f, "  %-10s %9s", "latency", "min");
+    fprintf(f, "  %-10s", "latency");
+    col(f, "min", 9);
     for (size_t i = 0; i < NPCT; i++)
-        fprintf(f, " %9s", percentiles[i].label);
-    fprintf(f, " %9s %9s %9s\n", "max", "mean", "stdev");
-    fprintf(f, "  %-10s", "");
+        col(f, percentiles[i].label, 9);
+    col(f, "max", 9);
+    col(f, "mean", 9);
+    col(f, "stdev", 9);
+    fprintf(f, "\n  %-10s", "");
     fmt_duration(a, sizeof a, (double)hist_min(h));
-    fprintf(f, " %9s", a);
+    col(f, a, 9);
     for (size_t i = 0; i < NPCT; i++) {
         fmt_duration(a, sizeof a, (double)hist_percentile(h, percentiles[i].pct));
-        fprintf(f, " %9s", a);
+        col(f, a, 9);
     }
     fmt_duration(a, sizeof a, (double)hist_max(h));
-    fprintf(f, " %9s", a);
+    col(f, a, 9);
     fmt_duration(a, sizeof a, hist_mean(h));
+    col(f, a, 9);
     fmt_duration(b, sizeof b, hist_stdev(h));
-    fprintf(f, " %9s %9s\n", a, b);
+    col(f, b, 9);
+    fprintf(f, "\n");
 
     fprintf(f, "  %-10s", "status");
     int shown = 0;
@@ -125,7 +139,7 @@ void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t 
     jsonw_obj_begin(&w);
     for (int s = 0; s < 600; s++)
         if (r->status[s]) {
-            char k[8];
+            char k[16];
             snprintf(k, sizeof k, "%d", s);
             jsonw_key(&w, k);
             jsonw_uint(&w, r->status[s]);

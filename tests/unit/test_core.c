@@ -1,0 +1,133 @@
+/* core: buffers, flag values, formatting, the event loop's timers. */
+#include "t.h"
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/fmt.h"
+#include "core/loop.h"
+#include "core/opt.h"
+
+TEST(buf_append_consume_reserve_keeps_content)
+{
+    buf_t b = BUF_INIT;
+    for (int i = 0; i < 1000; i++)
+        CHECK_INT(buf_printf(&b, "%04d", i), 0);
+    CHECK_INT(buf_size(&b), 4000);
+    buf_consume(&b, 3996);
+    CHECK_MEM(buf_start(&b), buf_size(&b), "0999");
+    CHECK_INT(buf_reserve(&b, 100000), 0);
+    CHECK_MEM(buf_start(&b), buf_size(&b), "0999"); /* moved to the front, kept */
+    buf_consume(&b, 4);
+    CHECK_INT(buf_size(&b), 0);
+    CHECK_INT(b.off, 0);
+    buf_free(&b);
+}
+
+TEST(opt_durations)
+{
+    int64_t v;
+    CHECK(opt_parse_duration_ns("10s", &v) == 0 && v == 10 * NS_PER_S);
+    CHECK(opt_parse_duration_ns("500ms", &v) == 0 && v == 500 * NS_PER_MS);
+    CHECK(opt_parse_duration_ns("250us", &v) == 0 && v == 250 * NS_PER_US);
+    CHECK(opt_parse_duration_ns("2m", &v) == 0 && v == 120 * NS_PER_S);
+    CHECK(opt_parse_duration_ns("1.5", &v) == 0 && v == 1500 * NS_PER_MS);
+    CHECK(opt_parse_duration_ns("1h", &v) == 0 && v == 3600 * NS_PER_S);
+    CHECK(opt_parse_duration_ns("3x", &v) < 0);
+    CHECK(opt_parse_duration_ns("-1s", &v) < 0);
+    CHECK(opt_parse_duration_ns("", &v) < 0);
+    CHECK(opt_parse_duration_ns("s", &v) < 0);
+}
+
+TEST(opt_sizes_ints_cpus)
+{
+    uint64_t u;
+    CHECK(opt_parse_size("1M", &u) == 0 && u == 1048576);
+    CHECK(opt_parse_size("64k", &u) == 0 && u == 65536);
+    CHECK(opt_parse_size("16MiB", &u) == 0 && u == 16u << 20);
+    CHECK(opt_parse_size("123", &u) == 0 && u == 123);
+    CHECK(opt_parse_size("1.5", &u) < 0);
+    CHECK(opt_parse_size("1Q", &u) < 0);
+    int64_t v;
+    CHECK(opt_parse_int("42", 1, 100, &v) == 0 && v == 42);
+    CHECK(opt_parse_int("0", 1, 100, &v) < 0);
+    CHECK(opt_parse_int("4x", 1, 100, &v) < 0);
+    unsigned char mask[1024];
+    CHECK_INT(opt_parse_cpus("0,2-4", mask), 4);
+    CHECK(mask[0] && !mask[1] && mask[2] && mask[4] && !mask[5]);
+    CHECK_INT(opt_parse_cpus("3-1", mask), -1);
+    CHECK_INT(opt_parse_cpus("a", mask), -1);
+    CHECK_INT(opt_parse_cpus("1,", mask), 1);
+}
+
+TEST(fmt_three_significant_digits)
+{
+    char s[32];
+    fmt_duration(s, sizeof s, 812);
+    CHECK_STR(s, "812ns");
+    fmt_duration(s, sizeof s, 81200);
+    CHECK_STR(s, "81.2µs");
+    fmt_duration(s, sizeof s, 1250000);
+    CHECK_STR(s, "1.25ms");
+    fmt_duration(s, sizeof s, 3.4e9);
+    CHECK_STR(s, "3.40s");
+    fmt_bytes(s, sizeof s, 1536);
+    CHECK_STR(s, "1.50KiB");
+    fmt_count(s, sizeof s, 81234);
+    CHECK_STR(s, "81.2k");
+}
+
+static int fired[16], nfired;
+static void on_t(loop_t *l, loop_timer_t *t) { fired[nfired++] = (int)(t->when % 1000); }
+
+TEST(loop_timers_fire_in_order_and_cancel)
+{
+    loop_t *l = loop_new();
+    loop_timer_t t[6];
+    int64_t base = loop_now_update(l);
+    int order[] = {5, 1, 4, 2, 3, 0};
+    for (int i = 0; i < 6; i++) {
+        loop_timer_init(&t[i], on_t);
+        /* distinct deadlines ~1 ms apart; the last three digits tag the timer */
+        int64_t when = base + (order[i] + 1) * NS_PER_MS;
+        when = when - when % 1000 + order[i];
+        loop_timer_set(l, &t[i], when);
+    }
+    loop_timer_stop(l, &t[2]); /* order 4 */
+    loop_timer_set(l, &t[0], t[0].when + 0); /* re-arm in place */
+    int64_t end = base + 20 * NS_PER_MS;
+    while (loop_now_update(l) < end && nfired < 5)
+        loop_run_once(l, 5 * NS_PER_MS);
+    CHECK_INT(nfired, 5);
+    int want[] = {0, 1, 2, 3, 5};
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(fired[i], want[i]);
+    CHECK(!loop_timer_armed(&t[2]));
+    loop_free(l);
+}
+
+static int64_t late_ns;
+static void on_late(loop_t *l, loop_timer_t *t) { late_ns = clock_now_ns() - t->when; }
+
+TEST(loop_timer_resolution_below_a_millisecond)
+{
+    /* epoll_pwait2 takes a timespec: a 300 µs timer must not wait for a 1 ms tick. The bound is
+     * loose (a busy machine delays wake-ups) but a millisecond-granular loop would fail it. */
+    loop_t *l = loop_new();
+    int64_t best = INT64_MAX;
+    for (int i = 0; i < 20; i++) {
+        loop_timer_t t;
+        loop_timer_init(&t, on_late);
+        late_ns = -1;
+        loop_timer_set(l, &t, clock_now_ns() + 300 * NS_PER_US);
+        while (late_ns < 0)
+            loop_run_once(l, -1);
+        if (late_ns < best)
+            best = late_ns;
+    }
+    CHECK(best < 500 * NS_PER_US);
+    loop_free(l);
+}
+
+T_MAIN(T(buf_append_consume_reserve_keeps_content), T(opt_durations), T(opt_sizes_ints_cpus),
+       T(fmt_three_significant_digits), T(loop_timers_fire_in_order_and_cancel),
+       T(loop_timer_resolution_below_a_millisecond))

@@ -1,0 +1,285 @@
+/* The HTTP/1.1 codec: requests, responses, chunked bodies, malformed input, writing. */
+#include "t.h"
+
+#include "http/http1.h"
+
+static int parse_req(const char *s, http_msg_t *m)
+{
+    return http_parse_request(s, strlen(s), m, HTTP_MAX_HEAD);
+}
+
+TEST(request_simple_get)
+{
+    http_msg_t m;
+    const char *s = "GET /health?x=1 HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK_INT(parse_req(s, &m), strlen(s));
+    CHECK_MEM(m.method.p, m.method.n, "GET");
+    CHECK_MEM(m.target.p, m.target.n, "/health?x=1");
+    CHECK_MEM(m.path.p, m.path.n, "/health");
+    CHECK_INT(m.minor, 1);
+    CHECK_INT(m.nheaders, 1);
+    CHECK(m.keep_alive);
+    CHECK_INT(m.body, HTTP_BODY_NONE);
+}
+
+TEST(request_every_prefix_is_incomplete)
+{
+    const char *s = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n";
+    http_msg_t m;
+    for (size_t i = 0; i < strlen(s); i++)
+        CHECK_INT(http_parse_request(s, i, &m, HTTP_MAX_HEAD), HTTP_INCOMPLETE);
+    CHECK_INT(http_parse_request(s, strlen(s), &m, HTTP_MAX_HEAD), strlen(s));
+    CHECK_INT(m.body, HTTP_BODY_LENGTH);
+    CHECK_INT(m.content_length, 2);
+}
+
+TEST(request_pipelined_parses_first_only)
+{
+    const char *a = "GET /a HTTP/1.1\r\n\r\n";
+    char s[128];
+    snprintf(s, sizeof s, "%sGET /b HTTP/1.1\r\n\r\n", a);
+    http_msg_t m;
+    CHECK_INT(parse_req(s, &m), strlen(a));
+    CHECK_MEM(m.path.p, m.path.n, "/a");
+    CHECK_INT(parse_req(s + strlen(a), &m), strlen(a));
+    CHECK_MEM(m.path.p, m.path.n, "/b");
+}
+
+TEST(request_bare_lf_line_ends_accepted)
+{
+    http_msg_t m;
+    const char *s = "GET / HTTP/1.1\nHost: a\n\n";
+    CHECK_INT(parse_req(s, &m), strlen(s));
+    CHECK_INT(m.nheaders, 1);
+    CHECK_MEM(m.headers[0].value.p, m.headers[0].value.n, "a");
+}
+
+TEST(request_header_values_trimmed_and_case_insensitive_lookup)
+{
+    http_msg_t m;
+    CHECK(parse_req("GET / HTTP/1.1\r\nX-Thing: \t  hello world \t\r\n\r\n", &m) > 0);
+    const http_str_t *v = http_header(&m, "x-THING");
+    CHECK(v != NULL);
+    if (v)
+        CHECK_MEM(v->p, v->n, "hello world");
+    CHECK(http_header(&m, "missing") == NULL);
+}
+
+TEST(request_http10_closes_unless_keep_alive)
+{
+    http_msg_t m;
+    CHECK(parse_req("GET / HTTP/1.0\r\n\r\n", &m) > 0);
+    CHECK(!m.keep_alive);
+    CHECK(parse_req("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &m) > 0);
+    CHECK(m.keep_alive);
+    CHECK(parse_req("GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n", &m) > 0);
+    CHECK(!m.keep_alive);
+}
+
+TEST(request_expect_continue_detected)
+{
+    http_msg_t m;
+    CHECK(parse_req("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", &m) > 0);
+    CHECK(m.expect_continue);
+}
+
+TEST(request_malformed_lines_rejected)
+{
+    static const char *bad[] = {
+        "GET  / HTTP/1.1\r\n\r\n",          /* two spaces */
+        "GET /\r\n\r\n",                    /* no version */
+        "GET / HTTP/1.1 x\r\n\r\n",         /* trailing junk */
+        "G(T / HTTP/1.1\r\n\r\n",           /* not a token */
+        "GET / FOO/1.1\r\n\r\n",            /* not HTTP */
+        "GET / HTTP/1.1\r\nNo colon\r\n\r\n",
+        "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+        "GET / HTTP/1.1\r\n: empty\r\n\r\n",
+        "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+        "GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n",
+        "\x16\x03\x01\x02\x00",             /* a TLS hello, incomplete: rejected at once */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        http_msg_t m;
+        int rc = http_parse_request(bad[i], strlen(bad[i]), &m, HTTP_MAX_HEAD);
+        if (rc >= 0)
+            fprintf(stderr, "    accepted: %s\n", bad[i]);
+        CHECK(rc < 0);
+    }
+}
+
+TEST(request_version_2_is_version_error)
+{
+    http_msg_t m;
+    CHECK_INT(parse_req("GET / HTTP/2.0\r\n\r\n", &m), HTTP_ERR_VERSION);
+    CHECK_INT(parse_req("GET / HTTP/1.2\r\n\r\n", &m), HTTP_ERR_VERSION);
+}
+
+TEST(request_content_length_rules)
+{
+    http_msg_t m;
+    CHECK_INT(parse_req("POST / HTTP/1.1\r\nContent-Length: x1\r\n\r\n", &m), HTTP_ERR_LENGTH);
+    CHECK_INT(parse_req("POST / HTTP/1.1\r\nContent-Length: \r\n\r\n", &m), HTTP_ERR_LENGTH);
+    CHECK_INT(parse_req("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &m),
+              HTTP_ERR_LENGTH);
+    CHECK(parse_req("POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", &m) > 0);
+    CHECK_INT(parse_req("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", &m),
+              HTTP_ERR_LENGTH);
+    /* Both framings: refused, this is how requests are smuggled. */
+    CHECK_INT(parse_req("POST / HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+                        &m),
+              HTTP_ERR_LENGTH);
+    CHECK_INT(parse_req("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", &m),
+              HTTP_ERR_ENCODING);
+    CHECK(parse_req("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", &m) > 0);
+    CHECK_INT(m.body, HTTP_BODY_CHUNKED);
+}
+
+TEST(request_head_limit_and_header_count)
+{
+    char big[70000];
+    strcpy(big, "GET / HTTP/1.1\r\nX: ");
+    size_t n = strlen(big);
+    memset(big + n, 'a', sizeof big - n - 1);
+    big[sizeof big - 1] = 0;
+    http_msg_t m;
+    CHECK_INT(http_parse_request(big, strlen(big), &m, HTTP_MAX_HEAD), HTTP_ERR_HEAD_TOO_LARGE);
+    char many[8192] = "GET / HTTP/1.1\r\n";
+    for (int i = 0; i < HTTP_MAX_HEADERS + 1; i++)
+        strcat(many, "A: b\r\n");
+    strcat(many, "\r\n");
+    CHECK_INT(parse_req(many, &m), HTTP_ERR_TOO_MANY_HEADERS);
+}
+
+TEST(response_with_length_and_until_close)
+{
+    http_msg_t m;
+    const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    int rc = http_parse_response(s, strlen(s), &m, HTTP_MAX_HEAD, false);
+    CHECK_INT(rc, strlen(s) - 5);
+    CHECK_INT(m.status, 200);
+    CHECK_MEM(m.reason.p, m.reason.n, "OK");
+    CHECK_INT(m.body, HTTP_BODY_LENGTH);
+    CHECK(http_parse_response("HTTP/1.1 200 OK\r\n\r\n", 19, &m, HTTP_MAX_HEAD, false) > 0);
+    CHECK_INT(m.body, HTTP_BODY_UNTIL_CLOSE);
+    CHECK(http_parse_response("HTTP/1.1 204 No Content\r\n\r\n", 27, &m, HTTP_MAX_HEAD, false) > 0);
+    CHECK_INT(m.body, HTTP_BODY_NONE);
+    CHECK(http_parse_response(s, strlen(s), &m, HTTP_MAX_HEAD, true) > 0);
+    CHECK_INT(m.body, HTTP_BODY_NONE); /* answer to HEAD */
+    CHECK(http_parse_response("HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n", 36, &m, HTTP_MAX_HEAD,
+                              false) > 0);
+    CHECK_INT(m.status, 404);
+}
+
+TEST(response_garbage_rejected_early)
+{
+    http_msg_t m;
+    CHECK(http_parse_response("\x01\x02 nope", 7, &m, HTTP_MAX_HEAD, false) < 0);
+    CHECK(http_parse_response("HTTP/1.1 2x0 OK\r\n\r\n", 19, &m, HTTP_MAX_HEAD, false) < 0);
+    CHECK(http_parse_response("HTTP/1.1 200OK\r\n\r\n", 18, &m, HTTP_MAX_HEAD, false) < 0);
+}
+
+static ssize_t dechunk_all(const char *in, char *out, size_t *outlen)
+{
+    size_t n = strlen(in);
+    memcpy(out, in, n);
+    http_chunked_t d;
+    http_chunked_init(&d);
+    ssize_t r = http_chunked_decode(&d, out, n);
+    *outlen = d.out;
+    return r;
+}
+
+TEST(chunked_decodes_in_place)
+{
+    char buf[256];
+    size_t n;
+    const char *s = "4\r\nWiki\r\n5;name=v\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\nNEXT";
+    CHECK_INT(dechunk_all(s, buf, &n), strlen(s) - 4);
+    CHECK_MEM(buf, n, "Wikipedia in\r\n\r\nchunks.");
+}
+
+TEST(chunked_with_trailers)
+{
+    char buf[256];
+    size_t n;
+    const char *s = "3\r\nabc\r\n0\r\nX-Sum: 1\r\nY: 2\r\n\r\n";
+    CHECK_INT(dechunk_all(s, buf, &n), strlen(s));
+    CHECK_MEM(buf, n, "abc");
+}
+
+TEST(chunked_byte_by_byte_resumes)
+{
+    const char *s = "4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n";
+    size_t n = strlen(s);
+    char buf[128];
+    memcpy(buf, s, n);
+    http_chunked_t d;
+    http_chunked_init(&d);
+    ssize_t r = 0;
+    for (size_t len = 1; len <= n && r == 0; len++)
+        r = http_chunked_decode(&d, buf, len);
+    CHECK_INT(r, n);
+    CHECK_MEM(buf, d.out, "Wikipedia");
+}
+
+TEST(chunked_malformed_rejected)
+{
+    static const char *bad[] = {"x\r\n", "4\r\nWikiX\r\n", "\r\n", "4\r\nWiki\r\n0\r\n\rX",
+                                "fffffffffffffffff\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char buf[64];
+        size_t n;
+        CHECK(dechunk_all(bad[i], buf, &n) < 0);
+    }
+}
+
+TEST(write_response_head)
+{
+    buf_t b = BUF_INIT;
+    CHECK_INT(http_write_response_head(&b, 405, "application/json", 12, false, "Allow: POST\r\n"), 0);
+    buf_append(&b, "", 1);
+    const char *s = buf_start(&b);
+    CHECK(strncmp(s, "HTTP/1.1 405 Method Not Allowed\r\nDate: ", 39) == 0);
+    CHECK(strstr(s, "\r\nContent-Type: application/json\r\n") != NULL);
+    CHECK(strstr(s, "\r\nContent-Length: 12\r\n") != NULL);
+    CHECK(strstr(s, "\r\nConnection: close\r\n") != NULL);
+    CHECK(strstr(s, "\r\nAllow: POST\r\n\r\n") != NULL);
+    /* what we write, we parse */
+    http_msg_t m;
+    CHECK(http_parse_response(s, strlen(s), &m, HTTP_MAX_HEAD, false) > 0);
+    CHECK_INT(m.status, 405);
+    CHECK(!m.keep_alive);
+    buf_free(&b);
+}
+
+TEST(write_request_adds_host_and_length)
+{
+    buf_t b = BUF_INIT;
+    const char *h[] = {"X-A: 1"};
+    CHECK_INT(http_write_request(&b, "POST", "127.0.0.1:8080", "/echo", h, 1, "{}", 2), 0);
+    CHECK_MEM(buf_start(&b), buf_size(&b),
+              "POST /echo HTTP/1.1\r\nX-A: 1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 2\r\n\r\n{}");
+    buf_clear(&b);
+    CHECK_INT(http_write_request(&b, "GET", "h", "/", NULL, 0, NULL, 0), 0);
+    CHECK_MEM(buf_start(&b), buf_size(&b), "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    buf_free(&b);
+}
+
+TEST(date_is_rfc7231_format)
+{
+    const char *d = http_date();
+    CHECK_INT(strlen(d), 29);
+    CHECK(strcmp(d + 25, " GMT") == 0);
+    CHECK(d[3] == ',');
+}
+
+T_MAIN(T(request_simple_get), T(request_every_prefix_is_incomplete),
+       T(request_pipelined_parses_first_only), T(request_bare_lf_line_ends_accepted),
+       T(request_header_values_trimmed_and_case_insensitive_lookup),
+       T(request_http10_closes_unless_keep_alive), T(request_expect_continue_detected),
+       T(request_malformed_lines_rejected), T(request_version_2_is_version_error),
+       T(request_content_length_rules), T(request_head_limit_and_header_count),
+       T(response_with_length_and_until_close), T(response_garbage_rejected_early),
+       T(chunked_decodes_in_place), T(chunked_with_trailers), T(chunked_byte_by_byte_resumes),
+       T(chunked_malformed_rejected), T(write_response_head), T(write_request_adds_host_and_length),
+       T(date_is_rfc7231_format))
