@@ -19,7 +19,7 @@ TESTLIB  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 FUZZ_SECONDS ?= 20
 
-.PHONY: all test sanitize fuzz peers clean bench install-deps
+.PHONY: all test sanitize fuzz peers clean bench install-deps run check
 all: stackbench
 
 stackbench: $(BUILD)/stackbench
@@ -72,6 +72,16 @@ peers:
 bench: stackbench
 	bench/run_all.sh
 
+# The two commands of README.md: each installs what is missing, builds, then runs.
+run: install-deps
+	@$(MAKE) -s stackbench
+	@scripts/demo.sh
+
+check: install-deps
+	@$(MAKE) -s tests-build
+	@$(MAKE) -s test
+	@$(MAKE) -s sanitize
+
 install-deps:
 	scripts/install.sh
 
@@ -79,3 +89,8 @@ clean:
 	rm -rf build stackbench
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Benchmark tools (not part of the tests).
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -o $@ $<

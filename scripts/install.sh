@@ -10,7 +10,7 @@ pkgs_build=(build-essential pkg-config clang llvm libclang-rt-14-dev curl ca-cer
 # libraries the services use (HTTP/2, PostgreSQL, protobuf, io_uring)
 pkgs_libs=(libnghttp2-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler liburing-dev)
 # the lab's throwaway database and the reference tools the benchmarks compare against
-pkgs_tools=(postgresql wrk nghttp2-client nginx-light util-linux procps)
+pkgs_tools=(postgresql wrk nghttp2-client nginx-light util-linux procps time)
 
 missing=()
 for p in "${pkgs_build[@]}" "${pkgs_libs[@]}" "${pkgs_tools[@]}"; do
