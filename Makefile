@@ -12,7 +12,8 @@ CC_VERSION := $(shell $(CC) --version | head -n 1)
 LDLIBS  += -lpthread -lm
 
 SRC      := $(shell find src -name '*.c' | sort)
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC)))
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC))) $(BUILD)/gen/contracts.o
+CASES    := $(sort $(wildcard contracts/*/*.case))
 UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG    := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 TESTLIB  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
@@ -31,6 +32,13 @@ $(BUILD)/stackbench: $(BUILD)/src/main.o $(BUILD)/libstackbench.a
 $(BUILD)/libstackbench.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/gen/contracts.c: $(CASES) scripts/embed_contracts.sh
+	@mkdir -p $(dir $@)
+	scripts/embed_contracts.sh $@
+
+$(BUILD)/gen/contracts.o: $(BUILD)/gen/contracts.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,7 +64,7 @@ sanitize:
 
 # libFuzzer targets: tests/fuzz/fuzz_X.c, built with clang, run from their kept corpus.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC))
+FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -DSB_VERSION='"$(VERSION)"' \

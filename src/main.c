@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lab/verify.h"
 #include "load/cli.h"
 #include "serve/services.h"
 
@@ -22,6 +23,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  serve WORKLOAD   run the C service for a workload (echo)\n"
             "  load URL         load an HTTP/1.1 server: closed or open loop, latency percentiles\n"
+            "  verify WORKLOAD URL  check any implementation against a workload's contract\n"
             "\n"
             "  stackbench COMMAND --help   flags of a command\n"
             "  stackbench --version        version and the compiler of this build\n",
@@ -47,6 +49,8 @@ int main(int argc, char **argv)
         return serve_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "load"))
         return load_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "verify"))
+        return verify_main(argc - 1, argv + 1);
     fprintf(stderr, "stackbench: unknown command '%s' (see stackbench --help)\n", cmd);
     return 2;
 }

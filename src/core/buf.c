@@ -43,6 +43,8 @@ int buf_reserve(buf_t *b, size_t extra)
 
 int buf_append(buf_t *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     int rc = buf_reserve(b, n);
     if (rc)
         return rc;

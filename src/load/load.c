@@ -17,6 +17,7 @@
 #include "core/cpu.h"
 #include "core/loop.h"
 #include "core/net.h"
+#include "http/url.h"
 
 const char *const load_err_names[LOAD_ERR_KINDS] = {"connect", "read",   "write", "timeout",
                                                     "parse",   "status", "body"};
@@ -426,54 +427,6 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* ---- URL ---- */
-
-typedef struct {
-    char host[256];
-    int port;
-    char authority[300];
-    char target[2048];
-} url_t;
-
-static int parse_url(const char *s, url_t *u, char *err, size_t errlen)
-{
-    if (strncmp(s, "http://", 7) != 0) {
-        snprintf(err, errlen, "URL must start with http:// (got '%s')", s);
-        return -1;
-    }
-    const char *p = s + 7, *hend, *rest;
-    if (*p == '[') {
-        hend = strchr(p, ']');
-        if (!hend)
-            goto bad;
-        snprintf(u->host, sizeof u->host, "%.*s", (int)(hend - p - 1), p + 1);
-        rest = hend + 1;
-    } else {
-        hend = p + strcspn(p, ":/?");
-        snprintf(u->host, sizeof u->host, "%.*s", (int)(hend - p), p);
-        rest = hend;
-    }
-    if (!u->host[0])
-        goto bad;
-    u->port = 80;
-    if (*rest == ':') {
-        char *e;
-        long port = strtol(rest + 1, &e, 10);
-        if (e == rest + 1 || port <= 0 || port > 65535)
-            goto bad;
-        u->port = (int)port;
-        rest = e;
-    }
-    if (*rest && *rest != '/' && *rest != '?')
-        goto bad;
-    snprintf(u->authority, sizeof u->authority, "%.*s", (int)(rest - (s + 7)), s + 7);
-    snprintf(u->target, sizeof u->target, "%s%s", *rest == '?' ? "/" : "", *rest ? rest : "/");
-    return 0;
-bad:
-    snprintf(err, errlen, "malformed URL '%s'", s);
-    return -1;
-}
-
 /* ---- the run ---- */
 
 void load_config_defaults(load_config_t *cfg)
@@ -531,8 +484,8 @@ static void progress_line(lthread_t *ts, int n, const load_config_t *cfg, int64_
 int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
-    url_t url;
-    if (parse_url(cfg->url, &url, err, errlen))
+    http_url_t url;
+    if (http_url_parse(cfg->url, &url, err, errlen))
         return -1;
     net_addr_t addr;
     if (net_resolve(url.host, url.port, &addr, err, errlen))
