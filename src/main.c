@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lab/lab.h"
 #include "lab/verify.h"
 #include "load/cli.h"
 #include "serve/services.h"
@@ -21,6 +22,7 @@ static void usage(FILE *f)
             "usage: stackbench COMMAND [flags]\n"
             "\n"
             "commands:\n"
+            "  run              measure the C, Go and Rust services side by side (the main job)\n"
             "  serve WORKLOAD   run the C service for a workload (echo)\n"
             "  load URL         load an HTTP/1.1 server: closed or open loop, latency percentiles\n"
             "  verify WORKLOAD URL  check any implementation against a workload's contract\n"
@@ -45,6 +47,8 @@ int main(int argc, char **argv)
         printf("stackbench %s (built with %s)\n", SB_VERSION, SB_CC);
         return 0;
     }
+    if (!strcmp(cmd, "run"))
+        return lab_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve"))
         return serve_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "load"))

@@ -474,8 +474,9 @@ static void progress_line(lthread_t *ts, int n, const load_config_t *cfg, int64_
     double dt = (double)(now - *last_t) / NS_PER_S;
     double rps = dt > 0 ? (double)(req - *last_req) / dt : 0;
     double el = now > t0 ? (double)(now - t0) / NS_PER_S : 0;
-    fprintf(stderr, "\r\033[K  %5.1fs / %.1fs   %10.0f req/s   %12llu requests   %llu errors",
-            el, (double)cfg->duration_ns / NS_PER_S, rps, (unsigned long long)req,
+    fprintf(stderr, "\r\033[K  %s%s%5.1fs / %.1fs   %10.0f req/s   %12llu requests   %llu errors",
+            cfg->progress_label ? cfg->progress_label : "", cfg->progress_label ? "  " : "", el,
+            (double)cfg->duration_ns / NS_PER_S, rps, (unsigned long long)req,
             (unsigned long long)errs);
     *last_req = req;
     *last_t = now;

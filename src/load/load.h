@@ -39,6 +39,7 @@ typedef struct {
     bool pin;                   /* pin load threads to the CPUs in cpus[] */
     unsigned char cpus[1024];
     bool progress;              /* live progress line on stderr */
+    const char *progress_label; /* printed first on the progress line, or NULL */
     load_check_fn check;
     void *check_ud;
 } load_config_t;

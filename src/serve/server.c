@@ -22,6 +22,7 @@
 /* Stop answering buffered pipelined requests when this much output is pending: write it first. */
 #define OUT_HIGH_WATER (256 * 1024)
 #define SWEEP_NS (250 * NS_PER_MS)
+#define LINGER_NS (2 * NS_PER_S)
 
 typedef struct worker worker_t;
 
@@ -36,6 +37,7 @@ struct server_conn {
     bool have_head;          /* the current request's head was seen; `chunk` is its decoder */
     http_chunked_t chunk;
     bool closing;            /* close once the output is written */
+    bool lingering;          /* output written and half-closed: discarding input until EOF */
     bool head_only;          /* the request being answered is HEAD */
     bool keep_alive;         /* the request being answered allows keep-alive */
 };
@@ -266,6 +268,36 @@ static int conn_flush(server_conn_t *c)
     return 1;
 }
 
+/* Closing with input possibly unread (a 413 before the body, a 400 amid garbage): closing
+ * at once would make the kernel answer the client's next bytes with a reset, which can destroy
+ * our answer before the client reads it. So: half-close, discard what still arrives until the
+ * client closes, for at most LINGER_NS (the sweep enforces it). */
+static void conn_linger(server_conn_t *c)
+{
+    if (!c->lingering) {
+        shutdown(c->io.fd, SHUT_WR);
+        c->lingering = true;
+        c->in_request = false;
+        c->deadline = loop_now(c->w->loop) + LINGER_NS;
+    }
+    for (;;) {
+        buf_clear(&c->in);
+        if (buf_reserve(&c->in, READ_CHUNK) < 0) {
+            conn_close(c);
+            return;
+        }
+        ssize_t n = recv(c->io.fd, buf_end(&c->in), buf_room(&c->in), 0);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        conn_close(c);
+        return;
+    }
+}
+
 /* Drives a connection as far as it can go without blocking: write, answer, read, repeat. */
 static void conn_drive(server_conn_t *c)
 {
@@ -281,8 +313,7 @@ static void conn_drive(server_conn_t *c)
             return;
         }
         if (c->closing) {
-            shutdown(c->io.fd, SHUT_WR);
-            conn_close(c);
+            conn_linger(c);
             return;
         }
         if (buf_size(&c->in) > 0) {

@@ -1,0 +1,232 @@
+/* `stackbench run`: flags, defaults for this machine, the matrix, the results. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/cpu.h"
+#include "core/opt.h"
+#include "lab/lab.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: stackbench run [flags]\n"
+            "\n"
+            "Measures the same services written in C, Go and Rust side by side on this machine:\n"
+            "each is built if needed, started pinned to the service CPUs, checked against its\n"
+            "workload's contract, warmed up, then loaded from the load CPUs with the same\n"
+            "requests while its memory and CPU are sampled. Prints a table and writes\n"
+            "results.json and results.md.\n"
+            "\n"
+            "flags:\n"
+            "  --langs LIST           languages, from c,go,rust (default c,go,rust)\n"
+            "  --workloads LIST       workloads (default echo)\n"
+            "  --duration DUR         measured time per cell (default 10s)\n"
+            "  --warmup DUR           warm-up before it, not measured (default 3s)\n"
+            "  --connections N        connections (default 64)\n"
+            "  --rate max|N           max: closed loop; N: open loop at N req/s (default max)\n"
+            "  --cpus-service LIST    CPUs of the service (default: the first half of this\n"
+            "                         process's CPUs; CPU 0 on a 2-CPU machine)\n"
+            "  --cpus-load LIST       CPUs of the load engine, one thread each (default: the\n"
+            "                         other half; CPU 1 on a 2-CPU machine)\n"
+            "  --out DIR              where results go (default results)\n"
+            "  --peers DIR            the peers' sources (default: peers/ beside the binary)\n"
+            "  -h, --help             this help\n");
+}
+
+static int split_list(char *s, const char **out, int max, const char *const *allowed,
+                      const char *flag)
+{
+    int n = 0;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            ok |= strcmp(*a, tok) == 0;
+        if (!ok)
+            opt_fail("run", "%s: unknown '%s'", flag, tok);
+        if (n == max)
+            opt_fail("run", "%s: too many values", flag);
+        out[n++] = tok;
+    }
+    if (n == 0)
+        opt_fail("run", "%s: expected a comma-separated list", flag);
+    return n;
+}
+
+static void cpus_str(const unsigned char *mask, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (int c = 0; c < 1024 && len + 8 < n; c++)
+        if (mask[c])
+            len += (size_t)snprintf(out + len, n - len, "%s%d", len ? "," : "", c);
+}
+
+/* peers/ beside the binary: build/stackbench -> ../peers, or ./peers. */
+static void find_peers(char *out, size_t n)
+{
+    char exe[4096];
+    ssize_t r = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[r > 0 ? r : 0] = 0;
+    char *dir = dirname(exe);
+    const char *tries[] = {"%s/../peers", "%s/peers", NULL};
+    for (int i = 0; tries[i]; i++) {
+        char p[4096], mk[4096 + 16];
+        if (snprintf(p, sizeof p, tries[i], dir) >= (int)sizeof p)
+            continue;
+        snprintf(mk, sizeof mk, "%s/Makefile", p);
+        if (access(mk, R_OK) == 0) {
+            snprintf(out, n, "%s", p);
+            return;
+        }
+    }
+    snprintf(out, n, "peers");
+}
+
+int lab_main(int argc, char **argv)
+{
+    enum { O_LANGS = 256, O_WL, O_DUR, O_WARM, O_CONN, O_RATE, O_SCPU, O_LCPU, O_OUT, O_PEERS };
+    static const struct option opts[] = {
+        {"langs", required_argument, 0, O_LANGS},
+        {"workloads", required_argument, 0, O_WL},
+        {"duration", required_argument, 0, O_DUR},
+        {"warmup", required_argument, 0, O_WARM},
+        {"connections", required_argument, 0, O_CONN},
+        {"rate", required_argument, 0, O_RATE},
+        {"cpus-service", required_argument, 0, O_SCPU},
+        {"cpus-load", required_argument, 0, O_LCPU},
+        {"out", required_argument, 0, O_OUT},
+        {"peers", required_argument, 0, O_PEERS},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    static const char *const all_langs[] = {"c", "go", "rust", NULL};
+    static const char *const all_workloads[] = {"echo", NULL};
+    static lab_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.langs[0] = "c", cfg.langs[1] = "go", cfg.langs[2] = "rust", cfg.nlangs = 3;
+    cfg.workloads[0] = "echo", cfg.nworkloads = 1;
+    cfg.duration_ns = 10 * NS_PER_S;
+    cfg.warmup_ns = 3 * NS_PER_S;
+    cfg.connections = 64;
+    cfg.out_dir = "results";
+    bool have_scpu = false, have_lcpu = false;
+    static char peers[4096];
+    int64_t v;
+    size_t len = 0;
+    for (int i = 0; i < argc && len + 2 < sizeof cfg.argv_line; i++)
+        len += (size_t)snprintf(cfg.argv_line + len, sizeof cfg.argv_line - len, "%s%s",
+                                i ? " " : "stackbench ", argv[i]);
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return 0;
+        case O_LANGS:
+            cfg.nlangs = split_list(optarg, cfg.langs, LAB_MAX, all_langs, "--langs");
+            break;
+        case O_WL:
+            cfg.nworkloads = split_list(optarg, cfg.workloads, LAB_MAX, all_workloads, "--workloads");
+            break;
+        case O_DUR:
+        case O_WARM:
+            if (opt_parse_duration_ns(optarg, &v) || v < (c == O_DUR ? NS_PER_MS : 0))
+                opt_fail("run", "--%s: expected a duration like 10s, got '%s'",
+                         c == O_DUR ? "duration" : "warmup", optarg);
+            *(c == O_DUR ? &cfg.duration_ns : &cfg.warmup_ns) = v;
+            break;
+        case O_CONN:
+            if (opt_parse_int(optarg, 1, 100000, &v))
+                opt_fail("run", "--connections: expected 1..100000, got '%s'", optarg);
+            cfg.connections = (int)v;
+            break;
+        case O_RATE:
+            if (strcmp(optarg, "max") == 0) {
+                cfg.rate = 0;
+            } else {
+                char *end;
+                errno = 0;
+                double r = strtod(optarg, &end);
+                if (errno || *end || !(r > 0))
+                    opt_fail("run", "--rate: expected max or requests/s, got '%s'", optarg);
+                cfg.rate = r;
+            }
+            break;
+        case O_SCPU:
+        case O_LCPU:
+            if (opt_parse_cpus(optarg, c == O_SCPU ? cfg.cpus_service : cfg.cpus_load) < 1)
+                opt_fail("run", "--%s: expected a CPU list like 0 or 0,2-3, got '%s'",
+                         c == O_SCPU ? "cpus-service" : "cpus-load", optarg);
+            *(c == O_SCPU ? &have_scpu : &have_lcpu) = true;
+            break;
+        case O_OUT:
+            cfg.out_dir = optarg;
+            break;
+        case O_PEERS:
+            snprintf(peers, sizeof peers, "%s", optarg);
+            break;
+        case ':':
+            opt_fail("run", "%s: missing value", opt_bad_flag(argc, argv, optind, optopt));
+        default:
+            opt_fail("run", "unknown flag '%s' (see stackbench run --help)",
+                     opt_bad_flag(argc, argv, optind, optopt));
+        }
+    }
+    if (optind < argc)
+        opt_fail("run", "unexpected argument '%s'", argv[optind]);
+
+    /* Default split: the service gets the first half of our CPUs, the load the rest; on one
+     * CPU both share it (and the results say so). */
+    int cpus[1024];
+    int ncpu = cpu_allowed(cpus, 1024);
+    int nservice = ncpu >= 2 ? ncpu / 2 : 1;
+    for (int i = 0; i < ncpu; i++) {
+        if (!have_scpu && (i < nservice || ncpu == 1))
+            cfg.cpus_service[cpus[i]] = 1;
+        if (!have_lcpu && (i >= nservice || ncpu == 1))
+            cfg.cpus_load[cpus[i]] = 1;
+    }
+    for (int i = 0; i < 1024; i++) {
+        cfg.n_service_cpus += cfg.cpus_service[i];
+        cfg.n_load_cpus += cfg.cpus_load[i];
+    }
+    cpus_str(cfg.cpus_service, cfg.cpus_service_str, sizeof cfg.cpus_service_str);
+    cpus_str(cfg.cpus_load, cfg.cpus_load_str, sizeof cfg.cpus_load_str);
+    if (!peers[0])
+        find_peers(peers, sizeof peers);
+    cfg.peers_dir = peers;
+    cfg.progress = isatty(STDERR_FILENO);
+
+    int n = cfg.nworkloads * cfg.nlangs;
+    lab_cell_t *cells = calloc((size_t)n, sizeof *cells);
+    printf("stackbench run: %d cell%s, service on CPU %s, load on CPU %s (%d thread%s), "
+           "%d connections, %s, %.0fs each after %.0fs warm-up\n\n",
+           n, n == 1 ? "" : "s", cfg.cpus_service_str, cfg.cpus_load_str, cfg.n_load_cpus,
+           cfg.n_load_cpus == 1 ? "" : "s", cfg.connections,
+           cfg.rate > 0 ? "open loop" : "max rate", (double)cfg.duration_ns / NS_PER_S,
+           (double)cfg.warmup_ns / NS_PER_S);
+    fflush(stdout);
+    lab_run(&cfg, cells);
+    lab_print_table(&cfg, cells, n);
+    char err[512];
+    int rc = 0;
+    if (lab_write_results(&cfg, cells, n, err, sizeof err)) {
+        fprintf(stderr, "stackbench run: %s\n", err);
+        rc = 1;
+    } else {
+        printf("\nwritten: %s/results.json, %s/results.md\n", cfg.out_dir, cfg.out_dir);
+    }
+    int failed = 0;
+    for (int i = 0; i < n; i++)
+        failed += !cells[i].ok;
+    free(cells);
+    return rc ? rc : (failed == n ? 1 : 0);
+}

@@ -1,0 +1,33 @@
+/* service: a service under test as a child process: started pinned to a CPU set, its URL read
+ * from its "listening on http://HOST:PORT" line, stopped with a signal, its exit checked and
+ * its "served N requests" read. The C services and the Go and Rust peers all print both. */
+#ifndef SB_LAB_SERVICE_H
+#define SB_LAB_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;
+    int err_fd;              /* its stderr */
+    char url[128];           /* http://127.0.0.1:PORT */
+    char log[16384];         /* the tail of what it printed */
+    size_t loglen;
+} service_t;
+
+/* Starts argv pinned to the CPUs in mask[1024] (NULL: not pinned) and waits up to timeout_ns for
+ * its listening line. 0, or -1 with the reason in err (its output included). */
+int service_start(service_t *s, const char *const argv[], const unsigned char *mask,
+                  int64_t timeout_ns, char *err, size_t errlen);
+/* Sends sig and waits up to timeout_ns; then SIGKILL. Returns the exit status, 128+N when a
+ * signal N ended it, or -1 when it had to be killed. */
+int service_stop(service_t *s, int sig, int64_t timeout_ns);
+/* N of "served N requests", or -1. */
+long long service_served(const service_t *s);
+/* GET /health until it answers 200 or timeout_ns passes. The number of answers it got (the
+ * service counted them too), or -1. */
+int service_wait_healthy(const char *url, int64_t timeout_ns);
+
+#endif

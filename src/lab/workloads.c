@@ -1,0 +1,69 @@
+/* The lab's side of each workload: the request every language gets, byte for byte the same,
+ * and the answer each must give. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/json.h"
+#include "lab/lab.h"
+
+/* A REST-style document of about 1 KiB: nesting, arrays, numbers in several forms, strings
+ * with escapes and non-ASCII text, written with the white space a client library leaves. */
+static const char echo_body[] =
+    "{\n"
+    "  \"id\": 48213,\n"
+    "  \"type\": \"order.created\",\n"
+    "  \"created_at\": \"2026-11-23T08:15:30.123Z\",\n"
+    "  \"customer\": {\n"
+    "    \"id\": \"c_7f3a9b\",\n"
+    "    \"name\": \"Zoë Müller-Łukasiewicz\",\n"
+    "    \"email\": \"zoe@example.com\",\n"
+    "    \"tags\": [\"vip\", \"eu\", \"newsletter\"],\n"
+    "    \"address\": {\"street\": \"Rue de l'\\u00c9glise 12\", \"city\": \"Lyon\", \"zip\": \"69001\", \"geo\": [45.7640, 4.8357]}\n"
+    "  },\n"
+    "  \"items\": [\n"
+    "    {\"sku\": \"A-1001\", \"qty\": 2, \"price\": 19.99, \"discount\": 0.0, \"note\": null},\n"
+    "    {\"sku\": \"B-2002\", \"qty\": 1, \"price\": 249.5, \"discount\": 0.15, \"note\": \"gift wrap, \\\"fragile\\\"\"},\n"
+    "    {\"sku\": \"C-3003\", \"qty\": 12, \"price\": 1.2e1, \"discount\": 0, \"note\": \"line1\\nline2\\ttabbed\"},\n"
+    "    {\"sku\": \"D-4004\", \"qty\": 3, \"price\": 7.25, \"discount\": 0.05, \"note\": \"日本語のメモ\"}\n"
+    "  ],\n"
+    "  \"totals\": {\"net\": 434.23, \"tax\": 86.846, \"gross\": 521.076, \"currency\": \"EUR\"},\n"
+    "  \"flags\": {\"paid\": true, \"shipped\": false, \"priority\": 3},\n"
+    "  \"history\": [\n"
+    "    {\"at\": 1732349730123, \"event\": \"created\", \"by\": \"api\"},\n"
+    "    {\"at\": 1732349731456, \"event\": \"payment_authorized\", \"by\": \"psp\", \"ref\": \"pi_3N\\/x7\"},\n"
+    "    {\"at\": 1732349732789, \"event\": \"confirmed\", \"by\": \"system\"}\n"
+    "  ],\n"
+    "  \"metadata\": {\"source\": \"mobile\", \"version\": \"4.12.0\", \"ab\": [\"checkout_v2\", \"reco_b\"], \"score\": -0.75}\n"
+    "}\n";
+
+static const char *const json_headers[] = {"Content-Type: application/json"};
+
+static lab_workload_t echo = {
+    .name = "echo",
+    .method = "POST",
+    .path = "/echo",
+    .headers = json_headers,
+    .nheaders = 1,
+    .body = echo_body,
+    .body_len = sizeof echo_body - 1,
+};
+
+const lab_workload_t *lab_workload(const char *name)
+{
+    if (strcmp(name, "echo") == 0) {
+        if (!echo.expect_body) {
+            /* The expected answer is the request minified, by the same rule as the contract. */
+            char *min = malloc(echo.body_len);
+            json_error e;
+            ssize_t n = json_minify(echo.body, echo.body_len, min, &e);
+            if (n < 0) {
+                free(min);
+                return NULL;
+            }
+            echo.expect_body = min;
+            echo.expect_len = (size_t)n;
+        }
+        return &echo;
+    }
+    return NULL;
+}
