@@ -3,6 +3,7 @@
 #include <libgen.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,11 +117,15 @@ static bool check_answer(const http_msg_t *m, const char *body, size_t len, void
     return len == wl->expect_len && memcmp(body, wl->expect_body, len) == 0;
 }
 
-static void fail(lab_cell_t *c, const char *fmt, const char *a, const char *b)
+static void fail(lab_cell_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(lab_cell_t *c, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     c->ok = false;
-    snprintf(c->reason, sizeof c->reason, fmt, a, b);
+    vsnprintf(c->reason, sizeof c->reason, fmt, ap);
     c->reason[strcspn(c->reason, "\n")] = 0;
+    va_end(ap);
 }
 
 static void load_config(const lab_config_t *cfg, const lab_workload_t *wl, const char *url,
@@ -157,16 +162,16 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
     snprintf(label, sizeof label, "[%d/%d] %s · %s", idx, total, workload, lang);
     const lab_workload_t *wl = lab_workload(workload);
     if (!wl) {
-        fail(c, "unknown workload '%s'%s", workload, "");
+        fail(c, "unknown workload '%s'", workload);
         return;
     }
     if (build_err && *build_err) {
-        fail(c, "%s%s", build_err, "");
+        fail(c, "%s", build_err);
         return;
     }
     char bin[4096], why[1024];
     if (lang_binary(cfg, lang, bin, sizeof bin, why, sizeof why)) {
-        fail(c, "%s%s", why, "");
+        fail(c, "%s", why);
         return;
     }
     struct stat st;
@@ -181,12 +186,12 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
         fprintf(stderr, "\r\033[K  %s  checking the contract…", label);
     service_t svc;
     if (service_start(&svc, argv, cfg->cpus_service, START_TIMEOUT, why, sizeof why)) {
-        fail(c, "%s%s", why, "");
+        fail(c, "%s", why);
         return;
     }
     if (service_wait_healthy(svc.url, START_TIMEOUT) < 0) {
         service_stop(&svc, SIGKILL, NS_PER_S);
-        fail(c, "GET /health never answered 200 at %s%s", svc.url, "");
+        fail(c, "GET /health never answered 200 at %s", svc.url);
         return;
     }
     contract_t ct;
@@ -218,13 +223,13 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
 
     /* 2. A fresh instance is warmed up, then measured. */
     if (service_start(&svc, argv, cfg->cpus_service, START_TIMEOUT, why, sizeof why)) {
-        fail(c, "%s%s", why, "");
+        fail(c, "%s", why);
         return;
     }
     int health = service_wait_healthy(svc.url, START_TIMEOUT);
     if (health < 0) {
         service_stop(&svc, SIGKILL, NS_PER_S);
-        fail(c, "GET /health never answered 200 at %s%s", svc.url, "");
+        fail(c, "GET /health never answered 200 at %s", svc.url);
         return;
     }
     c->sent = (uint64_t)health;
@@ -254,7 +259,7 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
     c->exit_status = service_stop(&svc, SIGTERM, STOP_TIMEOUT);
     c->served = service_served(&svc);
     if (lrc != 0) {
-        fail(c, "load: %s%s", err, "");
+        fail(c, "load: %s", err);
         return;
     }
     c->sent += lr.requests;
