@@ -29,7 +29,7 @@ measure() {
     req=$(json_num "$BENCH_TMP/r.json" requests)
     p99=$(json_num "$BENCH_TMP/r.json" p99)
     lcpu=$(json_num "$BENCH_TMP/r.json" load_cpu_s)
-    errs=$(tr -d ' \n' <"$BENCH_TMP/r.json" | grep -o '"errors":{[^}]*}' | grep -o ':[0-9]*' | tr -d : | paste -sd+ | bc)
+    errs=$(tr -d ' \n' <"$BENCH_TMP/r.json" | grep -o '"errors":{[^}]*}' | grep -o ':[0-9]*' | tr -d : | awk '{ s += $1 } END { print s + 0 }')
     awk -v n="$name" -v rps="$rps" -v req="$req" -v c="$(awk -v a="$c0" -v b="$c1" 'BEGIN{print b-a}')" \
         -v p99="$p99" -v l="$lcpu" -v e="$errs" -v d="${DUR%s}" 'BEGIN {
         us = req > 0 ? c * 1e6 / req : 0

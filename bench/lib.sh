@@ -51,7 +51,7 @@ bench_timed() {
     local cpu=$1 out=$2
     shift 2
     /usr/bin/time -f '%U %S %e' -o "$BENCH_TMP/time" taskset -c "$cpu" "$@" >"$out" 2>&1 || true
-    awk '{ printf "%.3f %.3f", $1 + $2, $3 }' "$BENCH_TMP/time"
+    awk '{ printf "%.3f %.3f\n", $1 + $2, $3 }' "$BENCH_TMP/time"
 }
 
 # json_num FILE KEY: the first number after "KEY": in a JSON file.

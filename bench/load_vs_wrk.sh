@@ -24,7 +24,7 @@ printf "%-22s %12s %18s %10s\n" "generator" "req/s" "CPU µs/request" "vs wrk"
 rows=()
 row() { # name rps cpu_s requests
     local us
-    us=$(awk -v c="$3" -v n="$4" 'BEGIN { printf "%.3f", n > 0 ? c * 1e6 / n : 0 }')
+    us=$(awk -v c="$3" -v n="$4" 'BEGIN { printf "%.3f", (n > 0 ? c * 1e6 / n : 0) }')
     rows+=("$1|$2|$us")
 }
 
@@ -52,5 +52,5 @@ wrk_rps=$(printf '%s\n' "${rows[@]}" | awk -F'|' '$1 == "wrk" { print $2 }')
 for r in "${rows[@]}"; do
     IFS='|' read -r name rps us <<<"$r"
     awk -v n="$name" -v r="$rps" -v u="$us" -v w="${wrk_rps:-0}" 'BEGIN {
-        printf "%-22s %12.0f %17.2fµs %9s\n", n, r, u, w > 0 ? sprintf("%+.1f%%", 100 * (r / w - 1)) : "-" }'
+        printf "%-22s %12.0f %17.2fµs %9s\n", n, r, u, (w > 0 ? sprintf("%+.1f%%", 100 * (r / w - 1)) : "-") }'
 done
