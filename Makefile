@@ -55,7 +55,7 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libstackbench.a
 
 tests-build: $(BUILD)/stackbench $(UNIT) $(INTEG) $(TOOLS)
 
-test: tests-build
+test: tests-build peers
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
 
 sanitize:
@@ -82,11 +82,11 @@ bench: stackbench
 
 # The two commands of README.md: each installs what is missing, builds, then runs.
 run: install-deps
-	@$(MAKE) -s stackbench
-	@scripts/demo.sh
+	@$(MAKE) -s stackbench peers
+	@./stackbench run
 
 check: install-deps
-	@$(MAKE) -s tests-build
+	@$(MAKE) -s tests-build peers
 	@$(MAKE) -s test
 	@$(MAKE) -s sanitize
 
