@@ -3,7 +3,8 @@
  * Values are bucketed with a fixed relative precision (sigfigs significant decimal digits), so
  * memory is fixed whatever the count and the duration, and recording is a few instructions.
  * Histograms with the same configuration merge exactly by adding counts (one per load thread,
- * merged at the end). The load engine records nanoseconds, from 1 µs to 1 hour, 3 digits. */
+ * merged at the end). The load engine records nanoseconds with hist_new(1, 3.6e12, 3): three
+ * significant digits over the whole range it reports (1 µs to 1 hour), 264 KiB per histogram. */
 #ifndef SB_LOAD_HIST_H
 #define SB_LOAD_HIST_H
 
@@ -13,7 +14,11 @@
 typedef struct hist hist_t;
 
 /* lowest: smallest discernible value (>= 1); highest: largest trackable (>= 2 * lowest);
- * sigfigs: 1..5. NULL on bad arguments or out of memory. */
+ * sigfigs: 1..5. NULL on bad arguments or out of memory.
+ * Precision: the finest slot is 2^floor(log2(lowest)) wide, and slots are at most 1/10^sigfigs
+ * of their values from about 2^floor(log2(lowest)) * 10^sigfigs up; smaller values (including
+ * those below lowest) are resolved to that finest width. hist_new(1000, 3600 s, 3) allocates
+ * 192 KiB once: 512 ns resolution below ~0.52 ms, 3 digits (width/value <= 1/1024) above. */
 hist_t *hist_new(int64_t lowest, int64_t highest, int sigfigs);
 void hist_free(hist_t *h);
 void hist_reset(hist_t *h);
@@ -30,10 +35,13 @@ uint64_t hist_count(const hist_t *h);
 uint64_t hist_clamped(const hist_t *h);
 int64_t hist_min(const hist_t *h);   /* 0 when empty */
 int64_t hist_max(const hist_t *h);   /* 0 when empty */
-double hist_mean(const hist_t *h);   /* 0 when empty */
-double hist_stdev(const hist_t *h);  /* population standard deviation, 0 when empty */
+double hist_mean(const hist_t *h);   /* exact (128-bit sum of recorded values); 0 when empty */
+/* Population standard deviation computed from the buckets, each slot's values taken at its
+ * midpoint; 0 when empty. */
+double hist_stdev(const hist_t *h);
 /* The value at percentile p (0..100]: the highest value equivalent to the smallest recorded
- * value v such that at least p % of all recorded values are <= v. 0 when empty. */
+ * value v such that at least p % of all recorded values are <= v, capped at hist_max() (so
+ * p = 100 gives the exact max); p <= 0 gives hist_min(). 0 when empty. */
 int64_t hist_percentile(const hist_t *h, double p);
 
 /* Equivalent-value range of the bucket holding v: values in [lo, hi] are indistinguishable. */

@@ -504,7 +504,7 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    res->latency = hist_new(1000, 3600LL * NS_PER_S, 3);
+    res->latency = hist_new(1, 3600LL * NS_PER_S, 3);
     lthread_t *ts = calloc((size_t)nthreads, sizeof *ts);
     lconn_t *conns = calloc((size_t)cfg->connections, sizeof *conns);
     if (!res->latency || !ts || !conns) {
@@ -530,7 +530,7 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         t->addr = &addr;
         t->head_request = strcmp(cfg->method, "HEAD") == 0;
         t->loop = loop_new();
-        t->r.latency = hist_new(1000, 3600LL * NS_PER_S, 3);
+        t->r.latency = hist_new(1, 3600LL * NS_PER_S, 3);
         if (!t->loop || !t->r.latency) {
             snprintf(err, errlen, "out of memory");
             return -1;
