@@ -1,65 +1,130 @@
+/* json: strict RFC 8259 validation + minification "as written", and a small writer.
+ *
+ * The scanner is one pass over the input, a state machine with three states (a value is
+ * expected / a value just ended / an object key is expected) written as labels, and an explicit
+ * stack of JSON_MAX_DEPTH bytes recording whether each open container is an object or an array:
+ * nothing recurses on the C stack, so hostile nesting costs 128 bytes at most.
+ *
+ * Minifying is the same scan plus a few moves. The output is the input with the white space
+ * between tokens cut out, so the scanner keeps a "run": the start of the input bytes already
+ * validated and still to be kept. When white space begins, the run is moved to the output in one
+ * memmove and a new run starts after the white space. Input that is already minified is never
+ * copied when working in place (dst == src), and copied once, at the end, when not. Because the
+ * output never gets ahead of the input (o <= run), in-place moves only ever overwrite bytes
+ * that have already been read.
+ *
+ * Where the time goes: string contents. They are skipped 16 bytes at a time (SSE2, always there
+ * on x86-64) or 8 at a time (SWAR on a uint64_t, elsewhere) while they are plain printable ASCII;
+ * only the bytes that end such a block (quote, backslash, control character, non-ASCII) go
+ * through the byte-at-a-time code. The JSON between strings is mostly single bytes ({ } [ ] , :)
+ * and short numbers, handled directly by the state machine. */
 #include "codec/json.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#ifdef __SSE2__
+#if defined(__SSE2__) && !defined(JSON_NO_SSE2)
+#define JSON_SSE2 1
 #include <emmintrin.h>
 #endif
 
-/* Minification is a scan plus a few moves: the output is the input with the white space
- * between tokens cut out, so the scanner only validates, and the bytes between two runs of
- * white space are moved once, in one memmove, when the next run of white space begins. Input
- * that is already minified is never copied when working in place. */
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 
-typedef struct {
-    const unsigned char *s;
-    size_t len, i;
-    char *dst;          /* NULL: validate only */
-    size_t o;           /* bytes written to dst */
-    size_t run;         /* start of the kept run not yet written */
-    json_error *err;
-} scan_t;
+/* Reasons are embedded as is in JSON error bodies (serve/echo.c prints them with %s), so none
+ * may contain a double quote or a backslash. */
+static const char R_EOF[] = "unexpected end of input";
+static const char R_CHAR[] = "unexpected character";
+static const char R_NUMBER[] = "invalid number";
+static const char R_LITERAL[] = "invalid literal";
+static const char R_ESCAPE[] = "invalid escape";
+static const char R_CONTROL[] = "control character in string";
+static const char R_UTF8[] = "invalid utf-8";
+static const char R_DEEP[] = "nesting too deep";
+static const char R_TRAILING[] = "trailing characters";
+static const char R_COLON[] = "expected ':'";
+static const char R_OBJ_NEXT[] = "expected ',' or '}'";
+static const char R_ARR_NEXT[] = "expected ',' or ']'";
+static const char R_KEY[] = "expected string key";
 
-static int fail(scan_t *sc, size_t at, const char *why)
+static inline void set_err(json_error *err, size_t at, const char *why)
 {
-    sc->err->offset = at;
-    sc->err->reason = why;
-    return -1;
+    err->offset = at;
+    err->reason = why;
 }
 
-static inline int is_ws(unsigned char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-/* Skips white space; the kept run before it is written out first. */
-static inline void skip_ws(scan_t *sc)
+static ALWAYS_INLINE int is_ws(uint8_t c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+static ALWAYS_INLINE int is_digit(uint8_t c) { return (unsigned)(c - '0') < 10; }
+static ALWAYS_INLINE int is_hex(uint8_t c)
 {
-    if (sc->i < sc->len && is_ws(sc->s[sc->i])) {
-        size_t n = sc->i - sc->run;
-        if (sc->dst && n && sc->dst + sc->o != (const char *)sc->s + sc->run)
-            memmove(sc->dst + sc->o, sc->s + sc->run, n);
-        sc->o += n;
-        while (sc->i < sc->len && is_ws(sc->s[sc->i]))
-            sc->i++;
-        sc->run = sc->i;
+    return is_digit(c) || (unsigned)((c | 0x20) - 'a') < 6;
+}
+
+/* ---- string contents ---- */
+
+/* Index of the first byte at or after i that is not plain string content, i.e. that is a '"',
+ * a '\\', a control character (< 0x20) or non-ASCII (>= 0x80); len if there is none. */
+static ALWAYS_INLINE size_t skip_plain(const uint8_t *s, size_t i, size_t len)
+{
+#ifdef JSON_SSE2
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    /* A signed compare "< 0x20" is true for control characters and, as bytes >= 0x80 are
+     * negative, for non-ASCII too: three compares cover the four cases. */
+#define SPECIAL_MASK(v)                                                                           \
+    _mm_movemask_epi8(_mm_or_si128(                                                               \
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)), _mm_cmplt_epi8(v, space)))
+    while (i + 16 <= len) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        unsigned m = (unsigned)SPECIAL_MASK(v);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
     }
+    if (i < len && len >= 16) {
+        /* The last partial block: load the final 16 bytes of the input (all in bounds) and
+         * ignore the lanes before i, rather than finishing byte by byte. */
+        size_t base = len - 16;
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + base));
+        unsigned m = (unsigned)SPECIAL_MASK(v) >> (i - base);
+        return m ? i + (size_t)__builtin_ctz(m) : len;
+    }
+#undef SPECIAL_MASK
+#else
+    /* SWAR: eight bytes at a time. For each byte, bit 7 of
+     *   (x - 0x20..) | x        is set when the byte is < 0x20 or >= 0x80,
+     *   haszero(x ^ 0x22..)     when it is '"', haszero(x ^ 0x5c..) when it is '\\'.
+     * Borrows can only set false bits above a true one, so "any bit set" is exact; the exact
+     * byte is then found by the byte loop below, which keeps this independent of endianness. */
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    while (i + 8 <= len) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        uint64_t m = (((x - ones * 0x20) | x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+        if (m)
+            break;
+        i += 8;
+    }
+#endif
+    while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
 }
 
-static inline int hex(unsigned char c)
+/* One UTF-8 sequence starting at s[i], a byte >= 0x80: its length, or 0 when it is not valid
+ * UTF-8 (RFC 3629: no overlong forms, no surrogates U+D800..DFFF, nothing above U+10FFFF, no
+ * truncated sequence). The second byte's range depends on the lead byte; that alone rules out
+ * overlong forms (E0 80..9F, F0 80..8F, C0, C1), surrogates (ED A0..BF) and F4 90+ / F5+. */
+static inline size_t utf8_len(const uint8_t *s, size_t i, size_t len)
 {
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
-/* One UTF-8 sequence starting at s[i] (a byte >= 0x80): its length, or 0 if invalid
- * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t i, size_t len)
-{
-    unsigned char c = s[i];
+    uint8_t c = s[i], lo = 0x80, hi = 0xBF;
     size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
+    if (c >= 0xC2 && c <= 0xDF) {
         n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
+    } else if (c >= 0xE0 && c <= 0xEF) {
         n = 3;
         if (c == 0xE0)
             lo = 0xA0;
@@ -71,238 +136,334 @@ static size_t utf8_len(const unsigned char *s, size_t i, size_t len)
             lo = 0x90;
         else if (c == 0xF4)
             hi = 0x8F;
-    } else
-        return 0;
-    if (i + n > len)
+    } else {
+        return 0; /* a continuation byte, C0/C1, or F5..FF */
+    }
+    if (len - i < n)
         return 0;
     if (s[i + 1] < lo || s[i + 1] > hi)
         return 0;
     for (size_t k = 2; k < n; k++)
-        if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+        if ((s[i + k] & 0xC0) != 0x80)
             return 0;
     return n;
 }
 
-/* A string starting at the opening quote; leaves i after the closing quote. */
-static int scan_string(scan_t *sc)
+/* A string whose opening quote is s[i]. Returns the index just past the closing quote (always
+ * > 0), or 0 with *err set. Escapes are only checked, never decoded: "\ud800" alone is accepted
+ * as written (as the Go and Rust peers do). */
+static ALWAYS_INLINE size_t scan_string(const uint8_t *s, size_t i, size_t len, json_error *err)
 {
-    const unsigned char *s = sc->s;
-    size_t len = sc->len, i = sc->i + 1;
+    i++;
     for (;;) {
-#ifdef __SSE2__
-        /* 16 bytes at a time while none is a quote, a backslash, a control character or
-         * non-ASCII (a signed compare below 0x20 catches both of the latter). */
-        const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\'), c20 = _mm_set1_epi8(0x20);
-        while (i + 16 <= len) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-            __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, b)),
-                                     _mm_cmplt_epi8(v, c20));
-            int mask = _mm_movemask_epi8(m);
-            if (mask) {
-                i += (size_t)__builtin_ctz((unsigned)mask);
-                break;
-            }
-            i += 16;
-        }
-#endif
-        while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
-            i++;
-        if (i >= len)
-            return fail(sc, len, "unexpected end of input");
-        unsigned char c = s[i];
-        if (c == '"') {
-            sc->i = i + 1;
-            return 0;
-        }
+        i = skip_plain(s, i, len);
+        if (UNLIKELY(i >= len))
+            goto eof;
+        uint8_t c = s[i];
+        if (LIKELY(c == '"'))
+            return i + 1;
         if (c == '\\') {
-            if (i + 1 >= len)
-                return fail(sc, len, "unexpected end of input");
-            unsigned char e = s[i + 1];
+            if (len - i < 2)
+                goto eof;
+            uint8_t e = s[i + 1];
             if (e == 'u') {
                 for (size_t k = 2; k < 6; k++) {
                     if (i + k >= len)
-                        return fail(sc, len, "unexpected end of input");
-                    if (!hex(s[i + k]))
-                        return fail(sc, i + k, "invalid \\u escape");
+                        goto eof;
+                    if (!is_hex(s[i + k])) {
+                        set_err(err, i + k, R_ESCAPE);
+                        return 0;
+                    }
                 }
                 i += 6;
             } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
                        e == 'r' || e == 't') {
                 i += 2;
             } else {
-                return fail(sc, i + 1, "invalid escape");
+                set_err(err, i + 1, R_ESCAPE);
+                return 0;
             }
-            continue;
+        } else if (c < 0x20) {
+            set_err(err, i, R_CONTROL);
+            return 0;
+        } else {
+            size_t n = utf8_len(s, i, len);
+            if (!n) {
+                set_err(err, i, R_UTF8);
+                return 0;
+            }
+            i += n;
         }
-        if (c < 0x20)
-            return fail(sc, i, "control character in string");
-        size_t n = utf8_len(s, i, len);
-        if (!n)
-            return fail(sc, i, "invalid utf-8");
-        i += n;
     }
+eof:
+    set_err(err, len, R_EOF);
+    return 0;
 }
 
-static int scan_number(scan_t *sc)
+/* ---- numbers and literals ---- */
+
+/* A number starting at s[i] ('-' or a digit). Returns the index just past it, or 0 with *err
+ * set. Grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static ALWAYS_INLINE size_t scan_number(const uint8_t *s, size_t i, size_t len, json_error *err)
 {
-    const unsigned char *s = sc->s;
-    size_t len = sc->len, i = sc->i;
     if (s[i] == '-')
         i++;
     if (i >= len)
-        return fail(sc, len, "unexpected end of input");
+        goto eof;
     if (s[i] == '0') {
         i++;
-    } else if (s[i] >= '1' && s[i] <= '9') {
-        while (i < len && s[i] >= '0' && s[i] <= '9')
+    } else if (is_digit(s[i])) {
+        i++;
+        while (i < len && is_digit(s[i]))
             i++;
     } else {
-        return fail(sc, i, "invalid number");
+        goto bad;
     }
     if (i < len && s[i] == '.') {
         i++;
-        if (i >= len || s[i] < '0' || s[i] > '9')
-            return fail(sc, i < len ? i : len, i < len ? "invalid number" : "unexpected end of input");
-        while (i < len && s[i] >= '0' && s[i] <= '9')
+        if (i >= len)
+            goto eof;
+        if (!is_digit(s[i]))
+            goto bad;
+        while (i < len && is_digit(s[i]))
             i++;
     }
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    if (i < len && (s[i] | 0x20) == 'e') {
         i++;
         if (i < len && (s[i] == '+' || s[i] == '-'))
             i++;
-        if (i >= len || s[i] < '0' || s[i] > '9')
-            return fail(sc, i < len ? i : len, i < len ? "invalid number" : "unexpected end of input");
-        while (i < len && s[i] >= '0' && s[i] <= '9')
+        if (i >= len)
+            goto eof;
+        if (!is_digit(s[i]))
+            goto bad;
+        while (i < len && is_digit(s[i]))
             i++;
     }
-    /* "01", "1.5.2": a digit or another number character right after is not a separator */
-    if (i < len && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
-        return fail(sc, i, "invalid number");
-    sc->i = i;
+    /* "01", "-00", "1.5.2", "1e5.0": a digit or a point right after a complete number is not
+     * the start of the next token but a malformed number; say so at that byte. */
+    if (i < len && (is_digit(s[i]) || s[i] == '.'))
+        goto bad;
+    return i;
+eof:
+    set_err(err, len, R_EOF);
+    return 0;
+bad:
+    set_err(err, i, R_NUMBER);
     return 0;
 }
 
-static int scan_literal(scan_t *sc, const char *lit, size_t n)
+/* true, false or null at s[i]; lit is the expected word, s[i] == lit[0] already. */
+static inline size_t scan_literal(const uint8_t *s, size_t i, size_t len, const char *lit,
+                                  size_t n, json_error *err)
 {
-    size_t i = sc->i;
-    for (size_t k = 0; k < n; k++) {
-        if (i + k >= sc->len)
-            return fail(sc, sc->len, "unexpected end of input");
-        if (sc->s[i + k] != (unsigned char)lit[k])
-            return fail(sc, i + k, "invalid literal");
-    }
-    sc->i = i + n;
-    return 0;
-}
-
-static int scan(scan_t *sc)
-{
-    /* The open containers: 1 for an object, 0 for an array. */
-    unsigned char stack[JSON_MAX_DEPTH];
-    int depth = 0;
-    const unsigned char *s = sc->s;
-    skip_ws(sc);
-    for (;;) {
-        /* a value is expected at i */
-        if (sc->i >= sc->len)
-            return fail(sc, sc->len, "unexpected end of input");
-        unsigned char c = s[sc->i];
-        int rc;
-        if (c == '{' || c == '[') {
-            if (depth == JSON_MAX_DEPTH)
-                return fail(sc, sc->i, "nesting too deep");
-            stack[depth++] = c == '{';
-            sc->i++;
-            skip_ws(sc);
-            if (sc->i < sc->len && s[sc->i] == (c == '{' ? '}' : ']')) {
-                depth--;
-                sc->i++;
-                goto after_value;
-            }
-            if (c == '{')
-                goto member_key;
-            continue;
-        }
-        if (c == '"')
-            rc = scan_string(sc);
-        else if (c == '-' || (c >= '0' && c <= '9'))
-            rc = scan_number(sc);
-        else if (c == 't')
-            rc = scan_literal(sc, "true", 4);
-        else if (c == 'f')
-            rc = scan_literal(sc, "false", 5);
-        else if (c == 'n')
-            rc = scan_literal(sc, "null", 4);
-        else
-            return fail(sc, sc->i, "unexpected character");
-        if (rc)
-            return rc;
-    after_value:
-        skip_ws(sc);
-        if (depth == 0) {
-            if (sc->i != sc->len)
-                return fail(sc, sc->i, "trailing characters");
+    for (size_t k = 1; k < n; k++) {
+        if (i + k >= len) {
+            set_err(err, len, R_EOF);
             return 0;
         }
-        if (sc->i >= sc->len)
-            return fail(sc, sc->len, "unexpected end of input");
-        c = s[sc->i];
-        if (stack[depth - 1]) {
-            if (c == '}') {
-                depth--;
-                sc->i++;
-                goto after_value;
-            }
-            if (c != ',')
-                return fail(sc, sc->i, "expected ',' or '}'");
-            sc->i++;
-            skip_ws(sc);
-        member_key:
-            if (sc->i >= sc->len)
-                return fail(sc, sc->len, "unexpected end of input");
-            if (s[sc->i] != '"')
-                return fail(sc, sc->i, "expected string key");
-            if ((rc = scan_string(sc)))
-                return rc;
-            skip_ws(sc);
-            if (sc->i >= sc->len)
-                return fail(sc, sc->len, "unexpected end of input");
-            if (s[sc->i] != ':')
-                return fail(sc, sc->i, "expected ':'");
-            sc->i++;
-            skip_ws(sc);
-        } else {
-            if (c == ']') {
-                depth--;
-                sc->i++;
-                goto after_value;
-            }
-            if (c != ',')
-                return fail(sc, sc->i, "expected ',' or ']'");
-            sc->i++;
-            skip_ws(sc);
+        if (s[i + k] != (uint8_t)lit[k]) {
+            set_err(err, i + k, R_LITERAL);
+            return 0;
         }
     }
+    return i + n;
+}
+
+/* ---- the scanner ---- */
+
+/* Skips white space at *ip. Minified input has none, so the common case is one compare: every
+ * white space byte is <= ' ', every byte that can start or continue a token is > ' '. When
+ * there is white space, the kept run before it goes to the output first. */
+static ALWAYS_INLINE void skip_ws(const uint8_t *s, size_t len, size_t *ip, char *dst, size_t *op,
+                                  size_t *runp)
+{
+    size_t i = *ip;
+    if (LIKELY(i >= len || s[i] > ' ' || !is_ws(s[i])))
+        return;
+    if (dst) {
+        size_t n = i - *runp;
+        if (n && dst + *op != (const char *)s + *runp)
+            memmove(dst + *op, s + *runp, n);
+        *op += n;
+    }
+    i++;
+#ifdef JSON_SSE2
+    /* Indentation runs can be long in pretty-printed input: 16 bytes at a time. */
+    while (i + 16 <= len) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i w = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))));
+        unsigned m = ~(unsigned)_mm_movemask_epi8(w) & 0xFFFF;
+        if (m) {
+            i += (size_t)__builtin_ctz(m);
+            goto done;
+        }
+        i += 16;
+    }
+#endif
+    while (i < len && is_ws(s[i]))
+        i++;
+#ifdef JSON_SSE2
+done:
+#endif
+    *ip = i;
+    *runp = i;
+}
+
+/* The whole job. dst == NULL validates only; as this is inlined into both entry points with a
+ * constant dst, the validating copy has no output code at all. */
+static ALWAYS_INLINE ssize_t scan(const char *src, size_t len, char *dst, json_error *err)
+{
+    const uint8_t *s = (const uint8_t *)src;
+    size_t i = 0;   /* next input byte */
+    size_t o = 0;   /* output length so far (minify only) */
+    size_t run = 0; /* start of the input bytes validated and still to be written out */
+    /* The open containers, innermost last: 1 for an object, 0 for an array. */
+    uint8_t stack[JSON_MAX_DEPTH];
+    size_t depth = 0;
+    size_t at;
+    const char *why;
+
+#define WS() skip_ws(s, len, &i, dst, &o, &run)
+#define FAIL(at_, why_)                                                                          \
+    do {                                                                                          \
+        at = (at_);                                                                               \
+        why = (why_);                                                                             \
+        goto fail;                                                                                \
+    } while (0)
+
+    WS();
+
+value: /* a value must start at i */
+    if (UNLIKELY(i >= len))
+        FAIL(len, R_EOF);
+    switch (s[i]) {
+    case '"':
+        if (!(i = scan_string(s, i, len, err)))
+            return -1;
+        goto after_value;
+    case '{':
+    case '[': {
+        uint8_t is_obj = s[i] == '{';
+        if (UNLIKELY(depth == JSON_MAX_DEPTH))
+            FAIL(i, R_DEEP);
+        stack[depth++] = is_obj;
+        i++;
+        WS();
+        if (i < len && s[i] == (is_obj ? '}' : ']')) { /* empty container */
+            depth--;
+            i++;
+            goto after_value;
+        }
+        if (is_obj)
+            goto key;
+        goto value;
+    }
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        if (!(i = scan_number(s, i, len, err)))
+            return -1;
+        goto after_value;
+    case 't':
+        if (!(i = scan_literal(s, i, len, "true", 4, err)))
+            return -1;
+        goto after_value;
+    case 'f':
+        if (!(i = scan_literal(s, i, len, "false", 5, err)))
+            return -1;
+        goto after_value;
+    case 'n':
+        if (!(i = scan_literal(s, i, len, "null", 4, err)))
+            return -1;
+        goto after_value;
+    default:
+        FAIL(i, R_CHAR);
+    }
+
+after_value: /* a value just ended at i: a comma, the end of its container, or the end */
+    WS();
+    if (UNLIKELY(depth == 0))
+        goto end;
+    if (UNLIKELY(i >= len))
+        FAIL(len, R_EOF);
+    if (stack[depth - 1]) {
+        if (s[i] == ',') {
+            i++;
+            WS();
+            goto key;
+        }
+        if (s[i] == '}') {
+            depth--;
+            i++;
+            goto after_value;
+        }
+        FAIL(i, R_OBJ_NEXT);
+    } else {
+        if (s[i] == ',') {
+            i++;
+            WS();
+            goto value;
+        }
+        if (s[i] == ']') {
+            depth--;
+            i++;
+            goto after_value;
+        }
+        FAIL(i, R_ARR_NEXT);
+    }
+
+key: /* inside an object, a member's key must start at i */
+    if (UNLIKELY(i >= len))
+        FAIL(len, R_EOF);
+    if (UNLIKELY(s[i] != '"'))
+        FAIL(i, R_KEY);
+    if (!(i = scan_string(s, i, len, err)))
+        return -1;
+    WS();
+    if (UNLIKELY(i >= len))
+        FAIL(len, R_EOF);
+    if (UNLIKELY(s[i] != ':'))
+        FAIL(i, R_COLON);
+    i++;
+    WS();
+    goto value;
+
+end:
+    if (i != len)
+        FAIL(i, R_TRAILING);
+    if (dst) {
+        size_t n = i - run;
+        if (n && dst + o != src + run)
+            memmove(dst + o, src + run, n);
+        o += n;
+    }
+    return (ssize_t)o;
+
+fail:
+    set_err(err, at, why);
+    return -1;
+#undef WS
+#undef FAIL
 }
 
 ssize_t json_minify(const char *src, size_t len, char *dst, json_error *err)
 {
-    scan_t sc = {.s = (const unsigned char *)src, .len = len, .dst = dst, .err = err};
-    if (scan(&sc))
-        return -1;
-    size_t n = sc.i - sc.run;
-    if (n && dst + sc.o != src + sc.run)
-        memmove(dst + sc.o, src + sc.run, n);
-    return (ssize_t)(sc.o + n);
+    return scan(src, len, dst, err);
 }
 
 int json_validate(const char *src, size_t len, json_error *err)
 {
-    scan_t sc = {.s = (const unsigned char *)src, .len = len, .dst = NULL, .err = err};
-    return scan(&sc);
+    return scan(src, len, NULL, err) < 0 ? -1 : 0;
 }
 
 /* ---- writer ---- */
+
+/* The writer keeps, per open container, whether a member has been written yet (for the comma).
+ * first[] has 64 entries: nesting deeper than 63 levels is not supported (the depth stops
+ * growing, so the output stays balanced but commas at those levels may be wrong). Allocation
+ * failures in buf_* are ignored here: the output is then truncated, never out of bounds. */
 
 void jsonw_init(jsonw_t *w, buf_t *out, bool pretty)
 {
@@ -312,64 +473,73 @@ void jsonw_init(jsonw_t *w, buf_t *out, bool pretty)
     w->first[0] = true;
 }
 
-static void indent(jsonw_t *w)
+static void newline_indent(jsonw_t *w)
 {
-    buf_puts(w->out, "\n");
-    for (int i = 0; i < w->depth; i++)
-        buf_puts(w->out, "  ");
+    static const char spaces[] = "                                                                ";
+    buf_append(w->out, "\n", 1);
+    size_t n = 2 * (size_t)w->depth;
+    while (n) {
+        size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
+        buf_append(w->out, spaces, k);
+        n -= k;
+    }
 }
 
-/* Before a value or a key: the comma and, when pretty, the line break. */
+/* Before a value or a key: the comma if this is not the container's first member and, when
+ * pretty, the line break and indentation. A value right after its key needs neither. */
 static void before(jsonw_t *w)
 {
     if (w->after_key) {
         w->after_key = false;
         return;
     }
-    if (w->depth > 0 && !w->first[w->depth])
-        buf_puts(w->out, ",");
-    if (w->depth > 0 && w->pretty)
-        indent(w);
+    if (w->depth > 0) {
+        if (!w->first[w->depth])
+            buf_append(w->out, ",", 1);
+        if (w->pretty)
+            newline_indent(w);
+    }
     w->first[w->depth] = false;
 }
 
-static void open_c(jsonw_t *w, const char *c)
+static void open_c(jsonw_t *w, char c)
 {
     before(w);
-    buf_puts(w->out, c);
+    buf_append(w->out, &c, 1);
     if (w->depth < 63)
         w->depth++;
     w->first[w->depth] = true;
 }
 
-static void close_c(jsonw_t *w, const char *c)
+static void close_c(jsonw_t *w, char c)
 {
     bool empty = w->first[w->depth];
     if (w->depth > 0)
         w->depth--;
     if (w->pretty && !empty)
-        indent(w);
-    buf_puts(w->out, c);
+        newline_indent(w); /* "{}" and "[]" stay on one line */
+    buf_append(w->out, &c, 1);
 }
 
-void jsonw_obj_begin(jsonw_t *w) { open_c(w, "{"); }
-void jsonw_obj_end(jsonw_t *w) { close_c(w, "}"); }
-void jsonw_arr_begin(jsonw_t *w) { open_c(w, "["); }
-void jsonw_arr_end(jsonw_t *w) { close_c(w, "]"); }
+void jsonw_obj_begin(jsonw_t *w) { open_c(w, '{'); }
+void jsonw_obj_end(jsonw_t *w) { close_c(w, '}'); }
+void jsonw_arr_begin(jsonw_t *w) { open_c(w, '['); }
+void jsonw_arr_end(jsonw_t *w) { close_c(w, ']'); }
 
 void json_escape(buf_t *out, const char *s, size_t n)
 {
     static const char hexd[] = "0123456789abcdef";
     buf_reserve(out, n + 2);
-    buf_puts(out, "\"");
-    size_t run = 0;
+    buf_append(out, "\"", 1);
+    size_t run = 0; /* start of the bytes that need no escaping, appended in one piece */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+            continue; /* including UTF-8, left as is */
         buf_append(out, s + run, i - run);
         run = i + 1;
-        char e[7] = {'\\', 0};
+        char e[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t k = 2;
         switch (c) {
         case '"': e[1] = '"'; break;
         case '\\': e[1] = '\\'; break;
@@ -380,13 +550,12 @@ void json_escape(buf_t *out, const char *s, size_t n)
         case '\f': e[1] = 'f'; break;
         default:
             e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hexd[c >> 4], e[5] = hexd[c & 15];
-            buf_append(out, e, 6);
-            continue;
+            k = 6;
         }
-        buf_append(out, e, 2);
+        buf_append(out, e, k);
     }
     buf_append(out, s + run, n - run);
-    buf_puts(out, "\"");
+    buf_append(out, "\"", 1);
 }
 
 void jsonw_key(jsonw_t *w, const char *key)
@@ -424,22 +593,25 @@ void jsonw_double(jsonw_t *w, double v, int decimals)
         buf_puts(w->out, "null");
         return;
     }
-    char tmp[64];
-    int n = snprintf(tmp, sizeof tmp, "%.*f", decimals < 0 ? 0 : decimals > 17 ? 17 : decimals, v);
+    /* %f of the largest double has 309 integer digits: the buffer fits any finite value. */
+    char tmp[400];
+    int d = decimals < 0 ? 0 : decimals > 17 ? 17 : decimals;
+    int n = snprintf(tmp, sizeof tmp, "%.*f", d, v);
     if (n <= 0 || (size_t)n >= sizeof tmp) {
         buf_puts(w->out, "null");
         return;
     }
     if (memchr(tmp, '.', (size_t)n)) {
-        while (n > 0 && tmp[n - 1] == '0')
+        while (tmp[n - 1] == '0')
             n--;
-        if (n > 0 && tmp[n - 1] == '.')
+        if (tmp[n - 1] == '.')
             n--;
     }
-    tmp[n] = 0;
-    if (strcmp(tmp, "-0") == 0)
-        strcpy(tmp, "0");
-    buf_puts(w->out, tmp);
+    if (n == 2 && tmp[0] == '-' && tmp[1] == '0') { /* -0, or a negative that rounded to 0 */
+        tmp[0] = '0';
+        n = 1;
+    }
+    buf_append(w->out, tmp, (size_t)n);
 }
 
 void jsonw_bool(jsonw_t *w, bool v)

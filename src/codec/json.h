@@ -17,11 +17,14 @@
 
 typedef struct {
     size_t offset;      /* 0-based byte offset where the input stopped being valid JSON */
-    const char *reason; /* static, short, lower-case English ("unexpected end of input") */
+    const char *reason; /* static, short, lower-case English ("unexpected end of input");
+                         * never contains '"' or '\\', so it can go into a JSON string as is */
 } json_error;
 
 /* Validates src[0..len) as exactly one JSON value (RFC 8259, UTF-8 checked, depth limited)
  * and writes it to dst with insignificant white space removed and nothing else changed.
+ * For unexpected end of input, err->offset is len. Escapes are checked, not decoded: a lone
+ * surrogate escape ("\ud800") is accepted as written. No allocation, no recursion.
  * dst must have room for len bytes; dst == src (in place) is allowed.
  * Returns the minified length, or -1 with *err filled in (dst content then unspecified). */
 ssize_t json_minify(const char *src, size_t len, char *dst, json_error *err);
@@ -29,7 +32,9 @@ ssize_t json_minify(const char *src, size_t len, char *dst, json_error *err);
 /* Validation only: 0 if valid, -1 with *err filled in. */
 int json_validate(const char *src, size_t len, json_error *err);
 
-/* ---- writer ---- */
+/* ---- writer ----
+ * Commas are automatic; keys and strings are escaped. Nesting deeper than 63 levels is not
+ * supported (first[] has 64 entries). */
 
 typedef struct {
     buf_t *out;
