@@ -1,0 +1,3 @@
+module stackbench/peers/go
+
+go 1.26
