@@ -8,6 +8,7 @@ BUILD=${BUILD:-build}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 export STACKBENCH="$PWD/$BUILD/stackbench"
 export SB_TOOLS="$PWD/$BUILD/tests/tools"
+export SB_ROOT="$PWD"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 passed=0
