@@ -13,7 +13,8 @@ LCPU=${LOAD_CPU:-1}
 CONNS=${CONNS:-64}
 make -s stackbench build/bench/ceiling >/dev/null
 
-BODY='{"id":12345,"name":"stackbench","tags":["c","go","rust"],"ok":true,"score":98.6}'
+BODY='{ "id": 12345, "name": "stackbench", "tags": ["c", "go", "rust"], "ok": true, "score": 98.6 }'
+MINIFIED='{"id":12345,"name":"stackbench","tags":["c","go","rust"],"ok":true,"score":98.6}'
 
 # measure NAME PID URL [load flags...]: one row of the table
 measure() {
@@ -33,7 +34,7 @@ measure() {
     awk -v n="$name" -v rps="$rps" -v req="$req" -v c="$(awk -v a="$c0" -v b="$c1" 'BEGIN{print b-a}')" \
         -v p99="$p99" -v l="$lcpu" -v e="$errs" -v d="${DUR%s}" 'BEGIN {
         us = req > 0 ? c * 1e6 / req : 0
-        printf "%-34s %10.0f %9.1fµs %14.2f %11.0f%% %7d\n", n, rps, p99, us, 100 * l / d, e
+        printf "%-40s %10.0f %9.1fµs %14.2f %11.0f%% %7d\n", n, rps, p99, us, 100 * l / d, e
         print n "\t" us > "/dev/stderr"
     }' 2>>"$BENCH_TMP/us.tsv"
 }
@@ -41,11 +42,22 @@ measure() {
 echo "echo service vs ceiling vs nginx — $(bench_machine)"
 echo "server on CPU $SCPU, stackbench load on CPU $LCPU, 1 load thread, $CONNS connections, $DUR each"
 echo
-printf "%-34s %10s %11s %14s %12s %7s\n" "server" "req/s" "p99" "server µs/req" "load CPU" "errors"
+printf "%-40s %10s %11s %14s %12s %7s\n" "server" "req/s" "p99" "server µs/req" "load CPU" "errors"
 
 bench_start ceiling "$SCPU" build/bench/ceiling
-measure "ceiling (canned answer)" "$BENCH_PID" "http://127.0.0.1:$BENCH_PORT/health"
+measure "ceiling GET (canned answer)" "$BENCH_PID" "http://127.0.0.1:$BENCH_PORT/health"
 bench_stop "$BENCH_PID"
+bench_start ceiling "$SCPU" build/bench/ceiling 0 "$MINIFIED"
+measure "ceiling POST (canned echo answer)" "$BENCH_PID" "http://127.0.0.1:$BENCH_PORT/echo" --body "$BODY"
+bench_stop "$BENCH_PID"
+
+# Accept modes: two workers on the one service CPU, one listener each (SO_REUSEPORT, the
+# kernel spreads connections) or one shared listener woken with EPOLLEXCLUSIVE.
+for mode in reuseport shared; do
+    bench_start echo "$SCPU" ./stackbench serve echo --port 0 --workers 2 --accept "$mode"
+    measure "stackbench echo GET, 2 workers, $mode" "$BENCH_PID" "http://127.0.0.1:$BENCH_PORT/health"
+    bench_stop "$BENCH_PID"
+done
 
 bench_start echo "$SCPU" ./stackbench serve echo --port 0 --workers 1
 measure "stackbench echo GET /health" "$BENCH_PID" "http://127.0.0.1:$BENCH_PORT/health"
@@ -81,5 +93,8 @@ NGX
     bench_stop "$ngx_pid"
 fi
 echo
-awk -F'\t' 'NR == 1 { base = $2 } NR > 1 && base > 0 {
-    printf "  %-32s %5.2fx the ceiling'"'"'s CPU per request\n", $1, $2 / base }' "$BENCH_TMP/us.tsv"
+# Each row against the ceiling of its kind (GET rows against the GET ceiling, POST rows against
+# the POST ceiling that answers the same bytes).
+awk -F'\t' '$1 ~ /^ceiling GET/ { g = $2; next } $1 ~ /^ceiling POST/ { p = $2; next }
+    { base = ($1 ~ /POST/) ? p : g
+      if (base > 0) printf "  %-40s %5.2fx the ceiling'"'"'s CPU per request\n", $1, $2 / base }' "$BENCH_TMP/us.tsv"
