@@ -1,0 +1,693 @@
+//! The `echo` workload (contracts/echo.md): `POST /echo` answers the posted JSON document
+//! minified "as written", `GET /health` answers `{"status":"ok"}`.
+//!
+//! A document goes through three steps:
+//! 1. UTF-8: `std::str::from_utf8` (rejects overlong forms and encoded surrogates);
+//! 2. JSON: a full serde_json parse into `IgnoredAny`, which checks the grammar (numbers,
+//!    escapes, control characters, one value and nothing after it) without building anything;
+//! 3. minify: one pass that cuts the white space between tokens and counts the nesting depth.
+//!
+//! Re-serializing a `serde_json::Value` is not an option: it would rewrite strings (`"\u00e9"`
+//! becomes `"é"`, `"\/"` becomes `"/"`), numbers (`1.50e+3` becomes `1500.0`) and drop duplicate
+//! keys, while the contract wants the document exactly as written.
+//!
+//! The depth limit is counted here, not left to serde_json: its recursion limit (128) does not
+//! apply to `IgnoredAny`, which serde_json skips iteratively at any depth, and when it does apply
+//! (deserializing into a `Value`) it already fails at 128 nested arrays, where the contract wants
+//! 128 to pass and 129 to fail.
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Bytes, HttpBody};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde::Serialize;
+use serde::de::IgnoredAny;
+
+use crate::server;
+
+/// The deepest nesting of arrays and objects a document may have.
+pub const MAX_DEPTH: usize = 128;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+}
+
+pub fn router(config: Config) -> Router {
+    Router::new()
+        .route(
+            "/echo",
+            post(echo).fallback(|| async { server::method_not_allowed("POST") }),
+        )
+        // `get` answers HEAD too: same head (Content-Length included), no body.
+        .route(
+            "/health",
+            get(health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
+        )
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .with_state(config)
+}
+
+fn json(body: Bytes) -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}
+
+async fn health() -> Response {
+    json(Bytes::from_static(br#"{"status":"ok"}"#))
+}
+
+#[derive(Serialize)]
+struct TooLarge {
+    error: &'static str,
+    limit: usize,
+}
+
+#[derive(Serialize)]
+struct InvalidJson {
+    error: &'static str,
+    offset: usize,
+    reason: String,
+}
+
+/// 413, and the connection is closed: the rest of the body is never read.
+fn too_large(limit: usize) -> Response {
+    let body = TooLarge {
+        error: "body_too_large",
+        limit,
+    };
+    server::closing((StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response())
+}
+
+async fn echo(State(config): State<Config>, request: Request) -> Response {
+    // hyper turns a Content-Length into an exact size hint: a body announced too large is
+    // refused before any of it is read. Chunked bodies are cut by DefaultBodyLimit below.
+    if request.body().size_hint().lower() > config.body_limit as u64 {
+        return too_large(config.body_limit);
+    }
+    let body = match Bytes::from_request(request, &config).await {
+        Ok(body) => body,
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+            return too_large(config.body_limit);
+        }
+        // The body could not be read (bad chunked framing, client gone): the connection is
+        // not usable any more.
+        Err(_) => return server::closing(server::error(StatusCode::BAD_REQUEST, "bad_request")),
+    };
+    match minify_checked(&body) {
+        Ok(Cow::Borrowed(_)) => json(body), // nothing to cut: the body as received
+        Ok(Cow::Owned(minified)) => json(Bytes::from(minified)),
+        Err(invalid) => {
+            let body = InvalidJson {
+                error: "invalid_json",
+                offset: invalid.offset,
+                reason: invalid.reason,
+            };
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+    }
+}
+
+/// Why a body is not a valid document: where (0-based byte offset) and a short text.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invalid {
+    pub offset: usize,
+    pub reason: String,
+}
+
+/// Validates `doc` in full and returns it minified (borrowed when there was nothing to cut).
+pub fn minify_checked(doc: &[u8]) -> Result<Cow<'_, [u8]>, Invalid> {
+    // serde_json does not check the UTF-8 of strings it skips, so the whole body is checked
+    // first; after this, `from_str` parses a `&str` known to be valid.
+    let text = std::str::from_utf8(doc).map_err(|e| Invalid {
+        offset: e.valid_up_to(),
+        reason: "invalid utf-8".to_owned(),
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    IgnoredAny::deserialize(&mut de)
+        .and_then(|_| de.end())
+        .map_err(|e| invalid_from_serde(doc, &e))?;
+    minify(doc)
+}
+
+/// serde_json reports a 1-based line and a column that counts bytes; the contract wants a
+/// 0-based byte offset, and a reason without serde_json's " at line L column C" suffix.
+fn invalid_from_serde(doc: &[u8], e: &serde_json::Error) -> Invalid {
+    let text = e.to_string();
+    let reason = match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    };
+    Invalid {
+        offset: byte_offset(doc, e),
+        reason,
+    }
+}
+
+/// The offset of the byte serde_json stopped at. Its column is the number of bytes of the line
+/// consumed when it gave up, so the offending byte is column - 1 bytes into the line; at the end
+/// of the input ("EOF while parsing ...") the offset is the length of the body.
+pub fn byte_offset(doc: &[u8], e: &serde_json::Error) -> usize {
+    if e.is_eof() {
+        return doc.len();
+    }
+    let line_start = match e.line() {
+        0 | 1 => 0,
+        line => memchr::memchr_iter(b'\n', doc)
+            .nth(line - 2)
+            .map_or(doc.len(), |nl| nl + 1),
+    };
+    (line_start + e.column().saturating_sub(1)).min(doc.len())
+}
+
+const fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Cuts the white space between tokens of a valid document and checks its depth. Strings are
+/// copied untouched (escapes included); the output is allocated only when there is something to
+/// cut.
+pub fn minify(doc: &[u8]) -> Result<Cow<'_, [u8]>, Invalid> {
+    let mut out = Vec::new();
+    let mut kept = 0; // doc[kept..i] is to be kept and not copied to `out` yet
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < doc.len() {
+        match doc[i] {
+            b'"' => {
+                i = string_end(doc, i + 1);
+                continue;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Invalid {
+                        offset: i,
+                        reason: format!("nesting deeper than {MAX_DEPTH}"),
+                    });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b if is_space(b) => {
+                if out.capacity() == 0 {
+                    out.reserve(doc.len());
+                }
+                out.extend_from_slice(&doc[kept..i]);
+                i += 1;
+                while i < doc.len() && is_space(doc[i]) {
+                    i += 1;
+                }
+                kept = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if kept == 0 {
+        return Ok(Cow::Borrowed(doc));
+    }
+    out.extend_from_slice(&doc[kept..]);
+    Ok(Cow::Owned(out))
+}
+
+/// The index just after the closing quote of the string whose contents start at `i`.
+fn string_end(doc: &[u8], mut i: usize) -> usize {
+    while i < doc.len() {
+        match memchr::memchr2(b'"', b'\\', &doc[i..]) {
+            Some(k) if doc[i + k] == b'"' => return i + k + 1,
+            Some(k) => i += k + 2, // a backslash and the byte it escapes
+            None => break,
+        }
+    }
+    doc.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(doc: &str) -> String {
+        match minify_checked(doc.as_bytes()) {
+            Ok(out) => String::from_utf8(out.into_owned()).unwrap(),
+            Err(e) => panic!("{doc:?} rejected: {e:?}"),
+        }
+    }
+
+    fn bad(doc: &[u8]) -> Invalid {
+        match minify_checked(doc) {
+            Ok(out) => panic!("{doc:?} accepted as {out:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn nested(depth: usize) -> String {
+        "[".repeat(depth) + &"]".repeat(depth)
+    }
+
+    #[test]
+    fn minifies_as_written() {
+        assert_eq!(
+            ok(" { \"a\" : [ 1 , 2 ] ,\n\t\"b\" : null } \r\n"),
+            r#"{"a":[1,2],"b":null}"#
+        );
+        assert_eq!(ok(r#"{"a":1,"a":2}"#), r#"{"a":1,"a":2}"#); // duplicates kept, in order
+        assert_eq!(ok(r#"{"z":1, "a":2}"#), r#"{"z":1,"a":2}"#);
+        assert_eq!(
+            ok("[1.50e+3, -0, 0.0, 1E-7, 12345678901234567890123]"),
+            "[1.50e+3,-0,0.0,1E-7,12345678901234567890123]"
+        );
+        assert_eq!(
+            ok(r#"[ "\u00e9", "é", "\/", "a b", "\"] [", "\\" , "\\\"" ]"#),
+            r#"["\u00e9","é","\/","a b","\"] [","\\","\\\""]"#
+        );
+        assert_eq!(ok(r#""\ud800""#), r#""\ud800""#); // escapes are checked, not decoded
+        assert_eq!(ok("  true "), "true");
+        assert_eq!(ok("-0.0e-0"), "-0.0e-0");
+        assert_eq!(ok("[ 1e5 , 0.5E+10 , -1 ]"), "[1e5,0.5E+10,-1]");
+        assert_eq!(ok("\"日本 語\""), "\"日本 語\"");
+    }
+
+    #[test]
+    fn borrows_when_there_is_nothing_to_cut() {
+        assert!(matches!(
+            minify(br#"{"a":[1,"b c"]}"#),
+            Ok(Cow::Borrowed(_))
+        ));
+        assert!(matches!(minify(b" 1"), Ok(Cow::Owned(_))));
+        assert!(matches!(minify(b"1 "), Ok(Cow::Owned(_))));
+    }
+
+    #[test]
+    fn depth_128_passes_129_fails() {
+        assert_eq!(ok(&nested(MAX_DEPTH)), nested(MAX_DEPTH));
+        let e = bad(nested(MAX_DEPTH + 1).as_bytes());
+        assert_eq!(e.offset, MAX_DEPTH);
+        let objects = "{\"a\":".repeat(MAX_DEPTH) + "1" + &"}".repeat(MAX_DEPTH);
+        assert_eq!(ok(&objects), objects);
+        let objects = "{\"a\":".repeat(MAX_DEPTH + 1) + "1" + &"}".repeat(MAX_DEPTH + 1);
+        assert_eq!(bad(objects.as_bytes()).offset, MAX_DEPTH * 5);
+        // brackets inside strings do not count
+        let s = format!("[\"{}\"]", "[".repeat(1000));
+        assert_eq!(ok(&s), s);
+        // serde_json alone accepts any depth when skipping: the check above is needed
+        let deep = nested(10_000);
+        assert!(serde_json::from_str::<IgnoredAny>(&deep).is_ok());
+        assert!(minify_checked(deep.as_bytes()).is_err());
+        // ...and where its limit applies, it is one short of the contract's
+        assert!(serde_json::from_str::<serde_json::Value>(&nested(127)).is_ok());
+        assert!(serde_json::from_str::<serde_json::Value>(&nested(128)).is_err());
+    }
+
+    #[test]
+    fn re_serializing_a_value_would_not_be_as_written() {
+        let doc = r#"{"b":"\u00e9\/","a":1.50e+3,"b":2}"#;
+        let value: serde_json::Value = serde_json::from_str(doc).unwrap();
+        assert_eq!(value.to_string(), r#"{"a":1500.0,"b":2}"#);
+        assert_eq!(ok(doc), doc);
+    }
+
+    #[test]
+    fn rejects_what_rfc_8259_rejects() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"   ",
+            b"[1,]",
+            b"{\"a\":1,}",
+            b"[1 2]",
+            b"{\"a\" 1}",
+            b"{1:2}",
+            b"01",
+            b"1.",
+            b".5",
+            b"+1",
+            b"-",
+            b"1e",
+            b"1e+",
+            b"0x10",
+            b"NaN",
+            b"Infinity",
+            b"tru",
+            b"nul",
+            b"'a'",
+            b"[1] x",
+            b"1 2",
+            b"{} {}",
+            b"\"a",
+            b"\"\\x\"",
+            b"\"\\u12G4\"",
+            b"\"a\x01b\"",
+            b"\"tab\there\"",
+            b"\x0c1",
+            b"[1]\x00",
+            b"\"\xff\"",
+            b"\"\xc3\xa9",
+            b"\"\xc0\xaf\"",
+            b"\"\xed\xa0\x80\"",
+            b"\xef\xbb\xbf{}",
+            b"/* */ 1",
+            b"-01",
+            b"1.e5",
+            b"-.5",
+            b"[-]",
+            b"{\"a\"}",
+            b"[,1]",
+            b"\"\\u00e\"",
+            b"True",
+            b"\"\\\"",
+        ];
+        for doc in cases {
+            bad(doc);
+        }
+    }
+
+    #[test]
+    fn offsets_are_0_based_bytes() {
+        let at = |doc: &[u8]| bad(doc).offset;
+        assert_eq!(at(b"[1,]"), 3);
+        assert_eq!(at(b"{\"a\" 1}"), 5);
+        assert_eq!(at(b"[1 2]"), 3);
+        assert_eq!(at(b"[1] x"), 4);
+        assert_eq!(at(b"{\"a\":1,}"), 7);
+        assert_eq!(at(b"[\n  1,\n  x]"), 9);
+        assert_eq!(at(b"\"\xe9\""), 1); // invalid UTF-8
+        assert_eq!(at("[\"é\", x]".as_bytes()), 7); // columns count bytes, not characters
+        // serde_json points at the byte before a raw control character (it reports that error
+        // before consuming the character, unlike the others): one byte early, as it tells.
+        assert_eq!(at(b"\"a\x01\""), 1);
+        assert_eq!(at(b"01"), 1);
+        // at the end of the input: the length of the body
+        assert_eq!(at(b""), 0);
+        assert_eq!(at(b"[1,"), 3);
+        assert_eq!(at(b"{\"a\":\n"), 6);
+        assert_eq!(at(b"tru"), 3);
+    }
+
+    #[test]
+    fn reasons_have_no_position_suffix() {
+        assert_eq!(bad(b"[1,]").reason, "expected value");
+        assert_eq!(bad(b"{\"a\" 1}").reason, "expected `:`");
+        assert_eq!(bad(b"[1] x").reason, "trailing characters");
+        assert_eq!(bad(b"").reason, "EOF while parsing a value");
+        assert_eq!(bad(b"\"\xff\"").reason, "invalid utf-8");
+        assert_eq!(
+            bad(nested(129).as_bytes()).reason,
+            "nesting deeper than 128"
+        );
+    }
+}
+
+/// The contract's rows through the whole router (workload + what `server` adds), without a
+/// socket. What only exists on a socket (chunked framing, pipelining, closing) is hyper's, and is
+/// exercised against the binary.
+#[cfg(test)]
+mod http_tests {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::task::{Context, Poll};
+
+    use axum::body::Body;
+    use axum::http::header::{ALLOW, CONNECTION, CONTENT_LENGTH};
+    use axum::http::{Method, Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const LIMIT: usize = 64;
+
+    /// A body of unknown length (like a chunked one) that yields its chunks, then, if `stall`,
+    /// never ends.
+    struct Chunks {
+        chunks: VecDeque<Bytes>,
+        stall: bool,
+    }
+
+    impl HttpBody for Chunks {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            match self.chunks.pop_front() {
+                Some(chunk) => Poll::Ready(Some(Ok(http_body::Frame::data(chunk)))),
+                None if self.stall => Poll::Pending,
+                None => Poll::Ready(None),
+            }
+        }
+    }
+
+    fn chunked(chunks: &[&'static str], stall: bool) -> Body {
+        Body::new(Chunks {
+            chunks: chunks
+                .iter()
+                .map(|c| Bytes::from_static(c.as_bytes()))
+                .collect(),
+            stall,
+        })
+    }
+
+    struct Answer {
+        status: StatusCode,
+        headers: axum::http::HeaderMap,
+        body: String,
+    }
+
+    impl Answer {
+        fn header(&self, name: axum::http::HeaderName) -> Option<&str> {
+            self.headers.get(name).map(|v| v.to_str().unwrap())
+        }
+    }
+
+    async fn send_to(app: Router, method: Method, uri: &str, body: Body) -> Answer {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(body)
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
+    fn app() -> Router {
+        server::with_common(
+            router(Config { body_limit: LIMIT }),
+            Arc::new(AtomicU64::new(0)),
+        )
+    }
+
+    async fn send(method: Method, uri: &str, body: impl Into<Body>) -> Answer {
+        send_to(app(), method, uri, body.into()).await
+    }
+
+    fn is_json(a: &Answer) {
+        assert_eq!(a.header(CONTENT_TYPE), Some("application/json"));
+    }
+
+    #[tokio::test]
+    async fn post_echo_answers_the_document_minified() {
+        let a = send(
+            Method::POST,
+            "/echo",
+            " { \"a\" : [ 1.50e+3 , \"\\u00e9\\/\" ] } ",
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK);
+        is_json(&a);
+        assert_eq!(a.body, r#"{"a":[1.50e+3,"\u00e9\/"]}"#);
+        assert_eq!(a.header(CONTENT_LENGTH), Some("26"));
+        // the query string is ignored
+        let a = send(Method::POST, "/echo?x=1", "[1]").await;
+        assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "[1]"));
+    }
+
+    #[tokio::test]
+    async fn post_echo_chunked_body() {
+        let a = send_to(
+            app(),
+            Method::POST,
+            "/echo",
+            chunked(&["[1, ", "2", " ]"], false),
+        )
+        .await;
+        assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "[1,2]"));
+    }
+
+    #[tokio::test]
+    async fn malformed_json_is_400_with_offset_and_reason() {
+        let a = send(Method::POST, "/echo", "[1,]").await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        is_json(&a);
+        assert_eq!(
+            a.body,
+            r#"{"error":"invalid_json","offset":3,"reason":"expected value"}"#
+        );
+        assert_eq!(a.header(CONNECTION), None); // the body was read: keep-alive goes on
+        let a = send(Method::POST, "/echo", "").await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        let a = send(Method::POST, "/echo", b"\"\xff\"".to_vec()).await;
+        assert_eq!(
+            a.body,
+            r#"{"error":"invalid_json","offset":1,"reason":"invalid utf-8"}"#
+        );
+        // reasons are JSON-escaped
+        let a = send(Method::POST, "/echo", "\"\x01\"").await;
+        let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+        assert_eq!(v["error"], "invalid_json");
+        assert!(v["reason"].as_str().unwrap().contains("\\u0000"));
+    }
+
+    #[tokio::test]
+    async fn nesting_128_passes_129_is_400() {
+        let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        let app = server::with_common(
+            router(Config { body_limit: 1000 }),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let a = send_to(app.clone(), Method::POST, "/echo", deep(128).into()).await;
+        assert_eq!((a.status, a.body), (StatusCode::OK, deep(128)));
+        let a = send_to(app, Method::POST, "/echo", deep(129).into()).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        assert!(
+            a.body
+                .starts_with(r#"{"error":"invalid_json","offset":128,"#)
+        );
+    }
+
+    #[tokio::test]
+    async fn over_the_limit_is_413_and_closes() {
+        let at_limit = format!("\"{}\"", "a".repeat(LIMIT - 2));
+        let a = send(Method::POST, "/echo", at_limit.clone()).await;
+        assert_eq!((a.status, a.body), (StatusCode::OK, at_limit));
+
+        let over = format!("\"{}\"", "a".repeat(LIMIT - 1));
+        let a = send(Method::POST, "/echo", over).await; // Content-Length known
+        assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+        is_json(&a);
+        assert_eq!(
+            a.body,
+            format!(r#"{{"error":"body_too_large","limit":{LIMIT}}}"#)
+        );
+        assert_eq!(a.header(CONNECTION), Some("close"));
+
+        let big: &'static str = "a".repeat(40).leak();
+        let a = send_to(
+            app(),
+            Method::POST,
+            "/echo",
+            chunked(&["\"", big, big, "\""], false),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            a.body,
+            format!(r#"{{"error":"body_too_large","limit":{LIMIT}}}"#)
+        );
+        assert_eq!(a.header(CONNECTION), Some("close"));
+    }
+
+    #[tokio::test]
+    async fn wrong_method_is_405_with_allow() {
+        for method in [
+            Method::GET,
+            Method::PUT,
+            Method::DELETE,
+            Method::HEAD,
+            Method::OPTIONS,
+        ] {
+            let a = send(method.clone(), "/echo", "").await;
+            assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} /echo");
+            assert_eq!(a.header(ALLOW), Some("POST"));
+            is_json(&a);
+            if method != Method::HEAD {
+                assert_eq!(a.body, r#"{"error":"method_not_allowed"}"#);
+            }
+        }
+        for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
+            let a = send(method.clone(), "/health", "").await;
+            assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} /health");
+            assert_eq!(a.header(ALLOW), Some("GET, HEAD"));
+            assert_eq!(a.body, r#"{"error":"method_not_allowed"}"#);
+        }
+    }
+
+    #[tokio::test]
+    async fn health_get_and_head() {
+        let a = send(Method::GET, "/health?probe=1", Body::empty()).await;
+        assert_eq!(
+            (a.status, a.body.as_str()),
+            (StatusCode::OK, r#"{"status":"ok"}"#)
+        );
+        is_json(&a);
+        let a = send(Method::HEAD, "/health", Body::empty()).await;
+        assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, ""));
+        assert_eq!(a.header(CONTENT_LENGTH), Some("15"));
+        is_json(&a);
+    }
+
+    #[tokio::test]
+    async fn other_paths_are_404() {
+        for (method, uri) in [
+            (Method::GET, "/"),
+            (Method::POST, "/echo/"),
+            (Method::GET, "/healthz"),
+        ] {
+            let a = send(method, uri, Body::empty()).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "{uri}");
+            is_json(&a);
+            assert_eq!(a.body, r#"{"error":"not_found"}"#);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_body_is_408_and_closes() {
+        let a = send_to(app(), Method::POST, "/echo", chunked(&["{"], true)).await;
+        assert_eq!(a.status, StatusCode::REQUEST_TIMEOUT);
+        is_json(&a);
+        assert_eq!(a.body, r#"{"error":"request_timeout"}"#);
+        assert_eq!(a.header(CONNECTION), Some("close"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_answer_is_counted() {
+        let served = Arc::new(AtomicU64::new(0));
+        let app = server::with_common(router(Config { body_limit: LIMIT }), Arc::clone(&served));
+        let requests = [
+            (Method::POST, "/echo", chunked(&["[1]"], false)),
+            (Method::POST, "/echo", chunked(&["[1,]"], false)),
+            (Method::POST, "/echo", chunked(&["{"], true)), // 408
+            (Method::GET, "/echo", Body::empty()),
+            (Method::GET, "/health", Body::empty()),
+            (Method::HEAD, "/health", Body::empty()),
+            (Method::GET, "/nope", Body::empty()),
+            (Method::POST, "/echo", Body::from("x".repeat(LIMIT + 1))),
+        ];
+        let n = requests.len() as u64;
+        for (method, uri, body) in requests {
+            send_to(app.clone(), method, uri, body).await;
+        }
+        assert_eq!(served.load(Ordering::Relaxed), n);
+    }
+}

@@ -1,0 +1,162 @@
+//! stackbench-rust: the Rust peer of stackbench. The same workloads as the C services
+//! (contracts/*.md), written the way a Rust team would write them: axum on tokio's multi-thread
+//! runtime, serde_json for JSON.
+//!
+//! ```text
+//! stackbench-rust WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES]
+//! ```
+//!
+//! Each workload lives in its own module and builds an axum `Router`; `server` serves whatever
+//! router the workload built (listening line, request counter, request timeout, graceful stop).
+
+mod echo;
+mod server;
+
+use std::process::ExitCode;
+
+use axum::Router;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+/// A workload: its name on the command line, a one-line summary for `--help`, and the
+/// constructor of its router.
+struct Workload {
+    name: &'static str,
+    summary: &'static str,
+    router: fn(&Cli) -> Router,
+}
+
+/// The workloads `main` dispatches on. New workloads (csv, sql, grpc) add a module and an entry
+/// here.
+const WORKLOADS: &[Workload] = &[Workload {
+    name: "echo",
+    summary: "POST /echo: the posted JSON minified; GET /health",
+    router: |cli| {
+        echo::router(echo::Config {
+            body_limit: cli.body_limit,
+        })
+    },
+}];
+
+/// Serves a workload over HTTP/1.1 until SIGTERM or SIGINT, then stops accepting, finishes the
+/// requests in flight and prints "served N requests".
+#[derive(Parser, Debug)]
+#[command(name = "stackbench-rust")]
+struct Cli {
+    /// The workload to serve
+    workload: Option<String>,
+
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    host: String,
+
+    /// Port (0 picks a free one, printed on start)
+    #[arg(long, value_name = "N", default_value_t = 8080)]
+    port: u16,
+
+    /// Largest request body in bytes: 413 above
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
+          value_parser = parse_body_limit)]
+    body_limit: usize,
+}
+
+fn parse_body_limit(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("want a positive number of bytes".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A command-line mistake: one line on stderr, exit status 2.
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("stackbench-rust: {msg} (see stackbench-rust --help)");
+    ExitCode::from(2)
+}
+
+// Worker threads: tokio's default, one per CPU that `std::thread::available_parallelism`
+// reports. On Linux that follows the CPU affinity mask the process starts with (and any cgroup
+// CPU quota), so the runtime sizes itself to the CPUs the lab pins the service to.
+#[tokio::main]
+async fn main() -> ExitCode {
+    let workloads: String = WORKLOADS
+        .iter()
+        .map(|w| format!("\n  {:<8}  {}", w.name, w.summary))
+        .collect();
+    let command = Cli::command().after_help(format!("workloads:{workloads}"));
+    let cli = match command
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's message spans several lines (tip, usage); its first line says it all.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("bad command line");
+            return usage_error(first.trim_start_matches("error: "));
+        }
+    };
+    let Some(name) = cli.workload.as_deref() else {
+        return usage_error("missing WORKLOAD");
+    };
+    let Some(workload) = WORKLOADS.iter().find(|w| w.name == name) else {
+        return usage_error(&format!("unknown workload '{name}'"));
+    };
+    let app = (workload.router)(&cli);
+
+    match server::run(&cli.host, cli.port, app).await {
+        Ok(served) => {
+            eprintln!("served {served} requests");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("stackbench-rust {name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("stackbench-rust").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_and_flags_before_or_after_the_workload() {
+        let cli = parse(&["echo"]).unwrap();
+        assert_eq!(
+            (
+                cli.workload.as_deref(),
+                cli.host.as_str(),
+                cli.port,
+                cli.body_limit
+            ),
+            (Some("echo"), "127.0.0.1", 8080, 1 << 20)
+        );
+        let cli = parse(&["--port", "0", "echo", "--host", "::1", "--body-limit", "10"]).unwrap();
+        assert_eq!(
+            (cli.host.as_str(), cli.port, cli.body_limit),
+            ("::1", 0, 10)
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        for args in [
+            &["echo", "--port", "x"][..],
+            &["echo", "--port", "65536"],
+            &["echo", "--body-limit", "0"],
+            &["echo", "--bogus"],
+            &["echo", "extra"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! What every workload shares: listening, the answers that do not depend on the workload (404,
+//! 405, 408), the request counter, the request timeout and the graceful stop.
+//!
+//! HTTP/1.1 itself is hyper's, through `axum::serve`: keep-alive, `Connection: close`, HTTP/1.0,
+//! pipelining (answered in order), chunked bodies and `Expect: 100-continue` are all handled
+//! there. Two rows of the contract are answered by hyper before any of this code runs, and so
+//! differ from the contract text (axum::serve has no hook for them):
+//! - malformed HTTP (bad request line or header): hyper answers `400 Bad Request` with an empty
+//!   body (`content-length: 0`, no `Content-Type`) and closes the connection; likewise `431` for
+//!   a head that is too large, `414` for a URI that is too long, and `400` (not `505`) for an
+//!   unsupported version such as `HTTP/3.0`. These answers are not counted as served;
+//! - a request whose *head* never completes: axum::serve sets no header-read timer on hyper, so
+//!   such a connection stays open until the client goes away (or, during a graceful stop, until
+//!   the drain limit below). The 10 s timeout here starts once the head has been read, which
+//!   covers the usual slow client: one that sends the head and then stalls in the body.
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::http::header::{ALLOW, CONNECTION};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::oneshot;
+
+/// A request (from the end of its head to its answer) that takes longer gets a 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// After SIGTERM/SIGINT, requests in flight get this long to finish before the process exits.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// `{"error":"<code>"}`: the body of every error answer without details.
+#[derive(Serialize)]
+pub struct ErrorBody<'a> {
+    pub error: &'a str,
+}
+
+/// An error answer: JSON body, `Content-Type: application/json` (set by `Json`).
+pub fn error(status: StatusCode, code: &str) -> Response {
+    (status, Json(ErrorBody { error: code })).into_response()
+}
+
+/// Marks an answer as the last one on its connection: hyper sees `Connection: close`, sends the
+/// answer and closes.
+pub fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(CONNECTION, "close".parse().expect("static header value"));
+    response
+}
+
+/// The 405 for a route whose methods are `allow` (as written in the `Allow` header).
+pub fn method_not_allowed(allow: &'static str) -> Response {
+    let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    response
+        .headers_mut()
+        .insert(ALLOW, allow.parse().expect("static header value"));
+    response
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not_found")
+}
+
+/// 408 when the handler (for echo: reading the body, then the JSON work) is not done in time.
+/// Dropping the handler's future stops the body read; the connection is closed after the 408.
+async fn request_timeout(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => closing(error(StatusCode::REQUEST_TIMEOUT, "request_timeout")),
+    }
+}
+
+/// Counts every request answered by the router, whatever its status.
+async fn count_requests(
+    State(served): State<Arc<AtomicU64>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    served.fetch_add(1, Ordering::Relaxed);
+    response
+}
+
+/// Adds what every workload shares to its router: the 404 fallback, the request timeout and
+/// the counter (outermost, so 404, 405, 408 and 413 answers count too).
+pub fn with_common(workload: Router, served: Arc<AtomicU64>) -> Router {
+    workload
+        .fallback(not_found)
+        .layer(middleware::from_fn(request_timeout))
+        .layer(middleware::from_fn_with_state(served, count_requests))
+}
+
+/// Completes on the first SIGTERM or SIGINT. The handlers are installed when this is called
+/// (not when it is first polled), so a signal arriving right after the listening line is
+/// already ours and not the default "terminate at once".
+fn stop_signal() -> io::Result<impl Future<Output = ()>> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
+
+/// Serves `workload` on host:port until SIGTERM/SIGINT, then stops accepting, lets the requests
+/// in flight finish (for at most `DRAIN_LIMIT`) and returns how many requests were answered.
+pub async fn run(host: &str, port: u16, workload: Router) -> io::Result<u64> {
+    let stop = stop_signal()?;
+    let listener = TcpListener::bind((host, port)).await?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    let listener = listener.tap_io(|tcp| {
+        // Answers are written whole; do not let Nagle hold back the last segment.
+        let _ = tcp.set_nodelay(true);
+    });
+
+    let served = Arc::new(AtomicU64::new(0));
+    let app = with_common(workload, Arc::clone(&served));
+
+    // axum's graceful shutdown closes the listener and idle connections at once, lets each busy
+    // connection finish its request (answered with `Connection: close`), and completes when
+    // every connection is gone. A client that never finishes its request would hold it forever,
+    // so the wait is bounded.
+    let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        stop.await;
+        let _ = stopping_tx.send(());
+    });
+    let drain_expired = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(DRAIN_LIMIT).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result?,
+        () = drain_expired => {
+            eprintln!("stopping with requests still unfinished after {}s", DRAIN_LIMIT.as_secs());
+        }
+    }
+    Ok(served.load(Ordering::Relaxed))
+}
