@@ -1,8 +1,9 @@
 #include "core/buf.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,4 +86,18 @@ void buf_consume(buf_t *b, size_t n)
     b->off += n;
     if (b->off >= b->len)
         b->off = b->len = 0;
+}
+
+int buf_write_file(const buf_t *b, const char *path)
+{
+    bool out = strcmp(path, "-") == 0;
+    FILE *f = out ? stdout : fopen(path, "wb");
+    if (!f)
+        return -errno;
+    int rc = 0;
+    if (fwrite(buf_start(b), 1, buf_size(b), f) != buf_size(b) || fflush(f) != 0)
+        rc = -(errno ? errno : EIO);
+    if (!out && fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
 }

@@ -304,15 +304,10 @@ static int write_file(const char *dir, const char *name, const buf_t *b, char *e
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f || fwrite(buf_start(b), 1, buf_size(b), f) != buf_size(b)) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    fclose(f);
-    return 0;
+    int rc = buf_write_file(b, path);
+    if (rc)
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+    return rc ? -1 : 0;
 }
 
 int lab_write_results(const lab_config_t *cfg, const lab_cell_t *cells, int n, char *err,

@@ -123,14 +123,9 @@ int verify_main(int argc, char **argv)
         jsonw_arr_end(&w);
         jsonw_obj_end(&w);
         buf_puts(&out, "\n");
-        FILE *f = strcmp(json_path, "-") == 0 ? stdout : fopen(json_path, "w");
-        if (f) {
-            fwrite(buf_start(&out), 1, buf_size(&out), f);
-            if (f != stdout)
-                fclose(f);
-        } else {
-            fprintf(stderr, "stackbench verify: cannot write '%s'\n", json_path);
-        }
+        int wrc = buf_write_file(&out, json_path);
+        if (wrc)
+            fprintf(stderr, "stackbench verify: cannot write '%s': %s\n", json_path, strerror(-wrc));
         buf_free(&out);
     }
     free(res);

@@ -205,14 +205,11 @@ int load_main(int argc, char **argv)
     if (json_path) {
         buf_t out = BUF_INIT;
         load_report_json(&out, &cfg, &res);
-        FILE *f = strcmp(json_path, "-") == 0 ? stdout : fopen(json_path, "w");
-        if (!f || fwrite(buf_start(&out), 1, buf_size(&out), f) != buf_size(&out)) {
-            fprintf(stderr, "stackbench load: cannot write '%s': %s\n", json_path,
-                    strerror(errno));
+        int wrc = buf_write_file(&out, json_path);
+        if (wrc) {
+            fprintf(stderr, "stackbench load: cannot write '%s': %s\n", json_path, strerror(-wrc));
             rc = 1;
         }
-        if (f && f != stdout)
-            fclose(f);
         buf_free(&out);
     }
     load_result_free(&res);
