@@ -13,4 +13,5 @@ CREATE TABLE orders (
 CREATE INDEX orders_account_id ON orders (account_id);
 INSERT INTO accounts (id, balance, name)
 SELECT i, 1000000, 'account-' || i FROM generate_series(1, 10000) AS i;
-ANALYZE;
+ANALYZE accounts;
+ANALYZE orders;

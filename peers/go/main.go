@@ -27,6 +27,8 @@ type config struct {
 	host      string
 	port      int
 	bodyLimit int64
+	pgURL     string // sql: the database, a libpq URL or keyword/value string
+	pool      int    // sql: the number of database connections kept open
 }
 
 // A workload builds the HTTP handler that serves one contract.
@@ -39,6 +41,7 @@ type workload struct {
 // and a file of their own.
 var workloads = map[string]workload{
 	"echo": {"POST /echo: the posted JSON minified; GET /health", newEcho},
+	"sql":  {"GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL", newSQL},
 }
 
 const usageText = `usage: stackbench-go WORKLOAD [flags]
@@ -52,6 +55,8 @@ flags:
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             port (default 8080; 0 picks a free one, printed on start)
   --body-limit BYTES   largest request body in bytes (default 1048576): 413 above
+  --pg-url URL         sql: the database, a libpq URL or keyword/value string (required)
+  --pool N             sql: database connections to keep open (default 8)
   -h, --help           this help
 `
 
@@ -100,6 +105,8 @@ func parseArgs(args []string) (config, string, error) {
 	fs.StringVar(&cfg.host, "host", "127.0.0.1", "address to listen on")
 	fs.IntVar(&cfg.port, "port", 8080, "port (0 picks a free one)")
 	fs.Int64Var(&cfg.bodyLimit, "body-limit", 1<<20, "largest request body in bytes")
+	fs.StringVar(&cfg.pgURL, "pg-url", "", "sql: the database")
+	fs.IntVar(&cfg.pool, "pool", 8, "sql: database connections to keep open")
 
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", err
@@ -122,6 +129,9 @@ func parseArgs(args []string) (config, string, error) {
 	}
 	if cfg.bodyLimit <= 0 {
 		return cfg, "", fmt.Errorf("invalid --body-limit %d: want a positive number of bytes", cfg.bodyLimit)
+	}
+	if cfg.pool < 1 {
+		return cfg, "", fmt.Errorf("invalid --pool %d: want at least 1", cfg.pool)
 	}
 	return cfg, name, nil
 }

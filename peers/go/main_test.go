@@ -17,9 +17,10 @@ func TestParseArgs(t *testing.T) {
 		args []string
 		want config
 	}{
-		{[]string{"echo"}, config{"127.0.0.1", 8080, 1 << 20}},
-		{[]string{"echo", "--port", "0", "--host", "::1", "--body-limit", "64"}, config{"::1", 0, 64}},
-		{[]string{"--port=9", "echo", "-body-limit=7"}, config{"127.0.0.1", 9, 7}},
+		{[]string{"echo"}, config{host: "127.0.0.1", port: 8080, bodyLimit: 1 << 20, pool: 8}},
+		{[]string{"echo", "--port", "0", "--host", "::1", "--body-limit", "64"}, config{host: "::1", port: 0, bodyLimit: 64, pool: 8}},
+		{[]string{"--port=9", "echo", "-body-limit=7"}, config{host: "127.0.0.1", port: 9, bodyLimit: 7, pool: 8}},
+		{[]string{"echo", "--pg-url", "host=/tmp port=1", "--pool=3"}, config{host: "127.0.0.1", port: 8080, bodyLimit: 1 << 20, pgURL: "host=/tmp port=1", pool: 3}},
 	}
 	for _, g := range good {
 		cfg, name, err := parseArgs(g.args)
@@ -30,6 +31,7 @@ func TestParseArgs(t *testing.T) {
 	bad := [][]string{
 		{}, {"nope"}, {"echo", "--bogus"}, {"echo", "--port", "x"}, {"echo", "--port", "65536"},
 		{"echo", "--port", "-1"}, {"echo", "--body-limit", "0"}, {"echo", "extra"}, {"--port"},
+		{"echo", "--pool", "0"}, {"echo", "--pool", "x"},
 	}
 	for _, b := range bad {
 		if _, _, err := parseArgs(b); err == nil || errors.Is(err, flag.ErrHelp) {

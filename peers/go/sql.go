@@ -1,0 +1,538 @@
+package main
+
+// The sql workload (contracts/sql.md): an API over PostgreSQL through a pgx connection pool.
+//
+//	GET  /accounts/{id}        one account
+//	GET  /accounts?ids=1,2,3   the accounts that exist among 1 to 20 ids, sorted by id
+//	POST /orders               {"account_id":N,"amount":N}: debit the account and record the
+//	                           order in one transaction, answer 201 once committed
+//	GET  /health               {"status":"ok"}, without touching the database
+//
+// The pool keeps --pool connections open (MinConns = MaxConns), opened before the service
+// says it is listening. Statements are prepared once per connection by pgx's statement
+// cache (QueryExecModeCacheStatement, pgx's default).
+//
+// Every request that uses the database has dbTimeout to get a connection and use it; past
+// that, or when the database cannot be reached, it is answered 503. Broken connections are
+// never handed out again: pgx closes a connection on an I/O error or a FATAL message from
+// the server, pgxpool destroys closed connections on release and pings connections idle for
+// more than a second before handing them out, and opens new ones on demand, so the service
+// recovers by itself once the database is back. A request that failed only because its
+// connection had died in the meantime (the database restarted since it was last used) runs
+// again on another connection, unless a COMMIT had been sent.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const (
+	// dbTimeout bounds the database part of a request: acquiring a connection (which may
+	// mean opening one) and running the statements. The contract's 2 s.
+	dbTimeout = 2 * time.Second
+	// startTimeout bounds opening the whole pool at start.
+	startTimeout = 10 * time.Second
+	// maxIDs is the most ids GET /accounts?ids= takes.
+	maxIDs = 20
+	// maxAmount is the largest amount of an order; the smallest is 1.
+	maxAmount = 1_000_000
+	// maxPool is the largest --pool: pgxpool counts connections in an int32.
+	maxPool = math.MaxInt32
+)
+
+// The statements, each prepared once per connection by pgx's statement cache.
+const (
+	sqlAccount  = `SELECT balance, name FROM accounts WHERE id = $1`
+	sqlAccounts = `SELECT id, balance, name FROM accounts WHERE id = ANY($1) ORDER BY id`
+	sqlDebit    = `UPDATE accounts SET balance = balance - $2 WHERE id = $1 RETURNING balance`
+	sqlOrder    = `INSERT INTO orders (account_id, amount) VALUES ($1, $2) RETURNING id`
+)
+
+// Answers that never change (the shared ones are in echo.go).
+var (
+	invalidJSONBody         = []byte(`{"error":"invalid_json"}`)
+	amountOutOfRangeBody    = []byte(`{"error":"amount_out_of_range"}`)
+	databaseUnavailableBody = []byte(`{"error":"database_unavailable"}`)
+)
+
+type sqlService struct {
+	pool         *pgxpool.Pool
+	bodyLimit    int64
+	tooLargeBody []byte
+	attempts     int          // how many connections withConn tries: the pool's size + 1
+	logw         io.Writer    // where database errors are told, at most once a second
+	lastLog      atomic.Int64 // unix nanoseconds of the last database error logged
+}
+
+func newSQL(cfg config) (http.Handler, error) {
+	if cfg.pgURL == "" {
+		return nil, errors.New("--pg-url is required")
+	}
+	if cfg.pool < 1 || cfg.pool > maxPool {
+		return nil, fmt.Errorf("invalid --pool %d: want 1-%d", cfg.pool, maxPool)
+	}
+	pc, err := poolConfig(cfg.pgURL, int32(cfg.pool))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	pool, err := openPool(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	return newSQLService(pool, cfg.bodyLimit, os.Stderr).routes(), nil
+}
+
+func newSQLService(pool *pgxpool.Pool, bodyLimit int64, logw io.Writer) *sqlService {
+	return &sqlService{
+		pool:         pool,
+		bodyLimit:    bodyLimit,
+		tooLargeBody: fmt.Appendf(nil, `{"error":"body_too_large","limit":%d}`, bodyLimit),
+		attempts:     int(pool.Stat().MaxConns()) + 1,
+		logw:         logw,
+	}
+}
+
+// routes maps the contract's routes. As in echo.go, the method-less patterns turn the other
+// methods into JSON 405 answers and "/" turns every other path into a JSON 404.
+func (s *sqlService) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /accounts/{id}", s.account) // GET patterns match HEAD as well
+	mux.HandleFunc("GET /accounts/{$}", badRequest) // an empty {id}
+	mux.HandleFunc("/accounts/{id}", methodNotAllowed("GET"))
+	mux.HandleFunc("/accounts/{$}", methodNotAllowed("GET"))
+	mux.HandleFunc("GET /accounts", s.accounts)
+	mux.HandleFunc("/accounts", methodNotAllowed("GET"))
+	mux.HandleFunc("POST /orders", s.order)
+	mux.HandleFunc("/orders", methodNotAllowed("POST"))
+	mux.HandleFunc("GET /health", health)
+	mux.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("/", notFound)
+	return mux
+}
+
+// poolConfig is the configuration of a pool of exactly size connections to the database
+// at url, a URL or a keyword/value string as libpq takes them (with libpq's PG*
+// environment variables as defaults).
+func poolConfig(url string, size int32) (*pgxpool.Config, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("--pg-url: %w", err) // pgconn hides the password in its errors
+	}
+	pc.MaxConns = size
+	pc.MinConns = size
+	// The health check reopens the connections a database restart closed, up to MinConns;
+	// every second rather than pgxpool's every minute, so that the pool is whole again
+	// within a second of the database coming back (a check with nothing to reopen costs
+	// no database work).
+	pc.HealthCheckPeriod = time.Second
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		// pgxpool opens connections in the background and lets a connect run for up to 2
+		// minutes; a database that accepts but does not answer would then hold pool slots
+		// long after the requests that wanted them were answered 503.
+		pc.ConnConfig.ConnectTimeout = dbTimeout
+	}
+	return pc, nil
+}
+
+// openPool opens the pool pc describes and waits until all its connections are open, so
+// that the first requests find the pool as warm as the other languages' services do.
+func openPool(ctx context.Context, pc *pgxpool.Config) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	// Hold every connection at once: this opens those the pool has not opened yet.
+	held := make([]*pgxpool.Conn, 0, pc.MaxConns)
+	for range pc.MaxConns {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			for _, c := range held {
+				c.Release()
+			}
+			pool.Close() // waits for the connections held to come back
+			return nil, fmt.Errorf("cannot open the connection pool: %w", err)
+		}
+		held = append(held, c)
+	}
+	for _, c := range held {
+		c.Release()
+	}
+	return pool, nil
+}
+
+// account answers GET /accounts/{id}.
+func (s *sqlService) account(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseID(r.PathValue("id"))
+	if !ok {
+		badRequest(w, r)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), dbTimeout)
+	defer cancel()
+	var balance int64
+	var name string
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		return c.QueryRow(ctx, sqlAccount, id).Scan(&balance, &name)
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		notFound(w, r)
+	case err != nil:
+		s.unavailable(w, err)
+	default:
+		writeJSON(w, http.StatusOK, appendAccount(make([]byte, 0, 64), id, balance, name))
+	}
+}
+
+// accounts answers GET /accounts?ids=1,2,3.
+func (s *sqlService) accounts(w http.ResponseWriter, r *http.Request) {
+	list, present := r.URL.Query()["ids"]
+	if !present {
+		badRequest(w, r)
+		return
+	}
+	ids, ok := parseIDs(list[0])
+	if !ok {
+		badRequest(w, r)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), dbTimeout)
+	defer cancel()
+	out := make([]byte, 0, 16+64*len(ids))
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		out = append(out[:0], `{"accounts":[`...)
+		rows, err := c.Query(ctx, sqlAccounts, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var id int32
+		var balance int64
+		var name string
+		for n := 0; rows.Next(); n++ {
+			if err := rows.Scan(&id, &balance, &name); err != nil {
+				return err
+			}
+			if n > 0 {
+				out = append(out, ',')
+			}
+			out = appendAccount(out, id, balance, name)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		s.unavailable(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, append(out, "]}"...))
+}
+
+// order answers POST /orders.
+func (s *sqlService) order(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	req, bad := parseOrder(body)
+	if bad != nil {
+		writeJSON(w, bad.status, bad.body)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), dbTimeout)
+	defer cancel()
+	var orderID, balance int64
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx) // nothing left to undo after a commit
+		// The UPDATE first: it finds out whether the account exists (no row: nothing is
+		// written) and locks it, so the INSERT's foreign key check cannot fail.
+		if err := tx.QueryRow(ctx, sqlDebit, req.accountID, req.amount).Scan(&balance); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, sqlOrder, req.accountID, req.amount).Scan(&orderID); err != nil {
+			return err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return &commitError{err}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		notFound(w, r)
+	case err != nil:
+		s.unavailable(w, err)
+	default:
+		out := make([]byte, 0, 96)
+		out = append(out, `{"id":`...)
+		out = strconv.AppendInt(out, orderID, 10)
+		out = append(out, `,"account_id":`...)
+		out = strconv.AppendInt(out, int64(req.accountID), 10)
+		out = append(out, `,"amount":`...)
+		out = strconv.AppendInt(out, req.amount, 10)
+		out = append(out, `,"balance":`...)
+		out = strconv.AppendInt(out, balance, 10)
+		writeJSON(w, http.StatusCreated, append(out, '}'))
+	}
+}
+
+// readBody reads the request body under the body limit, answering the failures as
+// echo.go does: 413 over the limit, 408 when the body does not arrive in time, 400 when it
+// is cut short or its framing is broken.
+func (s *sqlService) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.ContentLength > s.bodyLimit {
+		writeJSONAndClose(w, http.StatusRequestEntityTooLarge, s.tooLargeBody)
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.bodyLimit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			writeJSONAndClose(w, http.StatusRequestEntityTooLarge, s.tooLargeBody)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			writeJSONAndClose(w, http.StatusRequestTimeout, requestTimeoutBody)
+		default:
+			writeJSONAndClose(w, http.StatusBadRequest, badRequestBody)
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// commitError is a failed COMMIT: whether the transaction was committed is unknown, so
+// the request is never run again.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return "commit: " + e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
+
+// withConn runs f on a pooled connection. When f fails and its connection is found closed
+// afterwards, f runs again on another connection while ctx allows: the connection was dead
+// before f used it (the database restarted since it was last used), or died under it, and
+// either way no COMMIT of f's reached the database (commitError is never retried), so
+// running f again is safe. Release destroys a connection that pgx closed, so each retry
+// uses up one dead connection: after a restart every pooled connection may be dead, hence
+// up to the pool's size + 1 tries, the last one on a new connection (pgxpool's Acquire
+// bounds its own retries the same way).
+func (s *sqlService) withConn(ctx context.Context, f func(c *pgxpool.Conn) error) error {
+	for attempt := 1; ; attempt++ {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		err = f(c)
+		dead := err != nil && c.Conn().IsClosed()
+		c.Release()
+		var unsure *commitError
+		if !dead || attempt >= s.attempts || ctx.Err() != nil || errors.As(err, &unsure) {
+			return err
+		}
+	}
+}
+
+// unavailable answers 503 for a database failure: no connection within dbTimeout, the
+// database unreachable or failing. At most one line a second goes to the log, so that a
+// database down under load does not flood it.
+func (s *sqlService) unavailable(w http.ResponseWriter, err error) {
+	writeJSON(w, http.StatusServiceUnavailable, databaseUnavailableBody)
+	now := time.Now().UnixNano()
+	last := s.lastLog.Load()
+	if now-last >= int64(time.Second) && s.lastLog.CompareAndSwap(last, now) {
+		fmt.Fprintf(s.logw, "stackbench-go sql: answering 503: %s\n", oneLine.Replace(err.Error()))
+	}
+}
+
+// oneLine puts pgconn's connect errors, which list the attempts one a line, on one line.
+var oneLine = strings.NewReplacer(":\n\t", ": ", "\n\t", "; ", "\n", " ")
+
+func badRequest(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusBadRequest, badRequestBody)
+}
+
+// parseID reads an account id: decimal digits only (no sign, no white space), value in
+// 1..2147483647. Leading zeros are allowed: "007" is 7.
+func parseID(s string) (int32, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+		if v > math.MaxInt32 {
+			return 0, false
+		}
+	}
+	if v < 1 {
+		return 0, false
+	}
+	return int32(v), true
+}
+
+// parseIDs reads the ids of GET /accounts?ids=: 1 to maxIDs ids, each as parseID reads it,
+// separated by commas. Duplicates are allowed (each account is answered once).
+func parseIDs(s string) ([]int32, bool) {
+	if s == "" || strings.Count(s, ",") >= maxIDs {
+		return nil, false
+	}
+	ids := make([]int32, 0, maxIDs)
+	for part := range strings.SplitSeq(s, ",") {
+		id, ok := parseID(part)
+		if !ok {
+			return nil, false
+		}
+		ids = append(ids, id)
+	}
+	return ids, true
+}
+
+// orderRequest is a valid POST /orders body.
+type orderRequest struct {
+	accountID int32
+	amount    int64
+}
+
+// answer is a status and body to send as they are.
+type answer struct {
+	status int
+	body   []byte
+}
+
+var (
+	answerInvalidJSON = &answer{http.StatusBadRequest, invalidJSONBody}
+	answerAmountRange = &answer{http.StatusUnprocessableEntity, amountOutOfRangeBody}
+	answerNoAccount   = &answer{http.StatusNotFound, notFoundBody}
+)
+
+// parseOrder reads a POST /orders body, or says how to refuse it, in the contract's order:
+//   - 400 invalid_json: not valid JSON (UTF-8 included), not an object, account_id or
+//     amount missing or not an integer (a JSON number with no fraction and no exponent:
+//     1.0 and 1e3 are refused, as are strings and null);
+//   - 422 amount_out_of_range: amount outside 1..maxAmount (however large);
+//   - 404 not_found: account_id outside 1..2147483647, where no account can be.
+//
+// Members are matched by their exact name (encoding/json would match struct fields
+// case-insensitively); when a name repeats, the last one counts, as in encoding/json;
+// other members are ignored.
+func parseOrder(body []byte) (orderRequest, *answer) {
+	if !utf8.Valid(body) { // encoding/json would turn invalid UTF-8 into U+FFFD silently
+		return orderRequest{}, answerInvalidJSON
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil || doc == nil { // doc is nil for `null`
+		return orderRequest{}, answerInvalidJSON
+	}
+	accountID, amount := doc["account_id"], doc["amount"]
+	if !isJSONInteger(accountID) || !isJSONInteger(amount) {
+		return orderRequest{}, answerInvalidJSON
+	}
+	a, err := strconv.ParseInt(string(amount), 10, 64)
+	if err != nil || a < 1 || a > maxAmount { // err: beyond int64, so out of range too
+		return orderRequest{}, answerAmountRange
+	}
+	id, err := strconv.ParseInt(string(accountID), 10, 64)
+	if err != nil || id < 1 || id > math.MaxInt32 {
+		return orderRequest{}, answerNoAccount
+	}
+	return orderRequest{int32(id), a}, nil
+}
+
+// isJSONInteger tells whether raw, a JSON value as encoding/json hands it over (no white
+// space around it), is a number without fraction or exponent: -?(0|[1-9][0-9]*).
+func isJSONInteger(raw []byte) bool {
+	if len(raw) > 0 && raw[0] == '-' {
+		raw = raw[1:]
+	}
+	if len(raw) == 0 || (raw[0] == '0' && len(raw) > 1) {
+		return false
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendAccount appends {"id":N,"balance":N,"name":"..."}.
+func appendAccount(out []byte, id int32, balance int64, name string) []byte {
+	out = append(out, `{"id":`...)
+	out = strconv.AppendInt(out, int64(id), 10)
+	out = append(out, `,"balance":`...)
+	out = strconv.AppendInt(out, balance, 10)
+	out = append(out, `,"name":`...)
+	out = appendJSONString(out, name)
+	return append(out, '}')
+}
+
+// appendJSONString appends s as a JSON string: '"', '\\' and the control characters are
+// escaped, everything else is copied as it is (PostgreSQL text is valid UTF-8 in a UTF8
+// database; invalid bytes, which another encoding could bring, become U+FFFD).
+func appendJSONString(out []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	out = append(out, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			out = append(out, s[start:i]...)
+			out = append(out, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		out = append(out, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			out = append(out, '\\', c)
+		case '\n':
+			out = append(out, '\\', 'n')
+		case '\r':
+			out = append(out, '\\', 'r')
+		case '\t':
+			out = append(out, '\\', 't')
+		case '\b':
+			out = append(out, '\\', 'b')
+		case '\f':
+			out = append(out, '\\', 'f')
+		default:
+			out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	out = append(out, s[start:]...)
+	return append(out, '"')
+}
