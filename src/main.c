@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lab/gen.h"
 #include "lab/lab.h"
 #include "lab/verify.h"
 #include "load/cli.h"
@@ -23,9 +24,10 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  run              measure the C, Go and Rust services side by side (the main job)\n"
-            "  serve WORKLOAD   run the C service for a workload (echo)\n"
+            "  serve WORKLOAD   run the C service for a workload (echo, csv)\n"
             "  load URL         load an HTTP/1.1 server: closed or open loop, latency percentiles\n"
             "  verify WORKLOAD URL  check any implementation against a workload's contract\n"
+            "  gen WORKLOAD     write a deterministic request body (csv)\n"
             "\n"
             "  stackbench COMMAND --help   flags of a command\n"
             "  stackbench --version        version and the compiler of this build\n",
@@ -53,6 +55,8 @@ int main(int argc, char **argv)
         return serve_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "load"))
         return load_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "gen"))
+        return gen_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "verify"))
         return verify_main(argc - 1, argv + 1);
     fprintf(stderr, "stackbench: unknown command '%s' (see stackbench --help)\n", cmd);

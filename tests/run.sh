@@ -43,6 +43,28 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
     done
 fi
 
+# The peers' own test suites (go test, cargo test), one line each. PEER_TESTS=0 skips them.
+run_peer() {
+    local name=$1 dir=$2
+    shift 2
+    echo "== peers/$name ($*)"
+    if (cd "$dir" && "$@") >"$log" 2>&1; then
+        echo "ok   peers_$name"
+        passed=$((passed + 1))
+    else
+        tail -n 40 "$log"
+        echo "FAIL peers_$name"
+        failed=$((failed + 1))
+        failures+=("peers/$name")
+    fi
+}
+if [ "${FUZZ_ONLY:-0}" != 1 ] && [ "${PEER_TESTS:-1}" != 0 ]; then
+    GO=$(command -v go || echo /usr/local/go/bin/go)
+    CARGO=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
+    run_peer go peers/go "$GO" test -count=1 ./...
+    run_peer rust peers/rust "$CARGO" test --release --locked --quiet
+fi
+
 # Fuzzing: each target runs from its kept corpus (tests/fuzz/corpus/NAME) for FUZZ_SECONDS;
 # new inputs it finds go to a scratch folder, not into the repo.
 if [ "$FUZZ_SECONDS" != 0 ]; then

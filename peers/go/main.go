@@ -37,9 +37,14 @@ type workload struct {
 	handler func(cfg config) (http.Handler, error)
 }
 
+// defaultBodyLimits are the --body-limit defaults of the workloads whose contract sets one
+// other than 1 MiB.
+var defaultBodyLimits = map[string]int64{"csv": csvBodyLimit}
+
 // workloads is the table main dispatches on. New workloads (csv, sql, grpc) add a line here
 // and a file of their own.
 var workloads = map[string]workload{
+	"csv":  {"POST /csv: per-symbol aggregate of posted CSV trades; GET /health", newCSV},
 	"echo": {"POST /echo: the posted JSON minified; GET /health", newEcho},
 	"sql":  {"GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL", newSQL},
 }
@@ -54,7 +59,7 @@ workloads:
 flags:
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             port (default 8080; 0 picks a free one, printed on start)
-  --body-limit BYTES   largest request body in bytes (default 1048576): 413 above
+  --body-limit BYTES   largest request body in bytes (default 1048576, csv 16777216): 413 above
   --pg-url URL         sql: the database, a libpq URL or keyword/value string (required)
   --pool N             sql: database connections to keep open (default 8)
   -h, --help           this help
@@ -124,6 +129,9 @@ func parseArgs(args []string) (config, string, error) {
 	if _, ok := workloads[name]; !ok {
 		return cfg, "", fmt.Errorf("unknown workload %q", name)
 	}
+	if limit, ok := defaultBodyLimits[name]; ok && !flagSet(fs, "body-limit") {
+		cfg.bodyLimit = limit
+	}
 	if cfg.port < 0 || cfg.port > 65535 {
 		return cfg, "", fmt.Errorf("invalid --port %d: want 0-65535", cfg.port)
 	}
@@ -134,4 +142,11 @@ func parseArgs(args []string) (config, string, error) {
 		return cfg, "", fmt.Errorf("invalid --pool %d: want at least 1", cfg.pool)
 	}
 	return cfg, name, nil
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

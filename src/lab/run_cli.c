@@ -25,7 +25,7 @@ static void usage(FILE *f)
             "\n"
             "flags:\n"
             "  --langs LIST           languages, from c,go,rust (default c,go,rust)\n"
-            "  --workloads LIST       workloads (default echo)\n"
+            "  --workloads LIST       workloads, from echo,csv (default echo,csv)\n"
             "  --duration DUR         measured time per cell (default 10s)\n"
             "  --warmup DUR           warm-up before it, not measured (default 3s)\n"
             "  --connections N        connections (default 64)\n"
@@ -106,11 +106,11 @@ int lab_main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     static const char *const all_langs[] = {"c", "go", "rust", NULL};
-    static const char *const all_workloads[] = {"echo", NULL};
+    static const char *const all_workloads[] = {"echo", "csv", NULL};
     static lab_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.langs[0] = "c", cfg.langs[1] = "go", cfg.langs[2] = "rust", cfg.nlangs = 3;
-    cfg.workloads[0] = "echo", cfg.nworkloads = 1;
+    cfg.workloads[0] = "echo", cfg.workloads[1] = "csv", cfg.nworkloads = 2;
     cfg.duration_ns = 10 * NS_PER_S;
     cfg.warmup_ns = 3 * NS_PER_S;
     cfg.connections = 64;

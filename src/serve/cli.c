@@ -7,7 +7,7 @@
 #include "core/opt.h"
 #include "serve/services.h"
 
-static const server_service_t *const services[] = {&serve_echo};
+static const server_service_t *const services[] = {&serve_echo, &serve_csv};
 
 const server_service_t *serve_find(const char *name)
 {
@@ -17,7 +17,7 @@ const server_service_t *serve_find(const char *name)
     return NULL;
 }
 
-const char *serve_names(void) { return "echo"; }
+const char *serve_names(void) { return "echo, csv"; }
 
 static void usage(FILE *f)
 {
@@ -29,13 +29,15 @@ static void usage(FILE *f)
             "\n"
             "workloads:\n"
             "  echo                   POST /echo: the posted JSON minified; GET /health\n"
+            "  csv                    POST /csv: per-symbol aggregate of posted trades (CSV)\n"
             "\n"
             "flags:\n"
             "  --host ADDR            address to listen on (default 127.0.0.1)\n"
             "  --port N               port (default 8080; 0 picks a free one, printed on start)\n"
             "  --workers N            event-loop threads, each pinned to one CPU of those the\n"
             "                         process may use (default: one per such CPU)\n"
-            "  --body-limit SIZE      largest request body, e.g. 1M, 64k (default 1M): 413 above\n"
+            "  --body-limit SIZE      largest request body, e.g. 1M, 64k: 413 above (default:\n"
+            "                         1M for echo, 16M for csv)\n"
             "  --request-timeout DUR  a started request must arrive within this (default 10s): 408\n"
             "  --idle-timeout DUR     idle keep-alive connections are closed after (default 60s)\n"
             "  --accept MODE          reuseport (a listener per worker, default) or shared (one\n"

@@ -21,19 +21,14 @@ static void echo_post(server_conn_t *c, server_req_t *req, void *ud)
     server_respond(c, 200, "application/json", NULL, req->body, (size_t)n);
 }
 
-static void health_get(server_conn_t *c, server_req_t *req, void *ud)
-{
-    static const char ok[] = "{\"status\":\"ok\"}";
-    server_respond(c, 200, "application/json", NULL, ok, sizeof ok - 1);
-}
-
 static const server_route_t echo_routes[] = {
     {"/echo", "POST", echo_post},
-    {"/health", "GET, HEAD", health_get},
+    {"/health", "GET, HEAD", server_health},
 };
 
 const server_service_t serve_echo = {
     .name = "echo",
     .routes = echo_routes,
     .nroutes = sizeof echo_routes / sizeof echo_routes[0],
+    .body_limit = 1 << 20,
 };

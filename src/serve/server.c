@@ -64,7 +64,7 @@ void server_config_defaults(server_config_t *cfg)
         .host = "127.0.0.1",
         .port = 8080,
         .workers = 0,
-        .body_limit = 1 << 20,
+        .body_limit = 0,
         .request_timeout_ns = 10 * NS_PER_S,
         .idle_timeout_ns = 60 * NS_PER_S,
         .grace_ns = 10 * NS_PER_S,
@@ -94,6 +94,12 @@ void server_respond_error(server_conn_t *c, int status, const char *code)
     char body[128];
     int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", code);
     server_respond(c, status, "application/json", NULL, body, (size_t)n);
+}
+
+void server_health(server_conn_t *c, server_req_t *req, void *ud)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    server_respond(c, 200, "application/json", NULL, ok, sizeof ok - 1);
 }
 
 /* Answers, then closes: for requests whose framing we cannot trust any more. */
@@ -452,8 +458,13 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int server_run(const server_config_t *cfg, const server_service_t *svc)
+int server_run(const server_config_t *cfg_in, const server_service_t *svc)
 {
+    /* The resolved configuration lives here until every worker has been joined. */
+    server_config_t resolved = *cfg_in;
+    if (resolved.body_limit == 0)
+        resolved.body_limit = svc->body_limit ? svc->body_limit : 1 << 20;
+    const server_config_t *cfg = &resolved;
     char err[256];
     net_addr_t addr;
     if (net_resolve(cfg->host, cfg->port, &addr, err, sizeof err)) {

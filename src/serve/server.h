@@ -35,13 +35,14 @@ typedef struct {
     const server_route_t *routes;
     size_t nroutes;
     void *ud;           /* passed to every handler */
+    uint64_t body_limit; /* the workload's default body limit (--body-limit overrides it) */
 } server_service_t;
 
 typedef struct {
     const char *host;
     int port;                   /* 0: any free port (printed on start) */
     int workers;                /* 0: one per CPU of the affinity mask */
-    uint64_t body_limit;        /* bytes */
+    uint64_t body_limit;        /* bytes; 0: the service's default */
     int64_t request_timeout_ns; /* a started request must complete within this */
     int64_t idle_timeout_ns;    /* keep-alive connections with nothing to do are closed after */
     int64_t grace_ns;           /* on SIGTERM, in-flight requests get this long */
@@ -62,6 +63,8 @@ void server_respond(server_conn_t *c, int status, const char *content_type, cons
                     const void *body, size_t len);
 /* {"error":"<code>"} as application/json. */
 void server_respond_error(server_conn_t *c, int status, const char *code);
+/* GET /health: {"status":"ok"}, the same for every service. */
+void server_health(server_conn_t *c, server_req_t *req, void *ud);
 /* The configured body limit (for error bodies that report it). */
 uint64_t server_body_limit(const server_conn_t *c);
 

@@ -5,6 +5,7 @@
 #include "serve/server.h"
 
 extern const server_service_t serve_echo;
+extern const server_service_t serve_csv;
 
 /* The service called `name`, or NULL. */
 const server_service_t *serve_find(const char *name);

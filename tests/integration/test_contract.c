@@ -1,5 +1,5 @@
 /* One contract, checked everywhere: the C service and the Go and Rust peers each pass every
- * case of contracts/echo/ through `stackbench verify`. */
+ * case of contracts/WORKLOAD/ through `stackbench verify`. */
 #include "t.h"
 
 #include <signal.h>
@@ -8,14 +8,14 @@
 
 static char out[1 << 16];
 
-static void verify_impl(const char *const argv[])
+static void verify_impl(const char *workload, const char *const argv[])
 {
     proc_t p;
     if (proc_start(&p, argv) != 0) {
         t_failures++;
         return;
     }
-    const char *v[] = {proc_stackbench(), "verify", "-q", "echo", p.url, NULL};
+    const char *v[] = {proc_stackbench(), "verify", "-q", workload, p.url, NULL};
     int rc = proc_run(v, out, sizeof out, 120000);
     if (rc != 0)
         fprintf(stderr, "%s", out);
@@ -33,23 +33,26 @@ static const char *peer(const char *rel)
     return path;
 }
 
-TEST(c_echo_passes_the_contract)
-{
-    const char *argv[] = {proc_stackbench(), "serve", "echo", "--port", "0", NULL};
-    verify_impl(argv);
-}
+#define CONTRACT_TESTS(wl)                                                                        \
+    TEST(c_##wl##_passes_the_contract)                                                            \
+    {                                                                                             \
+        const char *argv[] = {proc_stackbench(), "serve", #wl, "--port", "0", NULL};              \
+        verify_impl(#wl, argv);                                                                   \
+    }                                                                                             \
+    TEST(go_##wl##_passes_the_contract)                                                           \
+    {                                                                                             \
+        const char *argv[] = {peer("go/bin/stackbench-go"), #wl, "--port", "0", NULL};            \
+        verify_impl(#wl, argv);                                                                   \
+    }                                                                                             \
+    TEST(rust_##wl##_passes_the_contract)                                                         \
+    {                                                                                             \
+        const char *argv[] = {peer("rust/target/release/stackbench-rust"), #wl, "--port", "0",    \
+                              NULL};                                                              \
+        verify_impl(#wl, argv);                                                                   \
+    }
 
-TEST(go_echo_passes_the_contract)
-{
-    const char *argv[] = {peer("go/bin/stackbench-go"), "echo", "--port", "0", NULL};
-    verify_impl(argv);
-}
-
-TEST(rust_echo_passes_the_contract)
-{
-    const char *argv[] = {peer("rust/target/release/stackbench-rust"), "echo", "--port", "0", NULL};
-    verify_impl(argv);
-}
+CONTRACT_TESTS(echo)
+CONTRACT_TESTS(csv)
 
 TEST(verify_reports_what_differs)
 {
@@ -68,4 +71,6 @@ TEST(verify_reports_what_differs)
 }
 
 T_MAIN(T(c_echo_passes_the_contract), T(go_echo_passes_the_contract),
-       T(rust_echo_passes_the_contract), T(verify_reports_what_differs))
+       T(rust_echo_passes_the_contract), T(c_csv_passes_the_contract),
+       T(go_csv_passes_the_contract), T(rust_csv_passes_the_contract),
+       T(verify_reports_what_differs))

@@ -36,7 +36,7 @@ TEST(three_cells_every_figure_and_counts_match)
     char dir[] = "/tmp/sb-lab-XXXXXX";
     if (!mkdtemp(dir))
         exit(1);
-    const char *argv[] = {proc_stackbench(), "run", "--langs", "c,go,rust", "--duration", "1s",
+    const char *argv[] = {proc_stackbench(), "run", "--langs", "c,go,rust", "--workloads", "echo", "--duration", "1s",
                           "--warmup", "500ms", "--connections", "16", "--out", dir, NULL};
     int rc = proc_run(argv, out, sizeof out, 300000);
     if (rc != 0)
@@ -99,7 +99,7 @@ TEST(a_cell_that_cannot_start_is_reported_and_the_run_goes_on)
     char peers[300];
     snprintf(peers, sizeof peers, "%s/peers", dir);
     mkdir(peers, 0755);
-    const char *argv[] = {proc_stackbench(), "run", "--langs", "go,c", "--duration", "300ms",
+    const char *argv[] = {proc_stackbench(), "run", "--langs", "go,c", "--workloads", "echo", "--duration", "300ms",
                           "--warmup", "0s", "--peers", peers, "--out", dir, NULL};
     int rc = proc_run(argv, out, sizeof out, 120000);
     CHECK_INT(rc, 0); /* one cell ran */
