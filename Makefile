@@ -7,9 +7,13 @@ CFLAGS  ?= -O2 -g
 SAN     ?=
 VERSION := 0.1.0
 ALL_CFLAGS = $(CFLAGS) $(SAN) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
-             -D_GNU_SOURCE -Isrc -Itests/lib -MMD -MP -DSB_VERSION='"$(VERSION)"' -DSB_CC='"$(CC_VERSION)"'
+             -D_GNU_SOURCE -Isrc -Itests/lib -MMD -MP -DSB_VERSION='"$(VERSION)"' -DSB_CC='"$(CC_VERSION)"' \
+             -I$(PG_INCLUDE)
 CC_VERSION := $(shell $(CC) --version | head -n 1)
 LDLIBS  += -lpthread -lm
+# libpq: the lab's PostgreSQL for the sql workload (src/lab/pg.c, docs/POSTGRES.md).
+PG_INCLUDE := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+LDLIBS  += -lpq
 
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC))) $(BUILD)/gen/contracts.o
@@ -19,6 +23,7 @@ INTEG    := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wild
 TESTLIB  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 FUZZ_SECONDS ?= 20
+PEER_TESTS   ?= 1
 
 .PHONY: all test sanitize fuzz peers clean bench install-deps run check
 all: stackbench
@@ -33,7 +38,7 @@ $(BUILD)/libstackbench.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/gen/contracts.c: $(CASES) scripts/embed_contracts.sh
+$(BUILD)/gen/contracts.c: $(CASES) $(wildcard contracts/*/schema.sql) scripts/embed_contracts.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_contracts.sh $@
 
@@ -56,19 +61,20 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libstackbench.a
 tests-build: $(BUILD)/stackbench $(UNIT) $(INTEG) $(TOOLS)
 
 test: tests-build peers
-	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) PEER_TESTS=$(PEER_TESTS) tests/run.sh
 
 sanitize:
 	$(MAKE) BUILD=build/san CFLAGS='-O1 -g -fno-omit-frame-pointer' \
-	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' FUZZ_SECONDS=0 test
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' FUZZ_SECONDS=0 \
+	    PEER_TESTS=0 test
 
 # libFuzzer targets: tests/fuzz/fuzz_X.c, built with clang, run from their kept corpus.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -DSB_VERSION='"$(VERSION)"' \
-	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -I$(PG_INCLUDE) -DSB_VERSION='"$(VERSION)"' \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm -lpq
 
 fuzz-build: $(FUZZ_TARGETS)
 fuzz: fuzz-build
@@ -99,6 +105,10 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Benchmark tools (not part of the tests).
+$(BUILD)/bench/csv_scan: bench/csv_scan.c $(BUILD)/libstackbench.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra -o $@ $<
