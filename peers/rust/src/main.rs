@@ -9,6 +9,7 @@
 //! Each workload lives in its own module and builds an axum `Router`; `server` serves whatever
 //! router the workload built (listening line, request counter, request timeout, graceful stop).
 
+mod csv;
 mod echo;
 mod server;
 
@@ -18,25 +19,32 @@ use axum::Router;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
-/// A workload: its name on the command line, a one-line summary for `--help`, and the
-/// constructor of its router.
+/// A workload: its name on the command line, a one-line summary for `--help`, its largest
+/// request body unless `--body-limit` says otherwise, and the constructor of its router (given
+/// the command line and the body limit in force).
 struct Workload {
     name: &'static str,
     summary: &'static str,
-    router: fn(&Cli) -> Router,
+    body_limit: usize,
+    router: fn(&Cli, usize) -> Router,
 }
 
 /// The workloads `main` dispatches on. New workloads (csv, sql, grpc) add a module and an entry
 /// here.
-const WORKLOADS: &[Workload] = &[Workload {
-    name: "echo",
-    summary: "POST /echo: the posted JSON minified; GET /health",
-    router: |cli| {
-        echo::router(echo::Config {
-            body_limit: cli.body_limit,
-        })
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "echo",
+        summary: "POST /echo: the posted JSON minified; GET /health",
+        body_limit: 1 << 20,
+        router: |_, body_limit| echo::router(echo::Config { body_limit }),
     },
-}];
+    Workload {
+        name: "csv",
+        summary: "POST /csv: CSV trades aggregated per symbol; GET /health",
+        body_limit: csv::DEFAULT_BODY_LIMIT,
+        router: |_, body_limit| csv::router(csv::Config { body_limit }),
+    },
+];
 
 /// Serves a workload over HTTP/1.1 until SIGTERM or SIGINT, then stops accepting, finishes the
 /// requests in flight and prints "served N requests".
@@ -54,10 +62,9 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 8080)]
     port: u16,
 
-    /// Largest request body in bytes: 413 above
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
-          value_parser = parse_body_limit)]
-    body_limit: usize,
+    /// Largest request body in bytes: 413 above [default: the workload's, echo 1 MiB, csv 16 MiB]
+    #[arg(long, value_name = "BYTES", value_parser = parse_body_limit)]
+    body_limit: Option<usize>,
 }
 
 fn parse_body_limit(s: &str) -> Result<usize, String> {
@@ -106,7 +113,7 @@ async fn main() -> ExitCode {
     let Some(workload) = WORKLOADS.iter().find(|w| w.name == name) else {
         return usage_error(&format!("unknown workload '{name}'"));
     };
-    let app = (workload.router)(&cli);
+    let app = (workload.router)(&cli, cli.body_limit.unwrap_or(workload.body_limit));
 
     match server::run(&cli.host, cli.port, app).await {
         Ok(served) => {
@@ -138,13 +145,26 @@ mod tests {
                 cli.port,
                 cli.body_limit
             ),
-            (Some("echo"), "127.0.0.1", 8080, 1 << 20)
+            (Some("echo"), "127.0.0.1", 8080, None)
         );
         let cli = parse(&["--port", "0", "echo", "--host", "::1", "--body-limit", "10"]).unwrap();
         assert_eq!(
             (cli.host.as_str(), cli.port, cli.body_limit),
-            ("::1", 0, 10)
+            ("::1", 0, Some(10))
         );
+    }
+
+    #[test]
+    fn each_workload_has_its_default_body_limit() {
+        let limit = |name: &str| {
+            WORKLOADS
+                .iter()
+                .find(|w| w.name == name)
+                .unwrap()
+                .body_limit
+        };
+        assert_eq!(limit("echo"), 1 << 20);
+        assert_eq!(limit("csv"), 16 << 20);
     }
 
     #[test]
