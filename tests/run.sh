@@ -69,6 +69,8 @@ fi
 # new inputs it finds go to a scratch folder, not into the repo.
 if [ "$FUZZ_SECONDS" != 0 ]; then
     if command -v clang >/dev/null 2>&1; then
+        artifacts="$BUILD/fuzz-artifacts"
+        mkdir -p "$artifacts"
         make -s fuzz-build >/dev/null || { failed=$((failed + 1)); failures+=("fuzz build"); }
         for bin in build/fuzz/fuzz_*; do
             [ -x "$bin" ] || continue
@@ -76,12 +78,12 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
             scratch=$(mktemp -d)
             echo "== fuzz/$name (${FUZZ_SECONDS}s)"
             if "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
-                    "$scratch" "tests/fuzz/corpus/$name" >"$log" 2>&1; then
+                    -artifact_prefix="$artifacts/" "$scratch" "tests/fuzz/corpus/$name" >"$log" 2>&1; then
                 echo "ok   $name"
                 passed=$((passed + 1))
             else
                 tail -n 40 "$log"
-                echo "FAIL $name"
+                echo "FAIL $name (the input that failed is kept in $artifacts)"
                 failed=$((failed + 1))
                 failures+=("fuzz/$name")
             fi
