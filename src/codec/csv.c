@@ -2,30 +2,37 @@
  *
  * ## How a body is read
  *
- * None of the four field grammars allows `,`, `"`, CR or LF. So a field need not be found
- * first and checked afterwards: each field is read by a matcher for its own grammar, straight
- * from the body, and the byte the matcher stops at must be the field's terminator (`,` for the
- * first three fields; LF or CR LF for the fourth). A valid unquoted field is then exactly the
- * bytes matched, because the terminator is the first structural byte after them. A quoted
- * field whose content matches and is followed by `"` and the terminator is handled the same
- * way one byte further. Nothing is copied, nothing is allocated, and each byte of a valid
- * record is looked at about once.
+ * None of the four field grammars allows `,`, `"`, CR or LF. So fields need no separate
+ * tokenizing pass and no unescaping: each field is read by a matcher for its own grammar,
+ * straight from the body, and what matters is where the matcher stops.
  *
- * The matchers are branch-light and read wide: digit runs 8 bytes at a time in a uint64_t
- * (SWAR; the run length from one mask, the value from three multiplications), the fixed part
- * of an RFC 3339 timestamp as three 8-byte words checked against a template, a symbol as one
- * 16-byte SSE2 vector (classified in a few compares; the vector, masked to the symbol's
- * length, is also the hash key). They may read up to FAST_ROOM bytes from a field's start
- * whatever the field holds, so the fast path is only taken when that many bytes remain.
+ * The record fast path (SSE2) takes one 64-byte mask of the `,` and LF bytes at the record's
+ * start; its four lowest bits are the record's delimiters. Each field's matcher must end exactly
+ * at its delimiter (the fourth before LF or CR LF; symbol and price may be quoted), and the
+ * delimiters must be `,` `,` `,` LF. A record that passes holds no quote except around a whole
+ * symbol or price, so its delimiters are real and the record is exactly what was matched: it
+ * is aggregated without a byte copied or allocated. Knowing every field's start up front
+ * matters for speed: the four matchers do not wait for each other, and the next record's start
+ * depends only on the mask, not on every field of this one read in turn (that chain of
+ * dependent instructions, not the instruction count, bounded the first version of this loop).
  *
- * Anything else, a field the matcher refuses, a quoted field with `""`, CR or LF inside, or a
- * field in the body's last FAST_ROOM bytes, goes through slow_field(): the field's structure
- * found by an SSE2 scan for the structural bytes (quote errors are found there), then the
- * value copied into a small buffer padded with NUL bytes, where the same matchers run and must
- * match it whole. The matchers stop at a NUL as they stop at a terminator, so both paths accept
- * exactly the same values (the fuzz target checks this against a byte-by-byte reference).
- * A quoted field's value is checked as it stands between its quotes: `""` leaves a `"` in it,
- * and as no grammar allows `"`, un-escaping it could not make it valid; it is never done.
+ * Everything else (an error, quoted timestamps or quantities, `""`, more than 64 bytes, the
+ * body's last 128 bytes, or machines without SSE2) goes to careful_record(), which reads the
+ * record field by field: a field's own matcher where the terminator follows it, else
+ * slow_field(), which finds the field's structure with an SSE2 scan for the structural bytes
+ * (quote errors are found there) and copies the value into a small buffer padded with NUL
+ * bytes, where the same matcher runs and must match it whole. Matchers stop at a NUL as at any
+ * delimiter, so every path accepts exactly the same values; the fuzz target checks all of them
+ * against a byte-by-byte reference. A quoted value is checked as it stands between its quotes:
+ * `""` leaves a `"` in it, and as no grammar allows `"`, unescaping could not make it valid.
+ *
+ * The matchers read wide and branch little where the data varies: digit runs 8 bytes at a time
+ * in a uint64_t (SWAR: the run length from one mask, the value from three multiplications, a
+ * price's integer and decimals in one go with the point taken out), the fixed part of an
+ * RFC 3339 timestamp as two vectors checked against a template, a symbol as one vector
+ * (classified in a few compares; masked to the symbol's length, it is also the hash key). They
+ * may read up to 36 bytes from a field's start whatever the field holds, hence the room kept at
+ * the end of the body (FAST_ROOM) before a fast path is taken.
  *
  * ## Which error is reported (shared with peers/go and peers/rust)
  *
@@ -97,8 +104,9 @@ static const char R_SYMBOL[] = "bad symbol";
 static const char R_PRICE[] = "bad price";
 static const char R_QUANTITY[] = "bad quantity";
 
-/* The matchers read at most 36 bytes from where they start (a timestamp with nine decimals and
- * an offset); FAST_ROOM leaves room for that and for the terminator checks after them. */
+/* The matchers read at most 36 bytes from where they start (a quoted timestamp with nine
+ * decimals and an offset); FAST_ROOM leaves room for that and for the terminator checks after
+ * them. The record fast path wants 2 * FAST_ROOM: its 64-byte mask, then a matcher at the end. */
 #define FAST_ROOM 64
 /* The longest value any grammar accepts is 35 bytes (2026-11-23T08:15:30.123456789+05:30). */
 #define VALUE_MAX 40
@@ -182,36 +190,34 @@ static const double POW10D[9] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
  * continue the value (a terminator, a quote, a NUL of slow_field's padding...): the caller
  * checks that byte. They may read FAST_ROOM bytes from p. */
 
-/* YYYY-MM-DDTHH:MM:SS, then [.fraction](Z|+HH:MM|-HH:MM), p starting with 4 digits and '-'. */
-static ALWAYS_INLINE const char *match_rfc3339(const char *p, uint64_t w0)
+/* days in each month, February of a common year; 0 for the months that do not exist (the
+ * template check below lets months up to 19 through) */
+static const uint8_t MDAYS[20] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+/* The rest of a timestamp after its seconds: [.fraction](Z|+HH:MM|-HH:MM), q at p + 19.
+ * The usual cases (a fraction of up to 7 digits or none, then Z or an offset) take one 8-byte
+ * word for the fraction's digits and one for the zone, whose offset form is checked whole
+ * against a template. (A version without any branch on these choices measured slower: the
+ * two branches left are predicted better than their data looks.) */
+static ALWAYS_INLINE const char *match_rfc3339_tail(const char *q)
 {
-    /* w0 = "YYYY-MM-", w1 = "DDTHH:MM", w2 = "HH:MM:SS" (bytes 11..18, overlapping w1) */
-    uint64_t w1 = load64le(p + 8), w2 = load64le(p + 11);
-    const uint64_t d0 = HIGHS & ~(BYTE(4, 0xff) | BYTE(7, 0xff));
-    const uint64_t d1 = HIGHS & ~(BYTE(2, 0xff) | BYTE(5, 0xff));
-    const uint64_t d2 = BYTE(6, 0x80) | BYTE(7, 0x80);
-    const uint64_t m0 = BYTE(4, 0xff) | BYTE(7, 0xff), v0 = BYTE(4, '-') | BYTE(7, '-');
-    const uint64_t m1 = BYTE(2, 0xff) | BYTE(5, 0xff), v1 = BYTE(2, 'T') | BYTE(5, ':');
-    const uint64_t m2 = BYTE(5, 0xff), v2 = BYTE(5, ':');
-    if ((nondigits(w0) & d0) | (nondigits(w1) & d1) | (nondigits(w2) & d2) | ((w0 & m0) ^ v0) |
-        ((w1 & m1) ^ v1) | ((w2 & m2) ^ v2))
-        return NULL;
-    uint64_t t0 = digit_pairs(w0), t1 = digit_pairs(w1), t2 = digit_pairs(w2);
-    unsigned month = PAIR(t0, 5), day = PAIR(t1, 0);
-    if ((month - 1 >= 12) | (day - 1 >= 31) | (PAIR(t1, 3) >= 24) | (PAIR(t1, 6) >= 60) |
-        (PAIR(t2, 6) >= 60))
-        return NULL;
-    /* days in each month, February of a common year */
-    static const uint8_t mdays[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (UNLIKELY(day > mdays[month])) {
-        unsigned year = PAIR(t0, 0) * 100 + PAIR(t0, 2);
-        bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-        if (!(month == 2 && day == 29 && leap))
-            return NULL;
+    unsigned dot = *q == '.';
+    unsigned n = digit_run(load64le(q + 1));
+    if (LIKELY(n < 8) && LIKELY(n | !dot)) {
+        q += dot ? 1 + n : 0;
+        /* Z, or sHH:MM with the tens of the hours at most 2 and of the minutes at most 5 */
+        uint64_t w = load64le(q);
+        uint64_t x = w ^ (BYTE(1, '0') | BYTE(2, '0') | BYTE(3, ':') | BYTE(4, '0') | BYTE(5, '0'));
+        unsigned sign = (uint8_t)w == '+' || (uint8_t)w == '-';
+        unsigned hh = (unsigned)(x >> 8 & 0xff) * 10 + (unsigned)(x >> 16 & 0xff);
+        unsigned offset = sign & ((x >> 8 & 0xff) <= 2) & ((x >> 16 & 0xff) <= 9) &
+                          ((x >> 24 & 0xff) == 0) & ((x >> 32 & 0xff) <= 5) &
+                          ((x >> 40 & 0xff) <= 9) & (hh < 24);
+        if ((uint8_t)w == 'Z')
+            return q + 1;
+        return offset ? q + 6 : NULL;
     }
-    const char *q = p + 19;
-    if (*q == '.') {
-        unsigned n = digit_run(load64le(q + 1));
+    if (dot) { /* eight digits or more, or none */
         if (n == 0)
             return NULL;
         if (n == 8 && is_digit(q[9])) {
@@ -231,6 +237,75 @@ static ALWAYS_INLINE const char *match_rfc3339(const char *p, uint64_t w0)
     unsigned mm = (unsigned)(q[4] - '0') * 10 + (unsigned)(q[5] - '0');
     return hh < 24 && mm < 60 ? q + 6 : NULL;
 }
+
+/* A real date: month 1..12 (up to 19 may come in), day 1..days in the month. */
+static ALWAYS_INLINE int bad_date(unsigned year, unsigned month, unsigned day)
+{
+    if (LIKELY(day - 1 < MDAYS[month]))
+        return 0;
+    bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    return !(month == 2 && day == 29 && leap);
+}
+
+#ifdef CSV_SSE2
+/* The fixed part YYYY-MM-DDTHH:MM:SS in two vectors (bytes 0..15 and 3..18), each byte xored
+ * with a template ('0' where a digit goes, the separator itself elsewhere) and compared with
+ * the largest value allowed there: 9 for a digit, 0 for a separator, and the tens of month,
+ * day, hour, minute and second limited to 1, 3, 2, 5 and 5. A byte c passes "c ^ '0' <= k"
+ * exactly when it is one of the digits 0..k. One saturating subtraction per vector finds every
+ * byte over its limit. What the limits leave open is checked on the numbers: month 0 and
+ * 13..19, days past the month's end, hours 24..29. Minutes and seconds are done. */
+static const char RFC_T0[16] = "0000-00-00T00:00";
+static const uint8_t RFC_L0[16] = {9, 9, 9, 9, 0, 1, 9, 0, 3, 9, 0, 2, 9, 0, 5, 9};
+static const char RFC_T1[16] = {[13] = ':', [14] = '0', [15] = '0'};
+static const uint8_t RFC_L1[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0xff, 0,    5,    9};
+
+static ALWAYS_INLINE const char *match_rfc3339(const char *p, uint64_t w0)
+{
+    (void)w0;
+    __m128i v0 = _mm_loadu_si128((const __m128i *)p);
+    __m128i v1 = _mm_loadu_si128((const __m128i *)(p + 3));
+    __m128i over = _mm_or_si128(
+        _mm_subs_epu8(_mm_xor_si128(v0, _mm_loadu_si128((const __m128i *)RFC_T0)),
+                      _mm_loadu_si128((const __m128i *)RFC_L0)),
+        _mm_subs_epu8(_mm_xor_si128(v1, _mm_loadu_si128((const __m128i *)RFC_T1)),
+                      _mm_loadu_si128((const __m128i *)RFC_L1)));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(over, _mm_setzero_si128())) != 0xffff)
+        return NULL;
+    /* "YYYY-MM-" and "DDTHH:MM" */
+    uint64_t t0 = digit_pairs((uint64_t)_mm_cvtsi128_si64(v0));
+    uint64_t t1 = digit_pairs((uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(v0, v0)));
+    unsigned month = PAIR(t0, 5), day = PAIR(t1, 0);
+    if (UNLIKELY(PAIR(t1, 3) >= 24) ||
+        UNLIKELY(bad_date(PAIR(t0, 0) * 100 + PAIR(t0, 2), month, day)))
+        return NULL;
+    return match_rfc3339_tail(p + 19);
+}
+#else
+/* YYYY-MM-DDTHH:MM:SS, then [.fraction](Z|+HH:MM|-HH:MM), p starting with 4 digits and '-'. */
+static ALWAYS_INLINE const char *match_rfc3339(const char *p, uint64_t w0)
+{
+    /* w0 = "YYYY-MM-", w1 = "DDTHH:MM", w2 = "HH:MM:SS" (bytes 11..18, overlapping w1) */
+    uint64_t w1 = load64le(p + 8), w2 = load64le(p + 11);
+    const uint64_t d0 = HIGHS & ~(BYTE(4, 0xff) | BYTE(7, 0xff));
+    const uint64_t d1 = HIGHS & ~(BYTE(2, 0xff) | BYTE(5, 0xff));
+    const uint64_t d2 = BYTE(6, 0x80) | BYTE(7, 0x80);
+    const uint64_t m0 = BYTE(4, 0xff) | BYTE(7, 0xff), v0 = BYTE(4, '-') | BYTE(7, '-');
+    const uint64_t m1 = BYTE(2, 0xff) | BYTE(5, 0xff), v1 = BYTE(2, 'T') | BYTE(5, ':');
+    const uint64_t m2 = BYTE(5, 0xff), v2 = BYTE(5, ':');
+    if ((nondigits(w0) & d0) | (nondigits(w1) & d1) | (nondigits(w2) & d2) | ((w0 & m0) ^ v0) |
+        ((w1 & m1) ^ v1) | ((w2 & m2) ^ v2))
+        return NULL;
+    uint64_t t0 = digit_pairs(w0), t1 = digit_pairs(w1), t2 = digit_pairs(w2);
+    unsigned month = PAIR(t0, 5), day = PAIR(t1, 0);
+    if ((month - 1 >= 12) | (PAIR(t1, 3) >= 24) | (PAIR(t1, 6) >= 60) | (PAIR(t2, 6) >= 60))
+        return NULL;
+    if (bad_date(PAIR(t0, 0) * 100 + PAIR(t0, 2), month, day))
+        return NULL;
+    return match_rfc3339_tail(p + 19);
+}
+#endif
 
 /* [0-9]{1,15} (epoch milliseconds) or RFC 3339. Only checked: the value is not used. */
 static ALWAYS_INLINE const char *match_timestamp(const char *p)
@@ -267,19 +342,20 @@ static const uint8_t SYMBOL_CHAR[256] = {
 static ALWAYS_INLINE const char *match_symbol(const char *p, symkey_t *k)
 {
 #ifdef CSV_SSE2
-    /* One vector: letters are the bytes whose value | 0x20 is in a..z (that maps exactly A..Z
-     * and a..z there), digits a range, the three punctuation marks compared one by one. The
-     * compares are signed, so bytes >= 0x80 (negative) are in no range. */
+    /* One vector. A range lo..hi is one signed compare once lo is moved to -128 (adding
+     * 0x80 - lo, wrapping): the range becomes -128..-128 + hi - lo, and every other byte is
+     * above it. Letters are the bytes whose value | 0x20 is in a..z (that maps exactly A..Z
+     * and a..z there); '-' '.' and the digits are 0x2d..0x39 without '/'; '_' alone. */
     __m128i v = _mm_loadu_si128((const __m128i *)p);
-    __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
-                                   _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
-    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                  _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
-    __m128i punct = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')),
-                                              _mm_cmpeq_epi8(v, _mm_set1_epi8('-'))),
-                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
-    unsigned ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), punct));
+    __m128i letter = _mm_cmplt_epi8(
+        _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(0x80 - 'a'))),
+        _mm_set1_epi8((char)(0x80 + 'z' - 'a' + 1)));
+    __m128i dignum = _mm_andnot_si128(
+        _mm_cmpeq_epi8(v, _mm_set1_epi8('/')),
+        _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '-'))),
+                       _mm_set1_epi8((char)(0x80 + '9' - '-' + 1))));
+    __m128i under = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
+    unsigned ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, dignum), under));
     unsigned n = (unsigned)__builtin_ctz(~ok); /* <= 16: ~ok has bit 16 set */
     if (UNLIKELY(n == 0))
         return NULL;
@@ -322,6 +398,22 @@ static ALWAYS_INLINE const char *match_price(const char *p, double *price)
     unsigned n = digit_run(w);
     const char *q;
     uint64_t m;
+    if (LIKELY(n - 1 < 6) && ((w >> (8 * n)) & 0xff) == '.') {
+        /* Integer and fraction in the first 8 bytes, the usual case: the point taken out (the
+         * bytes above it moved down one), one digit run and one conversion read both. The top
+         * byte becomes 0, so the run ends by byte 7; when it reaches it, the fraction ends
+         * there only if p[8] is no digit, else it is read the general way below. */
+        uint64_t low = (1ull << (8 * n)) - 1;
+        uint64_t c = (w & low) | ((w >> 8) & ~low);
+        unsigned t = digit_run(c);
+        if (LIKELY((t > n) & ((t < 7) | !is_digit(p[8])))) { /* no branch on the lengths */
+            unsigned k = t - n;
+            *price = (double)digits_value(c, t) / POW10D[k]; /* < 10^7: exact, one rounding */
+            return p + t + 1;
+        }
+        if (t == n)
+            return NULL; /* a point and no decimals */
+    }
     if (LIKELY(n - 1 < 7)) { /* 1..7 digits */
         m = digits_value(w, n);
         q = p + n;
@@ -420,11 +512,28 @@ static inline const char *find_quote_lf(const char *p, const char *end)
     return p;
 }
 
+#ifdef CSV_SSE2
+/* Bit i set when s[i] is ',' or LF, for the 64 bytes at s. */
+static ALWAYS_INLINE uint64_t delims64(const char *s)
+{
+    const __m128i comma = _mm_set1_epi8(','), lf = _mm_set1_epi8('\n');
+#define DELIMS(i)                                                                                 \
+    ((uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(                                          \
+         _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + 16 * (i))), comma),                 \
+         _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + 16 * (i))), lf)))                   \
+     << (16 * (i)))
+    return DELIMS(0) | DELIMS(1) | DELIMS(2) | DELIMS(3);
+#undef DELIMS
+}
+#endif
+
 enum { T_COMMA, T_EOL, T_EOF };
 
 typedef struct {
     const char *next; /* just past the terminator */
     int term;         /* T_COMMA, T_EOL (LF or CR LF) or T_EOF */
+    size_t lfs;       /* LFs inside the quotes (the caller's line count is not passed by
+                       * address: it stays in a register) */
     size_t len;       /* the value's length; over VALUE_MAX, the value is not copied */
     /* the value, then NUL bytes: room for the matchers' reads */
     char pad[VALUE_MAX + FAST_ROOM];
@@ -432,10 +541,11 @@ typedef struct {
 
 /* One field from p, its structure checked the general way: NULL with f filled in, or the
  * quote error (the field's own, as nothing of it has been checked yet). LFs inside a quoted
- * field are counted in *line. */
-static COLD const char *slow_field(const char *p, const char *end, size_t *line, field_t *f)
+ * field are counted in f->lfs, also on error. */
+static COLD const char *slow_field(const char *p, const char *end, field_t *f)
 {
     const char *v = p, *q;
+    f->lfs = 0;
     if (p < end && *p == '"') {
         v = q = p + 1;
         for (;;) {
@@ -443,7 +553,7 @@ static COLD const char *slow_field(const char *p, const char *end, size_t *line,
             if (q == end)
                 return R_UNTERMINATED;
             if (*q == '\n') {
-                (*line)++;
+                f->lfs++;
                 q++;
             } else if (q + 1 < end && q[1] == '"') {
                 q += 2; /* "" is a quote in the value */
@@ -548,7 +658,9 @@ static const char *skip_header(const char *p, const char *end, size_t *line)
 
 /* ---- the symbol table ---- */
 
-#define INDEX_MIN 64
+/* 256 slots: the 50-odd symbols of a typical body fill a fifth of them, so most lookups find
+ * their symbol in the first slot */
+#define INDEX_MIN 256
 
 static ALWAYS_INLINE uint64_t key_hash(symkey_t k)
 {
@@ -649,6 +761,133 @@ static COLD int sym_insert(csv_agg_t *a, size_t slot, symkey_t k, double price, 
 
 /* ---- the body ---- */
 
+/* One record read field by field: the general way, for what the record fast path leaves. */
+typedef struct {
+    symkey_t key;
+    double price;
+    uint64_t qty;
+    size_t line;     /* in: the record's line; out: the next record's (LFs in quotes counted) */
+    unsigned col;    /* on error: the field at fault */
+    const char *why; /* on error: the reason */
+} record_t;
+
+/* The record at p, each field by its own fast path (unquoted, or quoted with nothing special
+ * inside) when FAST_ROOM bytes remain, else by slow_field. Returns where the next record
+ * starts, or NULL with r->col and r->why set. Out of the main loop, so that the loop keeps its
+ * variables in registers. */
+static COLD const char *careful_record(const char *p, const char *end, record_t *r)
+{
+    const char *q;
+    field_t f;
+
+    /* 1: timestamp */
+    if (LIKELY(end - p >= FAST_ROOM)) {
+        q = match_timestamp(p);
+        if (LIKELY(q && *q == ',')) {
+            p = q + 1;
+            goto symbol;
+        }
+        if (*p == '"' && (q = match_timestamp(p + 1)) && q[0] == '"' && q[1] == ',') {
+            p = q + 2;
+            goto symbol;
+        }
+    }
+    r->col = 1;
+    if ((r->why = slow_field(p, end, &f)))
+        return NULL;
+    r->line += f.lfs;
+    r->why = R_TIMESTAMP;
+    if (f.len > VALUE_MAX || match_timestamp(f.pad) != f.pad + f.len)
+        return NULL;
+    if (f.term != T_COMMA)
+        goto too_few;
+    p = f.next;
+
+symbol:
+    if (LIKELY(end - p >= FAST_ROOM)) {
+        q = match_symbol(p, &r->key);
+        if (LIKELY(q && *q == ',')) {
+            p = q + 1;
+            goto price;
+        }
+        if (*p == '"' && (q = match_symbol(p + 1, &r->key)) && q[0] == '"' && q[1] == ',') {
+            p = q + 2;
+            goto price;
+        }
+    }
+    r->col = 2;
+    if ((r->why = slow_field(p, end, &f)))
+        return NULL;
+    r->line += f.lfs;
+    r->why = R_SYMBOL;
+    if (f.len > VALUE_MAX || match_symbol(f.pad, &r->key) != f.pad + f.len)
+        return NULL;
+    if (f.term != T_COMMA)
+        goto too_few;
+    p = f.next;
+
+price:
+    if (LIKELY(end - p >= FAST_ROOM)) {
+        q = match_price(p, &r->price);
+        if (LIKELY(q && *q == ',')) {
+            p = q + 1;
+            goto quantity;
+        }
+        if (*p == '"' && (q = match_price(p + 1, &r->price)) && q[0] == '"' && q[1] == ',') {
+            p = q + 2;
+            goto quantity;
+        }
+    }
+    r->col = 3;
+    if ((r->why = slow_field(p, end, &f)))
+        return NULL;
+    r->line += f.lfs;
+    r->why = R_PRICE;
+    if (f.len > VALUE_MAX || match_price(f.pad, &r->price) != f.pad + f.len)
+        return NULL;
+    if (f.term != T_COMMA)
+        goto too_few;
+    p = f.next;
+
+quantity:
+    if (LIKELY(end - p >= FAST_ROOM)) {
+        q = match_quantity(p, &r->qty);
+        if (!q && *p == '"') {
+            const char *u = match_quantity(p + 1, &r->qty);
+            q = u && *u == '"' ? u + 1 : NULL;
+        }
+        if (q) {
+            if (*q == '\n') {
+                r->line++;
+                return q + 1;
+            }
+            if (*q == '\r' && q[1] == '\n') {
+                r->line++;
+                return q + 2;
+            }
+        }
+    }
+    r->col = 4;
+    if ((r->why = slow_field(p, end, &f)))
+        return NULL;
+    r->line += f.lfs;
+    r->why = R_QUANTITY;
+    if (f.len > VALUE_MAX || match_quantity(f.pad, &r->qty) != f.pad + f.len)
+        return NULL;
+    if (f.term == T_COMMA) {
+        r->col = 5; /* a fifth field starts */
+        r->why = R_FIELD_COUNT;
+        return NULL;
+    }
+    r->line += f.term == T_EOL;
+    return f.next;
+
+too_few:
+    r->col++; /* the record ended after `col` fields: the first one missing */
+    r->why = R_FIELD_COUNT;
+    return NULL;
+}
+
 int csv_aggregate(const char *body, size_t len, csv_agg_t *a, csv_error_t *err)
 {
     if (!a->index) {
@@ -679,134 +918,76 @@ int csv_aggregate(const char *body, size_t len, csv_agg_t *a, csv_error_t *err)
     size_t mask = a->index_cap - 1;
     unsigned shift = index_shift(a->index_cap);
     uint64_t rows = a->rows;
-    size_t rec_line = 0;
-    unsigned col;
-    const char *why;
-    field_t f;
 
     while (p < end) {
-        const char *q;
         symkey_t key;
-        double price;
+        double price = 0; /* always set before use; GCC cannot tell through `ok` */
         uint64_t qty;
 
-        if (*p == '\n') {
-            line++;
-            p++;
-            continue;
-        }
-        if (*p == '\r' && end - p >= 2 && p[1] == '\n') {
-            line++;
-            p += 2;
-            continue;
-        }
-        rec_line = line;
-
-        /* Each field: the fast path (unquoted, or quoted without anything special inside),
-         * else slow_field. */
-
-        /* 1: timestamp */
-        if (LIKELY(end - p >= FAST_ROOM)) {
-            q = match_timestamp(p);
-            if (LIKELY(q && *q == ',')) {
-                p = q + 1;
-                goto symbol;
+        if (UNLIKELY((unsigned char)*p <= '\r')) { /* one compare for LF and CR */
+            if (*p == '\n') {
+                line++;
+                p++;
+                continue;
             }
-            if (*p == '"' && (q = match_timestamp(p + 1)) && q[0] == '"' && q[1] == ',') {
-                p = q + 2;
-                goto symbol;
+            if (*p == '\r' && end - p >= 2 && p[1] == '\n') {
+                line++;
+                p += 2;
+                continue;
             }
         }
-        col = 1;
-        if ((why = slow_field(p, end, &line, &f)))
-            goto fail;
-        why = R_TIMESTAMP;
-        if (f.len > VALUE_MAX || match_timestamp(f.pad) != f.pad + f.len)
-            goto fail;
-        if (f.term != T_COMMA)
-            goto too_few;
-        p = f.next;
 
-    symbol:
-        if (LIKELY(end - p >= FAST_ROOM)) {
-            q = match_symbol(p, &key);
-            if (LIKELY(q && *q == ',')) {
-                p = q + 1;
-                goto price;
-            }
-            if (*p == '"' && (q = match_symbol(p + 1, &key)) && q[0] == '"' && q[1] == ',') {
-                p = q + 2;
-                goto price;
-            }
-        }
-        col = 2;
-        if ((why = slow_field(p, end, &line, &f)))
-            goto fail;
-        why = R_SYMBOL;
-        if (f.len > VALUE_MAX || match_symbol(f.pad, &key) != f.pad + f.len)
-            goto fail;
-        if (f.term != T_COMMA)
-            goto too_few;
-        p = f.next;
-
-    price:
-        if (LIKELY(end - p >= FAST_ROOM)) {
-            q = match_price(p, &price);
-            if (LIKELY(q && *q == ',')) {
-                p = q + 1;
-                goto quantity;
-            }
-            if (*p == '"' && (q = match_price(p + 1, &price)) && q[0] == '"' && q[1] == ',') {
-                p = q + 2;
-                goto quantity;
-            }
-        }
-        col = 3;
-        if ((why = slow_field(p, end, &line, &f)))
-            goto fail;
-        why = R_PRICE;
-        if (f.len > VALUE_MAX || match_price(f.pad, &price) != f.pad + f.len)
-            goto fail;
-        if (f.term != T_COMMA)
-            goto too_few;
-        p = f.next;
-
-    quantity:
-        if (LIKELY(end - p >= FAST_ROOM)) {
-            q = match_quantity(p, &qty);
-            if (UNLIKELY(!q) && *p == '"') {
-                const char *r = match_quantity(p + 1, &qty);
-                q = r && *r == '"' ? r + 1 : NULL;
-            }
-            if (LIKELY(q)) {
-                if (LIKELY(*q == '\n')) {
-                    p = q + 1;
-                    goto record;
-                }
-                if (*q == '\r' && q[1] == '\n') {
-                    p = q + 2;
-                    goto record;
+#ifdef CSV_SSE2
+        /* The record fast path. The record's four delimiters come from one mask of the 64
+         * bytes at its start, so that each field's start is known before any field is read:
+         * the four matchers do not wait for each other, and the next record's start waits
+         * only for the mask, not for every field of this one read in turn. Each matcher must
+         * end exactly at its field's delimiter; as no grammar allows '"' or ',', a record that
+         * passes has no quote, and its delimiters are real. A record that does not pass
+         * (quoted fields, errors, more than 64 bytes) is read again by careful_record. */
+        if (LIKELY(end - p >= 2 * FAST_ROOM)) {
+            uint64_t m0 = delims64(p);
+            uint64_t m1 = m0 & (m0 - 1), m2 = m1 & (m1 - 1), m3 = m2 & (m2 - 1);
+            if (LIKELY(m3 != 0)) {
+                const char *d1 = p + __builtin_ctzll(m0), *d2 = p + __builtin_ctzll(m1);
+                const char *d3 = p + __builtin_ctzll(m2), *d4 = p + __builtin_ctzll(m3);
+                const char *e4 = d4 - (d4[-1] == '\r'); /* d4 >= p + 3 */
+                bool ok = (*d1 == ',') & (*d2 == ',') & (*d3 == ',') & (*d4 == '\n');
+                /* symbols and prices may come quoted: q2, q3 */
+                unsigned q2 = d1[1] == '"', q3 = d2[1] == '"';
+                ok &= match_timestamp(p) == d1;
+                ok &= match_symbol(d1 + 1 + q2, &key) == d2 - q2;
+                ok &= match_price(d2 + 1 + q3, &price) == d3 - q3;
+                ok &= match_quantity(d3 + 1, &qty) == e4;
+                ok &= ((d2[-1] == '"') >= q2) & ((d3[-1] == '"') >= q3);
+                if (LIKELY(ok)) {
+                    p = d4 + 1;
+                    line++;
+                    goto add;
                 }
             }
         }
-        col = 4;
-        if ((why = slow_field(p, end, &line, &f)))
-            goto fail;
-        why = R_QUANTITY;
-        if (f.len > VALUE_MAX || match_quantity(f.pad, &qty) != f.pad + f.len)
-            goto fail;
-        if (f.term == T_COMMA) {
-            col = 5; /* a fifth field starts */
-            why = R_FIELD_COUNT;
-            goto fail;
+#endif
+        {
+            record_t r = {.line = line};
+            const char *next = careful_record(p, end, &r);
+            if (UNLIKELY(!next)) {
+                a->rows = rows;
+                err->line = line; /* where the record starts */
+                err->column = r.col;
+                err->reason = r.why;
+                return -1;
+            }
+            p = next;
+            line = r.line;
+            key = r.key;
+            price = r.price;
+            qty = r.qty;
         }
-        p = f.next;
-        if (f.term == T_EOF)
-            goto add;
 
-    record:
-        line++;
+#ifdef CSV_SSE2
     add:
+#endif
         rows++;
         for (size_t i = key_hash(key) >> shift;; i = (i + 1) & mask) {
             uint32_t s = index[i];
@@ -823,7 +1004,7 @@ int csv_aggregate(const char *body, size_t len, csv_agg_t *a, csv_error_t *err)
             }
             csv_symbol_t *e = &syms[s - 1];
             symkey_t ek = sym_key(e);
-            if (LIKELY(ek.lo == key.lo && ek.hi == key.hi)) {
+            if (LIKELY(((ek.lo ^ key.lo) | (ek.hi ^ key.hi)) == 0)) {
                 e->count++;
                 e->quantity += qty;
                 e->min_price = price < e->min_price ? price : e->min_price;
@@ -837,16 +1018,6 @@ int csv_aggregate(const char *body, size_t len, csv_agg_t *a, csv_error_t *err)
     }
     a->rows = rows;
     return 0;
-
-too_few:
-    col++; /* the record ended after `col` fields: the first one missing */
-    why = R_FIELD_COUNT;
-fail:
-    a->rows = rows;
-    err->line = rec_line;
-    err->column = col;
-    err->reason = why;
-    return -1;
 }
 
 /* ---- the answer ---- */
