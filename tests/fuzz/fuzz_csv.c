@@ -385,8 +385,10 @@ static int by_symbol(const void *x, const void *y)
 static void ref_json(ref_t *r, buf_t *out)
 {
     ref_sym_t *sorted = malloc((r->nsyms ? r->nsyms : 1) * sizeof *sorted);
-    memcpy(sorted, r->syms, r->nsyms * sizeof *sorted);
-    qsort(sorted, r->nsyms, sizeof *sorted, by_symbol);
+    if (r->nsyms) { /* no symbols: syms may be NULL, and memcpy/qsort must not see it */
+        memcpy(sorted, r->syms, r->nsyms * sizeof *sorted);
+        qsort(sorted, r->nsyms, sizeof *sorted, by_symbol);
+    }
     buf_printf(out, "{\"rows\":%llu,\"symbols\":[", (unsigned long long)r->rows);
     for (size_t i = 0; i < r->nsyms; i++) {
         const ref_sym_t *y = &sorted[i];
