@@ -738,6 +738,41 @@ TEST(quantities_past_2_53)
     csv_agg_free(&a);
 }
 
+/* Σ price × quantity is one rounded multiplication, then one rounded addition, in body order:
+ * compared bitwise with a sum whose products go through a volatile, so cannot be fused. Each
+ * of 2000 symbols gets two trades of similar size: then fma(p2, q2, p1 * q1) differs from the
+ * two roundings about one time in six (a running sum much larger than each product would hide
+ * the difference). A fused multiply-add (GCC contracts by default, e.g. with -march=native)
+ * fails this. */
+TEST(sum_is_multiply_then_add_unfused)
+{
+    enum { NSYM = 2000 };
+    uint64_t st = 777;
+    buf_t body = BUF_INIT;
+    static double sums[NSYM];
+    for (int round = 0; round < 2; round++)
+        for (int k = 0; k < NSYM; k++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned long long ip = (st >> 20) % 1000, frac = (st >> 40) % 100000000;
+            unsigned long long qty = 1 + (st >> 8) % 999999999;
+            char price[32];
+            snprintf(price, sizeof price, "%llu.%08llu", ip, frac);
+            buf_printf(&body, "1,S%d,%s,%llu\n", k, price, qty);
+            volatile double pq = strtod(price, NULL) * (double)qty;
+            sums[k] = round ? sums[k] + pq : pq;
+        }
+    csv_agg_t a;
+    csv_agg_init(&a);
+    csv_error_t e;
+    CHECK_INT(parse(buf_start(&body), buf_size(&body), &a, &e), 0);
+    int same = a.nsyms == NSYM;
+    for (int k = 0; k < NSYM && same; k++) /* first appearance: S0, S1, ... */
+        same = memcmp(&a.syms[k].sum_pq, &sums[k], sizeof(double)) == 0;
+    CHECK(same);
+    buf_free(&body);
+    csv_agg_free(&a);
+}
+
 /* The same record parsed at every distance from the end of the body (the fast path needs room
  * after a field, the slow path takes the rest): the same answer or the same error each time. */
 TEST(fast_and_slow_paths_agree)
@@ -782,4 +817,5 @@ T_MAIN(T(contract_example), T(header_any_case_skipped), T(header_lookalikes_are_
        T(error_bad_symbol), T(error_bad_price), T(error_bad_quantity), T(first_error_wins),
        T(symbols_sorted_bytewise), T(exact_json_by_hand), T(six_decimals_ties_to_even),
        T(six_decimals_match_printf), T(prices_correctly_rounded), T(many_symbols),
-       T(reset_reuses_memory), T(quantities_past_2_53), T(fast_and_slow_paths_agree))
+       T(reset_reuses_memory), T(quantities_past_2_53), T(sum_is_multiply_then_add_unfused),
+       T(fast_and_slow_paths_agree))
