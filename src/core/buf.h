@@ -18,9 +18,11 @@ typedef struct {
 
 #define BUF_INIT {0}
 
-static inline char *buf_start(const buf_t *b) { return b->data + b->off; }
+/* An empty buffer may have no allocation yet: its start and end are then an empty string, never
+ * NULL + 0 (undefined in C, and callers pass them to memcpy and friends). */
+static inline char *buf_start(const buf_t *b) { return b->data ? b->data + b->off : (char *)""; }
 static inline size_t buf_size(const buf_t *b) { return b->len - b->off; }
-static inline char *buf_end(const buf_t *b) { return b->data + b->len; }
+static inline char *buf_end(const buf_t *b) { return b->data ? b->data + b->len : (char *)""; }
 static inline size_t buf_room(const buf_t *b) { return b->cap - b->len; }
 
 void buf_free(buf_t *b);
