@@ -1,6 +1,7 @@
 #include "core/opt.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -138,7 +139,9 @@ int opt_parse_cpus(const char *s, unsigned char mask[1024])
 const char *opt_bad_flag(int argc, char **argv, int optind_now, int optopt_now)
 {
     static char shortflag[3];
-    if (optopt_now) {
+    /* getopt_long sets optopt to a long option's value (>= 256 here) when its value is
+     * missing: then the flag as typed is the argument just consumed. */
+    if (optopt_now > 0 && optopt_now < 128) {
         shortflag[0] = '-';
         shortflag[1] = (char)optopt_now;
         shortflag[2] = 0;
@@ -146,4 +149,12 @@ const char *opt_bad_flag(int argc, char **argv, int optind_now, int optopt_now)
     }
     int i = optind_now - 1;
     return (i >= 0 && i < argc) ? argv[i] : "?";
+}
+
+void opt_fail_getopt(const char *cmd, int c, int argc, char **argv)
+{
+    const char *flag = opt_bad_flag(argc, argv, optind, optopt);
+    if (c == ':')
+        opt_fail(cmd, "%s: missing value", flag);
+    opt_fail(cmd, "unknown flag '%s' (see stackbench %s --help)", flag, cmd);
 }

@@ -21,5 +21,8 @@ int opt_parse_cpus(const char *s, unsigned char mask[1024]);
 
 /* getopt_long glue: the flag that failed, for "unknown flag" messages. */
 const char *opt_bad_flag(int argc, char **argv, int optind_now, int optopt_now);
+/* The one-line error and exit 2 for getopt_long's ':' (a flag without its value) and '?'
+ * (an unknown flag) results, c being what getopt_long returned. */
+void opt_fail_getopt(const char *cmd, int c, int argc, char **argv) __attribute__((noreturn));
 
 #endif

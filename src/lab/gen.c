@@ -120,11 +120,8 @@ int gen_main(int argc, char **argv)
         case 'o':
             path = optarg;
             break;
-        case ':':
-            opt_fail("gen", "%s: missing value", opt_bad_flag(argc, argv, optind, optopt));
         default:
-            opt_fail("gen", "unknown flag '%s' (see stackbench gen --help)",
-                     opt_bad_flag(argc, argv, optind, optopt));
+            opt_fail_getopt("gen", c, argc, argv);
         }
     }
     if (optind >= argc)

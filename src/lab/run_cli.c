@@ -173,11 +173,8 @@ int lab_main(int argc, char **argv)
         case O_PEERS:
             snprintf(peers, sizeof peers, "%s", optarg);
             break;
-        case ':':
-            opt_fail("run", "%s: missing value", opt_bad_flag(argc, argv, optind, optopt));
         default:
-            opt_fail("run", "unknown flag '%s' (see stackbench run --help)",
-                     opt_bad_flag(argc, argv, optind, optopt));
+            opt_fail_getopt("run", c, argc, argv);
         }
     }
     if (optind < argc)

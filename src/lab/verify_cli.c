@@ -63,11 +63,8 @@ int verify_main(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
-        case ':':
-            opt_fail("verify", "%s: missing value", opt_bad_flag(argc, argv, optind, optopt));
         default:
-            opt_fail("verify", "unknown flag '%s' (see stackbench verify --help)",
-                     opt_bad_flag(argc, argv, optind, optopt));
+            opt_fail_getopt("verify", c, argc, argv);
         }
     }
     if (argc - optind != 2)

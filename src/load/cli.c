@@ -175,11 +175,8 @@ int load_main(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
-        case ':':
-            opt_fail("load", "%s: missing value", opt_bad_flag(argc, argv, optind, optopt));
         default:
-            opt_fail("load", "unknown flag '%s' (see stackbench load --help)",
-                     opt_bad_flag(argc, argv, optind, optopt));
+            opt_fail_getopt("load", c, argc, argv);
         }
     }
     if (optind >= argc)

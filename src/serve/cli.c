@@ -108,11 +108,8 @@ int serve_main(int argc, char **argv)
             else
                 opt_fail("serve", "--accept: expected reuseport or shared, got '%s'", optarg);
             break;
-        case ':':
-            opt_fail("serve", "%s: missing value", opt_bad_flag(argc, argv, optind, optopt));
         default:
-            opt_fail("serve", "unknown flag '%s' (see stackbench serve --help)",
-                     opt_bad_flag(argc, argv, optind, optopt));
+            opt_fail_getopt("serve", c, argc, argv);
         }
     }
     if (optind >= argc)

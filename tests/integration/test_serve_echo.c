@@ -297,6 +297,9 @@ TEST(bad_flags_exit_2_with_one_line)
     const char *a3[] = {proc_stackbench(), "serve", "echo", "--bogus", NULL};
     CHECK_INT(proc_run(a3, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "--bogus") != NULL);
+    const char *a5[] = {proc_stackbench(), "serve", "echo", "--port", NULL};
+    CHECK_INT(proc_run(a5, out, sizeof out, 5000), 2);
+    CHECK(strstr(out, "stackbench serve: --port: missing value") != NULL);
     const char *a4[] = {proc_stackbench(), "serve", "--help", NULL};
     CHECK_INT(proc_run(a4, out, sizeof out, 5000), 0);
     CHECK(strstr(out, "--body-limit") != NULL);
