@@ -35,6 +35,14 @@ static void csv_post(server_conn_t *c, server_req_t *req, void *ud)
     server_respond(c, 200, "application/json", NULL, buf_start(&answer), buf_size(&answer));
 }
 
+static void csv_thread_done(void)
+{
+    if (agg_ready)
+        csv_agg_free(&agg);
+    agg_ready = false;
+    buf_free(&answer);
+}
+
 static const server_route_t csv_routes[] = {
     {"/csv", "POST", csv_post},
     {"/health", "GET, HEAD", server_health},
@@ -45,4 +53,5 @@ const server_service_t serve_csv = {
     .routes = csv_routes,
     .nroutes = sizeof csv_routes / sizeof csv_routes[0],
     .body_limit = 16 << 20,
+    .thread_done = csv_thread_done,
 };

@@ -455,6 +455,8 @@ static void *worker_main(void *arg)
     if (w->cpu >= 0)
         cpu_pin_self(w->cpu);
     loop_run(w->loop);
+    if (w->svc->thread_done)
+        w->svc->thread_done();
     return NULL;
 }
 

@@ -36,6 +36,9 @@ typedef struct {
     size_t nroutes;
     void *ud;           /* passed to every handler */
     uint64_t body_limit; /* the workload's default body limit (--body-limit overrides it) */
+    /* Called by each worker thread as it ends, to free what its handlers kept per thread
+     * (NULL: nothing to free). */
+    void (*thread_done)(void);
 } server_service_t;
 
 typedef struct {
