@@ -104,15 +104,7 @@ func newCSV(cfg config) (http.Handler, error) {
 	s.jobs.New = func() any {
 		return &csvJob{br: bufio.NewReaderSize(nil, 64<<10)}
 	}
-	// The method-less patterns catch the other methods on the same paths: net/http's own
-	// 404 and 405 answers are plain text, the contract wants JSON ones.
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /csv", s.post)
-	mux.HandleFunc("/csv", methodNotAllowed("POST"))
-	mux.HandleFunc("GET /health", health) // GET patterns match HEAD as well
-	mux.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
-	mux.HandleFunc("/", notFound)
-	return mux, nil
+	return contractMux("POST", "/csv", s.post), nil
 }
 
 func (s *csvService) post(w http.ResponseWriter, r *http.Request) {

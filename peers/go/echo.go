@@ -38,15 +38,7 @@ func newEcho(cfg config) (http.Handler, error) {
 		bodyLimit:    cfg.bodyLimit,
 		tooLargeBody: fmt.Appendf(nil, `{"error":"body_too_large","limit":%d}`, cfg.bodyLimit),
 	}
-	// The method-less patterns catch the other methods on the same paths: net/http's own
-	// 404 and 405 answers are plain text, the contract wants JSON ones.
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /echo", e.echo)
-	mux.HandleFunc("/echo", methodNotAllowed("POST"))
-	mux.HandleFunc("GET /health", health) // GET patterns match HEAD as well
-	mux.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
-	mux.HandleFunc("/", notFound)
-	return mux, nil
+	return contractMux("POST", "/echo", e.echo), nil
 }
 
 func (e *echoService) echo(w http.ResponseWriter, r *http.Request) {

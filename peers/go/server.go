@@ -79,3 +79,16 @@ func countRequests(next http.Handler, n *atomic.Uint64) http.Handler {
 		n.Add(1)
 	})
 }
+
+// contractMux routes a workload's one endpoint and /health the way every contract wants them.
+// The method-less patterns catch the other methods on the same paths: net/http's own 404 and
+// 405 answers are plain text, the contracts want JSON ones.
+func contractMux(method, path string, h http.HandlerFunc) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc(method+" "+path, h)
+	mux.HandleFunc(path, methodNotAllowed(method))
+	mux.HandleFunc("GET /health", health) // GET patterns match HEAD as well
+	mux.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("/", notFound)
+	return mux
+}
