@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "http/http1.h"
 
 const char *proc_stackbench(void)
@@ -39,93 +40,27 @@ static long long ms_now(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Appends what the child printed, waiting up to timeout_ms. 0 at EOF. */
-static int drain(proc_t *p, int timeout_ms)
-{
-    struct pollfd pfd = {.fd = p->err_fd, .events = POLLIN};
-    if (poll(&pfd, 1, timeout_ms) <= 0)
-        return 1;
-    if (p->loglen + 1 >= sizeof p->log) {
-        char sink[4096];
-        return read(p->err_fd, sink, sizeof sink) > 0;
-    }
-    ssize_t n = read(p->err_fd, p->log + p->loglen, sizeof p->log - 1 - p->loglen);
-    if (n <= 0)
-        return 0;
-    p->loglen += (size_t)n;
-    p->log[p->loglen] = 0;
-    return 1;
-}
-
 int proc_start(proc_t *p, const char *const argv[])
 {
     memset(p, 0, sizeof *p);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
+    char err[1024];
+    if (service_start(&p->svc, argv, NULL, 5 * NS_PER_S, err, sizeof err) != 0) {
+        fprintf(stderr, "    %s: %s\n", argv[0], err);
         return -1;
-    p->pid = fork();
-    if (p->pid == 0) {
-        dup2(fds[1], 2);
-        execv(argv[0], (char *const *)argv);
-        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
     }
-    close(fds[1]);
-    p->err_fd = fds[0];
-    long long end = ms_now() + 5000;
-    while (ms_now() < end) {
-        const char *l = strstr(p->log, "listening on http://");
-        if (l) {
-            const char *hostport = l + strlen("listening on http://");
-            const char *colon = strrchr(hostport, ':');
-            const char *nl = strchr(hostport, '\n');
-            if (colon && nl && colon < nl) {
-                p->port = atoi(colon + 1);
-                snprintf(p->url, sizeof p->url, "http://127.0.0.1:%d", p->port);
-                return 0;
-            }
-        }
-        if (!drain(p, 100))
-            break;
-    }
-    fprintf(stderr, "    %s did not start: %s\n", argv[0], p->log);
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
-    return -1;
+    p->pid = p->svc.pid;
+    snprintf(p->url, sizeof p->url, "%s", p->svc.url);
+    const char *colon = strrchr(p->url, ':');
+    p->port = colon ? atoi(colon + 1) : 0;
+    return 0;
 }
 
 int proc_stop(proc_t *p, int sig, int timeout_ms)
 {
-    kill(p->pid, sig);
-    long long end = ms_now() + timeout_ms;
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid(p->pid, &st, WNOHANG);
-        if (r == p->pid)
-            break;
-        if (ms_now() > end) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &st, 0);
-            while (drain(p, 0) == 1) {
-            }
-            close(p->err_fd);
-            return -1;
-        }
-        drain(p, 20);
-    }
-    while (drain(p, 100) == 1) {
-    }
-    close(p->err_fd);
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return WEXITSTATUS(st);
+    return service_stop(&p->svc, sig, (int64_t)timeout_ms * NS_PER_MS);
 }
 
-long long proc_served(const proc_t *p)
-{
-    const char *s = strstr(p->log, "served ");
-    return s ? atoll(s + 7) : -1;
-}
+long long proc_served(const proc_t *p) { return service_served(&p->svc); }
 
 int proc_run(const char *const argv[], char *out, size_t cap, int timeout_ms)
 {

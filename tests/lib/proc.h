@@ -7,13 +7,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "lab/service.h"
+
+/* A server under test: the lab's service runner (src/lab/service.h), plus its port. */
 typedef struct {
+    service_t svc;
     pid_t pid;
-    int err_fd;          /* the child's stderr */
     int port;
     char url[128];       /* http://127.0.0.1:PORT */
-    char log[65536];     /* everything it printed on stderr */
-    size_t loglen;
 } proc_t;
 
 /* Path of the stackbench binary under test ($STACKBENCH) and of a test tool ($SB_TOOLS/name). */
@@ -22,10 +23,10 @@ const char *proc_tool(const char *name);
 
 /* Starts argv (NULL-terminated) and waits up to 5 s for "listening on http://HOST:PORT". */
 int proc_start(proc_t *p, const char *const argv[]);
-/* Sends sig, waits up to timeout_ms for the exit (then SIGKILL), collects stderr. Returns the
- * exit status, 128+signal when killed by a signal, or -1 when it had to be killed. */
+/* Sends sig, waits up to timeout_ms for the exit (then SIGKILL). Returns the exit status,
+ * 128+signal when a signal ended it, or -1 when it had to be killed. */
 int proc_stop(proc_t *p, int sig, int timeout_ms);
-/* N from "served N requests" in the log, or -1. */
+/* N from "served N requests" in what it printed, or -1. */
 long long proc_served(const proc_t *p);
 /* Runs argv to completion, collecting stdout+stderr into out (NUL-terminated). Exit status. */
 int proc_run(const char *const argv[], char *out, size_t cap, int timeout_ms);
