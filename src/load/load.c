@@ -225,7 +225,9 @@ static bool conn_parse(lconn_t *c, bool eof)
     return true;
 }
 
-static void conn_read(lconn_t *c)
+/* peer_closed: epoll reported the peer's FIN, so a short read does not mean drained (the end
+ * of stream is still to be read, and no new edge will announce it). */
+static void conn_read(lconn_t *c, bool peer_closed)
 {
     for (;;) {
         if (buf_reserve(&c->in, READ_CHUNK) < 0) {
@@ -239,7 +241,7 @@ static void conn_read(lconn_t *c)
             buf_commit(&c->in, (size_t)n);
             if (!conn_parse(c, false))
                 return;
-            if ((size_t)n < room)
+            if ((size_t)n < room && !peer_closed)
                 break; /* drained; edge-triggered epoll reports new data */
             continue;
         }
@@ -338,7 +340,7 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
             return;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        conn_read(c);
+        conn_read(c, events & (EPOLLRDHUP | EPOLLHUP));
 }
 
 static void conn_start(lconn_t *c)

@@ -304,8 +304,10 @@ static void conn_linger(server_conn_t *c)
     }
 }
 
-/* Drives a connection as far as it can go without blocking: write, answer, read, repeat. */
-static void conn_drive(server_conn_t *c)
+/* Drives a connection as far as it can go without blocking: write, answer, read, repeat.
+ * peer_closed: epoll reported the peer's FIN (EPOLLRDHUP), so a short read does not mean the
+ * socket is drained: the end of stream is still to be read, and no new edge will announce it. */
+static void conn_drive(server_conn_t *c, bool peer_closed)
 {
     for (;;) {
         int f = conn_flush(c);
@@ -341,7 +343,7 @@ static void conn_drive(server_conn_t *c)
                 continue;
             /* A short read drained the socket: with edge-triggered epoll, new data raises a
              * new event, so the extra recv() that would return EAGAIN is skipped. */
-            if ((size_t)n < room)
+            if ((size_t)n < room && !peer_closed)
                 return;
             continue;
         }
@@ -365,7 +367,7 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
         conn_close(c);
         return;
     }
-    conn_drive(c);
+    conn_drive(c, events & (EPOLLRDHUP | EPOLLHUP));
 }
 
 static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
@@ -399,7 +401,7 @@ static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
         w->conns = c;
         w->nconns++;
         /* Data may already be waiting (the request often arrives with the handshake). */
-        conn_drive(c);
+        conn_drive(c, false);
     }
 }
 
@@ -417,7 +419,7 @@ static void on_sweep(loop_t *loop, loop_timer_t *t)
         } else if (now > c->deadline) {
             if (c->in_request && buf_size(&c->out) == 0) {
                 respond_and_close(c, 408, "request_timeout");
-                conn_drive(c);
+                conn_drive(c, false);
             } else {
                 conn_close(c);
             }
