@@ -465,6 +465,106 @@ int json_validate(const char *src, size_t len, json_error *err)
  * growing, so the output stays balanced but commas at those levels may be wrong). Allocation
  * failures in buf_* are ignored here: the output is then truncated, never out of bounds. */
 
+/* ---- reading the members of an object ---- */
+
+static const char *skip_ws_r(const char *p, const char *end)
+{
+    while (p < end && is_ws((uint8_t)*p))
+        p++;
+    return p;
+}
+
+/* p at the opening quote of a valid string: just past its closing quote. */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\')
+            p++;
+    return p + 1;
+}
+
+/* p at the start of a valid value: just past its end. */
+static const char *skip_value(const char *p, const char *end)
+{
+    if (*p == '"')
+        return skip_string(p, end);
+    if (*p != '{' && *p != '[') {
+        while (p < end && *p != ',' && *p != '}' && *p != ']' && !is_ws((uint8_t)*p))
+            p++;
+        return p;
+    }
+    int depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            p = skip_string(p, end);
+            continue;
+        }
+        p++;
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && --depth == 0)
+            break;
+    }
+    return p;
+}
+
+int json_members_begin(json_members_t *it, const char *src, size_t len)
+{
+    it->end = src + len;
+    it->p = skip_ws_r(src, it->end);
+    if (it->p == it->end || *it->p != '{')
+        return -1;
+    it->p++;
+    return 0;
+}
+
+bool json_members_next(json_members_t *it, const char **name, size_t *name_len,
+                       const char **value, size_t *value_len)
+{
+    const char *p = skip_ws_r(it->p, it->end);
+    if (p < it->end && *p == ',')
+        p = skip_ws_r(p + 1, it->end);
+    if (p >= it->end || *p != '"') {
+        it->p = it->end; /* '}' */
+        return false;
+    }
+    const char *q = skip_string(p, it->end);
+    *name = p + 1;
+    *name_len = (size_t)(q - p - 2);
+    p = skip_ws_r(q, it->end);
+    p = skip_ws_r(p + 1, it->end); /* ':' */
+    q = skip_value(p, it->end);
+    *value = p;
+    *value_len = (size_t)(q - p);
+    it->p = q;
+    return true;
+}
+
+bool json_name_eq(const char *name, size_t len, const char *lit)
+{
+    size_t i = 0;
+    for (; i < len; lit++) {
+        unsigned c = (uint8_t)name[i++];
+        if (c == '\\') {
+            char e = name[i++];
+            if (e == 'u') {
+                c = 0;
+                for (int k = 0; k < 4; k++) {
+                    char h = name[i++];
+                    c = c * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+                }
+            } else {
+                c = (uint8_t)(e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r'
+                            : e == 't' ? '\t' : e);
+            }
+        }
+        if (*lit == 0 || c != (uint8_t)*lit)
+            return false;
+    }
+    return *lit == 0;
+}
+
 void jsonw_init(jsonw_t *w, buf_t *out, bool pretty)
 {
     memset(w, 0, sizeof *w);

@@ -32,6 +32,23 @@ ssize_t json_minify(const char *src, size_t len, char *dst, json_error *err);
 /* Validation only: 0 if valid, -1 with *err filled in. */
 int json_validate(const char *src, size_t len, json_error *err);
 
+/* ---- reading the members of an object ----
+ * For documents json_validate accepted (these functions do not validate again). */
+
+typedef struct {
+    const char *p, *end;
+} json_members_t;
+
+/* 0 when src[0..len) is an object (it is then iterated), -1 when it is another value. */
+int json_members_begin(json_members_t *it, const char *src, size_t len);
+/* The next member: its name as written between the quotes (escapes not decoded) and its
+ * value as written (no surrounding white space). false at the end of the object. */
+bool json_members_next(json_members_t *it, const char **name, size_t *name_len,
+                       const char **value, size_t *value_len);
+/* Whether a name as written (escapes included: "a\u0062" is "ab") spells the ASCII string
+ * lit. */
+bool json_name_eq(const char *name, size_t len, const char *lit);
+
 /* ---- writer ----
  * Commas are automatic; keys and strings are escaped. Nesting deeper than 63 levels is not
  * supported (first[] has 64 entries). */

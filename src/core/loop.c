@@ -15,6 +15,8 @@ struct loop {
     int64_t now;
     loop_timer_t **heap;
     size_t nheap, capheap;
+    void **later;            /* loop_free_later: freed at the end of the round */
+    size_t nlater, caplater;
     struct epoll_event events[LOOP_MAX_EVENTS];
 };
 
@@ -38,7 +40,25 @@ void loop_free(loop_t *l)
         return;
     close(l->epfd);
     free(l->heap);
+    for (size_t i = 0; i < l->nlater; i++)
+        free(l->later[i]);
+    free(l->later);
     free(l);
+}
+
+void loop_free_later(loop_t *l, void *p)
+{
+    if (l->nlater == l->caplater) {
+        size_t cap = l->caplater ? l->caplater * 2 : 16;
+        void **v = realloc(l->later, cap * sizeof *v);
+        if (!v) {
+            free(p); /* out of memory: only an event still due for p in this round can hurt */
+            return;
+        }
+        l->later = v;
+        l->caplater = cap;
+    }
+    l->later[l->nlater++] = p;
 }
 
 int loop_add(loop_t *l, loop_io_t *io, uint32_t events)
@@ -163,9 +183,13 @@ void loop_run_once(loop_t *l, int64_t max_wait_ns)
     l->now = clock_now_ns();
     for (int i = 0; i < n; i++) {
         loop_io_t *io = l->events[i].data.ptr;
-        io->cb(l, io, l->events[i].events);
+        if (io->fd >= 0) /* not closed by an earlier callback of this round */
+            io->cb(l, io, l->events[i].events);
     }
     run_timers(l);
+    for (size_t i = 0; i < l->nlater; i++)
+        free(l->later[i]);
+    l->nlater = 0;
 }
 
 void loop_run(loop_t *l)

@@ -6,7 +6,13 @@
  * the wait uses epoll_pwait2 so timers fire with microsecond, not millisecond, resolution.
  *
  * Callbacks get the embedded loop_io_t / loop_timer_t back; owners recover their struct with
- * container_of. Nothing here is thread-safe: one loop, one thread. */
+ * container_of. Nothing here is thread-safe: one loop, one thread.
+ *
+ * Closing in someone else's callback: one round of epoll_wait can report events for several
+ * owners, and a callback may close another owner (a database answer ends an HTTP connection).
+ * That owner sets io->fd to -1 when it closes (no callback is made for an io whose fd is -1)
+ * and frees its memory with loop_free_later, so that events still due for it in this round
+ * find valid memory. */
 #ifndef SB_CORE_LOOP_H
 #define SB_CORE_LOOP_H
 
@@ -45,6 +51,9 @@ void loop_free(loop_t *loop);
  * Closing the fd unregisters it; loop_del is for fds that stay open. */
 int loop_add(loop_t *loop, loop_io_t *io, uint32_t events);
 int loop_del(loop_t *loop, loop_io_t *io);
+
+/* free(p) once the current round of events and timers has been dispatched. */
+void loop_free_later(loop_t *loop, void *p);
 
 static inline void loop_timer_init(loop_timer_t *t, loop_timer_cb cb)
 {

@@ -4,10 +4,11 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/cpu.h"
 #include "core/opt.h"
 #include "serve/services.h"
 
-static const server_service_t *const services[] = {&serve_echo, &serve_csv};
+static const server_service_t *const services[] = {&serve_echo, &serve_csv, &serve_sql};
 
 const server_service_t *serve_find(const char *name)
 {
@@ -17,7 +18,7 @@ const server_service_t *serve_find(const char *name)
     return NULL;
 }
 
-const char *serve_names(void) { return "echo, csv"; }
+const char *serve_names(void) { return "echo, csv, sql"; }
 
 static void usage(FILE *f)
 {
@@ -30,6 +31,8 @@ static void usage(FILE *f)
             "workloads:\n"
             "  echo                   POST /echo: the posted JSON minified; GET /health\n"
             "  csv                    POST /csv: per-symbol aggregate of posted trades (CSV)\n"
+            "  sql                    GET /accounts/{id}, GET /accounts?ids=, POST /orders over\n"
+            "                         PostgreSQL (needs --pg-url)\n"
             "\n"
             "flags:\n"
             "  --host ADDR            address to listen on (default 127.0.0.1)\n"
@@ -42,12 +45,16 @@ static void usage(FILE *f)
             "  --idle-timeout DUR     idle keep-alive connections are closed after (default 60s)\n"
             "  --accept MODE          reuseport (a listener per worker, default) or shared (one\n"
             "                         listener, EPOLLEXCLUSIVE)\n"
+            "  --pg-url URL           sql: the database, a libpq URL or key=value string, e.g.\n"
+            "                         postgresql://bench@127.0.0.1:5432/stackbench\n"
+            "  --pool N               sql: database connections in all, split among the workers\n"
+            "                         (default 8; at most one worker per connection)\n"
             "  -h, --help             this help\n");
 }
 
 int serve_main(int argc, char **argv)
 {
-    enum { O_HOST = 256, O_PORT, O_WORKERS, O_BODY, O_RTO, O_ITO, O_ACCEPT };
+    enum { O_HOST = 256, O_PORT, O_WORKERS, O_BODY, O_RTO, O_ITO, O_ACCEPT, O_PG_URL, O_POOL };
     static const struct option opts[] = {
         {"host", required_argument, 0, O_HOST},
         {"port", required_argument, 0, O_PORT},
@@ -56,6 +63,8 @@ int serve_main(int argc, char **argv)
         {"request-timeout", required_argument, 0, O_RTO},
         {"idle-timeout", required_argument, 0, O_ITO},
         {"accept", required_argument, 0, O_ACCEPT},
+        {"pg-url", required_argument, 0, O_PG_URL},
+        {"pool", required_argument, 0, O_POOL},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -66,6 +75,8 @@ int serve_main(int argc, char **argv)
     int c;
     int64_t v;
     uint64_t u;
+    const char *pg_url = NULL;
+    int pool = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'h':
@@ -108,6 +119,14 @@ int serve_main(int argc, char **argv)
             else
                 opt_fail("serve", "--accept: expected reuseport or shared, got '%s'", optarg);
             break;
+        case O_PG_URL:
+            pg_url = optarg;
+            break;
+        case O_POOL:
+            if (opt_parse_int(optarg, 1, 10000, &v))
+                opt_fail("serve", "--pool: expected 1..10000, got '%s'", optarg);
+            pool = (int)v;
+            break;
         default:
             opt_fail_getopt("serve", c, argc, argv);
         }
@@ -119,5 +138,18 @@ int serve_main(int argc, char **argv)
     const server_service_t *svc = serve_find(argv[optind]);
     if (!svc)
         opt_fail("serve", "unknown workload '%s' (one of: %s)", argv[optind], serve_names());
+    if (svc == &serve_sql) {
+        if (!pg_url)
+            opt_fail("serve", "sql needs --pg-url URL (the database to serve)");
+        if (!pool)
+            pool = 8;
+        serve_sql_configure(pg_url, pool);
+        /* Every worker needs a connection of its own. */
+        int cpus[1024];
+        int nworkers = cfg.workers ? cfg.workers : cpu_allowed(cpus, 1024);
+        cfg.workers = nworkers < pool ? nworkers : pool;
+    } else if (pg_url || pool) {
+        opt_fail("serve", "--pg-url and --pool are for the sql workload only");
+    }
     return server_run(&cfg, svc);
 }

@@ -40,6 +40,8 @@ struct server_conn {
     bool lingering;          /* output written and half-closed: discarding input until EOF */
     bool head_only;          /* the request being answered is HEAD */
     bool keep_alive;         /* the request being answered allows keep-alive */
+    bool peer_closed;        /* epoll reported the peer's FIN: read on to end-of-stream */
+    server_later_t *later;   /* a handler answers later (server_defer); nothing else is parsed */
 };
 
 struct worker {
@@ -54,6 +56,8 @@ struct worker {
     uint64_t requests;
     bool stopping;
     int64_t stop_deadline;
+    int nworkers;
+    int start_rc;            /* the service's thread_start result */
     const server_config_t *cfg;
     const server_service_t *svc;
 };
@@ -102,6 +106,26 @@ void server_health(server_conn_t *c, server_req_t *req, void *ud)
     server_respond(c, 200, "application/json", NULL, ok, sizeof ok - 1);
 }
 
+void server_defer(server_conn_t *c, server_later_t *later)
+{
+    later->conn = c;
+    c->later = later;
+}
+
+static void conn_drive(server_conn_t *c, bool peer_closed);
+
+void server_resume(server_later_t *later)
+{
+    server_conn_t *c = later->conn;
+    if (!c)
+        return;
+    later->conn = NULL;
+    c->later = NULL;
+    /* The next request (if any is buffered) starts its clock now. */
+    c->in_request = false;
+    conn_drive(c, false);
+}
+
 /* Answers, then closes: for requests whose framing we cannot trust any more. */
 static void respond_and_close(server_conn_t *c, int status, const char *code)
 {
@@ -120,8 +144,11 @@ static void respond_too_large(server_conn_t *c)
     server_respond(c, 413, "application/json", NULL, body, (size_t)n);
 }
 
+/* Whether a route's Allow list takes method; HEAD goes wherever GET does. */
 static bool allow_has(const char *allow, http_str_t method)
 {
+    if (http_str_eq(method, "HEAD") && allow_has(allow, (http_str_t){"GET", 3}))
+        return true;
     const char *p = allow;
     while (*p) {
         while (*p == ' ' || *p == ',')
@@ -135,6 +162,17 @@ static bool allow_has(const char *allow, http_str_t method)
     return false;
 }
 
+/* path matches pattern: exactly, or up to a final '*' that takes the rest of one segment. */
+static bool route_match(http_str_t path, const char *pattern)
+{
+    size_t n = strlen(pattern);
+    if (n == 0 || pattern[n - 1] != '*')
+        return http_str_eq(path, pattern);
+    n--;
+    return path.n >= n && memcmp(path.p, pattern, n) == 0 &&
+           !memchr(path.p + n, '/', path.n - n);
+}
+
 static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t body_len)
 {
     const server_service_t *svc = c->w->svc;
@@ -142,7 +180,7 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
     c->keep_alive = m->keep_alive;
     for (size_t i = 0; i < svc->nroutes; i++) {
         const server_route_t *r = &svc->routes[i];
-        if (!http_str_eq(m->path, r->path))
+        if (!route_match(m->path, r->path))
             continue;
         if (!allow_has(r->allow, m->method)) {
             char extra[96];
@@ -163,7 +201,10 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
 static void conn_close(server_conn_t *c)
 {
     worker_t *w = c->w;
+    if (c->later)
+        c->later->conn = NULL; /* the handler's answer has nowhere to go */
     close(c->io.fd);
+    c->io.fd = -1;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -173,7 +214,9 @@ static void conn_close(server_conn_t *c)
     w->nconns--;
     buf_free(&c->in);
     buf_free(&c->out);
-    free(c);
+    /* A database answer can close this connection while epoll still has an event for it in
+     * the current round (loop.h). */
+    loop_free_later(w->loop, c);
 }
 
 /* Parses and answers every complete request in the input buffer. */
@@ -181,7 +224,8 @@ static void conn_process(server_conn_t *c)
 {
     worker_t *w = c->w;
     const server_config_t *cfg = w->cfg;
-    while (buf_size(&c->in) > 0 && !c->closing && buf_size(&c->out) < OUT_HIGH_WATER) {
+    while (buf_size(&c->in) > 0 && !c->closing && !c->later &&
+           buf_size(&c->out) < OUT_HIGH_WATER) {
         /* The head is re-parsed until the body is complete: it is small, and the buffer may
          * have moved since the last read, so pointers into it are not kept across reads. */
         http_msg_t m;
@@ -245,6 +289,8 @@ static void conn_process(server_conn_t *c)
         }
         break;
     }
+    if (c->later)
+        return; /* a request is in flight: no timeout of ours applies (the service bounds it) */
     bool partial = buf_size(&c->in) > 0 && !c->closing;
     if (partial && !c->in_request) {
         c->in_request = true;
@@ -309,6 +355,7 @@ static void conn_linger(server_conn_t *c)
  * socket is drained: the end of stream is still to be read, and no new edge will announce it. */
 static void conn_drive(server_conn_t *c, bool peer_closed)
 {
+    c->peer_closed |= peer_closed;
     for (;;) {
         int f = conn_flush(c);
         if (f < 0) {
@@ -324,10 +371,12 @@ static void conn_drive(server_conn_t *c, bool peer_closed)
             conn_linger(c);
             return;
         }
+        if (c->later)
+            return; /* waiting for the handler's answer: server_resume drives us again */
         if (buf_size(&c->in) > 0) {
             size_t before = buf_size(&c->out);
             conn_process(c);
-            if (buf_size(&c->out) > before || c->closing)
+            if (buf_size(&c->out) > before || c->closing || c->later)
                 continue; /* write what was answered before reading more */
         }
         if (buf_reserve(&c->in, READ_CHUNK) < 0) {
@@ -339,11 +388,11 @@ static void conn_drive(server_conn_t *c, bool peer_closed)
         if (n > 0) {
             buf_commit(&c->in, (size_t)n);
             conn_process(c);
-            if (buf_size(&c->out) > 0 || c->closing)
+            if (buf_size(&c->out) > 0 || c->closing || c->later)
                 continue;
             /* A short read drained the socket: with edge-triggered epoll, new data raises a
              * new event, so the extra recv() that would return EAGAIN is skipped. */
-            if ((size_t)n < room && !peer_closed)
+            if ((size_t)n < room && !c->peer_closed)
                 return;
             continue;
         }
@@ -413,10 +462,10 @@ static void on_sweep(loop_t *loop, loop_timer_t *t)
     int64_t now = loop_now(loop);
     for (server_conn_t *c = w->conns, *next; c; c = next) {
         next = c->next;
-        bool idle = !c->in_request && buf_size(&c->out) == 0;
+        bool idle = !c->in_request && !c->later && buf_size(&c->out) == 0;
         if (w->stopping && (idle || now > w->stop_deadline)) {
             conn_close(c);
-        } else if (now > c->deadline) {
+        } else if (now > c->deadline && !c->later) {
             if (c->in_request && buf_size(&c->out) == 0) {
                 respond_and_close(c, 408, "request_timeout");
                 conn_drive(c, false);
@@ -451,11 +500,19 @@ static void on_wake(loop_t *loop, loop_io_t *io, uint32_t events)
     loop_timer_set(loop, &w->sweep, loop_now(loop));
 }
 
+/* Every worker and the main thread meet here once the service's thread_start hooks are done. */
+static pthread_barrier_t started;
+
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     if (w->cpu >= 0)
         cpu_pin_self(w->cpu);
+    if (w->svc->thread_start)
+        w->start_rc = w->svc->thread_start(w->loop, w->id, w->nworkers);
+    pthread_barrier_wait(&started);
+    if (w->start_rc)
+        return NULL;
     loop_run(w->loop);
     if (w->svc->thread_done)
         w->svc->thread_done();
@@ -494,6 +551,7 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
     for (int i = 0; i < nworkers; i++) {
         worker_t *w = &ws[i];
         w->id = i;
+        w->nworkers = nworkers;
         w->cpu = cpus[i % ncpu];
         w->cfg = cfg;
         w->svc = svc;
@@ -528,12 +586,17 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
             return 1;
         }
     }
+    pthread_barrier_init(&started, NULL, (unsigned)nworkers + 1);
     for (int i = 0; i < nworkers; i++) {
         if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
             fprintf(stderr, "stackbench serve %s: cannot start worker %d\n", svc->name, i);
             return 1;
         }
     }
+    pthread_barrier_wait(&started);
+    for (int i = 0; i < nworkers; i++)
+        if (ws[i].start_rc)
+            return 1; /* the hook said why; the process ends with the workers */
     char where[128];
     net_addr_str(&addr, where, sizeof where);
     fprintf(stderr, "stackbench serve %s: listening on http://%s (%d worker%s, %s)\n", svc->name,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/loop.h"
 #include "http/http1.h"
 
 typedef struct server_conn server_conn_t;
@@ -25,7 +26,9 @@ typedef struct {
 typedef void (*server_handler)(server_conn_t *c, server_req_t *req, void *ud);
 
 typedef struct {
-    const char *path;   /* exact match, query ignored */
+    /* Exact match, query ignored. A final '*' matches the rest of one path segment: the
+     * route "/accounts/" + "*" takes "/accounts/" and "/accounts/7", not "/accounts/7/x". */
+    const char *path;
     const char *allow;  /* methods, as in the Allow header: "POST" or "GET, HEAD" */
     server_handler fn;
 } server_route_t;
@@ -36,6 +39,12 @@ typedef struct {
     size_t nroutes;
     void *ud;           /* passed to every handler */
     uint64_t body_limit; /* the workload's default body limit (--body-limit overrides it) */
+    /* Called by each worker thread before it serves (NULL: nothing to set up), with its event
+     * loop, for services that keep per-thread state on the loop (the sql service's database
+     * connections). worker is 0..nworkers-1. Non-zero: the server does not start; the hook has
+     * said why on stderr. The server prints "listening on" only once every worker's hook
+     * returned 0. */
+    int (*thread_start)(loop_t *loop, int worker, int nworkers);
     /* Called by each worker thread as it ends, to free what its handlers kept per thread
      * (NULL: nothing to free). */
     void (*thread_done)(void);
@@ -68,6 +77,20 @@ void server_respond(server_conn_t *c, int status, const char *content_type, cons
 void server_respond_error(server_conn_t *c, int status, const char *code);
 /* GET /health: {"status":"ok"}, the same for every service. */
 void server_health(server_conn_t *c, server_req_t *req, void *ud);
+/* Answering later. A handler that has to wait (for a database) calls server_defer with a
+ * server_later_t it owns, returns, and answers later with server_respond* on later->conn
+ * followed by server_resume(later). Until then the connection parses no further request
+ * (pipelined requests are answered in order). If the connection goes away first (the client
+ * left, or the grace period of a stop ran out), the server sets later->conn to NULL: the
+ * handler then just drops its answer. */
+typedef struct {
+    server_conn_t *conn;
+} server_later_t;
+void server_defer(server_conn_t *c, server_later_t *later);
+/* The deferred answer has been given: sends it and goes on with the connection, which may
+ * close it (later->conn is NULL afterwards). Call it from the connection's worker thread. */
+void server_resume(server_later_t *later);
+
 /* The configured body limit (for error bodies that report it). */
 uint64_t server_body_limit(const server_conn_t *c);
 

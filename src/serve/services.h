@@ -6,6 +6,11 @@
 
 extern const server_service_t serve_echo;
 extern const server_service_t serve_csv;
+extern const server_service_t serve_sql;
+
+/* The sql service's database (a libpq URL or key=value string) and its number of connections
+ * in all (split among the workers). Call before server_run. */
+void serve_sql_configure(const char *pg_url, int pool);
 
 /* The service called `name`, or NULL. */
 const server_service_t *serve_find(const char *name);

@@ -1,0 +1,97 @@
+/* pgpool: a worker's PostgreSQL connections, driven by its event loop, in pipeline mode.
+ *
+ * Each connection is a non-blocking libpq connection in pipeline mode with every statement of
+ * the service prepared on it. A job is a short sequence of those prepared statements (text
+ * parameters, text results) closed by a Sync: the statements between two Syncs run in one
+ * transaction, and one job costs one write and, for the whole sequence, one round trip. Many
+ * jobs are in flight on one connection at once; their results come back in order. A job goes to
+ * the ready connection with the fewest jobs in flight, or waits in a queue when every
+ * connection has PGPOOL_MAX_INFLIGHT.
+ *
+ * Failures. Every job ends, through its callback, within the pool's timeout (plus one tick of
+ * PGPOOL_TICK_NS): a job that waits that long for a connection, or whose connection does not
+ * answer in time, ends PG_JOB_UNAVAILABLE, and an unanswering connection is closed. A lost
+ * connection (the server restarted, the socket broke) is reopened at once and then with a
+ * backoff up to PGPOOL_MAX_BACKOFF_NS; its jobs run again on another connection, except jobs
+ * marked `once` that were already sent (their outcome is unknown: a COMMIT may have happened).
+ * When no connection is up or being opened, jobs end PG_JOB_UNAVAILABLE at once instead of
+ * waiting for the timeout.
+ *
+ * Host names in the connection string are resolved with a blocking getaddrinfo (libpq does so
+ * in PQconnectStart): give an address or a Unix socket folder, as the lab does.
+ * One pool per thread; nothing here is thread-safe. */
+#ifndef SB_SERVE_PGPOOL_H
+#define SB_SERVE_PGPOOL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+
+#define PGPOOL_MAX_STMTS 4         /* statements in one job */
+#define PGPOOL_MAX_PARAMS 2        /* parameters of one statement */
+#define PGPOOL_MAX_INFLIGHT 32     /* jobs pipelined on one connection */
+#define PGPOOL_TICK_NS (50 * 1000 * 1000LL)
+#define PGPOOL_MAX_BACKOFF_NS (250 * 1000 * 1000LL)
+
+/* A statement every connection prepares: its name, its SQL, its number of parameters. */
+typedef struct {
+    const char *name, *sql;
+    int nparams;
+} pg_stmt_t;
+
+typedef enum {
+    PG_JOB_OK,          /* every statement succeeded, results in res[] */
+    PG_JOB_ERROR,       /* a statement failed: the server said why (error); nothing committed */
+    PG_JOB_UNAVAILABLE, /* no connection in time, or the connection was lost (error says) */
+} pg_job_status;
+
+typedef struct pg_job pg_job_t;
+typedef void (*pg_job_cb)(pg_job_t *job, pg_job_status status);
+
+struct pg_job {
+    /* Set by the caller before pg_pool_submit. */
+    int nstmts;
+    struct {
+        int stmt;                              /* index into the pool's statements */
+        const char *params[PGPOOL_MAX_PARAMS]; /* text, NUL-terminated, owned by the caller */
+    } q[PGPOOL_MAX_STMTS];
+    bool once;          /* never run twice: it writes, and a lost answer leaves it unknown */
+    pg_job_cb cb;       /* called once; may submit jobs; must not free the pool */
+
+    /* Results, valid in cb until pg_job_clear (which the callback or its owner calls). */
+    PGresult *res[PGPOOL_MAX_STMTS];
+    char error[160];    /* PG_JOB_ERROR, PG_JOB_UNAVAILABLE: why, one line */
+
+    /* The pool's. */
+    pg_job_t *next;
+    int64_t deadline;
+    int done;           /* statements whose results are complete */
+    bool sent;
+    bool prepare;       /* the connection's own job: prepare every statement */
+};
+
+typedef struct pg_pool pg_pool_t;
+
+/* Opens nconns connections to conninfo (a libpq URL or key=value string) and prepares stmts
+ * on each, blocking (the loop is not running yet), then hands them to the loop. timeout_ns
+ * bounds each job (see above). NULL with the reason in err when a connection cannot be
+ * opened or a statement does not prepare. stmts must outlive the pool. */
+pg_pool_t *pg_pool_open(loop_t *loop, const char *conninfo, int nconns, const pg_stmt_t *stmts,
+                        int nstmts, int64_t timeout_ns, char *err, size_t errlen);
+
+/* Runs a job; its callback tells how it ended (possibly before this returns). */
+void pg_pool_submit(pg_pool_t *p, pg_job_t *job);
+
+/* Frees a job's results. */
+void pg_job_clear(pg_job_t *job);
+
+/* Connections that are open and usable now. */
+int pg_pool_ready(const pg_pool_t *p);
+
+/* Ends every job (PG_JOB_UNAVAILABLE), closes the connections, frees the pool. NULL is fine. */
+void pg_pool_close(pg_pool_t *p);
+
+#endif
