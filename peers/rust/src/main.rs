@@ -4,15 +4,20 @@
 //!
 //! ```text
 //! stackbench-rust WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES]
+//! stackbench-rust sql --pg-url URL [--pool N] [--host ADDR] [--port N] [--body-limit BYTES]
 //! ```
 //!
 //! Each workload lives in its own module and builds an axum `Router`; `server` serves whatever
 //! router the workload built (listening line, request counter, request timeout, graceful stop).
+//! Building may take a while and may fail: sql opens its connection pool first.
 
 mod csv;
 mod echo;
 mod server;
+mod sql;
 
+use std::future::{Future, ready};
+use std::pin::Pin;
 use std::process::ExitCode;
 
 use axum::Router;
@@ -26,23 +31,58 @@ struct Workload {
     name: &'static str,
     summary: &'static str,
     body_limit: usize,
-    router: fn(&Cli, usize) -> Router,
+    router: fn(&Cli, usize) -> Building,
 }
 
-/// The workloads `main` dispatches on. New workloads (csv, sql, grpc) add a module and an entry
-/// here.
+/// A router being built: ready at once for most workloads; sql first opens its connection pool.
+type Building = Pin<Box<dyn Future<Output = Result<Router, StartError>>>>;
+
+/// Why a workload did not start.
+enum StartError {
+    /// A command-line mistake: exit status 2.
+    Usage(String),
+    /// A failure to get ready, such as a database that cannot be reached: exit status 1.
+    Failed(String),
+}
+
+/// A router that needs nothing more to be ready.
+fn built(router: Router) -> Building {
+    Box::pin(ready(Ok(router)))
+}
+
+/// The workloads `main` dispatches on. New workloads (grpc) add a module and an entry here.
 const WORKLOADS: &[Workload] = &[
     Workload {
         name: "echo",
         summary: "POST /echo: the posted JSON minified; GET /health",
         body_limit: 1 << 20,
-        router: |_, body_limit| echo::router(echo::Config { body_limit }),
+        router: |_, body_limit| built(echo::router(echo::Config { body_limit })),
     },
     Workload {
         name: "csv",
         summary: "POST /csv: CSV trades aggregated per symbol; GET /health",
         body_limit: csv::DEFAULT_BODY_LIMIT,
-        router: |_, body_limit| csv::router(csv::Config { body_limit }),
+        router: |_, body_limit| built(csv::router(csv::Config { body_limit })),
+    },
+    Workload {
+        name: "sql",
+        summary: "GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
+        body_limit: 1 << 20,
+        router: |cli, body_limit| {
+            let (pg_url, pool) = (cli.pg_url.clone(), cli.pool);
+            Box::pin(async move {
+                let pg_url =
+                    pg_url.ok_or_else(|| StartError::Usage("--pg-url is required".into()))?;
+                let config = sql::Config {
+                    body_limit,
+                    pg_url,
+                    pool,
+                };
+                sql::router(config)
+                    .await
+                    .map_err(|e| StartError::Failed(e.to_string()))
+            })
+        },
     },
 ];
 
@@ -62,14 +102,30 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 8080)]
     port: u16,
 
-    /// Largest request body in bytes: 413 above [default: the workload's, echo 1 MiB, csv 16 MiB]
+    /// Largest request body in bytes: 413 above [default: the workload's, echo and sql 1 MiB, csv 16 MiB]
     #[arg(long, value_name = "BYTES", value_parser = parse_body_limit)]
     body_limit: Option<usize>,
+
+    /// sql: the database, a libpq-style URL or keyword/value string (required)
+    #[arg(long, value_name = "URL")]
+    pg_url: Option<String>,
+
+    /// sql: database connections to keep open
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_pool)]
+    pool: usize,
 }
 
 fn parse_body_limit(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("want a positive number of bytes".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn parse_pool(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("want at least 1 connection".into()),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
@@ -113,7 +169,14 @@ async fn main() -> ExitCode {
     let Some(workload) = WORKLOADS.iter().find(|w| w.name == name) else {
         return usage_error(&format!("unknown workload '{name}'"));
     };
-    let app = (workload.router)(&cli, cli.body_limit.unwrap_or(workload.body_limit));
+    let app = match (workload.router)(&cli, cli.body_limit.unwrap_or(workload.body_limit)).await {
+        Ok(app) => app,
+        Err(StartError::Usage(msg)) => return usage_error(&msg),
+        Err(StartError::Failed(msg)) => {
+            eprintln!("stackbench-rust {name}: {msg}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     match server::run(&cli.host, cli.port, app).await {
         Ok(served) => {
@@ -165,6 +228,51 @@ mod tests {
         };
         assert_eq!(limit("echo"), 1 << 20);
         assert_eq!(limit("csv"), 16 << 20);
+        assert_eq!(limit("sql"), 1 << 20);
+    }
+
+    #[test]
+    fn sql_flags() {
+        let cli = parse(&["sql", "--pg-url", "host=/tmp dbname=x"]).unwrap();
+        assert_eq!(
+            (cli.pg_url.as_deref(), cli.pool),
+            (Some("host=/tmp dbname=x"), 8)
+        );
+        let cli = parse(&["--pool", "1", "sql", "--pg-url", "postgresql://u@h/d"]).unwrap();
+        assert_eq!(cli.pool, 1);
+        for args in [
+            &["sql", "--pool", "0"][..],
+            &["sql", "--pool", "-1"],
+            &["sql", "--pool", "x"],
+            &["sql", "--pg-url"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    async fn start(args: &[&str]) -> Result<Router, StartError> {
+        let cli = parse(args).unwrap();
+        let workload = WORKLOADS.iter().find(|w| w.name == args[0]).unwrap();
+        (workload.router)(&cli, workload.body_limit).await
+    }
+
+    #[tokio::test]
+    async fn sql_start_up_errors() {
+        assert!(matches!(start(&["sql"]).await, Err(StartError::Usage(_))));
+        let bad = start(&["sql", "--pg-url", "postgresql://u@127.0.0.1:notaport/x"]).await;
+        assert!(matches!(bad, Err(StartError::Failed(msg)) if msg.starts_with("--pg-url: ")));
+        assert!(start(&["echo"]).await.is_ok());
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(); // nothing listens there once the listener is dropped
+        let url = format!("postgresql://bench@127.0.0.1:{port}/x");
+        let unreachable = start(&["sql", "--pg-url", &url]).await;
+        assert!(
+            matches!(unreachable, Err(StartError::Failed(msg)) if msg.starts_with("cannot open the connection pool: ")),
+        );
     }
 
     #[test]
