@@ -111,7 +111,8 @@ static void build_peers(const lab_config_t *cfg, char build_err[LAB_MAX][512])
         fprintf(stderr, "\r\033[K");
 }
 
-static bool check_answer(const http_msg_t *m, const char *body, size_t len, void *ud)
+static bool check_answer(const http_msg_t *m, const char *body, size_t len,
+                         const load_sent_t *sent, void *ud)
 {
     const lab_workload_t *wl = ud;
     return len == wl->expect_len && memcmp(body, wl->expect_body, len) == 0;

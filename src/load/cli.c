@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/opt.h"
+#include "http/url.h"
 #include "load/cli.h"
 #include "load/load.h"
 #include "load/report.h"
@@ -16,12 +17,18 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: stackbench load [flags] URL\n"
+            "       stackbench load [flags] --mix 'W M T [B]' [--mix ...] http://HOST[:PORT]\n"
             "\n"
             "Loads an HTTP/1.1 server and reports throughput, latency percentiles, status codes\n"
             "and errors. Without -R it runs a closed loop (each connection sends its next request\n"
             "when the answer arrives: maximum throughput). With -R it runs an open loop: requests\n"
             "are due at evenly spaced times and latency is measured from when each was due, so a\n"
             "server stall is charged to every request it delayed (no coordinated omission).\n"
+            "\n"
+            "With --mix each request picks one of the templates by weight; {rand:LO:HI} in a\n"
+            "target or body becomes a random integer in [LO, HI] in every request, e.g.\n"
+            "  --mix '80 GET /accounts/{rand:1:10000}'\n"
+            "  --mix '20 POST /orders {\"account_id\":{rand:1:10000},\"amount\":{rand:1:100}}'\n"
             "\n"
             "flags:\n"
             "  -c, --connections N    connections kept open (default 10)\n"
@@ -32,6 +39,9 @@ static void usage(FILE *f)
             "  -H, --header 'N: V'    add a request header (repeatable)\n"
             "      --body STRING      request body\n"
             "      --body-file FILE   request body from a file\n"
+            "      --mix 'W M T [B]'  a template: weight, method, target, body (repeatable, up\n"
+            "                         to 16; instead of -m/--body and the URL's path)\n"
+            "      --seed N           seed of the --mix random numbers (default 1: runs repeat)\n"
             "      --timeout DUR      an answer later than this is a timeout error (default 2s)\n"
             "      --expect-status N  any other status is an error (default: >= 400 is)\n"
             "      --cpus LIST        pin load threads to these CPUs, e.g. 1 or 0,2-3\n"
@@ -72,7 +82,7 @@ static char *read_file(const char *path, size_t *len)
 
 int load_main(int argc, char **argv)
 {
-    enum { O_BODY = 256, O_BODY_FILE, O_TIMEOUT, O_EXPECT, O_CPUS, O_JSON };
+    enum { O_BODY = 256, O_BODY_FILE, O_TIMEOUT, O_EXPECT, O_CPUS, O_JSON, O_MIX, O_SEED };
     static const struct option opts[] = {
         {"connections", required_argument, 0, 'c'},
         {"threads", required_argument, 0, 't'},
@@ -82,6 +92,8 @@ int load_main(int argc, char **argv)
         {"header", required_argument, 0, 'H'},
         {"body", required_argument, 0, O_BODY},
         {"body-file", required_argument, 0, O_BODY_FILE},
+        {"mix", required_argument, 0, O_MIX},
+        {"seed", required_argument, 0, O_SEED},
         {"timeout", required_argument, 0, O_TIMEOUT},
         {"expect-status", required_argument, 0, O_EXPECT},
         {"cpus", required_argument, 0, O_CPUS},
@@ -96,6 +108,7 @@ int load_main(int argc, char **argv)
     const char *json_path = NULL;
     bool quiet = false;
     static const char *headers[64];
+    static load_request_t mix[LOAD_MIX_MAX];
     char *body_owned = NULL;
     int64_t v;
     opterr = 0;
@@ -153,6 +166,24 @@ int load_main(int argc, char **argv)
                 opt_fail("load", "--body-file: cannot read '%s': %s", optarg, strerror(errno));
             cfg.body = body_owned;
             break;
+        case O_MIX: {
+            if (cfg.nrequests == LOAD_MIX_MAX)
+                opt_fail("load", "--mix: at most %d templates", LOAD_MIX_MAX);
+            char why[400];
+            if (mix_parse_spec(optarg, &mix[cfg.nrequests], why, sizeof why))
+                opt_fail("load", "--mix: %s", why);
+            cfg.nrequests++;
+            break;
+        }
+        case O_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 0);
+            if (errno || *end || !*optarg || *optarg == '-')
+                opt_fail("load", "--seed: expected an unsigned 64-bit integer, got '%s'", optarg);
+            cfg.seed = s;
+            break;
+        }
         case O_TIMEOUT:
             if (opt_parse_duration_ns(optarg, &v) || v <= 0)
                 opt_fail("load", "--timeout: expected a duration like 2s or 500ms, got '%s'",
@@ -185,6 +216,17 @@ int load_main(int argc, char **argv)
         opt_fail("load", "unexpected argument '%s'", argv[optind + 1]);
     cfg.url = argv[optind];
     cfg.headers = headers;
+    if (cfg.nrequests) {
+        if (cfg.method || cfg.body)
+            opt_fail("load", "--mix cannot be combined with -m, --body or --body-file: each "
+                             "template has its own method and body");
+        http_url_t url;
+        char uerr[256];
+        if (!http_url_parse(cfg.url, &url, uerr, sizeof uerr) && strcmp(url.target, "/") != 0)
+            opt_fail("load", "with --mix the URL gives only the host and port (each template "
+                             "has its own path), got path '%s'", url.target);
+        cfg.requests = mix;
+    }
     if (!cfg.method)
         cfg.method = cfg.body ? "POST" : "GET";
     cfg.progress = isatty(STDERR_FILENO) && !quiet;

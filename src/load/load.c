@@ -35,8 +35,14 @@ typedef struct {
     lthread_t *t;
     int gidx;               /* global connection index */
     bool connecting, connected, inflight, failed_connect;
+    bool head_request;      /* the current request is HEAD: its answer has no body */
     buf_t in;
+    const char *req;        /* the current request's bytes */
+    size_t req_len;
     size_t wr_off;          /* bytes of the current request written */
+    char *render;           /* with templates that have placeholders: where they are rendered */
+    load_sent_t sent;       /* what the current request is, for the check and the by-template
+                             * figures */
     int64_t sent_at;        /* when the current request was sent */
     int64_t due;            /* when the current request was due (open loop) */
     int64_t next_due;       /* open loop: when the next request is due */
@@ -50,9 +56,9 @@ struct lthread {
     int id;
     pthread_t thread;
     const load_config_t *cfg;
-    const buf_t *request;
+    const mix_t *mix;       /* NULL: every request is the single request */
+    mix_rng_t rng;
     const net_addr_t *addr;
-    bool head_request;
     loop_t *loop;
     lconn_t *conns;
     int nconns;
@@ -73,6 +79,8 @@ static void count_error(lconn_t *c, int kind)
 {
     lthread_t *t = c->t;
     t->r.errors[kind]++;
+    if (t->mix && c->inflight)
+        t->r.by_request[c->sent.index].errors[kind]++;
     atomic_store_explicit(&t->progress_errors, load_errors_total(&t->r), memory_order_relaxed);
 }
 
@@ -115,13 +123,20 @@ static void conn_done(lconn_t *c, const char *body, size_t body_len)
     t->r.requests++;
     if (m->status < 600)
         t->r.status[m->status]++;
+    if (t->mix) {
+        load_request_result_t *br = &t->r.by_request[c->sent.index];
+        hist_record(br->latency, now - from);
+        br->requests++;
+        if (m->status < 600)
+            br->status[m->status]++;
+    }
     t->last_done = now;
     atomic_store_explicit(&t->progress_requests, t->r.requests, memory_order_relaxed);
     const load_config_t *cfg = t->cfg;
     bool status_ok = cfg->expect_status ? m->status == cfg->expect_status : m->status < 400;
     if (!status_ok)
         count_error(c, LOAD_ERR_STATUS);
-    else if (cfg->check && !cfg->check(m, body, body_len, cfg->check_ud))
+    else if (cfg->check && !cfg->check(m, body, body_len, &c->sent, cfg->check_ud))
         count_error(c, LOAD_ERR_BODY);
     c->inflight = false;
     c->have_head = false;
@@ -130,7 +145,6 @@ static void conn_done(lconn_t *c, const char *body, size_t body_len)
 /* Parses what has arrived. Returns false when the connection was closed or reset. */
 static bool conn_parse(lconn_t *c, bool eof)
 {
-    lthread_t *t = c->t;
     while (buf_size(&c->in) > 0 || (eof && c->have_head)) {
         if (!c->inflight) {
             /* Bytes nobody asked for: a broken server. */
@@ -139,7 +153,7 @@ static bool conn_parse(lconn_t *c, bool eof)
         }
         char *start = buf_start(&c->in);
         size_t avail = buf_size(&c->in);
-        int rc = http_parse_response(start, avail, &c->msg, HTTP_MAX_HEAD, t->head_request);
+        int rc = http_parse_response(start, avail, &c->msg, HTTP_MAX_HEAD, c->head_request);
         if (rc == HTTP_INCOMPLETE)
             return true;
         if (rc < 0) {
@@ -213,11 +227,11 @@ static bool conn_parse(lconn_t *c, bool eof)
             break;
     }
     if (eof) {
-        /* The server closed: an error only when an answer was owed. */
-        bool owed = c->inflight;
-        conn_reset(c);
-        if (owed)
+        /* The server closed: an error only when an answer was owed (counted before the reset,
+         * which forgets the request the error belongs to). */
+        if (c->inflight)
             count_error(c, LOAD_ERR_READ);
+        conn_reset(c);
         if (conn_wants_more(c))
             conn_start(c);
         return false;
@@ -262,10 +276,8 @@ static void conn_read(lconn_t *c, bool peer_closed)
 
 static void conn_write(lconn_t *c)
 {
-    const buf_t *req = c->t->request;
-    while (c->wr_off < buf_size(req)) {
-        ssize_t n = send(c->io.fd, buf_start(req) + c->wr_off, buf_size(req) - c->wr_off,
-                         MSG_NOSIGNAL);
+    while (c->wr_off < c->req_len) {
+        ssize_t n = send(c->io.fd, c->req + c->wr_off, c->req_len - c->wr_off, MSG_NOSIGNAL);
         if (n > 0) {
             c->wr_off += (size_t)n;
             c->t->r.bytes_out += (uint64_t)n;
@@ -282,6 +294,15 @@ static void conn_write(lconn_t *c)
 
 static void conn_send(lconn_t *c, int64_t due)
 {
+    lthread_t *t = c->t;
+    if (t->mix) {
+        /* A template by weight; with placeholders it is rendered into this connection's own
+         * buffer, which stays untouched until the answer (a write may take several calls). */
+        int i = mix_pick(t->mix, &t->rng);
+        c->req_len = mix_render(t->mix, i, &t->rng, c->render, &c->req, &c->sent);
+        c->head_request = mix_is_head(t->mix, i);
+        t->r.by_request[i].sent++;
+    }
     c->inflight = true;
     c->have_head = false;
     c->due = due;
@@ -334,7 +355,7 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
     }
     if (c->io.fd < 0)
         return;
-    if ((events & EPOLLOUT) && c->inflight && c->wr_off < buf_size(c->t->request)) {
+    if ((events & EPOLLOUT) && c->inflight && c->wr_off < c->req_len) {
         conn_write(c);
         if (c->io.fd < 0)
             return;
@@ -422,7 +443,7 @@ static void *thread_main(void *arg)
         }
     for (int i = 0; i < t->nconns; i++) {
         if (t->conns[i].inflight)
-            t->r.errors[LOAD_ERR_TIMEOUT]++;
+            count_error(&t->conns[i], LOAD_ERR_TIMEOUT);
         conn_reset(&t->conns[i]);
         buf_free(&t->conns[i].in);
     }
@@ -450,10 +471,34 @@ uint64_t load_errors_total(const load_result_t *r)
     return n;
 }
 
+/* Per-template figures for n templates, each with its histogram. */
+static load_request_result_t *by_request_new(size_t n)
+{
+    load_request_result_t *br = calloc(n, sizeof *br);
+    for (size_t i = 0; br && i < n; i++)
+        if (!(br[i].latency = hist_new(1, 3600LL * NS_PER_S, 3))) {
+            while (i--)
+                hist_free(br[i].latency);
+            free(br);
+            return NULL;
+        }
+    return br;
+}
+
+static void by_request_free(load_request_result_t *br, size_t n)
+{
+    for (size_t i = 0; br && i < n; i++)
+        hist_free(br[i].latency);
+    free(br);
+}
+
 void load_result_free(load_result_t *r)
 {
     hist_free(r->latency);
     r->latency = NULL;
+    by_request_free(r->by_request, r->nby_request);
+    r->by_request = NULL;
+    r->nby_request = 0;
 }
 
 static double cpu_seconds(void)
@@ -499,23 +544,54 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
     }
     int nthreads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
 
-    /* The request is the same bytes every time: serialize it once. */
+    /* The single request is the same bytes every time: serialize it once. A mix is compiled
+     * once: its templates without placeholders are serialized the same way, the others cut
+     * into pieces rendered per request into each connection's own buffer. */
     buf_t request = BUF_INIT;
-    if (http_write_request(&request, cfg->method, url.authority, url.target, cfg->headers,
-                           cfg->nheaders, cfg->body, cfg->body_len)) {
+    mix_t *mix = NULL;
+    char *render = NULL;
+    size_t render_max = 0;
+    if (cfg->nrequests) {
+        if (strcmp(url.target, "/") != 0) {
+            snprintf(err, errlen,
+                     "with a request mix the URL gives only the host and port, not a path "
+                     "('%s'): each template has its own",
+                     url.target);
+            return -1;
+        }
+        mix = mix_new(cfg->requests, cfg->nrequests, url.authority,
+                      (const char *const *)cfg->headers, cfg->nheaders, err, errlen);
+        if (!mix)
+            return -1;
+        render_max = mix_render_max(mix);
+        if (render_max && !(render = malloc((size_t)cfg->connections * render_max))) {
+            snprintf(err, errlen, "out of memory");
+            mix_free(mix);
+            return -1;
+        }
+    } else if (http_write_request(&request, cfg->method, url.authority, url.target, cfg->headers,
+                                  cfg->nheaders, cfg->body, cfg->body_len)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     res->latency = hist_new(1, 3600LL * NS_PER_S, 3);
+    if (mix) {
+        res->nby_request = cfg->nrequests;
+        res->by_request = by_request_new(cfg->nrequests);
+    }
     lthread_t *ts = calloc((size_t)nthreads, sizeof *ts);
     lconn_t *conns = calloc((size_t)cfg->connections, sizeof *conns);
-    if (!res->latency || !ts || !conns) {
+    if (!res->latency || (mix && !res->by_request) || !ts || !conns) {
         snprintf(err, errlen, "out of memory");
         free(ts);
         free(conns);
         buf_free(&request);
+        mix_free(mix);
+        free(render);
+        load_result_free(res);
         return -1;
     }
+    uint64_t seed = cfg->seed ? cfg->seed : LOAD_SEED_DEFAULT;
     signal(SIGPIPE, SIG_IGN);
     /* Everybody starts together a little after the threads are up. */
     int64_t t0 = clock_now_ns() + 20 * NS_PER_MS;
@@ -528,12 +604,16 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         lthread_t *t = &ts[i];
         t->id = i;
         t->cfg = cfg;
-        t->request = &request;
+        t->mix = mix;
+        mix_rng_seed(&t->rng, seed, (uint64_t)i);
         t->addr = &addr;
-        t->head_request = strcmp(cfg->method, "HEAD") == 0;
         t->loop = loop_new();
         t->r.latency = hist_new(1, 3600LL * NS_PER_S, 3);
-        if (!t->loop || !t->r.latency) {
+        if (mix) {
+            t->r.nby_request = cfg->nrequests;
+            t->r.by_request = by_request_new(cfg->nrequests);
+        }
+        if (!t->loop || !t->r.latency || (mix && !t->r.by_request)) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
@@ -551,6 +631,13 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
             c->io.fd = -1;
             c->io.cb = conn_on_io;
             c->gidx = t->first_gidx + k;
+            if (mix) {
+                c->render = render ? render + (size_t)c->gidx * render_max : NULL;
+            } else {
+                c->req = buf_start(&request);
+                c->req_len = buf_size(&request);
+                c->head_request = strcmp(cfg->method, "HEAD") == 0;
+            }
             /* Connection g's requests are due at t0 + (g + k*C)/R: evenly spaced overall. */
             c->next_due = interval ? t0 + (int64_t)llround(c->gidx * (double)NS_PER_S / cfg->rate) : 0;
             loop_timer_init(&c->timer, conn_on_timer);
@@ -595,9 +682,21 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         res->unsent += t->r.unsent;
         res->connects += t->r.connects;
         hist_merge(res->latency, t->r.latency);
+        for (size_t q = 0; q < res->nby_request; q++) {
+            load_request_result_t *dst = &res->by_request[q];
+            const load_request_result_t *src = &t->r.by_request[q];
+            dst->sent += src->sent;
+            dst->requests += src->requests;
+            for (int s = 0; s < 600; s++)
+                dst->status[s] += src->status[s];
+            for (int e = 0; e < LOAD_ERR_KINDS; e++)
+                dst->errors[e] += src->errors[e];
+            hist_merge(dst->latency, src->latency);
+        }
         if (t->last_done > last_done)
             last_done = t->last_done;
         hist_free(t->r.latency);
+        by_request_free(t->r.by_request, t->r.nby_request);
         loop_free(t->loop);
     }
     if (cfg->progress)
@@ -610,5 +709,7 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
     free(ts);
     free(conns);
     buf_free(&request);
+    mix_free(mix);
+    free(render);
     return 0;
 }

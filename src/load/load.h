@@ -8,7 +8,9 @@
  *     latency is measured from when it was due: a stall of the server is charged to every
  *     request it delayed (no coordinated omission).
  * Every connection that fails is counted by kind and re-opened; the run ends on time whatever
- * the server does, and memory stays bounded (fixed-size histograms, per-connection buffers). */
+ * the server does, and memory stays bounded (fixed-size histograms, per-connection buffers).
+ * The requests are one request (url, method, body) sent again and again, or a weighted mix of
+ * templates with random fields (load/mix.h): each request sent picks its template. */
 #ifndef SB_LOAD_LOAD_H
 #define SB_LOAD_LOAD_H
 
@@ -18,13 +20,20 @@
 
 #include "http/http1.h"
 #include "load/hist.h"
+#include "load/mix.h"
 
-/* Optional answer check, called for every complete response (after the status check). Return
- * false to count the answer as a "body" error. Called from load threads concurrently. */
-typedef bool (*load_check_fn)(const http_msg_t *m, const char *body, size_t len, void *ud);
+/* The seed of the mix's random numbers when the config gives 0. */
+#define LOAD_SEED_DEFAULT 1
+
+/* Optional answer check, called for every complete response (after the status check), with
+ * what was sent: the template's index and the numbers drawn for it (index 0, no numbers, for
+ * the single request). Return false to count the answer as a "body" error. Called from load
+ * threads concurrently. */
+typedef bool (*load_check_fn)(const http_msg_t *m, const char *body, size_t len,
+                              const load_sent_t *sent, void *ud);
 
 typedef struct {
-    const char *url;            /* http://host[:port][/path] */
+    const char *url;            /* http://host[:port][/path]; with a mix: no path, or "/" */
     int connections;
     int threads;
     int64_t duration_ns;
@@ -35,6 +44,11 @@ typedef struct {
     size_t nheaders;
     const char *body;
     size_t body_len;
+    /* A mix of 1..LOAD_MIX_MAX templates instead of method, body and the URL's path; headers
+     * apply to every template. NULL/0: the single request. */
+    const load_request_t *requests;
+    size_t nrequests;
+    uint64_t seed;              /* the mix's random numbers; 0: LOAD_SEED_DEFAULT */
     int expect_status;          /* 0: any status below 400 is fine */
     bool pin;                   /* pin load threads to the CPUs in cpus[] */
     unsigned char cpus[1024];
@@ -48,6 +62,15 @@ enum { LOAD_ERR_CONNECT, LOAD_ERR_READ, LOAD_ERR_WRITE, LOAD_ERR_TIMEOUT, LOAD_E
        LOAD_ERR_STATUS, LOAD_ERR_BODY, LOAD_ERR_KINDS };
 extern const char *const load_err_names[LOAD_ERR_KINDS];
 
+/* The figures of one template of a mix. */
+typedef struct {
+    uint64_t sent;              /* requests sent (a write begun) */
+    uint64_t requests;          /* complete answers received */
+    uint64_t status[600];
+    uint64_t errors[LOAD_ERR_KINDS]; /* errors while a request of this template was owed */
+    hist_t *latency;            /* nanoseconds */
+} load_request_result_t;
+
 typedef struct {
     uint64_t requests;          /* complete answers received */
     uint64_t status[600];       /* by status code */
@@ -58,6 +81,8 @@ typedef struct {
     double elapsed_s;           /* first send to last answer */
     double cpu_s;               /* user + system CPU of the load engine */
     uint64_t connects;          /* connections opened (re-opens included) */
+    load_request_result_t *by_request; /* with a mix: one per template, in order; else NULL */
+    size_t nby_request;
 } load_result_t;
 
 void load_config_defaults(load_config_t *cfg);

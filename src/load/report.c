@@ -22,10 +22,88 @@ static void col(FILE *f, const char *s, int width)
     fprintf(f, " %*s%s", width > cols ? width - cols : 0, "", s);
 }
 
+static uint64_t seed_used(const load_config_t *cfg)
+{
+    return cfg->seed ? cfg->seed : LOAD_SEED_DEFAULT;
+}
+
+static uint64_t non_2xx(const load_request_result_t *br)
+{
+    uint64_t n = 0;
+    for (int s = 0; s < 600; s++)
+        if (s < 200 || s > 299)
+            n += br->status[s];
+    return n;
+}
+
+/* "POST /orders {"account_id":{rand:1:10000},…}": a template on one line, its body cut short
+ * and control bytes shown as '.', so that the table stays a table. */
+static void print_template(FILE *f, const load_request_t *rq)
+{
+    fprintf(f, "  %s %s", rq->method, rq->target);
+    if (!rq->body)
+        return;
+    size_t n = rq->body_len > 48 ? 48 : rq->body_len;
+    fputc(' ', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)rq->body[i];
+        fputc(ch < 0x20 || ch == 0x7f ? '.' : ch, f);
+    }
+    if (n < rq->body_len)
+        fputs("…", f);
+}
+
+/* One row per template: its share of the weights and of the requests sent, its answers, their
+ * p50 and p99, answers that were not 2xx and errors while one of its requests was owed. */
+static void report_by_request(FILE *f, const load_config_t *cfg, const load_result_t *r)
+{
+    char a[32];
+    uint64_t weights = 0, sent = 0;
+    for (size_t i = 0; i < r->nby_request; i++) {
+        weights += cfg->requests[i].weight;
+        sent += r->by_request[i].sent;
+    }
+    fprintf(f, "\n  %-10s", "mix");
+    static const char *const heads[] = {"weight", "sent", "answers", "p50", "p99", "non-2xx",
+                                        "errors"};
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        col(f, heads[i], 9);
+    fprintf(f, "  request\n");
+    for (size_t i = 0; i < r->nby_request; i++) {
+        const load_request_result_t *br = &r->by_request[i];
+        char label[24];
+        snprintf(label, sizeof label, "#%zu", i + 1);
+        fprintf(f, "  %-10s", label);
+        snprintf(a, sizeof a, "%.1f%%", 100.0 * cfg->requests[i].weight / (double)weights);
+        col(f, a, 9);
+        snprintf(a, sizeof a, "%.1f%%", sent ? 100.0 * (double)br->sent / (double)sent : 0);
+        col(f, a, 9);
+        snprintf(a, sizeof a, "%llu", (unsigned long long)br->requests);
+        col(f, a, 9);
+        fmt_duration(a, sizeof a, (double)hist_percentile(br->latency, 50));
+        col(f, a, 9);
+        fmt_duration(a, sizeof a, (double)hist_percentile(br->latency, 99));
+        col(f, a, 9);
+        snprintf(a, sizeof a, "%llu", (unsigned long long)non_2xx(br));
+        col(f, a, 9);
+        uint64_t errs = 0;
+        for (int e = 0; e < LOAD_ERR_KINDS; e++)
+            errs += br->errors[e];
+        snprintf(a, sizeof a, "%llu", (unsigned long long)errs);
+        col(f, a, 9);
+        print_template(f, &cfg->requests[i]);
+        fputc('\n', f);
+    }
+}
+
 void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
 {
     char a[32], b[32];
-    fprintf(f, "stackbench load %s %s\n", cfg->method, cfg->url);
+    if (cfg->nrequests)
+        fprintf(f, "stackbench load mix of %zu templates (seed %llu) %s\n", cfg->nrequests,
+                (unsigned long long)seed_used(cfg), cfg->url);
+    else
+        fprintf(f, "stackbench load %s %s\n", cfg->method, cfg->url);
     if (cfg->rate > 0)
         fprintf(f, "  open loop at %.0f req/s, %d connections, %d threads, %.1fs\n", cfg->rate,
                 cfg->connections, cfg->threads, (double)cfg->duration_ns / NS_PER_S);
@@ -89,6 +167,63 @@ void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
             (unsigned long long)r->connects);
     fmt_duration(a, sizeof a, r->requests ? r->cpu_s * 1e9 / (double)r->requests : 0);
     fprintf(f, "  %-10s %.2fs CPU, %s per request\n", "load", r->cpu_s, a);
+    if (cfg->nrequests > 1 && r->nby_request == cfg->nrequests)
+        report_by_request(f, cfg, r);
+}
+
+static void json_status(jsonw_t *w, const uint64_t status[600])
+{
+    jsonw_obj_begin(w);
+    for (int s = 0; s < 600; s++)
+        if (status[s]) {
+            char k[16];
+            snprintf(k, sizeof k, "%d", s);
+            jsonw_key(w, k);
+            jsonw_uint(w, status[s]);
+        }
+    jsonw_obj_end(w);
+}
+
+static void json_errors(jsonw_t *w, const uint64_t errors[LOAD_ERR_KINDS])
+{
+    jsonw_obj_begin(w);
+    for (int e = 0; e < LOAD_ERR_KINDS; e++) {
+        jsonw_key(w, load_err_names[e]);
+        jsonw_uint(w, errors[e]);
+    }
+    jsonw_obj_end(w);
+}
+
+static void json_by_request(jsonw_t *w, const load_request_t *rq, const load_request_result_t *br)
+{
+    jsonw_obj_begin(w);
+    jsonw_key(w, "method");
+    jsonw_str(w, rq->method);
+    jsonw_key(w, "target");
+    jsonw_str(w, rq->target);
+    jsonw_key(w, "body");
+    if (rq->body)
+        jsonw_strn(w, rq->body, rq->body_len);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "weight");
+    jsonw_uint(w, rq->weight);
+    jsonw_key(w, "sent");
+    jsonw_uint(w, br->sent);
+    jsonw_key(w, "requests");
+    jsonw_uint(w, br->requests);
+    jsonw_key(w, "status");
+    json_status(w, br->status);
+    jsonw_key(w, "errors");
+    json_errors(w, br->errors);
+    jsonw_key(w, "latency_us");
+    jsonw_obj_begin(w);
+    for (size_t i = 0; i < 4; i++) { /* p50, p90, p99, p999 */
+        jsonw_key(w, percentiles[i].key);
+        jsonw_double(w, (double)hist_percentile(br->latency, percentiles[i].pct) / 1e3, 3);
+    }
+    jsonw_obj_end(w);
+    jsonw_obj_end(w);
 }
 
 void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t *r)
@@ -99,7 +234,10 @@ void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t 
     jsonw_key(&w, "url");
     jsonw_str(&w, cfg->url);
     jsonw_key(&w, "method");
-    jsonw_str(&w, cfg->method);
+    if (cfg->nrequests)
+        jsonw_null(&w); /* each template has its own: requests_by_template */
+    else
+        jsonw_str(&w, cfg->method);
     jsonw_key(&w, "connections");
     jsonw_int(&w, cfg->connections);
     jsonw_key(&w, "threads");
@@ -136,22 +274,9 @@ void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t 
     jsonw_obj_end(&w);
 
     jsonw_key(&w, "status");
-    jsonw_obj_begin(&w);
-    for (int s = 0; s < 600; s++)
-        if (r->status[s]) {
-            char k[16];
-            snprintf(k, sizeof k, "%d", s);
-            jsonw_key(&w, k);
-            jsonw_uint(&w, r->status[s]);
-        }
-    jsonw_obj_end(&w);
+    json_status(&w, r->status);
     jsonw_key(&w, "errors");
-    jsonw_obj_begin(&w);
-    for (int e = 0; e < LOAD_ERR_KINDS; e++) {
-        jsonw_key(&w, load_err_names[e]);
-        jsonw_uint(&w, r->errors[e]);
-    }
-    jsonw_obj_end(&w);
+    json_errors(&w, r->errors);
     jsonw_key(&w, "bytes_in");
     jsonw_uint(&w, r->bytes_in);
     jsonw_key(&w, "bytes_out");
@@ -164,6 +289,15 @@ void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t 
     jsonw_double(&w, r->cpu_s, 6);
     jsonw_key(&w, "load_cpu_us_per_req");
     jsonw_double(&w, r->requests ? r->cpu_s * 1e6 / (double)r->requests : 0, 3);
+    if (cfg->nrequests && r->nby_request == cfg->nrequests) {
+        jsonw_key(&w, "seed");
+        jsonw_uint(&w, seed_used(cfg));
+        jsonw_key(&w, "requests_by_template");
+        jsonw_arr_begin(&w);
+        for (size_t i = 0; i < r->nby_request; i++)
+            json_by_request(&w, &cfg->requests[i], &r->by_request[i]);
+        jsonw_arr_end(&w);
+    }
     jsonw_obj_end(&w);
     buf_puts(out, "\n");
 }

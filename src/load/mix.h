@@ -1,0 +1,130 @@
+/* mix: a weighted mix of request templates with random fields, for the load engine.
+ *
+ * A template is a method, a target and an optional body; target and body may contain
+ * placeholders {rand:LO:HI}, each replaced in every request by a uniform random integer in
+ * [LO, HI] (signed 64-bit decimal, both ends included). Each request picks its template with
+ * probability weight / (sum of the weights).
+ *
+ * A '{' followed by a name and ':' or '}' (as in "{rand:1:9}" or "{id}") is a placeholder, and
+ * only rand is known: a typo is an error, not a literal. JSON never looks like that (its keys
+ * are quoted), so JSON bodies need no escaping.
+ *
+ * All the work that can be done once is done in mix_new: a template without placeholders
+ * becomes its finished request bytes (sent as they are, like the single request of
+ * `stackbench load`); one with placeholders becomes literal pieces laid out in sending order
+ * with the slots between them, so that a request is rendered by copying the pieces and writing
+ * the numbers (and the Content-Length they change) into a buffer of known maximum size: no
+ * allocation and no printf per request. The random numbers come from xoshiro256**, one
+ * generator per load thread, deterministic given the seed. */
+#ifndef SB_LOAD_MIX_H
+#define SB_LOAD_MIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LOAD_MIX_MAX 16        /* templates in one mix */
+#define LOAD_MIX_MAX_VALUES 8  /* placeholders in one template (target and body together) */
+#define LOAD_MIX_MAX_WEIGHT 1000000u
+
+/* One template of a mix. */
+typedef struct {
+    const char *method;
+    const char *target;        /* path and query, e.g. "/accounts/{rand:1:10000}" */
+    const char *body;          /* may contain placeholders too; NULL: no body */
+    size_t body_len;
+    unsigned weight;           /* relative share of requests, 1..LOAD_MIX_MAX_WEIGHT */
+} load_request_t;
+
+/* What one request was: its template (index in the mix, 0 for the single request) and the
+ * numbers substituted, in order of appearance (target first, then body). */
+typedef struct {
+    int index;
+    int nvalues;
+    int64_t values[LOAD_MIX_MAX_VALUES];
+} load_sent_t;
+
+/* ---- the generator: xoshiro256**, seeded through splitmix64 ---- */
+
+typedef struct {
+    uint64_t s[4];
+} mix_rng_t;
+
+/* Streams of one seed (one per load thread) do not share their starting states. */
+void mix_rng_seed(mix_rng_t *r, uint64_t seed, uint64_t stream);
+
+static inline uint64_t mix_rng_next(mix_rng_t *r)
+{
+    uint64_t *s = r->s;
+    uint64_t x = s[1] * 5;
+    uint64_t out = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return out;
+}
+
+/* Uniform in [0, n), n >= 1, without modulo bias (Lemire's multiply-and-reject: one
+ * multiplication, and a division only in the rare case that decides a rejection). */
+static inline uint64_t mix_rng_below(mix_rng_t *r, uint64_t n)
+{
+    unsigned __int128 m = (unsigned __int128)mix_rng_next(r) * n;
+    if ((uint64_t)m < n) {
+        uint64_t threshold = -n % n;
+        while ((uint64_t)m < threshold)
+            m = (unsigned __int128)mix_rng_next(r) * n;
+    }
+    return (uint64_t)(m >> 64);
+}
+
+/* Uniform in [lo, hi], lo <= hi, the whole int64 range included. */
+static inline int64_t mix_rng_range(mix_rng_t *r, int64_t lo, int64_t hi)
+{
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;
+    uint64_t off = span == UINT64_MAX ? mix_rng_next(r) : mix_rng_below(r, span + 1);
+    return (int64_t)((uint64_t)lo + off);
+}
+
+/* ---- templates ---- */
+
+/* "WEIGHT METHOD TARGET [BODY]" (the --mix flag): fields separated by blanks, BODY the rest of
+ * the string after the blanks that follow TARGET (it may contain blanks; none: no body). The
+ * spec is cut in place (a NUL after the method and after the target) and rq points into it.
+ * Then checks the template as mix_check does. 0, or -1 with a message in err. */
+int mix_parse_spec(char *spec, load_request_t *rq, char *err, size_t errlen);
+
+/* Checks one template: a method without blanks or control bytes, a target starting with '/'
+ * without them, a weight 1..LOAD_MIX_MAX_WEIGHT, well-formed placeholders (known name, numbers
+ * in range, LO <= HI, at most LOAD_MIX_MAX_VALUES). 0, or -1 with a message in err. */
+int mix_check(const load_request_t *rq, char *err, size_t errlen);
+
+typedef struct mix mix_t;
+
+/* Compiles n templates (1..LOAD_MIX_MAX, each checked by mix_check) into requests for
+ * `authority` (the Host header) with the given "Name: value" headers, laid out exactly as
+ * http_write_request lays out a request. NULL with a message in err. */
+mix_t *mix_new(const load_request_t *rqs, size_t n, const char *authority,
+               const char *const *headers, size_t nheaders, char *err, size_t errlen);
+void mix_free(mix_t *m);
+
+size_t mix_count(const mix_t *m);
+/* Bytes a rendering buffer needs: the longest template with placeholders, rendered with the
+ * longest numbers; 0 when no template has placeholders (no buffer needed). */
+size_t mix_render_max(const mix_t *m);
+/* Whether template i is a HEAD request (its answers have no body whatever their headers say). */
+bool mix_is_head(const mix_t *m, int i);
+
+/* A template index drawn by weight. */
+int mix_pick(const mix_t *m, mix_rng_t *r);
+
+/* The bytes of one request of template i: *out points at the template's finished bytes when it
+ * has no placeholders, else at buf (mix_render_max() bytes), where the request is rendered with
+ * fresh numbers. sent gets i and the numbers. Returns the length. */
+size_t mix_render(const mix_t *m, int i, mix_rng_t *r, char *buf, const char **out,
+                  load_sent_t *sent);
+
+#endif
