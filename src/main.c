@@ -24,10 +24,12 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  run                  measure the C, Go and Rust services side by side (the main job)\n"
-            "  serve WORKLOAD       run the C service for a workload (echo, csv)\n"
+            "  serve WORKLOAD       run the C service for a workload (echo, csv, sql)\n"
             "  load URL             load an HTTP/1.1 server: closed or open loop, latency percentiles\n"
             "  verify WORKLOAD URL  check any implementation against a workload's contract\n"
             "  gen WORKLOAD         write a deterministic request body (csv)\n"
+            "  durability           kill PostgreSQL under each sql service: is every 201 kept?\n"
+            "  pg [-- COMMAND]      a throwaway PostgreSQL with the sql data, around a command\n"
             "\n"
             "  stackbench COMMAND --help   flags of a command\n"
             "  stackbench --version        version and the compiler of this build\n",
@@ -57,6 +59,10 @@ int main(int argc, char **argv)
         return load_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "gen"))
         return gen_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "durability"))
+        return durability_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "pg"))
+        return pg_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "verify"))
         return verify_main(argc - 1, argv + 1);
     fprintf(stderr, "stackbench: unknown command '%s' (see stackbench --help)\n", cmd);

@@ -61,8 +61,10 @@ run_peer() {
 if [ "${FUZZ_ONLY:-0}" != 1 ] && [ "${PEER_TESTS:-1}" != 0 ]; then
     GO=$(command -v go || echo /usr/local/go/bin/go)
     CARGO=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
-    run_peer go peers/go "$GO" test -count=1 ./...
-    run_peer rust peers/rust "$CARGO" test --release --locked --quiet
+    # Inside `stackbench pg`: a throwaway PostgreSQL whose URL is in STACKBENCH_PG_URL, so that
+    # the peers' sql tests run against a real database.
+    run_peer go peers/go "$STACKBENCH" pg -- "$GO" test -count=1 ./...
+    run_peer rust peers/rust "$STACKBENCH" pg -- "$CARGO" test --release --locked --quiet
 fi
 
 # Fuzzing: each target runs from its kept corpus (tests/fuzz/corpus/NAME) for FUZZ_SECONDS;

@@ -26,10 +26,15 @@ typedef struct {
     int connections;
     double rate;                    /* 0: max (closed loop) */
     unsigned char cpus_service[1024], cpus_load[1024];
-    char cpus_service_str[64], cpus_load_str[64];
-    int n_service_cpus, n_load_cpus;
+    unsigned char cpus_db[1024];    /* sql: the throwaway PostgreSQL's CPUs (default: the
+                                     * service's: service and database share them) */
+    char cpus_service_str[64], cpus_load_str[64], cpus_db_str[64];
+    int n_service_cpus, n_load_cpus, n_db_cpus;
     const char *out_dir;
     const char *peers_dir;          /* where peers/go and peers/rust are */
+    const char *pg_url;             /* sql: a server to create the database on; NULL: the lab
+                                     * starts a throwaway PostgreSQL (pg.h) */
+    int pool;                       /* sql: database connections of every service (--pool) */
     bool progress;
     char argv_line[1024];           /* the exact command line, for results.json */
 } lab_config_t;
@@ -54,9 +59,15 @@ typedef struct {
     uint64_t sent;                  /* what the lab had answered: health + warm-up + measured */
     int exit_status;
     uint64_t binary_bytes;
+    double db_cpu_s;                /* sql: the database's CPU in the measured run; -1: not
+                                     * metered (a server given with --pg-url) */
+    double db_cpu_us_per_req;
+    double db_cpu_share;            /* db_cpu_s / (elapsed × database CPUs) */
 } lab_cell_t;
 
-/* What the lab sends for a workload and how it checks each answer. */
+/* What the lab sends for a workload and how it checks each answer: one request whose every
+ * answer must be 200 with exactly expect_body, or (mix) a weighted mix of request templates
+ * whose answers `check` judges one by one. */
 typedef struct {
     const char *name;
     const char *method, *path;
@@ -66,6 +77,11 @@ typedef struct {
     size_t body_len;
     const char *expect_body;        /* every 200 answer must be exactly this */
     size_t expect_len;
+    const load_request_t *mix;      /* instead of method, path and body */
+    size_t nmix;
+    load_check_fn check;            /* with mix: the answer to what was sent */
+    const char *db_reset;           /* SQL that puts the database back as the schema left it
+                                     * (run before each language; NULL: no database) */
 } lab_workload_t;
 
 /* The lab's definition of a workload (its request and expected answer), or NULL. */
@@ -81,5 +97,54 @@ int lab_write_results(const lab_config_t *cfg, const lab_cell_t *cells, int n, c
 
 /* `stackbench run`. */
 int lab_main(int argc, char **argv);
+
+/* Defaults: every language and workload, 10 s after 3 s of warm-up, 64 connections, pool 8. */
+void lab_config_init(lab_config_t *cfg);
+/* After the flags: the CPU split not given (the service gets the first half of this process's
+ * CPUs, the load the rest), the counts and strings, peers_dir, progress. */
+void lab_config_resolve(lab_config_t *cfg, bool have_scpu, bool have_lcpu);
+/* cpus_db when not given: the service CPUs. */
+void lab_config_resolve_db(lab_config_t *cfg, bool have_dbcpu);
+
+/* The binary that serves `lang` (c: this one). 0, or -1 with the reason in why. */
+int lab_lang_binary(const lab_config_t *cfg, const char *lang, char *bin, size_t n, char *why,
+                    size_t wn);
+
+/* ---- nothing lost: the sql service while its database is killed ---- */
+
+typedef struct {
+    const char *lang;
+    bool ok;
+    char reason[512];
+    int64_t run_ns;
+    double kill_at_ms;              /* when PostgreSQL got SIGKILL, from the load's start */
+    double outage_ms;               /* from the kill to the restarted server accepting */
+    double recovery_ms;             /* from then to the first 201; -1: none */
+    uint64_t answered_201, answered_503, other_status;
+    uint64_t before_kill, after_restart; /* 201s before the kill, after the restart */
+    uint64_t timeouts, connection_errors, body_errors;
+    uint64_t orders_in_db;          /* including orders whose answer never came (in flight) */
+    uint64_t lost;                  /* answered 201, not in the database */
+    uint64_t duplicates;            /* an order id answered 201 twice */
+    uint64_t mismatched;            /* in the database with another account or amount */
+    uint64_t balance_mismatches;    /* accounts whose balance is not opening - their orders */
+    int exit_status;
+} lab_durability_t;
+
+/* A throwaway PostgreSQL (pinned to the service CPUs) and lang's sql service with --pool
+ * cfg->pool; POST /orders for random accounts from cfg->connections connections for
+ * cfg->duration_ns; a third of the way in, PostgreSQL is killed with SIGKILL, and started
+ * again a tenth of the run later (at least 500 ms). Then every order answered 201 must be in
+ * the database exactly as answered, no order id answered twice, every balance equal to the
+ * opening balance minus the account's orders, 503 answered while the database was down, 201
+ * again after it came back, no request left unanswered past 3 s, and a clean exit. Call from
+ * the main thread (pg.h). 0 when all held; -1 with d->reason. */
+int lab_durability(const lab_config_t *cfg, const char *lang, lab_durability_t *d);
+
+/* `stackbench durability`. */
+int durability_main(int argc, char **argv);
+
+/* `stackbench pg`: a throwaway PostgreSQL around a command. */
+int pg_main(int argc, char **argv);
 
 #endif

@@ -1,5 +1,7 @@
 #include "lab/meter.h"
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -41,6 +43,45 @@ int meter_read(pid_t pid, double *cpu_s, uint64_t *rss_kib, int *threads)
         return -1;
     *rss_kib = resident * (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
     return 0;
+}
+
+/* ppid, and utime+stime(+cutime+cstime when children) in clock ticks, from /proc/PID/stat. */
+static int stat_ticks(const char *pid, int *ppid, unsigned long long *ticks, bool children)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long long ut, st, cut, cst;
+    if (!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", ppid,
+                     &ut, &st, &cut, &cst) != 5)
+        return -1;
+    *ticks = ut + st + (children ? cut + cst : 0);
+    return 0;
+}
+
+double meter_tree_cpu_s(pid_t pid)
+{
+    char self[16];
+    snprintf(self, sizeof self, "%d", (int)pid);
+    int ppid;
+    unsigned long long total, t;
+    if (stat_ticks(self, &ppid, &total, true))
+        return -1;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+            stat_ticks(e->d_name, &ppid, &t, false) == 0 && ppid == (int)pid)
+            total += t;
+    closedir(d);
+    return (double)total / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void sample(meter_t *m, double *cpu)

@@ -23,6 +23,10 @@ typedef struct {
 
 /* One reading: CPU seconds (user+system), RSS in KiB, threads. 0, or -1 if the process is gone. */
 int meter_read(pid_t pid, double *cpu_s, uint64_t *rss_kib, int *threads);
+/* CPU seconds (user+system) of pid and all its children, those running (read from /proc) and
+ * those it has reaped (its cutime and cstime): PostgreSQL's postmaster and its backends. -1 when
+ * pid is gone. */
+double meter_tree_cpu_s(pid_t pid);
 /* Starts sampling every interval_ns in a thread. 0 or -1. */
 int meter_start(meter_t *m, pid_t pid, int64_t interval_ns);
 /* Takes a last sample and stops. */

@@ -1241,3 +1241,25 @@ void lab_pg_stop(lab_pg_t *pg)
     teardown(pg);
     slot_release(pg);
 }
+
+int lab_pg_exec(const lab_pg_t *pg, const char *sql, char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(pg->url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to %s: %s", pg->url, PQerrorMessage(c));
+        trim(err);
+        PQfinish(c);
+        return -1;
+    }
+    int rc = 0;
+    for (const char *p = sql; rc == 0 && *p;) {
+        size_t n = strcspn(p, ";");
+        char stmt[1024];
+        snprintf(stmt, sizeof stmt, "%.*s", (int)(n < sizeof stmt ? n : sizeof stmt - 1), p);
+        if (stmt[strspn(stmt, " \n\t")])
+            rc = exec_sql(c, stmt, stmt, err, errlen);
+        p += n + (p[n] == ';');
+    }
+    PQfinish(c);
+    return rc;
+}

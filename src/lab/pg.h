@@ -87,6 +87,10 @@ void lab_pg_stop(lab_pg_t *pg);
  * lab_pg_stop unregisters pg. At most 8 pg at once; -1 when full. */
 int lab_pg_cleanup_on_signals(lab_pg_t *pg);
 
+/* Runs each ;-separated statement of sql on its own (VACUUM cannot share a query string with
+ * others) over pg->url. 0, or -1 with the failing statement and the server's message. */
+int lab_pg_exec(const lab_pg_t *pg, const char *sql, char *err, size_t errlen);
+
 /* The schema.sql of a workload (contracts/WORKLOAD/schema.sql, compiled into the binary by
  * scripts/embed_contracts.sh), or NULL when it has none. */
 const char *lab_pg_schema(const char *workload);

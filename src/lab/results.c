@@ -63,6 +63,9 @@ static void make_row(const lab_cell_t *c, double best, row_t *r)
     else if (c->load_bound)
         snprintf(r->notebuf, sizeof r->notebuf,
                  "load-bound (load CPU %.0f %%): compare CPU µs/req", 100 * c->load_cpu_share);
+    else if (c->db_cpu_s >= 0 && c->requests)
+        snprintf(r->notebuf, sizeof r->notebuf, "+ database %.2f µs/req, %.0f %% of its CPUs",
+                 c->db_cpu_us_per_req, 100 * c->db_cpu_share);
     r->note = r->notebuf;
 }
 
@@ -224,6 +227,24 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
     jsonw_str(&w, cfg->cpus_load_str);
     jsonw_key(&w, "load_threads");
     jsonw_int(&w, cfg->n_load_cpus);
+    /* The sql workload's PostgreSQL: started by the lab and pinned to the service CPUs
+     * (shared with the service), or a server given with --pg-url (its CPU not metered). */
+    jsonw_key(&w, "database");
+    bool sql = false;
+    for (int i = 0; i < cfg->nworkloads; i++)
+        sql |= strcmp(cfg->workloads[i], "sql") == 0;
+    if (sql) {
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "managed");
+        jsonw_bool(&w, cfg->pg_url == NULL);
+        jsonw_key(&w, "cpus");
+        cfg->pg_url ? jsonw_null(&w) : jsonw_str(&w, cfg->cpus_db_str);
+        jsonw_key(&w, "pool");
+        jsonw_int(&w, cfg->pool);
+        jsonw_obj_end(&w);
+    } else {
+        jsonw_null(&w);
+    }
     jsonw_obj_end(&w);
 
     jsonw_key(&w, "cells");
@@ -273,6 +294,14 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
         jsonw_uint(&w, c->sent);
         jsonw_key(&w, "binary_bytes");
         jsonw_uint(&w, c->binary_bytes);
+        /* sql: the database's CPU in the measured run (null: no database, or not metered). */
+        bool db = c->db_cpu_s >= 0;
+        jsonw_key(&w, "db_cpu_s");
+        db ? jsonw_double(&w, c->db_cpu_s, 3) : jsonw_null(&w);
+        jsonw_key(&w, "db_cpu_us_per_req");
+        db ? jsonw_double(&w, c->db_cpu_us_per_req, 3) : jsonw_null(&w);
+        jsonw_key(&w, "db_cpu_share");
+        db ? jsonw_double(&w, c->db_cpu_share, 3) : jsonw_null(&w);
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);

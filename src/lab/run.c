@@ -15,6 +15,7 @@
 #include "lab/contract.h"
 #include "lab/lab.h"
 #include "lab/meter.h"
+#include "lab/pg.h"
 #include "lab/service.h"
 #include "lab/verify.h"
 
@@ -27,9 +28,8 @@ static void self_exe(char *out, size_t n)
     out[r > 0 ? r : 0] = 0;
 }
 
-/* The binary that serves `lang`. 0, or -1 with a reason. */
-static int lang_binary(const lab_config_t *cfg, const char *lang, char *bin, size_t n, char *why,
-                       size_t wn)
+int lab_lang_binary(const lab_config_t *cfg, const char *lang, char *bin, size_t n, char *why,
+                    size_t wn)
 {
     if (strcmp(lang, "c") == 0)
         self_exe(bin, n);
@@ -115,8 +115,15 @@ static bool check_answer(const http_msg_t *m, const char *body, size_t len,
                          const load_sent_t *sent, void *ud)
 {
     const lab_workload_t *wl = ud;
+    if (wl->check)
+        return wl->check(m, body, len, sent, ud);
     return len == wl->expect_len && memcmp(body, wl->expect_body, len) == 0;
 }
+
+/* The sql workload's database, started (or created on --pg-url) once for the run. */
+static lab_pg_t pg;
+static bool pg_up;
+static char pg_err[512];
 
 static void fail(lab_cell_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(lab_cell_t *c, const char *fmt, ...)
@@ -133,18 +140,23 @@ static void load_config(const lab_config_t *cfg, const lab_workload_t *wl, const
                         int64_t duration, load_config_t *lc, char *urlbuf, size_t un)
 {
     load_config_defaults(lc);
-    snprintf(urlbuf, un, "%s%s", url, wl->path);
+    snprintf(urlbuf, un, "%s%s", url, wl->mix ? "" : wl->path);
     lc->url = urlbuf;
+    if (wl->mix) {
+        lc->requests = wl->mix;
+        lc->nrequests = wl->nmix;
+        lc->expect_status = 0; /* each template's status is checked by wl->check */
+    }
     lc->connections = cfg->connections;
     lc->threads = cfg->n_load_cpus;
     lc->duration_ns = duration;
     lc->rate = cfg->rate;
-    lc->method = wl->method;
+    lc->method = wl->mix ? NULL : wl->method;
     lc->headers = (const char **)wl->headers;
     lc->nheaders = wl->nheaders;
     lc->body = wl->body;
     lc->body_len = wl->body_len;
-    lc->expect_status = 200;
+    lc->expect_status = wl->mix ? 0 : 200;
     lc->pin = true;
     memcpy(lc->cpus, cfg->cpus_load, sizeof lc->cpus);
     lc->check = check_answer;
@@ -171,16 +183,32 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
         return;
     }
     char bin[4096], why[1024];
-    if (lang_binary(cfg, lang, bin, sizeof bin, why, sizeof why)) {
+    if (lab_lang_binary(cfg, lang, bin, sizeof bin, why, sizeof why)) {
         fail(c, "%s", why);
         return;
     }
     struct stat st;
     if (stat(bin, &st) == 0)
         c->binary_bytes = (uint64_t)st.st_size;
-    const char *argv_c[] = {bin, "serve", workload, "--port", "0", NULL};
-    const char *argv_peer[] = {bin, workload, "--port", "0", NULL};
-    const char *const *argv = strcmp(lang, "c") == 0 ? argv_c : argv_peer;
+    char pool[16];
+    snprintf(pool, sizeof pool, "%d", cfg->pool);
+    const char *argv_c[] = {bin, "serve", workload, "--port", "0", NULL, NULL, NULL, NULL, NULL};
+    const char *argv_peer[] = {bin, workload, "--port", "0", NULL, NULL, NULL, NULL, NULL};
+    const char **argv = strcmp(lang, "c") == 0 ? argv_c : argv_peer;
+    c->db_cpu_s = -1;
+    if (wl->db_reset) {
+        if (!pg_up) {
+            fail(c, "database: %s", pg_err);
+            return;
+        }
+        const char **end = argv + (argv == argv_c ? 5 : 4);
+        end[0] = "--pg-url", end[1] = pg.url, end[2] = "--pool", end[3] = pool;
+        /* Every language starts from the same data. */
+        if (lab_pg_exec(&pg, wl->db_reset, why, sizeof why)) {
+            fail(c, "database reset: %s", why);
+            return;
+        }
+    }
 
     /* 1. A first instance is checked against the contract. */
     if (cfg->progress)
@@ -254,9 +282,12 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
     lc.progress = cfg->progress;
     lc.progress_label = plabel;
     meter_t m;
+    bool db_metered = wl->db_reset && !pg.external && pg.pid > 0;
+    double db0 = db_metered ? meter_tree_cpu_s(pg.pid) : -1;
     meter_start(&m, svc.pid, 100 * NS_PER_MS);
     int lrc = load_run(&lc, &lr, err, sizeof err);
     meter_stop(&m);
+    double db1 = db_metered ? meter_tree_cpu_s(pg.pid) : -1;
     c->exit_status = service_stop(&svc, SIGTERM, STOP_TIMEOUT);
     c->served = service_served(&svc);
     if (lrc != 0) {
@@ -276,6 +307,12 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
     c->threads = m.threads_max;
     c->cpu_s = meter_cpu_s(&m);
     c->cpu_us_per_req = lr.requests ? c->cpu_s * 1e6 / (double)lr.requests : 0;
+    if (db0 >= 0 && db1 >= db0) {
+        c->db_cpu_s = db1 - db0;
+        c->db_cpu_us_per_req = lr.requests ? c->db_cpu_s * 1e6 / (double)lr.requests : 0;
+        double avail = lr.elapsed_s * cfg->n_db_cpus;
+        c->db_cpu_share = avail > 0 ? c->db_cpu_s / avail : 0;
+    }
     c->errors = load_errors_total(&lr);
     c->status_errors = lr.errors[LOAD_ERR_STATUS];
     c->body_errors = lr.errors[LOAD_ERR_BODY];
@@ -308,10 +345,28 @@ int lab_run(const lab_config_t *cfg, lab_cell_t *cells)
 
     char build_err[LAB_MAX][512];
     build_peers(cfg, build_err);
+
+    /* The sql workload's database: a throwaway cluster pinned to --cpus-db (by default the
+     * service CPUs: the service and its database share them, as on one host), or a database
+     * on the given server. */
+    bool need_db = false;
+    for (int w = 0; w < cfg->nworkloads; w++)
+        need_db |= lab_workload(cfg->workloads[w]) && lab_workload(cfg->workloads[w])->db_reset;
+    if (need_db) {
+        if (cfg->progress)
+            fprintf(stderr, "\r\033[K  starting PostgreSQL…");
+        memset(&pg, 0, sizeof pg);
+        lab_pg_cleanup_on_signals(&pg);
+        int rc = cfg->pg_url ? lab_pg_use(&pg, cfg->pg_url, pg_err, sizeof pg_err)
+                             : lab_pg_start(&pg, cfg->cpus_db, pg_err, sizeof pg_err);
+        pg_up = rc == 0;
+    }
     int total = cfg->nworkloads * cfg->nlangs, k = 0;
     for (int w = 0; w < cfg->nworkloads; w++)
         for (int l = 0; l < cfg->nlangs; l++, k++)
             run_cell(cfg, cfg->workloads[w], cfg->langs[l], build_err[l], &cells[k], k + 1, total);
+    if (need_db)
+        lab_pg_stop(&pg);
     if (cfg->progress)
         fprintf(stderr, "\r\033[K");
     return 0;

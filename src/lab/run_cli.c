@@ -25,7 +25,7 @@ static void usage(FILE *f)
             "\n"
             "flags:\n"
             "  --langs LIST           languages, from c,go,rust (default c,go,rust)\n"
-            "  --workloads LIST       workloads, from echo,csv (default echo,csv)\n"
+            "  --workloads LIST       workloads, from echo,csv,sql (default all three)\n"
             "  --duration DUR         measured time per cell (default 10s)\n"
             "  --warmup DUR           warm-up before it, not measured (default 3s)\n"
             "  --connections N        connections (default 64)\n"
@@ -36,6 +36,11 @@ static void usage(FILE *f)
             "                         other half; CPU 1 on a 2-CPU machine)\n"
             "  --out DIR              where results go (default results)\n"
             "  --peers DIR            the peers' sources (default: peers/ beside the binary)\n"
+            "  --pg-url URL           sql: create the database on this PostgreSQL server (it is\n"
+            "                         dropped afterwards) instead of starting a throwaway one\n"
+            "  --pool N               sql: database connections of every service (default 8)\n"
+            "  --cpus-db LIST         sql: CPUs of the throwaway PostgreSQL (default: the\n"
+            "                         service CPUs, shared with the service)\n"
             "  -h, --help             this help\n");
 }
 
@@ -88,9 +93,61 @@ static void find_peers(char *out, size_t n)
     snprintf(out, n, "peers");
 }
 
+void lab_config_init(lab_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->langs[0] = "c", cfg->langs[1] = "go", cfg->langs[2] = "rust", cfg->nlangs = 3;
+    cfg->workloads[0] = "echo", cfg->workloads[1] = "csv", cfg->workloads[2] = "sql";
+    cfg->nworkloads = 3;
+    cfg->duration_ns = 10 * NS_PER_S;
+    cfg->warmup_ns = 3 * NS_PER_S;
+    cfg->connections = 64;
+    cfg->pool = 8;
+    cfg->out_dir = "results";
+}
+
+void lab_config_resolve(lab_config_t *cfg, bool have_scpu, bool have_lcpu)
+{
+    /* Default split: the service gets the first half of our CPUs, the load the rest; on one
+     * CPU both share it (and the results say so). */
+    int cpus[1024];
+    int ncpu = cpu_allowed(cpus, 1024);
+    int nservice = ncpu >= 2 ? ncpu / 2 : 1;
+    for (int i = 0; i < ncpu; i++) {
+        if (!have_scpu && (i < nservice || ncpu == 1))
+            cfg->cpus_service[cpus[i]] = 1;
+        if (!have_lcpu && (i >= nservice || ncpu == 1))
+            cfg->cpus_load[cpus[i]] = 1;
+    }
+    cfg->n_service_cpus = cfg->n_load_cpus = 0;
+    for (int i = 0; i < 1024; i++) {
+        cfg->n_service_cpus += cfg->cpus_service[i];
+        cfg->n_load_cpus += cfg->cpus_load[i];
+    }
+    cpus_str(cfg->cpus_service, cfg->cpus_service_str, sizeof cfg->cpus_service_str);
+    cpus_str(cfg->cpus_load, cfg->cpus_load_str, sizeof cfg->cpus_load_str);
+    if (!cfg->peers_dir) {
+        static char peers[4096];
+        find_peers(peers, sizeof peers);
+        cfg->peers_dir = peers;
+    }
+    cfg->progress = isatty(STDERR_FILENO);
+}
+
+void lab_config_resolve_db(lab_config_t *cfg, bool have_dbcpu)
+{
+    if (!have_dbcpu)
+        memcpy(cfg->cpus_db, cfg->cpus_service, sizeof cfg->cpus_db);
+    cfg->n_db_cpus = 0;
+    for (int i = 0; i < 1024; i++)
+        cfg->n_db_cpus += cfg->cpus_db[i];
+    cpus_str(cfg->cpus_db, cfg->cpus_db_str, sizeof cfg->cpus_db_str);
+}
+
 int lab_main(int argc, char **argv)
 {
-    enum { O_LANGS = 256, O_WL, O_DUR, O_WARM, O_CONN, O_RATE, O_SCPU, O_LCPU, O_OUT, O_PEERS };
+    enum { O_LANGS = 256, O_WL, O_DUR, O_WARM, O_CONN, O_RATE, O_SCPU, O_LCPU, O_OUT, O_PEERS,
+           O_PG_URL, O_POOL, O_DBCPU };
     static const struct option opts[] = {
         {"langs", required_argument, 0, O_LANGS},
         {"workloads", required_argument, 0, O_WL},
@@ -102,20 +159,17 @@ int lab_main(int argc, char **argv)
         {"cpus-load", required_argument, 0, O_LCPU},
         {"out", required_argument, 0, O_OUT},
         {"peers", required_argument, 0, O_PEERS},
+        {"pg-url", required_argument, 0, O_PG_URL},
+        {"pool", required_argument, 0, O_POOL},
+        {"cpus-db", required_argument, 0, O_DBCPU},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     static const char *const all_langs[] = {"c", "go", "rust", NULL};
-    static const char *const all_workloads[] = {"echo", "csv", NULL};
+    static const char *const all_workloads[] = {"echo", "csv", "sql", NULL};
     static lab_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.langs[0] = "c", cfg.langs[1] = "go", cfg.langs[2] = "rust", cfg.nlangs = 3;
-    cfg.workloads[0] = "echo", cfg.workloads[1] = "csv", cfg.nworkloads = 2;
-    cfg.duration_ns = 10 * NS_PER_S;
-    cfg.warmup_ns = 3 * NS_PER_S;
-    cfg.connections = 64;
-    cfg.out_dir = "results";
-    bool have_scpu = false, have_lcpu = false;
+    lab_config_init(&cfg);
+    bool have_scpu = false, have_lcpu = false, have_dbcpu = false;
     static char peers[4096];
     int64_t v;
     size_t len = 0;
@@ -173,6 +227,19 @@ int lab_main(int argc, char **argv)
         case O_PEERS:
             snprintf(peers, sizeof peers, "%s", optarg);
             break;
+        case O_PG_URL:
+            cfg.pg_url = optarg;
+            break;
+        case O_POOL:
+            if (opt_parse_int(optarg, 1, 10000, &v))
+                opt_fail("run", "--pool: expected 1..10000, got '%s'", optarg);
+            cfg.pool = (int)v;
+            break;
+        case O_DBCPU:
+            if (opt_parse_cpus(optarg, cfg.cpus_db) < 1)
+                opt_fail("run", "--cpus-db: expected a CPU list like 0 or 0,2-3, got '%s'", optarg);
+            have_dbcpu = true;
+            break;
         default:
             opt_fail_getopt("run", c, argc, argv);
         }
@@ -180,34 +247,25 @@ int lab_main(int argc, char **argv)
     if (optind < argc)
         opt_fail("run", "unexpected argument '%s'", argv[optind]);
 
-    /* Default split: the service gets the first half of our CPUs, the load the rest; on one
-     * CPU both share it (and the results say so). */
-    int cpus[1024];
-    int ncpu = cpu_allowed(cpus, 1024);
-    int nservice = ncpu >= 2 ? ncpu / 2 : 1;
-    for (int i = 0; i < ncpu; i++) {
-        if (!have_scpu && (i < nservice || ncpu == 1))
-            cfg.cpus_service[cpus[i]] = 1;
-        if (!have_lcpu && (i >= nservice || ncpu == 1))
-            cfg.cpus_load[cpus[i]] = 1;
-    }
-    for (int i = 0; i < 1024; i++) {
-        cfg.n_service_cpus += cfg.cpus_service[i];
-        cfg.n_load_cpus += cfg.cpus_load[i];
-    }
-    cpus_str(cfg.cpus_service, cfg.cpus_service_str, sizeof cfg.cpus_service_str);
-    cpus_str(cfg.cpus_load, cfg.cpus_load_str, sizeof cfg.cpus_load_str);
-    if (!peers[0])
-        find_peers(peers, sizeof peers);
-    cfg.peers_dir = peers;
-    cfg.progress = isatty(STDERR_FILENO);
+    if (peers[0])
+        cfg.peers_dir = peers;
+    lab_config_resolve(&cfg, have_scpu, have_lcpu);
+    lab_config_resolve_db(&cfg, have_dbcpu);
 
     int n = cfg.nworkloads * cfg.nlangs;
     lab_cell_t *cells = calloc((size_t)n, sizeof *cells);
-    printf("stackbench run: %d cell%s, service on CPU %s, load on CPU %s (%d thread%s), "
+    bool sql = false;
+    for (int i = 0; i < cfg.nworkloads; i++)
+        sql |= strcmp(cfg.workloads[i], "sql") == 0;
+    char db[160] = "";
+    if (sql && cfg.pg_url)
+        snprintf(db, sizeof db, ", database on the given server (pool %d)", cfg.pool);
+    else if (sql)
+        snprintf(db, sizeof db, ", PostgreSQL on CPU %s (pool %d)", cfg.cpus_db_str, cfg.pool);
+    printf("stackbench run: %d cell%s, service on CPU %s, load on CPU %s (%d thread%s)%s, "
            "%d connections, %s, %.0fs each after %.0fs warm-up\n\n",
            n, n == 1 ? "" : "s", cfg.cpus_service_str, cfg.cpus_load_str, cfg.n_load_cpus,
-           cfg.n_load_cpus == 1 ? "" : "s", cfg.connections,
+           cfg.n_load_cpus == 1 ? "" : "s", db, cfg.connections,
            cfg.rate > 0 ? "open loop" : "max rate", (double)cfg.duration_ns / NS_PER_S,
            (double)cfg.warmup_ns / NS_PER_S);
     fflush(stdout);

@@ -1,5 +1,6 @@
 /* The lab's side of each workload: the request every language gets, byte for byte the same,
  * and the answer each must give. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,16 +102,64 @@ static int echo_prepare(void)
     return 0;
 }
 
+/* sql: 80 % reads of random accounts, 20 % orders for random accounts (contracts/sql.md). */
+static const char order_body[] = "{\"account_id\":{rand:1:10000},\"amount\":{rand:1:100}}";
+static const load_request_t sql_mix[] = {
+    {.method = "GET", .target = "/accounts/{rand:1:10000}", .weight = 80},
+    {.method = "POST", .target = "/orders", .body = order_body, .body_len = sizeof order_body - 1,
+     .weight = 20},
+};
+
+/* Whether body[0..len) starts with prefix and then holds needle. */
+static bool starts_and_has(const char *body, size_t len, const char *prefix, size_t plen,
+                           const char *needle, size_t nlen)
+{
+    return len >= plen && memcmp(body, prefix, plen) == 0 &&
+           memmem(body + plen, len - plen, needle, nlen) != NULL;
+}
+
+/* GET /accounts/N: 200 {"id":N,"balance":...,"name":"account-N"}; POST /orders: 201
+ * {"id":...,"account_id":A,"amount":M,"balance":...} for the A and M sent. */
+static bool sql_check(const http_msg_t *m, const char *body, size_t len, const load_sent_t *sent,
+                      void *ud)
+{
+    char a[48], b[80];
+    int an, bn;
+    if (sent->index == 0) {
+        an = snprintf(a, sizeof a, "{\"id\":%lld,\"balance\":", (long long)sent->values[0]);
+        bn = snprintf(b, sizeof b, ",\"name\":\"account-%lld\"}", (long long)sent->values[0]);
+        return m->status == 200 && starts_and_has(body, len, a, (size_t)an, b, (size_t)bn);
+    }
+    bn = snprintf(b, sizeof b, ",\"account_id\":%lld,\"amount\":%lld,\"balance\":",
+                  (long long)sent->values[0], (long long)sent->values[1]);
+    return m->status == 201 && starts_and_has(body, len, "{\"id\":", 6, b, (size_t)bn);
+}
+
+static lab_workload_t sql = {
+    .name = "sql",
+    .headers = json_headers,
+    .nheaders = 1,
+    .mix = sql_mix,
+    .nmix = sizeof sql_mix / sizeof sql_mix[0],
+    .check = sql_check,
+    /* The schema's state again: no orders, every balance at its opening value, and no dead
+     * rows left by the previous language's updates. */
+    .db_reset = "TRUNCATE orders RESTART IDENTITY;"
+                "UPDATE accounts SET balance = 1000000 WHERE balance <> 1000000;"
+                "VACUUM ANALYZE accounts;"
+                "VACUUM ANALYZE orders",
+};
+
 const lab_workload_t *lab_workload(const char *name)
 {
     static const struct {
         lab_workload_t *wl;
         int (*prepare)(void);
-    } all[] = {{&echo, echo_prepare}, {&csv, csv_prepare}};
+    } all[] = {{&echo, echo_prepare}, {&csv, csv_prepare}, {&sql, NULL}};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         if (strcmp(all[i].wl->name, name) != 0)
             continue;
-        if (!all[i].wl->expect_body && all[i].prepare() != 0)
+        if (all[i].prepare && !all[i].wl->expect_body && all[i].prepare() != 0)
             return NULL;
         return all[i].wl;
     }

@@ -28,9 +28,8 @@
 #include "core/clock.h"
 #include "serve/pgpool.h"
 #include "serve/services.h"
+#include "serve/sql_request.h"
 
-#define MAX_IDS 20
-#define MAX_AMOUNT 1000000
 #define DB_TIMEOUT_NS (2 * NS_PER_S) /* the contract's 2 s */
 
 enum { ST_ACCOUNT, ST_ACCOUNTS, ST_DEBIT, ST_ORDER };
@@ -66,7 +65,7 @@ typedef struct sql_req {
     req_kind kind;
     char id[16];          /* parameters, as text */
     char amount[24];
-    char ids[MAX_IDS * 11 + 3]; /* {1,2,3} */
+    char ids[SQL_MAX_IDS * 11 + 3]; /* {1,2,3} */
     struct sql_req *free_next;
 } sql_req_t;
 
@@ -76,107 +75,6 @@ void serve_sql_configure(const char *url, int pool_total)
 {
     pg_url = url;
     pool_size = pool_total;
-}
-
-/* ---- parsing ---- */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* An account id: decimal digits only (leading zeros allowed), 1..2147483647. */
-static bool parse_id(const char *s, size_t n, int32_t *out)
-{
-    if (n == 0)
-        return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-        if (v > INT32_MAX)
-            return false;
-    }
-    if (v < 1)
-        return false;
-    *out = (int32_t)v;
-    return true;
-}
-
-/* Percent-decodes s[0..n) into dst (room for cap bytes); plus: '+' is a space (query
- * strings). -1 on a malformed escape, -2 when it does not fit. */
-static ssize_t unescape(const char *s, size_t n, char *dst, size_t cap, bool plus)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++, o++) {
-        if (o == cap)
-            return -2;
-        char c = s[i];
-        if (c == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1, lo = i + 2 < n ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return -1;
-            dst[o] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            dst[o] = plus && c == '+' ? ' ' : c;
-        }
-    }
-    return (ssize_t)o;
-}
-
-/* The first value of `key` in a query string, decoded as a form value into dst (room for
- * cap bytes; -2 when it does not fit). Pairs that cannot be decoded, or hold a ';', are
- * skipped, as Go's url.ParseQuery does. -1 when the key is absent. */
-static ssize_t query_value(const char *q, size_t len, const char *key, char *dst, size_t cap)
-{
-    size_t klen = strlen(key);
-    const char *end = q + len;
-    while (q < end) {
-        const char *amp = memchr(q, '&', (size_t)(end - q));
-        const char *pe = amp ? amp : end;
-        const char *eq = memchr(q, '=', (size_t)(pe - q));
-        const char *ke = eq ? eq : pe;
-        char k[64];
-        ssize_t kn = memchr(q, ';', (size_t)(pe - q)) ? -1
-                                                       : unescape(q, (size_t)(ke - q), k, sizeof k, true);
-        if (kn == (ssize_t)klen && memcmp(k, key, klen) == 0) {
-            ssize_t vn = eq ? unescape(eq + 1, (size_t)(pe - eq - 1), dst, cap, true) : 0;
-            if (vn != -1)
-                return vn;
-        }
-        q = amp ? amp + 1 : end;
-    }
-    return -1;
-}
-
-/* A JSON integer as written: -?(0|[1-9][0-9]*). */
-static bool json_integer(const char *s, size_t n)
-{
-    if (n && *s == '-')
-        s++, n--;
-    if (n == 0 || (s[0] == '0' && n > 1))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
-/* A JSON integer (json_integer) within lo..hi. */
-static bool integer_in(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out)
-{
-    if (*s == '-' || n > 18) /* lo is positive here; 19 digits could overflow */
-        return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    *out = v;
-    return v >= lo && v <= hi;
 }
 
 /* ---- answers ---- */
@@ -312,10 +210,8 @@ static void account_get(server_conn_t *c, server_req_t *req, void *ud)
 {
     http_str_t path = req->msg->path;
     size_t pre = sizeof "/accounts/" - 1;
-    char raw[64];
     int32_t id;
-    ssize_t n = unescape(path.p + pre, path.n - pre, raw, sizeof raw, false);
-    if (n < 0 || !parse_id(raw, (size_t)n, &id)) {
+    if (sql_parse_account(path.p + pre, path.n - pre, &id)) {
         server_respond_error(c, 400, "bad_request");
         return;
     }
@@ -336,20 +232,9 @@ static void accounts_get(server_conn_t *c, server_req_t *req, void *ud)
     http_str_t t = req->msg->target, path = req->msg->path;
     const char *q = t.p + path.n + 1;
     size_t qn = t.n > path.n ? t.n - path.n - 1 : 0;
-    char list[512]; /* a valid list is shorter (unless it pads ids with zeros: refused) */
-    ssize_t n = query_value(q, qn, "ids", list, sizeof list);
-    int32_t ids[MAX_IDS];
-    int nids = 0;
-    bool ok = n > 0;
-    for (ssize_t i = 0; ok && i <= n;) {
-        ssize_t j = i;
-        while (j < n && list[j] != ',')
-            j++;
-        ok = nids < MAX_IDS && parse_id(list + i, (size_t)(j - i), &ids[nids]);
-        nids++;
-        i = j + 1;
-    }
-    if (!ok) {
+    int32_t ids[SQL_MAX_IDS];
+    int nids = sql_parse_ids(q, qn, ids);
+    if (nids < 0) {
         server_respond_error(c, 400, "bad_request");
         return;
     }
@@ -372,32 +257,18 @@ static void accounts_get(server_conn_t *c, server_req_t *req, void *ud)
 
 static void order_post(server_conn_t *c, server_req_t *req, void *ud)
 {
-    json_error err;
-    json_members_t it;
-    if (json_validate(req->body, req->body_len, &err) ||
-        json_members_begin(&it, req->body, req->body_len)) {
+    int32_t account;
+    int64_t amount;
+    switch (sql_parse_order(req->body, req->body_len, &account, &amount)) {
+    case SQL_ORDER_OK:
+        break;
+    case SQL_ORDER_INVALID_JSON:
         server_respond_error(c, 400, "invalid_json");
         return;
-    }
-    const char *name, *value, *acct = NULL, *amt = NULL;
-    size_t name_len, value_len, acct_len = 0, amt_len = 0;
-    while (json_members_next(&it, &name, &name_len, &value, &value_len)) {
-        /* The last of a repeated name counts. */
-        if (json_name_eq(name, name_len, "account_id"))
-            acct = value, acct_len = value_len;
-        else if (json_name_eq(name, name_len, "amount"))
-            amt = value, amt_len = value_len;
-    }
-    if (!acct || !amt || !json_integer(acct, acct_len) || !json_integer(amt, amt_len)) {
-        server_respond_error(c, 400, "invalid_json");
-        return;
-    }
-    int64_t amount, account;
-    if (!integer_in(amt, amt_len, 1, MAX_AMOUNT, &amount)) {
+    case SQL_ORDER_AMOUNT_RANGE:
         server_respond_error(c, 422, "amount_out_of_range");
         return;
-    }
-    if (!integer_in(acct, acct_len, 1, INT32_MAX, &account)) {
+    case SQL_ORDER_NO_ACCOUNT:
         server_respond_error(c, 404, "not_found"); /* no account can have that id */
         return;
     }
@@ -406,7 +277,7 @@ static void order_post(server_conn_t *c, server_req_t *req, void *ud)
         server_respond_error(c, 500, "out_of_memory");
         return;
     }
-    snprintf(r->id, sizeof r->id, "%lld", (long long)account);
+    snprintf(r->id, sizeof r->id, "%d", account);
     snprintf(r->amount, sizeof r->amount, "%lld", (long long)amount);
     r->job.nstmts = 2;
     r->job.once = true;

@@ -1,11 +1,50 @@
 /* libFuzzer target for the JSON codec: json_minify out of place and in place must agree, the
  * output is never longer than the input, minifying the output again changes nothing, and
- * json_validate agrees with json_minify on validity and on the error. abort() on any mismatch. */
+ * json_validate agrees with json_minify on validity and on the error. For a valid object, the
+ * member reader gives the same members from the input and from its minified form: the same
+ * names, values that are valid JSON and minify to the same bytes, and names without escapes
+ * that json_name_eq recognizes. abort() on any mismatch. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/json.h"
+
+static void check_members(const char *src, size_t size, const char *min, size_t n)
+{
+    json_members_t a, b;
+    int ra = json_members_begin(&a, src, size), rb = json_members_begin(&b, min, n);
+    if (ra != rb)
+        abort();
+    if (ra)
+        return;
+    const char *na, *nb, *va, *vb;
+    size_t nal, nbl, val, vbl;
+    for (;;) {
+        bool ga = json_members_next(&a, &na, &nal, &va, &val);
+        bool gb = json_members_next(&b, &nb, &nbl, &vb, &vbl);
+        if (ga != gb)
+            abort();
+        if (!ga)
+            break;
+        if (nal != nbl || memcmp(na, nb, nal) != 0)
+            abort();
+        json_error e;
+        char *m = malloc(val + 1);
+        ssize_t mn = json_minify(va, val, m, &e);
+        if (mn < 0 || (size_t)mn != vbl || memcmp(m, vb, vbl) != 0)
+            abort();
+        free(m);
+        if (!memchr(na, '\\', nal) && !memchr(na, 0, nal)) {
+            char *lit = malloc(nal + 1);
+            memcpy(lit, na, nal);
+            lit[nal] = 0;
+            if (!json_name_eq(na, nal, lit))
+                abort();
+            free(lit);
+        }
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n3 != n1 || memcmp(again, out, (size_t)n1) != 0)
             abort();
         free(again);
+        check_members(src, size, out, (size_t)n1);
     }
     free(out);
     free(inplace);

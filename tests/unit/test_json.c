@@ -1113,6 +1113,47 @@ TEST(writer_integers)
     buf_free(&b);
 }
 
+TEST(members_of_an_object_in_order_as_written)
+{
+    const char *doc = " { \"a\" : [1, {\"x\": 2}] ,\"b\\\"c\":\"s,}\" , \"n\":-0.5e3,\"e\":{}} ";
+    json_error e;
+    CHECK_INT(json_validate(doc, strlen(doc), &e), 0);
+    json_members_t it;
+    CHECK_INT(json_members_begin(&it, doc, strlen(doc)), 0);
+    const char *want[][2] = {{"a", "[1, {\"x\": 2}]"}, {"b\\\"c", "\"s,}\""}, {"n", "-0.5e3"},
+                             {"e", "{}"}};
+    const char *name, *value;
+    size_t nl, vl;
+    int k = 0;
+    while (json_members_next(&it, &name, &nl, &value, &vl)) {
+        CHECK(k < 4);
+        if (k >= 4)
+            break;
+        CHECK_MEM(name, nl, want[k][0]);
+        CHECK_MEM(value, vl, want[k][1]);
+        k++;
+    }
+    CHECK_INT(k, 4);
+    CHECK_INT(json_members_begin(&it, "{}", 2), 0);
+    CHECK(!json_members_next(&it, &name, &nl, &value, &vl));
+    CHECK_INT(json_members_begin(&it, " [1]", 4), -1);
+    CHECK_INT(json_members_begin(&it, "null", 4), -1);
+}
+
+TEST(member_names_compare_with_escapes_decoded)
+{
+    CHECK(json_name_eq("amount", 6, "amount"));
+    CHECK(json_name_eq("\\u0061mount", 11, "amount"));
+    CHECK(json_name_eq("account\\u005Fid", 15, "account_id"));
+    CHECK(json_name_eq("a\\/b", 4, "a/b"));
+    CHECK(json_name_eq("", 0, ""));
+    CHECK(!json_name_eq("Amount", 6, "amount"));
+    CHECK(!json_name_eq("amoun", 5, "amount"));
+    CHECK(!json_name_eq("amounts", 7, "amount"));
+    CHECK(!json_name_eq("\\u00e1mount", 11, "amount"));
+    CHECK(!json_name_eq("a\\u0000", 7, "a"));
+}
+
 T_MAIN(T(minify_removes_whitespace_between_tokens), T(minify_keeps_whitespace_inside_strings),
        T(minify_keeps_numbers_as_written), T(minify_keeps_escapes_as_written),
        T(minify_keeps_utf8_as_written), T(minify_keeps_member_order_and_duplicates),
@@ -1132,4 +1173,5 @@ T_MAIN(T(minify_removes_whitespace_between_tokens), T(minify_keeps_whitespace_in
        T(random_mutations_never_crash_and_are_idempotent), T(writer_compact), T(writer_pretty),
        T(writer_pretty_nested_arrays_of_objects), T(writer_top_level_scalar), T(writer_escapes),
        T(writer_escape_output_is_valid_json_for_every_byte), T(writer_double_trims_zeros),
-       T(writer_double_nan_inf_null), T(writer_double_large_values), T(writer_integers))
+       T(writer_double_nan_inf_null), T(writer_double_large_values), T(writer_integers),
+       T(members_of_an_object_in_order_as_written), T(member_names_compare_with_escapes_decoded))

@@ -1,0 +1,220 @@
+/* The sql workload on a real PostgreSQL (a throwaway cluster started once for this binary):
+ * the C service and both peers pass the contract; the C service refuses to start without a
+ * database, answers 503 within the contract's 2 s when the database stops answering and
+ * recovers when it answers again; and, for each language, killing PostgreSQL under a write
+ * load loses no order answered 201 (`stackbench durability`). */
+/* The durability tests start a cluster of their own and load it twice. */
+#define T_TIMEOUT 120
+#include "t.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "lab/pg.h"
+#include "proc.h"
+
+static lab_pg_t pg;
+static char out[1 << 16];
+
+static const char *peer(const char *rel)
+{
+    static char path[4096];
+    const char *root = getenv("SB_ROOT");
+    snprintf(path, sizeof path, "%s/peers/%s", root ? root : ".", rel);
+    return path;
+}
+
+static void verify_impl(const char *const argv[])
+{
+    proc_t p;
+    if (proc_start(&p, argv) != 0) {
+        t_failures++;
+        return;
+    }
+    const char *v[] = {proc_stackbench(), "verify", "-q", "sql", p.url, NULL};
+    int rc = proc_run(v, out, sizeof out, 120000);
+    if (rc != 0)
+        fprintf(stderr, "%s", out);
+    CHECK_INT(rc, 0);
+    CHECK(strstr(out, " 0 failed") != NULL);
+    CHECK_INT(proc_stop(&p, SIGTERM, 15000), 0);
+    CHECK(proc_served(&p) > 0);
+}
+
+TEST(c_sql_passes_the_contract)
+{
+    const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
+                          "--pool", "4", NULL};
+    verify_impl(argv);
+}
+
+TEST(go_sql_passes_the_contract)
+{
+    const char *argv[] = {peer("go/bin/stackbench-go"), "sql", "--port", "0", "--pg-url", pg.url,
+                          "--pool", "4", NULL};
+    verify_impl(argv);
+}
+
+TEST(rust_sql_passes_the_contract)
+{
+    const char *argv[] = {peer("rust/target/release/stackbench-rust"), "sql", "--port", "0",
+                          "--pg-url", pg.url, "--pool", "4", NULL};
+    verify_impl(argv);
+}
+
+TEST(c_sql_over_the_unix_socket_with_one_connection)
+{
+    /* --pool 1 leaves one worker (each worker needs a connection of its own). */
+    const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url",
+                          pg.socket_url, "--pool", "1", "--workers", "2", NULL};
+    verify_impl(argv);
+}
+
+TEST(c_sql_without_a_database_does_not_start)
+{
+    const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url",
+                          "postgresql://bench@127.0.0.1:1/stackbench?connect_timeout=2", NULL};
+    CHECK_INT(proc_run(argv, out, sizeof out, 20000), 1);
+    CHECK(strstr(out, "cannot open the connection pool") != NULL);
+    CHECK(strstr(out, "listening on") == NULL);
+    const char *no_url[] = {proc_stackbench(), "serve", "sql", NULL};
+    CHECK_INT(proc_run(no_url, out, sizeof out, 5000), 2);
+    CHECK(strstr(out, "--pg-url") != NULL);
+    const char *misplaced[] = {proc_stackbench(), "serve", "echo", "--pool", "3", NULL};
+    CHECK_INT(proc_run(misplaced, out, sizeof out, 5000), 2);
+}
+
+/* The postmaster and every process it forked, stopped (SIGSTOP) or resumed (SIGCONT): a
+ * database that accepts nothing and answers nothing, then comes back as it was. */
+static void signal_cluster(int sig)
+{
+    kill(pg.pid, sig);
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        char *p = strrchr(buf, ')');
+        int ppid = 0;
+        if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == pg.pid)
+            kill(atoi(e->d_name), sig);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* One GET /accounts/1 on a new connection: the status, and the time it took in *ms. */
+static int get_account(int port, double *ms)
+{
+    int64_t t0 = clock_now_ns();
+    int fd = sock_connect(port);
+    char buf[4096];
+    int status = -1;
+    if (fd >= 0 && sock_send_str(fd, "GET /accounts/1 HTTP/1.1\r\nHost: t\r\n\r\n") == 0 &&
+        sock_read_response(fd, buf, sizeof buf, 10000) > 12)
+        status = atoi(buf + 9);
+    if (fd >= 0)
+        close(fd);
+    *ms = (double)(clock_now_ns() - t0) / 1e6;
+    return status;
+}
+
+TEST(c_sql_answers_503_within_2s_when_the_database_hangs_and_recovers)
+{
+    proc_t p;
+    const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
+                          "--pool", "2", NULL};
+    if (proc_start(&p, argv) != 0) {
+        t_failures++;
+        return;
+    }
+    double ms;
+    CHECK_INT(get_account(p.port, &ms), 200);
+    signal_cluster(SIGSTOP);
+    int st = get_account(p.port, &ms);
+    signal_cluster(SIGCONT);
+    CHECK_INT(st, 503);
+    CHECK(ms >= 1500 && ms < 3000); /* the pool's 2 s bound, not the 10 s request timeout */
+    if (st != 503 || ms >= 3000)
+        fprintf(stderr, "    hung database: %d after %.0f ms\n", st, ms);
+    /* Back: the connections that timed out were closed and are opened again. */
+    int ok = 0;
+    for (int i = 0; i < 50 && ok < 3; i++) {
+        ok = get_account(p.port, &ms) == 200 ? ok + 1 : 0;
+        if (ok < 3)
+            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    }
+    CHECK_INT(ok, 3);
+    CHECK_INT(proc_stop(&p, SIGTERM, 15000), 0);
+}
+
+/* `stackbench durability --langs LANG`: exit 0 and the figures in its JSON. */
+static void durability(const char *lang)
+{
+    char json[] = "/tmp/sb-durability-XXXXXX";
+    int fd = mkstemp(json);
+    if (fd >= 0)
+        close(fd);
+    const char *root = getenv("SB_ROOT");
+    char peers[4096];
+    snprintf(peers, sizeof peers, "%s/peers", root ? root : ".");
+    const char *argv[] = {proc_stackbench(), "durability", "--langs", lang, "--duration", "4s",
+                          "--peers", peers, "--json", json, NULL};
+    int rc = proc_run(argv, out, sizeof out, 110000);
+    /* The table, indented: header and the language's row. */
+    const char *t = strstr(out, "\n\n");
+    for (const char *l = t ? t + 2 : out; *l && *l != '\n';) {
+        const char *e = strchr(l, '\n');
+        printf("    %.*s\n", (int)(e ? e - l : (long)strlen(l)), l);
+        l = e ? e + 1 : l + strlen(l);
+    }
+    CHECK_INT(rc, 0);
+    FILE *f = fopen(json, "r");
+    char j[8192] = "";
+    if (f) {
+        j[fread(j, 1, sizeof j - 1, f)] = 0;
+        fclose(f);
+    }
+    unlink(json);
+    CHECK(strstr(j, "\"ok\": true") != NULL);
+    CHECK(strstr(j, "\"lost\": 0,") != NULL);
+    CHECK(strstr(j, "\"duplicates\": 0,") != NULL);
+    CHECK(strstr(j, "\"balance_mismatches\": 0,") != NULL);
+    CHECK(strstr(j, "\"answered_503\": 0,") == NULL);
+    CHECK(strstr(j, "\"answered_201_after_restart\": 0,") == NULL);
+}
+
+TEST(c_keeps_every_order_when_postgres_is_killed) { durability("c"); }
+TEST(go_keeps_every_order_when_postgres_is_killed) { durability("go"); }
+TEST(rust_keeps_every_order_when_postgres_is_killed) { durability("rust"); }
+
+int main(int argc, char **argv)
+{
+    static const struct t_case cases[] = {
+        T(c_sql_passes_the_contract),
+        T(go_sql_passes_the_contract),
+        T(rust_sql_passes_the_contract),
+        T(c_sql_over_the_unix_socket_with_one_connection),
+        T(c_sql_without_a_database_does_not_start),
+        T(c_sql_answers_503_within_2s_when_the_database_hangs_and_recovers),
+        T(c_keeps_every_order_when_postgres_is_killed),
+        T(go_keeps_every_order_when_postgres_is_killed),
+        T(rust_keeps_every_order_when_postgres_is_killed),
+    };
+    char err[1024];
+    lab_pg_cleanup_on_signals(&pg);
+    if (lab_pg_start(&pg, NULL, err, sizeof err) != 0) {
+        printf("FAIL sql_database: %s\n", err);
+        return 1;
+    }
+    int rc = t_main(cases, sizeof cases / sizeof cases[0], argc, argv);
+    lab_pg_stop(&pg);
+    return rc;
+}
