@@ -8,6 +8,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 
 #include "core/clock.h"
 
@@ -399,17 +400,29 @@ static void conn_io(loop_t *loop, loop_io_t *io, uint32_t events)
         return;
     if ((events & EPOLLOUT) && c->want_write && !conn_flush(c))
         return;
-    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-        /* PQconsumeInput reads until the socket is drained or its buffer is full, and then
-         * enlarges the buffer and reads on: edge-triggered epoll is safe with it. */
+    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))) {
+        conn_results(c);
+        return;
+    }
+    /* PQconsumeInput makes one recv() into the free part of libpq's buffer (more only for
+     * long messages), so answers can remain in the socket after it, and edge-triggered epoll
+     * will not say so again: read on while the socket still holds bytes. */
+    for (;;) {
         if (!PQconsumeInput(c->pg)) {
             conn_fail(c, PQerrorMessage(c->pg));
             return;
         }
+        conn_results(c);
+        if (c->state != PC_READY)
+            return;
+        if (PQstatus(c->pg) == CONNECTION_BAD) {
+            conn_fail(c, PQerrorMessage(c->pg));
+            return;
+        }
+        int pending = 0;
+        if (ioctl(c->io.fd, FIONREAD, &pending) != 0 || pending <= 0)
+            return;
     }
-    conn_results(c);
-    if (c->state == PC_READY && PQstatus(c->pg) == CONNECTION_BAD)
-        conn_fail(c, PQerrorMessage(c->pg));
 }
 
 /* ---- the pool ---- */
