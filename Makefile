@@ -11,9 +11,10 @@ ALL_CFLAGS = $(CFLAGS) $(SAN) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-para
              -I$(PG_INCLUDE)
 CC_VERSION := $(shell $(CC) --version | head -n 1)
 LDLIBS  += -lpthread -lm
-# libpq: the lab's PostgreSQL for the sql workload (src/lab/pg.c, docs/POSTGRES.md).
+# libpq: the sql service and the lab's PostgreSQL (src/lab/pg.c, docs/POSTGRES.md). Its headers at
+# build time; the library itself is opened with dlopen on first use (src/core/pq.h).
 PG_INCLUDE := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-LDLIBS  += -lpq
+LDLIBS  += -ldl
 
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC))) $(BUILD)/gen/contracts.o
@@ -74,7 +75,7 @@ FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -I$(PG_INCLUDE) -DSB_VERSION='"$(VERSION)"' \
-	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm -lpq
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm -ldl
 
 fuzz-build: $(FUZZ_TARGETS)
 fuzz: fuzz-build

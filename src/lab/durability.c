@@ -2,7 +2,6 @@
  * SIGKILL in the middle of a write-only load and started again; then the database must hold
  * every order that was answered 201, once, as answered, with every account's balance equal to
  * its opening balance minus its orders (the debit and the insert are one transaction). */
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/pq.h"
 #include "lab/lab.h"
 #include "lab/pg.h"
 #include "lab/service.h"

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sched.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/pq.h"
 
 #define PG_TMP_PREFIX "/tmp/sb-pg-"
 #define PG_SERVER_USER "postgres"     /* Debian's package creates it */

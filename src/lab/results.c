@@ -313,9 +313,17 @@ static void write_md(const lab_config_t *cfg, const lab_cell_t *cells, int n, bu
 {
     char model[256];
     cpu_model(model, sizeof model);
-    buf_printf(out, "# stackbench results\n\n%ld CPUs (%s); service on CPU %s, load on CPU %s; "
+    bool sql = false;
+    for (int i = 0; i < cfg->nworkloads; i++)
+        sql |= strcmp(cfg->workloads[i], "sql") == 0;
+    char db[160] = "";
+    if (sql && cfg->pg_url)
+        snprintf(db, sizeof db, "; sql: database on a given server, pool %d", cfg->pool);
+    else if (sql)
+        snprintf(db, sizeof db, "; sql: PostgreSQL on CPU %s, pool %d", cfg->cpus_db_str, cfg->pool);
+    buf_printf(out, "# stackbench results\n\n%ld CPUs (%s); service on CPU %s, load on CPU %s%s; "
                     "%d connections, %s, %.0fs measured after %.0fs warm-up.\n\n",
-               sysconf(_SC_NPROCESSORS_ONLN), model, cfg->cpus_service_str, cfg->cpus_load_str,
+               sysconf(_SC_NPROCESSORS_ONLN), model, cfg->cpus_service_str, cfg->cpus_load_str, db,
                cfg->connections, cfg->rate > 0 ? "open loop" : "closed loop (max rate)",
                (double)cfg->duration_ns / NS_PER_S, (double)cfg->warmup_ns / NS_PER_S);
     buf_puts(out, "| workload | lang | req/s | p50 | p99 | p99.9 | peak RSS | CPU µs/req | errors "

@@ -23,12 +23,12 @@
 #ifndef SB_SERVE_PGPOOL_H
 #define SB_SERVE_PGPOOL_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "core/pq.h"
 
 #define PGPOOL_MAX_STMTS 4         /* statements in one job */
 #define PGPOOL_MAX_PARAMS 2        /* parameters of one statement */

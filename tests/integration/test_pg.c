@@ -4,8 +4,9 @@
  * created are dropped. */
 #include "t.h"
 
+#include "core/pq.h"
+
 #include <dirent.h>
-#include <libpq-fe.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
