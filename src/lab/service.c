@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@ int service_start(service_t *s, const char *const argv[], const unsigned char *m
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         return -1;
     }
+    pid_t parent = getpid();
     s->pid = fork();
     if (s->pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -69,6 +71,12 @@ int service_start(service_t *s, const char *const argv[], const unsigned char *m
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* If the lab dies (killed, or a signal it does not handle), the service is stopped
+         * too instead of running on, pinned, as an orphan. Linux sends it when the forking
+         * *thread* ends: the lab starts services from its main thread. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127); /* the lab died before the setting was made */
         dup2(fds[1], 2);
         int devnull = open("/dev/null", O_RDWR);
         dup2(devnull, 0);
