@@ -40,7 +40,7 @@ static void usage(FILE *f)
             "  --workers N            event-loop threads, each pinned to one CPU of those the\n"
             "                         process may use (default: one per such CPU)\n"
             "  --body-limit SIZE      largest request body, e.g. 1M, 64k: 413 above (default:\n"
-            "                         1M for echo, 16M for csv)\n"
+            "                         1M for echo and sql, 16M for csv)\n"
             "  --request-timeout DUR  a started request must arrive within this (default 10s): 408\n"
             "  --idle-timeout DUR     idle keep-alive connections are closed after (default 60s)\n"
             "  --accept MODE          reuseport (a listener per worker, default) or shared (one\n"
