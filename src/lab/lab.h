@@ -63,6 +63,13 @@ typedef struct {
                                      * metered (a server given with --pg-url) */
     double db_cpu_us_per_req;
     double db_cpu_share;            /* db_cpu_s / (elapsed × database CPUs) */
+    /* A mix (sql): each template's answers and latency, in the workload's order. */
+    int nby_request;
+    struct {
+        const char *method, *target;
+        uint64_t requests, errors;
+        double lat_us[4];           /* p50, p90, p99, p99.9 */
+    } by_request[LOAD_MIX_MAX];
 } lab_cell_t;
 
 /* What the lab sends for a workload and how it checks each answer: one request whose every

@@ -106,6 +106,22 @@ void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n)
         for (int k = 0; k < 10; k++)
             col(f, v[k], widths[k], k < 2);
         fprintf(f, "%s\n", r.note && *r.note ? r.note : "");
+        /* A mix: each kind of request on a line of its own, in the same columns (req/s: its
+         * share of the cell's), named at the end. */
+        for (int k = 0; k < cells[i].nby_request; k++) {
+            const lab_cell_t *c = &cells[i];
+            char rps[24], p50[24], p99[24], p999[24], errs[24];
+            double share = c->requests ? (double)c->by_request[k].requests / (double)c->requests : 0;
+            snprintf(rps, sizeof rps, "%.0f", c->rps * share);
+            fmt_duration(p50, sizeof p50, c->by_request[k].lat_us[0] * 1e3);
+            fmt_duration(p99, sizeof p99, c->by_request[k].lat_us[2] * 1e3);
+            fmt_duration(p999, sizeof p999, c->by_request[k].lat_us[3] * 1e3);
+            snprintf(errs, sizeof errs, "%llu", (unsigned long long)c->by_request[k].errors);
+            const char *sv[] = {"", "", rps, p50, p99, p999, "", "", errs, ""};
+            for (int q = 0; q < 10; q++)
+                col(f, sv[q], widths[q], q < 2);
+            fprintf(f, "%s %s\n", c->by_request[k].method, c->by_request[k].target);
+        }
     }
     /* One line per workload: the edge of the fastest over each other language. */
     for (int w = 0; w < cfg->nworkloads; w++) {
@@ -302,6 +318,30 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
         db ? jsonw_double(&w, c->db_cpu_us_per_req, 3) : jsonw_null(&w);
         jsonw_key(&w, "db_cpu_share");
         db ? jsonw_double(&w, c->db_cpu_share, 3) : jsonw_null(&w);
+        /* A mix: each kind of request on its own (empty for a single request). */
+        jsonw_key(&w, "by_request");
+        jsonw_arr_begin(&w);
+        for (int k = 0; k < c->nby_request; k++) {
+            static const char *const bk[] = {"p50", "p90", "p99", "p999"};
+            jsonw_obj_begin(&w);
+            jsonw_key(&w, "method");
+            jsonw_str(&w, c->by_request[k].method);
+            jsonw_key(&w, "target");
+            jsonw_str(&w, c->by_request[k].target);
+            jsonw_key(&w, "requests");
+            jsonw_uint(&w, c->by_request[k].requests);
+            jsonw_key(&w, "errors");
+            jsonw_uint(&w, c->by_request[k].errors);
+            jsonw_key(&w, "latency_us");
+            jsonw_obj_begin(&w);
+            for (int q = 0; q < 4; q++) {
+                jsonw_key(&w, bk[q]);
+                jsonw_double(&w, c->by_request[k].lat_us[q], 1);
+            }
+            jsonw_obj_end(&w);
+            jsonw_obj_end(&w);
+        }
+        jsonw_arr_end(&w);
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);

@@ -313,6 +313,17 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
         double avail = lr.elapsed_s * cfg->n_db_cpus;
         c->db_cpu_share = avail > 0 ? c->db_cpu_s / avail : 0;
     }
+    for (size_t i = 0; i < lr.nby_request && i < LOAD_MIX_MAX; i++) {
+        const load_request_result_t *br = &lr.by_request[i];
+        c->by_request[i].method = wl->mix[i].method;
+        c->by_request[i].target = wl->mix[i].target;
+        c->by_request[i].requests = br->requests;
+        for (int k = 0; k < LOAD_ERR_KINDS; k++)
+            c->by_request[i].errors += br->errors[k];
+        for (int k = 0; k < 4; k++)
+            c->by_request[i].lat_us[k] = (double)hist_percentile(br->latency, pct[k]) / 1e3;
+        c->nby_request = (int)i + 1;
+    }
     c->errors = load_errors_total(&lr);
     c->status_errors = lr.errors[LOAD_ERR_STATUS];
     c->body_errors = lr.errors[LOAD_ERR_BODY];
