@@ -42,9 +42,7 @@ struct pg_pool {
 static void conn_io(loop_t *loop, loop_io_t *io, uint32_t events);
 static void dispatch(pg_pool_t *p);
 
-/* At most one line a second for the whole process: a database down under load must not flood
- * the log. */
-static void say(const char *fmt, ...)
+void pg_pool_log(const char *fmt, ...)
 {
     static _Atomic int64_t last;
     int64_t now = clock_now_ns(), then = atomic_load(&last);
@@ -77,7 +75,7 @@ static void copy_error(char *dst, size_t n, const char *msg)
  * server process") go to the log like our own messages, rate-limited. */
 static void on_notice(void *arg, const char *msg)
 {
-    say("database says: %s", msg);
+    pg_pool_log("database says: %s", msg);
 }
 
 void pg_job_clear(pg_job_t *job)
@@ -182,7 +180,7 @@ static void conn_fail(pgc_t *c, const char *why)
             p->wait_tail = container_of(again_tail, pg_job_t, next);
         p->wait_head = again;
     }
-    say("database connection %s: %s", was_ready ? "lost" : "failed", msg);
+    pg_pool_log("database connection %s: %s", was_ready ? "lost" : "failed", msg);
 
     if (was_ready) {
         c->backoff = 0;

@@ -91,6 +91,11 @@ void pg_job_clear(pg_job_t *job);
 /* Connections that are open and usable now. */
 int pg_pool_ready(const pg_pool_t *p);
 
+/* "stackbench serve sql: <message>" on stderr, at most one line a second for the whole
+ * process (the pool's own messages included): a database down under load must not flood the
+ * log. */
+void pg_pool_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Ends every job (PG_JOB_UNAVAILABLE), closes the connections, frees the pool. NULL is fine. */
 void pg_pool_close(pg_pool_t *p);
 

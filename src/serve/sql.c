@@ -100,10 +100,7 @@ static void respond_json(server_conn_t *c, int status, const buf_t *b)
 static void answer_job(server_conn_t *c, sql_req_t *r, pg_job_status st)
 {
     if (st != PG_JOB_OK) {
-        static _Atomic int64_t last;
-        int64_t now = clock_now_ns(), then = atomic_load(&last);
-        if (now - then >= NS_PER_S && atomic_compare_exchange_strong(&last, &then, now))
-            fprintf(stderr, "stackbench serve sql: answering 503: %s\n", r->job.error);
+        pg_pool_log("answering 503: %s", r->job.error);
         server_respond_error(c, 503, "database_unavailable");
         return;
     }
