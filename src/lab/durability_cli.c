@@ -76,16 +76,10 @@ static void write_json(buf_t *out, const lab_durability_t *d, int n)
 
 int durability_main(int argc, char **argv)
 {
-    enum { O_LANGS = 256, O_DUR, O_CONN, O_POOL, O_SCPU, O_LCPU, O_JSON, O_PEERS };
+    enum { O_JSON = LAB_O_OWN };
     static const struct option opts[] = {
-        {"langs", required_argument, 0, O_LANGS},
-        {"duration", required_argument, 0, O_DUR},
-        {"connections", required_argument, 0, O_CONN},
-        {"pool", required_argument, 0, O_POOL},
-        {"cpus-service", required_argument, 0, O_SCPU},
-        {"cpus-load", required_argument, 0, O_LCPU},
+        LAB_COMMON_OPTIONS,
         {"json", required_argument, 0, O_JSON},
-        {"peers", required_argument, 0, O_PEERS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -93,65 +87,31 @@ int durability_main(int argc, char **argv)
     lab_config_init(&cfg);
     cfg.duration_ns = 6 * NS_PER_S;
     cfg.connections = 16;
-    bool have_scpu = false, have_lcpu = false;
+    lab_flags_seen_t seen = {0};
     const char *json = NULL;
-    static char langs[256];
-    int64_t v;
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (lab_common_flag("durability", c, optarg, &cfg, &seen))
+            continue;
         switch (c) {
         case 'h':
             usage(stdout);
             return 0;
-        case O_LANGS: {
-            snprintf(langs, sizeof langs, "%s", optarg);
-            cfg.nlangs = 0;
-            for (char *tok = strtok(langs, ","); tok; tok = strtok(NULL, ",")) {
-                if (strcmp(tok, "c") && strcmp(tok, "go") && strcmp(tok, "rust"))
-                    opt_fail("durability", "--langs: unknown '%s' (c, go, rust)", tok);
-                if (cfg.nlangs == LAB_MAX)
-                    opt_fail("durability", "--langs: too many values");
-                cfg.langs[cfg.nlangs++] = tok;
-            }
-            if (!cfg.nlangs)
-                opt_fail("durability", "--langs: expected a comma-separated list");
-            break;
-        }
-        case O_DUR:
-            if (opt_parse_duration_ns(optarg, &v) || v < NS_PER_S)
-                opt_fail("durability", "--duration: expected a duration of 1s or more, got '%s'",
-                         optarg);
-            cfg.duration_ns = v;
-            break;
-        case O_CONN:
-        case O_POOL:
-            if (opt_parse_int(optarg, 1, 10000, &v))
-                opt_fail("durability", "--%s: expected 1..10000, got '%s'",
-                         c == O_CONN ? "connections" : "pool", optarg);
-            *(c == O_CONN ? &cfg.connections : &cfg.pool) = (int)v;
-            break;
-        case O_SCPU:
-        case O_LCPU:
-            if (opt_parse_cpus(optarg, c == O_SCPU ? cfg.cpus_service : cfg.cpus_load) < 1)
-                opt_fail("durability", "--%s: expected a CPU list like 0 or 0,2-3, got '%s'",
-                         c == O_SCPU ? "cpus-service" : "cpus-load", optarg);
-            *(c == O_SCPU ? &have_scpu : &have_lcpu) = true;
-            break;
         case O_JSON:
             json = optarg;
-            break;
-        case O_PEERS:
-            cfg.peers_dir = optarg;
             break;
         default:
             opt_fail_getopt("durability", c, argc, argv);
         }
     }
+    if (cfg.duration_ns < NS_PER_S)
+        opt_fail("durability", "--duration: expected 1s or more (the kill, the outage and the "
+                               "recovery must fit)");
     if (optind < argc)
         opt_fail("durability", "unexpected argument '%s'", argv[optind]);
-    lab_config_resolve(&cfg, have_scpu, have_lcpu);
+    lab_config_resolve(&cfg, seen.cpus_service, seen.cpus_load);
 
     lab_durability_t d[LAB_MAX];
     printf("stackbench durability: PostgreSQL killed under load, service and database on CPU "

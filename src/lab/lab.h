@@ -113,6 +113,34 @@ void lab_config_resolve(lab_config_t *cfg, bool have_scpu, bool have_lcpu);
 /* cpus_db when not given: the service CPUs. */
 void lab_config_resolve_db(lab_config_t *cfg, bool have_dbcpu);
 
+/* Flags that `stackbench run` and `stackbench durability` share: --langs, --duration,
+ * --connections, --pool, --cpus-service, --cpus-load, --peers. A command puts
+ * LAB_COMMON_OPTIONS in its getopt_long table, numbers its own flags from LAB_O_OWN, and hands
+ * what getopt_long returns to lab_common_flag. */
+enum { LAB_O_LANGS = 256, LAB_O_DURATION, LAB_O_CONNECTIONS, LAB_O_POOL, LAB_O_CPUS_SERVICE,
+       LAB_O_CPUS_LOAD, LAB_O_PEERS, LAB_O_OWN };
+#define LAB_COMMON_OPTIONS                                                                        \
+    {"langs", required_argument, 0, LAB_O_LANGS},                                                 \
+        {"duration", required_argument, 0, LAB_O_DURATION},                                       \
+        {"connections", required_argument, 0, LAB_O_CONNECTIONS},                                 \
+        {"pool", required_argument, 0, LAB_O_POOL},                                               \
+        {"cpus-service", required_argument, 0, LAB_O_CPUS_SERVICE},                               \
+        {"cpus-load", required_argument, 0, LAB_O_CPUS_LOAD},                                     \
+        {"peers", required_argument, 0, LAB_O_PEERS}
+
+typedef struct {
+    bool cpus_service, cpus_load;   /* given: lab_config_resolve leaves them */
+} lab_flags_seen_t;
+
+/* Applies flag c (with its argument, kept) to cfg if it is one of the shared ones; a bad value
+ * is one line naming `stackbench CMD` and exit 2. false: not a shared flag. */
+bool lab_common_flag(const char *cmd, int c, char *arg, lab_config_t *cfg, lab_flags_seen_t *seen);
+
+/* "a,b,c" into out (strtok: s is cut up), each checked against allowed (NULL-terminated); a
+ * value not allowed, too many or none: one line and exit 2. The count. */
+int lab_split_list(const char *cmd, const char *flag, char *s, const char **out, int max,
+                   const char *const *allowed);
+
 /* The binary that serves `lang` (c: this one). 0, or -1 with the reason in why. */
 int lab_lang_binary(const lab_config_t *cfg, const char *lang, char *bin, size_t n, char *why,
                     size_t wn);

@@ -9,31 +9,44 @@
 
 #include "core/clock.h"
 
-int meter_read(pid_t pid, double *cpu_s, uint64_t *rss_kib, int *threads)
+/* The fields of /proc/PID/stat the meter needs, in clock ticks. */
+typedef struct {
+    int ppid;
+    unsigned long long utime, stime, cutime, cstime;
+    long threads;
+} proc_stat_t;
+
+static int read_stat(const char *pid, proc_stat_t *st)
 {
     char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    /* The command name may hold spaces and parentheses: fields start after the last ')'. */
+    /* The command name may hold spaces and parentheses: fields start after the last ')'.
+     * after ')': state(3) ppid(4) pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+     * utime(14) stime(15) cutime(16) cstime(17) priority nice num_threads(20) */
     char *p = strrchr(buf, ')');
-    if (!p)
+    if (!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu %*d %*d %ld",
+                     &st->ppid, &st->utime, &st->stime, &st->cutime, &st->cstime, &st->threads) != 6)
         return -1;
-    unsigned long long ut = 0, st = 0;
-    long nthreads = 0;
-    /* after ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-     * utime(14) stime(15) cutime cstime priority nice num_threads(20) */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld",
-               &ut, &st, &nthreads) != 3)
+    return 0;
+}
+
+int meter_read(pid_t pid, double *cpu_s, uint64_t *rss_kib, int *threads)
+{
+    char id[16], path[64];
+    snprintf(id, sizeof id, "%d", (int)pid);
+    proc_stat_t st;
+    if (read_stat(id, &st))
         return -1;
-    *cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-    *threads = (int)nthreads;
+    *cpu_s = (double)(st.utime + st.stime) / (double)sysconf(_SC_CLK_TCK);
+    *threads = (int)st.threads;
     snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-    f = fopen(path, "r");
+    FILE *f = fopen(path, "r");
     if (!f)
         return -1;
     unsigned long long size = 0, resident = 0;
@@ -45,41 +58,21 @@ int meter_read(pid_t pid, double *cpu_s, uint64_t *rss_kib, int *threads)
     return 0;
 }
 
-/* ppid, and utime+stime(+cutime+cstime when children) in clock ticks, from /proc/PID/stat. */
-static int stat_ticks(const char *pid, int *ppid, unsigned long long *ticks, bool children)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%s/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long long ut, st, cut, cst;
-    if (!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", ppid,
-                     &ut, &st, &cut, &cst) != 5)
-        return -1;
-    *ticks = ut + st + (children ? cut + cst : 0);
-    return 0;
-}
-
 double meter_tree_cpu_s(pid_t pid)
 {
     char self[16];
     snprintf(self, sizeof self, "%d", (int)pid);
-    int ppid;
-    unsigned long long total, t;
-    if (stat_ticks(self, &ppid, &total, true))
+    proc_stat_t st;
+    if (read_stat(self, &st))
         return -1;
+    unsigned long long total = st.utime + st.stime + st.cutime + st.cstime;
     DIR *d = opendir("/proc");
     if (!d)
         return -1;
     for (struct dirent *e; (e = readdir(d));)
-        if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
-            stat_ticks(e->d_name, &ppid, &t, false) == 0 && ppid == (int)pid)
-            total += t;
+        if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && read_stat(e->d_name, &st) == 0 &&
+            st.ppid == (int)pid)
+            total += st.utime + st.stime;
     closedir(d);
     return (double)total / (double)sysconf(_SC_CLK_TCK);
 }

@@ -44,8 +44,8 @@ static void usage(FILE *f)
             "  -h, --help             this help\n");
 }
 
-static int split_list(char *s, const char **out, int max, const char *const *allowed,
-                      const char *flag)
+int lab_split_list(const char *cmd, const char *flag, char *s, const char **out, int max,
+                   const char *const *allowed)
 {
     int n = 0;
     for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
@@ -53,14 +53,53 @@ static int split_list(char *s, const char **out, int max, const char *const *all
         for (const char *const *a = allowed; *a; a++)
             ok |= strcmp(*a, tok) == 0;
         if (!ok)
-            opt_fail("run", "%s: unknown '%s'", flag, tok);
+            opt_fail(cmd, "%s: unknown '%s'", flag, tok);
         if (n == max)
-            opt_fail("run", "%s: too many values", flag);
+            opt_fail(cmd, "%s: too many values", flag);
         out[n++] = tok;
     }
     if (n == 0)
-        opt_fail("run", "%s: expected a comma-separated list", flag);
+        opt_fail(cmd, "%s: expected a comma-separated list", flag);
     return n;
+}
+
+bool lab_common_flag(const char *cmd, int c, char *arg, lab_config_t *cfg, lab_flags_seen_t *seen)
+{
+    static const char *const all_langs[] = {"c", "go", "rust", NULL};
+    int64_t v;
+    switch (c) {
+    case LAB_O_LANGS:
+        cfg->nlangs = lab_split_list(cmd, "--langs", arg, cfg->langs, LAB_MAX, all_langs);
+        return true;
+    case LAB_O_DURATION:
+        if (opt_parse_duration_ns(arg, &v) || v < NS_PER_MS)
+            opt_fail(cmd, "--duration: expected a duration like 10s, got '%s'", arg);
+        cfg->duration_ns = v;
+        return true;
+    case LAB_O_CONNECTIONS:
+        if (opt_parse_int(arg, 1, 100000, &v))
+            opt_fail(cmd, "--connections: expected 1..100000, got '%s'", arg);
+        cfg->connections = (int)v;
+        return true;
+    case LAB_O_POOL:
+        if (opt_parse_int(arg, 1, 10000, &v))
+            opt_fail(cmd, "--pool: expected 1..10000, got '%s'", arg);
+        cfg->pool = (int)v;
+        return true;
+    case LAB_O_CPUS_SERVICE:
+    case LAB_O_CPUS_LOAD: {
+        bool svc = c == LAB_O_CPUS_SERVICE;
+        if (opt_parse_cpus(arg, svc ? cfg->cpus_service : cfg->cpus_load) < 1)
+            opt_fail(cmd, "--%s: expected a CPU list like 0 or 0,2-3, got '%s'",
+                     svc ? "cpus-service" : "cpus-load", arg);
+        *(svc ? &seen->cpus_service : &seen->cpus_load) = true;
+        return true;
+    }
+    case LAB_O_PEERS:
+        cfg->peers_dir = arg;
+        return true;
+    }
+    return false;
 }
 
 static void cpus_str(const unsigned char *mask, char *out, size_t n)
@@ -146,31 +185,23 @@ void lab_config_resolve_db(lab_config_t *cfg, bool have_dbcpu)
 
 int lab_main(int argc, char **argv)
 {
-    enum { O_LANGS = 256, O_WL, O_DUR, O_WARM, O_CONN, O_RATE, O_SCPU, O_LCPU, O_OUT, O_PEERS,
-           O_PG_URL, O_POOL, O_DBCPU };
+    enum { O_WL = LAB_O_OWN, O_WARM, O_RATE, O_OUT, O_PG_URL, O_DBCPU };
     static const struct option opts[] = {
-        {"langs", required_argument, 0, O_LANGS},
+        LAB_COMMON_OPTIONS,
         {"workloads", required_argument, 0, O_WL},
-        {"duration", required_argument, 0, O_DUR},
         {"warmup", required_argument, 0, O_WARM},
-        {"connections", required_argument, 0, O_CONN},
         {"rate", required_argument, 0, O_RATE},
-        {"cpus-service", required_argument, 0, O_SCPU},
-        {"cpus-load", required_argument, 0, O_LCPU},
         {"out", required_argument, 0, O_OUT},
-        {"peers", required_argument, 0, O_PEERS},
         {"pg-url", required_argument, 0, O_PG_URL},
-        {"pool", required_argument, 0, O_POOL},
         {"cpus-db", required_argument, 0, O_DBCPU},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    static const char *const all_langs[] = {"c", "go", "rust", NULL};
     static const char *const all_workloads[] = {"echo", "csv", "sql", NULL};
     static lab_config_t cfg;
     lab_config_init(&cfg);
-    bool have_scpu = false, have_lcpu = false, have_dbcpu = false;
-    static char peers[4096];
+    lab_flags_seen_t seen = {0};
+    bool have_dbcpu = false;
     int64_t v;
     size_t len = 0;
     for (int i = 0; i < argc && len + 2 < sizeof cfg.argv_line; i++)
@@ -180,27 +211,20 @@ int lab_main(int argc, char **argv)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (lab_common_flag("run", c, optarg, &cfg, &seen))
+            continue;
         switch (c) {
         case 'h':
             usage(stdout);
             return 0;
-        case O_LANGS:
-            cfg.nlangs = split_list(optarg, cfg.langs, LAB_MAX, all_langs, "--langs");
-            break;
         case O_WL:
-            cfg.nworkloads = split_list(optarg, cfg.workloads, LAB_MAX, all_workloads, "--workloads");
+            cfg.nworkloads =
+                lab_split_list("run", "--workloads", optarg, cfg.workloads, LAB_MAX, all_workloads);
             break;
-        case O_DUR:
         case O_WARM:
-            if (opt_parse_duration_ns(optarg, &v) || v < (c == O_DUR ? NS_PER_MS : 0))
-                opt_fail("run", "--%s: expected a duration like 10s, got '%s'",
-                         c == O_DUR ? "duration" : "warmup", optarg);
-            *(c == O_DUR ? &cfg.duration_ns : &cfg.warmup_ns) = v;
-            break;
-        case O_CONN:
-            if (opt_parse_int(optarg, 1, 100000, &v))
-                opt_fail("run", "--connections: expected 1..100000, got '%s'", optarg);
-            cfg.connections = (int)v;
+            if (opt_parse_duration_ns(optarg, &v) || v < 0)
+                opt_fail("run", "--warmup: expected a duration like 10s, got '%s'", optarg);
+            cfg.warmup_ns = v;
             break;
         case O_RATE:
             if (strcmp(optarg, "max") == 0) {
@@ -214,26 +238,11 @@ int lab_main(int argc, char **argv)
                 cfg.rate = r;
             }
             break;
-        case O_SCPU:
-        case O_LCPU:
-            if (opt_parse_cpus(optarg, c == O_SCPU ? cfg.cpus_service : cfg.cpus_load) < 1)
-                opt_fail("run", "--%s: expected a CPU list like 0 or 0,2-3, got '%s'",
-                         c == O_SCPU ? "cpus-service" : "cpus-load", optarg);
-            *(c == O_SCPU ? &have_scpu : &have_lcpu) = true;
-            break;
         case O_OUT:
             cfg.out_dir = optarg;
             break;
-        case O_PEERS:
-            snprintf(peers, sizeof peers, "%s", optarg);
-            break;
         case O_PG_URL:
             cfg.pg_url = optarg;
-            break;
-        case O_POOL:
-            if (opt_parse_int(optarg, 1, 10000, &v))
-                opt_fail("run", "--pool: expected 1..10000, got '%s'", optarg);
-            cfg.pool = (int)v;
             break;
         case O_DBCPU:
             if (opt_parse_cpus(optarg, cfg.cpus_db) < 1)
@@ -247,9 +256,7 @@ int lab_main(int argc, char **argv)
     if (optind < argc)
         opt_fail("run", "unexpected argument '%s'", argv[optind]);
 
-    if (peers[0])
-        cfg.peers_dir = peers;
-    lab_config_resolve(&cfg, have_scpu, have_lcpu);
+    lab_config_resolve(&cfg, seen.cpus_service, seen.cpus_load);
     lab_config_resolve_db(&cfg, have_dbcpu);
 
     int n = cfg.nworkloads * cfg.nlangs;

@@ -8,47 +8,22 @@
 
 static char out[1 << 16];
 
-static void verify_impl(const char *workload, const char *const argv[])
-{
-    proc_t p;
-    if (proc_start(&p, argv) != 0) {
-        t_failures++;
-        return;
-    }
-    const char *v[] = {proc_stackbench(), "verify", "-q", workload, p.url, NULL};
-    int rc = proc_run(v, out, sizeof out, 120000);
-    if (rc != 0)
-        fprintf(stderr, "%s", out);
-    CHECK_INT(rc, 0);
-    CHECK(strstr(out, " 0 failed") != NULL);
-    CHECK_INT(proc_stop(&p, SIGTERM, 15000), 0);
-    CHECK(proc_served(&p) > 0);
-}
-
-static const char *peer(const char *rel)
-{
-    static char path[4096];
-    const char *root = getenv("SB_ROOT");
-    snprintf(path, sizeof path, "%s/peers/%s", root ? root : ".", rel);
-    return path;
-}
-
 #define CONTRACT_TESTS(wl)                                                                        \
     TEST(c_##wl##_passes_the_contract)                                                            \
     {                                                                                             \
         const char *argv[] = {proc_stackbench(), "serve", #wl, "--port", "0", NULL};              \
-        verify_impl(#wl, argv);                                                                   \
+        CHECK_INT(proc_verify(#wl, argv), 0);                                                                   \
     }                                                                                             \
     TEST(go_##wl##_passes_the_contract)                                                           \
     {                                                                                             \
-        const char *argv[] = {peer("go/bin/stackbench-go"), #wl, "--port", "0", NULL};            \
-        verify_impl(#wl, argv);                                                                   \
+        const char *argv[] = {proc_peer("go/bin/stackbench-go"), #wl, "--port", "0", NULL};            \
+        CHECK_INT(proc_verify(#wl, argv), 0);                                                                   \
     }                                                                                             \
     TEST(rust_##wl##_passes_the_contract)                                                         \
     {                                                                                             \
-        const char *argv[] = {peer("rust/target/release/stackbench-rust"), #wl, "--port", "0",    \
+        const char *argv[] = {proc_peer("rust/target/release/stackbench-rust"), #wl, "--port", "0",    \
                               NULL};                                                              \
-        verify_impl(#wl, argv);                                                                   \
+        CHECK_INT(proc_verify(#wl, argv), 0);                                                                   \
     }
 
 CONTRACT_TESTS(echo)

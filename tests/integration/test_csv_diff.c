@@ -17,16 +17,6 @@ typedef struct {
     int fd;
 } impl_t;
 
-static const char *peer(const char *rel)
-{
-    static char path[3][4096];
-    static int k;
-    const char *root = getenv("SB_ROOT");
-    char *out = path[k++ % 3];
-    snprintf(out, 4096, "%s/peers/%s", root ? root : ".", rel);
-    return out;
-}
-
 /* One request on the implementation's keep-alive connection; the whole answer into resp. */
 static int ask(impl_t *im, const char *body, size_t len, char *resp, size_t cap)
 {
@@ -89,8 +79,8 @@ TEST(c_go_and_rust_give_identical_answers)
 {
     impl_t im[3] = {{.name = "c"}, {.name = "go"}, {.name = "rust"}};
     const char *a0[] = {proc_stackbench(), "serve", "csv", "--port", "0", NULL};
-    const char *a1[] = {peer("go/bin/stackbench-go"), "csv", "--port", "0", NULL};
-    const char *a2[] = {peer("rust/target/release/stackbench-rust"), "csv", "--port", "0", NULL};
+    const char *a1[] = {proc_peer("go/bin/stackbench-go"), "csv", "--port", "0", NULL};
+    const char *a2[] = {proc_peer("rust/target/release/stackbench-rust"), "csv", "--port", "0", NULL};
     const char *const *argv[] = {a0, a1, a2};
     for (int i = 0; i < 3; i++) {
         im[i].fd = -1;

@@ -18,50 +18,25 @@
 static lab_pg_t pg;
 static char out[1 << 16];
 
-static const char *peer(const char *rel)
-{
-    static char path[4096];
-    const char *root = getenv("SB_ROOT");
-    snprintf(path, sizeof path, "%s/peers/%s", root ? root : ".", rel);
-    return path;
-}
-
-static void verify_impl(const char *const argv[])
-{
-    proc_t p;
-    if (proc_start(&p, argv) != 0) {
-        t_failures++;
-        return;
-    }
-    const char *v[] = {proc_stackbench(), "verify", "-q", "sql", p.url, NULL};
-    int rc = proc_run(v, out, sizeof out, 120000);
-    if (rc != 0)
-        fprintf(stderr, "%s", out);
-    CHECK_INT(rc, 0);
-    CHECK(strstr(out, " 0 failed") != NULL);
-    CHECK_INT(proc_stop(&p, SIGTERM, 15000), 0);
-    CHECK(proc_served(&p) > 0);
-}
-
 TEST(c_sql_passes_the_contract)
 {
     const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
                           "--pool", "4", NULL};
-    verify_impl(argv);
+    CHECK_INT(proc_verify("sql", argv), 0);
 }
 
 TEST(go_sql_passes_the_contract)
 {
-    const char *argv[] = {peer("go/bin/stackbench-go"), "sql", "--port", "0", "--pg-url", pg.url,
+    const char *argv[] = {proc_peer("go/bin/stackbench-go"), "sql", "--port", "0", "--pg-url", pg.url,
                           "--pool", "4", NULL};
-    verify_impl(argv);
+    CHECK_INT(proc_verify("sql", argv), 0);
 }
 
 TEST(rust_sql_passes_the_contract)
 {
-    const char *argv[] = {peer("rust/target/release/stackbench-rust"), "sql", "--port", "0",
+    const char *argv[] = {proc_peer("rust/target/release/stackbench-rust"), "sql", "--port", "0",
                           "--pg-url", pg.url, "--pool", "4", NULL};
-    verify_impl(argv);
+    CHECK_INT(proc_verify("sql", argv), 0);
 }
 
 TEST(c_sql_over_the_unix_socket_with_one_connection)
@@ -69,7 +44,7 @@ TEST(c_sql_over_the_unix_socket_with_one_connection)
     /* --pool 1 leaves one worker (each worker needs a connection of its own). */
     const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url",
                           pg.socket_url, "--pool", "1", "--workers", "2", NULL};
-    verify_impl(argv);
+    CHECK_INT(proc_verify("sql", argv), 0);
 }
 
 TEST(c_sql_without_a_database_does_not_start)

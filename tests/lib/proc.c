@@ -33,6 +33,32 @@ const char *proc_tool(const char *name)
     return path;
 }
 
+const char *proc_peer(const char *rel)
+{
+    static char path[4096];
+    const char *root = getenv("SB_ROOT");
+    snprintf(path, sizeof path, "%s/peers/%s", root ? root : ".", rel);
+    return path;
+}
+
+int proc_verify(const char *workload, const char *const argv[])
+{
+    static char out[1 << 16];
+    proc_t p;
+    if (proc_start(&p, argv) != 0)
+        return -1;
+    const char *v[] = {proc_stackbench(), "verify", "-q", workload, p.url, NULL};
+    int rc = proc_run(v, out, sizeof out, 120000);
+    bool passed = rc == 0 && strstr(out, " 0 failed") != NULL;
+    if (!passed)
+        fprintf(stderr, "    verify %s exited %d:\n%s", workload, rc, out);
+    int st = proc_stop(&p, SIGTERM, 15000);
+    long long served = proc_served(&p);
+    if (st != 0 || served <= 0)
+        fprintf(stderr, "    %s: exit status %d, served %lld\n", argv[0], st, served);
+    return passed && st == 0 && served > 0 ? 0 : -1;
+}
+
 static long long ms_now(void)
 {
     struct timespec ts;

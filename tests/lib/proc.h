@@ -21,6 +21,13 @@ typedef struct {
 const char *proc_stackbench(void);
 const char *proc_tool(const char *name);
 
+/* $SB_ROOT/peers/rel: a peer's binary. */
+const char *proc_peer(const char *rel);
+/* Starts argv, runs `stackbench verify -q WORKLOAD` against it with the built-in cases, stops
+ * it. 0 when every case passed, it exited 0 on SIGTERM and said it served requests; -1 (what
+ * went wrong on stderr) otherwise. */
+int proc_verify(const char *workload, const char *const argv[]);
+
 /* Starts argv (NULL-terminated) and waits up to 5 s for "listening on http://HOST:PORT". */
 int proc_start(proc_t *p, const char *const argv[]);
 /* Sends sig, waits up to timeout_ms for the exit (then SIGKILL). Returns the exit status,
