@@ -56,9 +56,8 @@ use std::fmt::Write as _;
 
 use axum::Json;
 use axum::Router;
-use axum::body::{Bytes, HttpBody};
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -108,21 +107,6 @@ async fn health() -> Response {
 }
 
 #[derive(Serialize)]
-struct TooLarge {
-    error: &'static str,
-    limit: usize,
-}
-
-/// 413, and the connection is closed: the rest of the body is never read.
-fn too_large(limit: usize) -> Response {
-    let body = TooLarge {
-        error: "body_too_large",
-        limit,
-    };
-    server::closing((StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response())
-}
-
-#[derive(Serialize)]
 struct InvalidCsv {
     error: &'static str,
     line: u64,
@@ -131,19 +115,9 @@ struct InvalidCsv {
 }
 
 async fn csv(State(config): State<Config>, request: Request) -> Response {
-    // hyper turns a Content-Length into an exact size hint: a body announced too large is
-    // refused before any of it is read. Chunked bodies are cut by DefaultBodyLimit below.
-    if request.body().size_hint().lower() > config.body_limit as u64 {
-        return too_large(config.body_limit);
-    }
-    let body = match Bytes::from_request(request, &config).await {
+    let body = match server::read_body(request, config.body_limit).await {
         Ok(body) => body,
-        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
-            return too_large(config.body_limit);
-        }
-        // The body could not be read (bad chunked framing, client gone): the connection is
-        // not usable any more.
-        Err(_) => return server::closing(server::error(StatusCode::BAD_REQUEST, "bad_request")),
+        Err(answer) => return answer,
     };
     // The parse runs on the runtime's worker: it is the CPU work the request is for, bounded by
     // the body limit, and the runtime has one worker per CPU (a blocking pool would only add a
@@ -1200,6 +1174,7 @@ mod http_tests {
     use tower::ServiceExt;
 
     use super::*;
+    use axum::body::HttpBody;
 
     const LIMIT: usize = 64;
 

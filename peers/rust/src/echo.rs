@@ -20,9 +20,8 @@ use std::borrow::Cow;
 
 use axum::Json;
 use axum::Router;
-use axum::body::{Bytes, HttpBody};
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -70,41 +69,16 @@ async fn health() -> Response {
 }
 
 #[derive(Serialize)]
-struct TooLarge {
-    error: &'static str,
-    limit: usize,
-}
-
-#[derive(Serialize)]
 struct InvalidJson {
     error: &'static str,
     offset: usize,
     reason: String,
 }
 
-/// 413, and the connection is closed: the rest of the body is never read.
-fn too_large(limit: usize) -> Response {
-    let body = TooLarge {
-        error: "body_too_large",
-        limit,
-    };
-    server::closing((StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response())
-}
-
 async fn echo(State(config): State<Config>, request: Request) -> Response {
-    // hyper turns a Content-Length into an exact size hint: a body announced too large is
-    // refused before any of it is read. Chunked bodies are cut by DefaultBodyLimit below.
-    if request.body().size_hint().lower() > config.body_limit as u64 {
-        return too_large(config.body_limit);
-    }
-    let body = match Bytes::from_request(request, &config).await {
+    let body = match server::read_body(request, config.body_limit).await {
         Ok(body) => body,
-        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
-            return too_large(config.body_limit);
-        }
-        // The body could not be read (bad chunked framing, client gone): the connection is
-        // not usable any more.
-        Err(_) => return server::closing(server::error(StatusCode::BAD_REQUEST, "bad_request")),
+        Err(answer) => return answer,
     };
     match minify_checked(&body) {
         Ok(Cow::Borrowed(_)) => json(body), // nothing to cut: the body as received
@@ -427,6 +401,7 @@ mod http_tests {
     use tower::ServiceExt;
 
     use super::*;
+    use axum::body::HttpBody;
 
     const LIMIT: usize = 64;
 

@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::body::{Bytes, HttpBody};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{ALLOW, CONNECTION};
 use axum::middleware::{self, Next};
@@ -48,6 +50,42 @@ pub struct ErrorBody<'a> {
 /// An error answer: JSON body, `Content-Type: application/json` (set by `Json`).
 pub fn error(status: StatusCode, code: &str) -> Response {
     (status, Json(ErrorBody { error: code })).into_response()
+}
+
+#[derive(Serialize)]
+struct TooLarge {
+    error: &'static str,
+    limit: usize,
+}
+
+/// 413 `{"error":"body_too_large","limit":N}`, and the connection is closed: the rest of the
+/// body is never read.
+pub fn too_large(limit: usize) -> Response {
+    let body = TooLarge {
+        error: "body_too_large",
+        limit,
+    };
+    closing((StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response())
+}
+
+/// The whole request body, or the answer when it cannot be had: 413 over `limit`, 400 (and
+/// close) when it cannot be read. The route must also carry `DefaultBodyLimit::max(limit)`,
+/// which is what cuts a chunked body.
+pub async fn read_body(request: Request, limit: usize) -> Result<Bytes, Response> {
+    // hyper turns a Content-Length into an exact size hint: a body announced too large is
+    // refused before any of it is read.
+    if request.body().size_hint().lower() > limit as u64 {
+        return Err(too_large(limit));
+    }
+    match Bytes::from_request(request, &()).await {
+        Ok(body) => Ok(body),
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+            Err(too_large(limit))
+        }
+        // The body could not be read (bad chunked framing, client gone): the connection is
+        // not usable any more.
+        Err(_) => Err(closing(error(StatusCode::BAD_REQUEST, "bad_request"))),
+    }
 }
 
 /// Marks an answer as the last one on its connection: hyper sees `Connection: close`, sends the

@@ -52,9 +52,9 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::body::{Bytes, HttpBody};
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection};
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State};
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -403,7 +403,7 @@ async fn accounts(State(s): Shared, RawQuery(query): RawQuery) -> Response {
 
 /// `POST /orders`.
 async fn order(State(s): Shared, request: Request) -> Response {
-    let body = match read_body(request, s.body_limit).await {
+    let body = match server::read_body(request, s.body_limit).await {
         Ok(body) => body,
         Err(refused) => return refused,
     };
@@ -474,42 +474,6 @@ async fn place_order(c: &mut ClientWrapper, req: OrderRequest) -> Result<Option<
         amount: req.amount,
         balance,
     }))
-}
-
-#[derive(Serialize)]
-struct TooLarge {
-    error: &'static str,
-    limit: usize,
-}
-
-/// 413, and the connection is closed: the rest of the body is never read.
-fn too_large(limit: usize) -> Response {
-    let body = TooLarge {
-        error: "body_too_large",
-        limit,
-    };
-    server::closing((StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response())
-}
-
-/// The request body, or the answer when it cannot be had: as in echo and csv.
-async fn read_body(request: Request, limit: usize) -> Result<Bytes, Response> {
-    // hyper turns a Content-Length into an exact size hint: a body announced too large is
-    // refused before any of it is read. Chunked bodies are cut by DefaultBodyLimit.
-    if request.body().size_hint().lower() > limit as u64 {
-        return Err(too_large(limit));
-    }
-    match Bytes::from_request(request, &()).await {
-        Ok(body) => Ok(body),
-        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
-            Err(too_large(limit))
-        }
-        // The body could not be read (bad chunked framing, client gone): the connection is
-        // not usable any more.
-        Err(_) => Err(server::closing(server::error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-        ))),
-    }
 }
 
 /// An account id: decimal digits only (no sign, no white space), value in 1..2147483647.
