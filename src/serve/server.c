@@ -594,9 +594,25 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
         }
     }
     pthread_barrier_wait(&started);
+    bool failed = false;
     for (int i = 0; i < nworkers; i++)
-        if (ws[i].start_rc)
-            return 1; /* the hook said why; the process ends with the workers */
+        failed |= ws[i].start_rc != 0;
+    if (failed) {
+        /* The hook said why. The workers that did start are stopped and every worker is
+         * joined before returning: the process must not exit (running library destructors)
+         * while a worker still tears down what its hook set up. */
+        uint64_t one = 1;
+        for (int i = 0; i < nworkers; i++)
+            if (!ws[i].start_rc && write(ws[i].wake_io.fd, &one, sizeof one) < 0)
+                perror("eventfd write");
+        for (int i = 0; i < nworkers; i++) {
+            pthread_join(ws[i].thread, NULL);
+            close(ws[i].wake_io.fd);
+            loop_free(ws[i].loop);
+        }
+        free(ws);
+        return 1;
+    }
     char where[128];
     net_addr_str(&addr, where, sizeof where);
     fprintf(stderr, "stackbench serve %s: listening on http://%s (%d worker%s, %s)\n", svc->name,
