@@ -56,10 +56,8 @@ use std::fmt::Write as _;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use csv::{ByteRecord, ReaderBuilder, Terminator};
@@ -88,22 +86,10 @@ pub fn router(config: Config) -> Router {
         // `get` answers HEAD too: same head (Content-Length included), no body.
         .route(
             "/health",
-            get(health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
+            get(server::health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
         )
         .layer(DefaultBodyLimit::max(config.body_limit))
         .with_state(config)
-}
-
-fn json(body: impl Into<Bytes>) -> Response {
-    (
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body.into(),
-    )
-        .into_response()
-}
-
-async fn health() -> Response {
-    json(Bytes::from_static(br#"{"status":"ok"}"#))
 }
 
 #[derive(Serialize)]
@@ -123,7 +109,7 @@ async fn csv(State(config): State<Config>, request: Request) -> Response {
     // the body limit, and the runtime has one worker per CPU (a blocking pool would only add a
     // thread hop and more threads than CPUs).
     match aggregate(&body) {
-        Ok(summary) => json(summary.to_json()),
+        Ok(summary) => server::json(summary.to_json()),
         Err(invalid) => {
             let body = InvalidCsv {
                 error: "invalid_csv",
@@ -1174,7 +1160,9 @@ mod http_tests {
     use tower::ServiceExt;
 
     use super::*;
+    use axum::body::Bytes;
     use axum::body::HttpBody;
+    use axum::http::header::CONTENT_TYPE;
 
     const LIMIT: usize = 64;
 

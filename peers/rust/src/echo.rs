@@ -22,8 +22,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -50,22 +49,10 @@ pub fn router(config: Config) -> Router {
         // `get` answers HEAD too: same head (Content-Length included), no body.
         .route(
             "/health",
-            get(health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
+            get(server::health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
         )
         .layer(DefaultBodyLimit::max(config.body_limit))
         .with_state(config)
-}
-
-fn json(body: Bytes) -> Response {
-    (
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body,
-    )
-        .into_response()
-}
-
-async fn health() -> Response {
-    json(Bytes::from_static(br#"{"status":"ok"}"#))
 }
 
 #[derive(Serialize)]
@@ -81,8 +68,8 @@ async fn echo(State(config): State<Config>, request: Request) -> Response {
         Err(answer) => return answer,
     };
     match minify_checked(&body) {
-        Ok(Cow::Borrowed(_)) => json(body), // nothing to cut: the body as received
-        Ok(Cow::Owned(minified)) => json(Bytes::from(minified)),
+        Ok(Cow::Borrowed(_)) => server::json(body), // nothing to cut: the body as received
+        Ok(Cow::Owned(minified)) => server::json(Bytes::from(minified)),
         Err(invalid) => {
             let body = InvalidJson {
                 error: "invalid_json",
@@ -402,6 +389,7 @@ mod http_tests {
 
     use super::*;
     use axum::body::HttpBody;
+    use axum::http::header::CONTENT_TYPE;
 
     const LIMIT: usize = 64;
 

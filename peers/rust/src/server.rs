@@ -25,8 +25,9 @@ use axum::Router;
 use axum::body::{Bytes, HttpBody};
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, Request, State};
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::{ALLOW, CONNECTION};
+use axum::http::header::{ALLOW, CONNECTION, CONTENT_TYPE};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
@@ -50,6 +51,20 @@ pub struct ErrorBody<'a> {
 /// An error answer: JSON body, `Content-Type: application/json` (set by `Json`).
 pub fn error(status: StatusCode, code: &str) -> Response {
     (status, Json(ErrorBody { error: code })).into_response()
+}
+
+/// A JSON body as it is, with `Content-Type: application/json`.
+pub fn json(body: impl Into<Bytes>) -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body.into(),
+    )
+        .into_response()
+}
+
+/// `GET /health` (and HEAD): `{"status":"ok"}`, the same for every workload.
+pub async fn health() -> Response {
+    json(Bytes::from_static(br#"{"status":"ok"}"#))
 }
 
 #[derive(Serialize)]

@@ -52,11 +52,9 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deadpool_postgres::{
@@ -205,7 +203,7 @@ impl Service {
             )
             .route(
                 "/health",
-                get(health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
+                get(server::health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
             )
             .layer(DefaultBodyLimit::max(self.body_limit))
             .with_state(Arc::new(self))
@@ -332,14 +330,6 @@ fn one_line(e: &(dyn StdError + 'static)) -> String {
 }
 
 type Shared = State<Arc<Service>>;
-
-async fn health() -> Response {
-    (
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        Bytes::from_static(br#"{"status":"ok"}"#),
-    )
-        .into_response()
-}
 
 fn bad_request() -> Response {
     server::error(StatusCode::BAD_REQUEST, "bad_request")
@@ -660,6 +650,7 @@ mod tests {
     //! start that PostgreSQL), a test restarts the real server too.
 
     use super::*;
+    use axum::http::header::CONTENT_TYPE;
 
     use std::sync::atomic::AtomicU64;
 
