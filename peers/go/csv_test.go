@@ -26,13 +26,7 @@ func newCSVServer(t *testing.T, bodyLimit int64) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(h)
-	ts.Config.ReadHeaderTimeout = requestTimeout
-	ts.Config.ReadTimeout = requestTimeout
-	ts.Config.IdleTimeout = idleTimeout
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return ts
+	return startTestServer(t, h, requestTimeout)
 }
 
 // aggregateCSV runs the parser alone: the answer, or the error's JSON.

@@ -24,6 +24,13 @@ func newTestServer(t *testing.T, readTimeout time.Duration) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startTestServer(t, h, readTimeout)
+}
+
+// startTestServer serves h on loopback with serve's timeouts (readTimeout for the head and
+// the body), closed when the test ends.
+func startTestServer(t *testing.T, h http.Handler, readTimeout time.Duration) *httptest.Server {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(h)
 	ts.Config.ReadHeaderTimeout = readTimeout
 	ts.Config.ReadTimeout = readTimeout
