@@ -4,7 +4,7 @@
 
 #include "lab/gen.h"
 #include "lab/lab.h"
-#include "lab/verify.h"
+#include "verify/verify.h"
 #include "load/cli.h"
 #include "serve/services.h"
 
@@ -52,19 +52,19 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "run"))
-        return lab_main(argc - 1, argv + 1);
+        return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve"))
-        return serve_main(argc - 1, argv + 1);
+        return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "load"))
-        return load_main(argc - 1, argv + 1);
+        return cmd_load(argc - 1, argv + 1);
     if (!strcmp(cmd, "gen"))
-        return gen_main(argc - 1, argv + 1);
+        return cmd_gen(argc - 1, argv + 1);
     if (!strcmp(cmd, "durability"))
-        return durability_main(argc - 1, argv + 1);
+        return cmd_durability(argc - 1, argv + 1);
     if (!strcmp(cmd, "pg"))
-        return pg_main(argc - 1, argv + 1);
+        return cmd_pg(argc - 1, argv + 1);
     if (!strcmp(cmd, "verify"))
-        return verify_main(argc - 1, argv + 1);
+        return cmd_verify(argc - 1, argv + 1);
     fprintf(stderr, "stackbench: unknown command '%s' (see stackbench --help)\n", cmd);
     return 2;
 }

@@ -49,7 +49,7 @@ static const char R_OBJ_NEXT[] = "expected ',' or '}'";
 static const char R_ARR_NEXT[] = "expected ',' or ']'";
 static const char R_KEY[] = "expected string key";
 
-static inline void set_err(json_error *err, size_t at, const char *why)
+static inline void set_err(json_error_t *err, size_t at, const char *why)
 {
     err->offset = at;
     err->reason = why;
@@ -152,7 +152,7 @@ static inline size_t utf8_len(const uint8_t *s, size_t i, size_t len)
 /* A string whose opening quote is s[i]. Returns the index just past the closing quote (always
  * > 0), or 0 with *err set. Escapes are only checked, never decoded: "\ud800" alone is accepted
  * as written (as the Go and Rust peers do). */
-static ALWAYS_INLINE size_t scan_string(const uint8_t *s, size_t i, size_t len, json_error *err)
+static ALWAYS_INLINE size_t scan_string(const uint8_t *s, size_t i, size_t len, json_error_t *err)
 {
     i++;
     for (;;) {
@@ -204,7 +204,7 @@ eof:
 
 /* A number starting at s[i] ('-' or a digit). Returns the index just past it, or 0 with *err
  * set. Grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static ALWAYS_INLINE size_t scan_number(const uint8_t *s, size_t i, size_t len, json_error *err)
+static ALWAYS_INLINE size_t scan_number(const uint8_t *s, size_t i, size_t len, json_error_t *err)
 {
     if (s[i] == '-')
         i++;
@@ -254,7 +254,7 @@ bad:
 
 /* true, false or null at s[i]; lit is the expected word, s[i] == lit[0] already. */
 static inline size_t scan_literal(const uint8_t *s, size_t i, size_t len, const char *lit,
-                                  size_t n, json_error *err)
+                                  size_t n, json_error_t *err)
 {
     for (size_t k = 1; k < n; k++) {
         if (i + k >= len) {
@@ -313,7 +313,7 @@ done:
 
 /* The whole job. dst == NULL validates only; as this is inlined into both entry points with a
  * constant dst, the validating copy has no output code at all. */
-static ALWAYS_INLINE ssize_t scan(const char *src, size_t len, char *dst, json_error *err)
+static ALWAYS_INLINE ssize_t scan(const char *src, size_t len, char *dst, json_error_t *err)
 {
     const uint8_t *s = (const uint8_t *)src;
     size_t i = 0;   /* next input byte */
@@ -448,12 +448,12 @@ fail:
 #undef FAIL
 }
 
-ssize_t json_minify(const char *src, size_t len, char *dst, json_error *err)
+ssize_t json_minify(const char *src, size_t len, char *dst, json_error_t *err)
 {
     return scan(src, len, dst, err);
 }
 
-int json_validate(const char *src, size_t len, json_error *err)
+int json_validate(const char *src, size_t len, json_error_t *err)
 {
     return scan(src, len, NULL, err) < 0 ? -1 : 0;
 }

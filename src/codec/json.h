@@ -19,7 +19,7 @@ typedef struct {
     size_t offset;      /* 0-based byte offset where the input stopped being valid JSON */
     const char *reason; /* static, short, lower-case English ("unexpected end of input");
                          * never contains '"' or '\\', so it can go into a JSON string as is */
-} json_error;
+} json_error_t;
 
 /* Validates src[0..len) as exactly one JSON value (RFC 8259, UTF-8 checked, depth limited)
  * and writes it to dst with insignificant white space removed and nothing else changed.
@@ -27,10 +27,10 @@ typedef struct {
  * surrogate escape ("\ud800") is accepted as written. No allocation, no recursion.
  * dst must have room for len bytes; dst == src (in place) is allowed.
  * Returns the minified length, or -1 with *err filled in (dst content then unspecified). */
-ssize_t json_minify(const char *src, size_t len, char *dst, json_error *err);
+ssize_t json_minify(const char *src, size_t len, char *dst, json_error_t *err);
 
 /* Validation only: 0 if valid, -1 with *err filled in. */
-int json_validate(const char *src, size_t len, json_error *err);
+int json_validate(const char *src, size_t len, json_error_t *err);
 
 /* ---- reading the members of an object ----
  * For documents json_validate accepted (these functions do not validate again). */

@@ -32,7 +32,7 @@ typedef enum {
     HTTP_BODY_LENGTH,     /* Content-Length bytes */
     HTTP_BODY_CHUNKED,    /* Transfer-Encoding: chunked */
     HTTP_BODY_UNTIL_CLOSE /* responses only: no framing, the body ends when the peer closes */
-} http_body_kind;
+} http_body_kind_t;
 
 typedef struct {
     http_str_t method;  /* requests */
@@ -44,7 +44,7 @@ typedef struct {
     http_header_t headers[HTTP_MAX_HEADERS];
     size_t nheaders;
     size_t head_len;    /* bytes of the head, terminating empty line included */
-    http_body_kind body;
+    http_body_kind_t body;
     uint64_t content_length;
     bool keep_alive;    /* after this message, per version and Connection */
     bool expect_continue;

@@ -90,7 +90,7 @@ static void usage(FILE *f)
                "  --out FILE   write there instead of stdout\n");
 }
 
-int gen_main(int argc, char **argv)
+int cmd_gen(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"rows", required_argument, 0, 'r'},

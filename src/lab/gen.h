@@ -25,6 +25,6 @@ static inline uint64_t gen_below(uint64_t *state, uint64_t n) { return gen_next(
 void gen_csv(buf_t *out, uint64_t rows, uint64_t seed);
 
 /* `stackbench gen WORKLOAD`. */
-int gen_main(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
 
 #endif

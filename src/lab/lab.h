@@ -69,7 +69,7 @@ typedef struct {
         const char *method, *target;
         uint64_t requests, errors;
         double lat_us[4];           /* p50, p90, p99, p99.9 */
-    } by_request[LOAD_MIX_MAX];
+    } by_request[MIX_MAX_TEMPLATES];
 } lab_cell_t;
 
 /* What the lab sends for a workload and how it checks each answer: one request whose every
@@ -84,9 +84,9 @@ typedef struct {
     size_t body_len;
     const char *expect_body;        /* every 200 answer must be exactly this */
     size_t expect_len;
-    const load_request_t *mix;      /* instead of method, path and body */
+    const mix_template_t *mix;      /* instead of method, path and body */
     size_t nmix;
-    load_check_fn check;            /* with mix: the answer to what was sent */
+    load_check_cb check;            /* with mix: the answer to what was sent */
     const char *db_reset;           /* SQL that puts the database back as the schema left it
                                      * (run before each language; NULL: no database) */
 } lab_workload_t;
@@ -103,7 +103,7 @@ int lab_write_results(const lab_config_t *cfg, const lab_cell_t *cells, int n, c
                       size_t errlen);
 
 /* `stackbench run`. */
-int lab_main(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Defaults: every language and workload, 10 s after 3 s of warm-up, 64 connections, pool 8. */
 void lab_config_init(lab_config_t *cfg);
@@ -164,7 +164,7 @@ typedef struct {
     uint64_t mismatched;            /* in the database with another account or amount */
     uint64_t balance_mismatches;    /* accounts whose balance is not opening - their orders */
     int exit_status;
-} lab_durability_t;
+} durability_t;
 
 /* A throwaway PostgreSQL (pinned to the service CPUs) and lang's sql service with --pool
  * cfg->pool; POST /orders for random accounts from cfg->connections connections for
@@ -174,12 +174,12 @@ typedef struct {
  * opening balance minus the account's orders, 503 answered while the database was down, 201
  * again after it came back, no request left unanswered past 3 s, and a clean exit. Call from
  * the main thread (pg.h). 0 when all held; -1 with d->reason. */
-int lab_durability(const lab_config_t *cfg, const char *lang, lab_durability_t *d);
+int durability_run(const lab_config_t *cfg, const char *lang, durability_t *d);
 
 /* `stackbench durability`. */
-int durability_main(int argc, char **argv);
+int cmd_durability(int argc, char **argv);
 
 /* `stackbench pg`: a throwaway PostgreSQL around a command. */
-int pg_main(int argc, char **argv);
+int cmd_pg(int argc, char **argv);
 
 #endif

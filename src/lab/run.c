@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "lab/contract.h"
+#include "verify/contract.h"
 #include "lab/lab.h"
-#include "lab/meter.h"
-#include "lab/pg.h"
-#include "lab/service.h"
-#include "lab/verify.h"
+#include "sut/meter.h"
+#include "db/db.h"
+#include "sut/sut.h"
+#include "verify/verify.h"
 
 #define START_TIMEOUT (15 * NS_PER_S)
 #define STOP_TIMEOUT (15 * NS_PER_S)
@@ -112,7 +112,7 @@ static void build_peers(const lab_config_t *cfg, char build_err[LAB_MAX][512])
 }
 
 static bool check_answer(const http_msg_t *m, const char *body, size_t len,
-                         const load_sent_t *sent, void *ud)
+                         const mix_sent_t *sent, void *ud)
 {
     const lab_workload_t *wl = ud;
     if (wl->check)
@@ -121,7 +121,7 @@ static bool check_answer(const http_msg_t *m, const char *body, size_t len,
 }
 
 /* The sql workload's database, started (or created on --pg-url) once for the run. */
-static lab_pg_t pg;
+static db_t pg;
 static bool pg_up;
 static char pg_err[512];
 
@@ -204,7 +204,7 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
         const char **end = argv + (argv == argv_c ? 5 : 4);
         end[0] = "--pg-url", end[1] = pg.url, end[2] = "--pool", end[3] = pool;
         /* Every language starts from the same data. */
-        if (lab_pg_exec(&pg, wl->db_reset, why, sizeof why)) {
+        if (db_exec(&pg, wl->db_reset, why, sizeof why)) {
             fail(c, "database reset: %s", why);
             return;
         }
@@ -213,13 +213,13 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
     /* 1. A first instance is checked against the contract. */
     if (cfg->progress)
         fprintf(stderr, "\r\033[K  %s  checking the contract…", label);
-    service_t svc;
-    if (service_start(&svc, argv, cfg->cpus_service, START_TIMEOUT, why, sizeof why)) {
+    sut_t svc;
+    if (sut_start(&svc, argv, cfg->cpus_service, START_TIMEOUT, why, sizeof why)) {
         fail(c, "%s", why);
         return;
     }
-    if (service_wait_healthy(svc.url, START_TIMEOUT) < 0) {
-        service_stop(&svc, SIGKILL, NS_PER_S);
+    if (sut_wait_healthy(svc.url, START_TIMEOUT) < 0) {
+        sut_stop(&svc, SIGKILL, NS_PER_S);
         fail(c, "GET /health never answered 200 at %s", svc.url);
         return;
     }
@@ -241,7 +241,7 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
         free(res);
         contract_free(&ct);
     }
-    int rc = service_stop(&svc, SIGTERM, STOP_TIMEOUT);
+    int rc = sut_stop(&svc, SIGTERM, STOP_TIMEOUT);
     if (!c->ok)
         return;
     if (rc != 0) {
@@ -251,13 +251,13 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
     }
 
     /* 2. A fresh instance is warmed up, then measured. */
-    if (service_start(&svc, argv, cfg->cpus_service, START_TIMEOUT, why, sizeof why)) {
+    if (sut_start(&svc, argv, cfg->cpus_service, START_TIMEOUT, why, sizeof why)) {
         fail(c, "%s", why);
         return;
     }
-    int health = service_wait_healthy(svc.url, START_TIMEOUT);
+    int health = sut_wait_healthy(svc.url, START_TIMEOUT);
     if (health < 0) {
-        service_stop(&svc, SIGKILL, NS_PER_S);
+        sut_stop(&svc, SIGKILL, NS_PER_S);
         fail(c, "GET /health never answered 200 at %s", svc.url);
         return;
     }
@@ -288,8 +288,8 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
     int lrc = load_run(&lc, &lr, err, sizeof err);
     meter_stop(&m);
     double db1 = db_metered ? meter_tree_cpu_s(pg.pid) : -1;
-    c->exit_status = service_stop(&svc, SIGTERM, STOP_TIMEOUT);
-    c->served = service_served(&svc);
+    c->exit_status = sut_stop(&svc, SIGTERM, STOP_TIMEOUT);
+    c->served = sut_served(&svc);
     if (lrc != 0) {
         fail(c, "load: %s", err);
         return;
@@ -313,7 +313,7 @@ static void run_cell(const lab_config_t *cfg, const char *workload, const char *
         double avail = lr.elapsed_s * cfg->n_db_cpus;
         c->db_cpu_share = avail > 0 ? c->db_cpu_s / avail : 0;
     }
-    for (size_t i = 0; i < lr.nby_request && i < LOAD_MIX_MAX; i++) {
+    for (size_t i = 0; i < lr.nby_request && i < MIX_MAX_TEMPLATES; i++) {
         const load_request_result_t *br = &lr.by_request[i];
         c->by_request[i].method = wl->mix[i].method;
         c->by_request[i].target = wl->mix[i].target;
@@ -367,9 +367,9 @@ int lab_run(const lab_config_t *cfg, lab_cell_t *cells)
         if (cfg->progress)
             fprintf(stderr, "\r\033[K  starting PostgreSQL…");
         memset(&pg, 0, sizeof pg);
-        lab_pg_cleanup_on_signals(&pg);
-        int rc = cfg->pg_url ? lab_pg_use(&pg, cfg->pg_url, pg_err, sizeof pg_err)
-                             : lab_pg_start(&pg, cfg->cpus_db, pg_err, sizeof pg_err);
+        db_cleanup_on_signals(&pg);
+        int rc = cfg->pg_url ? db_use(&pg, cfg->pg_url, pg_err, sizeof pg_err)
+                             : db_start(&pg, cfg->cpus_db, pg_err, sizeof pg_err);
         pg_up = rc == 0;
     }
     int total = cfg->nworkloads * cfg->nlangs, k = 0;
@@ -377,7 +377,7 @@ int lab_run(const lab_config_t *cfg, lab_cell_t *cells)
         for (int l = 0; l < cfg->nlangs; l++, k++)
             run_cell(cfg, cfg->workloads[w], cfg->langs[l], build_err[l], &cells[k], k + 1, total);
     if (need_db)
-        lab_pg_stop(&pg);
+        db_stop(&pg);
     if (cfg->progress)
         fprintf(stderr, "\r\033[K");
     return 0;

@@ -91,7 +91,7 @@ static int echo_prepare(void)
 {
     /* The expected answer is the request minified, by the same rule as the contract. */
     char *min = malloc(echo.body_len);
-    json_error e;
+    json_error_t e;
     ssize_t n = json_minify(echo.body, echo.body_len, min, &e);
     if (n < 0) {
         free(min);
@@ -104,7 +104,7 @@ static int echo_prepare(void)
 
 /* sql: 80 % reads of random accounts, 20 % orders for random accounts (contracts/sql.md). */
 static const char order_body[] = "{\"account_id\":{rand:1:10000},\"amount\":{rand:1:100}}";
-static const load_request_t sql_mix[] = {
+static const mix_template_t sql_mix[] = {
     {.method = "GET", .target = "/accounts/{rand:1:10000}", .weight = 80},
     {.method = "POST", .target = "/orders", .body = order_body, .body_len = sizeof order_body - 1,
      .weight = 20},
@@ -120,7 +120,7 @@ static bool starts_and_has(const char *body, size_t len, const char *prefix, siz
 
 /* GET /accounts/N: 200 {"id":N,"balance":...,"name":"account-N"}; POST /orders: 201
  * {"id":...,"account_id":A,"amount":M,"balance":...} for the A and M sent. */
-static bool sql_check(const http_msg_t *m, const char *body, size_t len, const load_sent_t *sent,
+static bool sql_check(const http_msg_t *m, const char *body, size_t len, const mix_sent_t *sent,
                       void *ud)
 {
     char a[48], b[80];

@@ -80,7 +80,7 @@ static char *read_file(const char *path, size_t *len)
     return p;
 }
 
-int load_main(int argc, char **argv)
+int cmd_load(int argc, char **argv)
 {
     enum { O_BODY = 256, O_BODY_FILE, O_TIMEOUT, O_EXPECT, O_CPUS, O_JSON, O_MIX, O_SEED };
     static const struct option opts[] = {
@@ -108,7 +108,7 @@ int load_main(int argc, char **argv)
     const char *json_path = NULL;
     bool quiet = false;
     static const char *headers[64];
-    static load_request_t mix[LOAD_MIX_MAX];
+    static mix_template_t mix[MIX_MAX_TEMPLATES];
     char *body_owned = NULL;
     int64_t v;
     opterr = 0;
@@ -167,8 +167,8 @@ int load_main(int argc, char **argv)
             cfg.body = body_owned;
             break;
         case O_MIX: {
-            if (cfg.nrequests == LOAD_MIX_MAX)
-                opt_fail("load", "--mix: at most %d templates", LOAD_MIX_MAX);
+            if (cfg.nrequests == MIX_MAX_TEMPLATES)
+                opt_fail("load", "--mix: at most %d templates", MIX_MAX_TEMPLATES);
             char why[400];
             if (mix_parse_spec(optarg, &mix[cfg.nrequests], why, sizeof why))
                 opt_fail("load", "--mix: %s", why);

@@ -2,6 +2,6 @@
 #ifndef SB_LOAD_CLI_H
 #define SB_LOAD_CLI_H
 
-int load_main(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 
 #endif

@@ -41,7 +41,7 @@ typedef struct {
     size_t req_len;
     size_t wr_off;          /* bytes of the current request written */
     char *render;           /* with templates that have placeholders: where they are rendered */
-    load_sent_t sent;       /* what the current request is, for the check and the by-template
+    mix_sent_t sent;       /* what the current request is, for the check and the by-template
                              * figures */
     int64_t sent_at;        /* when the current request was sent */
     int64_t due;            /* when the current request was due (open loop) */

@@ -29,8 +29,8 @@
  * what was sent: the template's index and the numbers drawn for it (index 0, no numbers, for
  * the single request). Return false to count the answer as a "body" error. Called from load
  * threads concurrently. */
-typedef bool (*load_check_fn)(const http_msg_t *m, const char *body, size_t len,
-                              const load_sent_t *sent, void *ud);
+typedef bool (*load_check_cb)(const http_msg_t *m, const char *body, size_t len,
+                              const mix_sent_t *sent, void *ud);
 
 typedef struct {
     const char *url;            /* http://host[:port][/path]; with a mix: no path, or "/" */
@@ -44,9 +44,9 @@ typedef struct {
     size_t nheaders;
     const char *body;
     size_t body_len;
-    /* A mix of 1..LOAD_MIX_MAX templates instead of method, body and the URL's path; headers
+    /* A mix of 1..MIX_MAX_TEMPLATES templates instead of method, body and the URL's path; headers
      * apply to every template. NULL/0: the single request. */
-    const load_request_t *requests;
+    const mix_template_t *requests;
     size_t nrequests;
     uint64_t seed;              /* the mix's random numbers; 0: LOAD_SEED_DEFAULT */
     int expect_status;          /* 0: any status below 400 is fine */
@@ -54,7 +54,7 @@ typedef struct {
     unsigned char cpus[1024];
     bool progress;              /* live progress line on stderr */
     const char *progress_label; /* printed first on the progress line, or NULL */
-    load_check_fn check;
+    load_check_cb check;
     void *check_ud;
 } load_config_t;
 

@@ -150,10 +150,10 @@ static bool is_token(const char *s, size_t n)
     return n > 0;
 }
 
-int mix_check(const load_request_t *rq, char *err, size_t errlen)
+int mix_check(const mix_template_t *rq, char *err, size_t errlen)
 {
-    if (rq->weight < 1 || rq->weight > LOAD_MIX_MAX_WEIGHT) {
-        errf(err, errlen, "weight must be 1..%u, got %u", LOAD_MIX_MAX_WEIGHT, rq->weight);
+    if (rq->weight < 1 || rq->weight > MIX_MAX_WEIGHT) {
+        errf(err, errlen, "weight must be 1..%u, got %u", MIX_MAX_WEIGHT, rq->weight);
         return -1;
     }
     if (!rq->method || !is_token(rq->method, strlen(rq->method))) {
@@ -173,17 +173,17 @@ int mix_check(const load_request_t *rq, char *err, size_t errlen)
     int nb = rq->body ? count_placeholders(rq->body, rq->body_len, "body", err, errlen) : 0;
     if (nb < 0)
         return -1;
-    if (nt + nb > LOAD_MIX_MAX_VALUES) {
+    if (nt + nb > MIX_MAX_VALUES) {
         errf(err, errlen, "%d placeholders in one request, at most %d", nt + nb,
-             LOAD_MIX_MAX_VALUES);
+             MIX_MAX_VALUES);
         return -1;
     }
     return 0;
 }
 
-int mix_parse_spec(char *spec, load_request_t *rq, char *err, size_t errlen)
+int mix_parse_spec(char *spec, mix_template_t *rq, char *err, size_t errlen)
 {
-    *rq = (load_request_t){0};
+    *rq = (mix_template_t){0};
     char *p = spec, *field[3];
     size_t flen[3];
     for (int f = 0; f < 3; f++) {
@@ -197,9 +197,9 @@ int mix_parse_spec(char *spec, load_request_t *rq, char *err, size_t errlen)
         }
     }
     int64_t w;
-    if (!parse_i64(field[0], flen[0], &w) || w < 1 || w > LOAD_MIX_MAX_WEIGHT) {
+    if (!parse_i64(field[0], flen[0], &w) || w < 1 || w > MIX_MAX_WEIGHT) {
         errf(err, errlen, "expected 'WEIGHT METHOD TARGET [BODY]' with a weight 1..%u, got '%.*s'",
-             LOAD_MIX_MAX_WEIGHT, (int)flen[0], field[0]);
+             MIX_MAX_WEIGHT, (int)flen[0], field[0]);
         return -1;
     }
     bool has_body = false;
@@ -235,19 +235,19 @@ typedef struct {
     bool dynamic, head;
     int nvalues;
     int body_first;    /* values [body_first, nvalues) are in the body */
-    int64_t lo[LOAD_MIX_MAX_VALUES], hi[LOAD_MIX_MAX_VALUES];
+    int64_t lo[MIX_MAX_VALUES], hi[MIX_MAX_VALUES];
     size_t body_lit;   /* body bytes other than the values */
     int nparts;
-    mix_part_t parts[LOAD_MIX_MAX_VALUES + 2];
+    mix_part_t parts[MIX_MAX_VALUES + 2];
     size_t max_len;
 } mix_tpl_t;
 
 struct mix {
     size_t n;
-    uint64_t cum[LOAD_MIX_MAX]; /* cumulative weights */
+    uint64_t cum[MIX_MAX_TEMPLATES]; /* cumulative weights */
     uint64_t total;
     size_t render_max;
-    mix_tpl_t tpl[LOAD_MIX_MAX];
+    mix_tpl_t tpl[MIX_MAX_TEMPLATES];
 };
 
 /* Parts are built in sending order: literal bytes go to the current part, an action closes it. */
@@ -288,7 +288,7 @@ static int part_placeholders(mix_tpl_t *tp, const char *s, size_t n, const char 
  * request is laid out exactly as a serialized one: the request is written once with an empty
  * target (and, when the body changes length, a 1-byte body), and cut around the target and
  * the Content-Length value. */
-static int compile_dynamic(mix_tpl_t *tp, const load_request_t *rq, const char *authority,
+static int compile_dynamic(mix_tpl_t *tp, const mix_template_t *rq, const char *authority,
                            const char *const *headers, size_t nheaders, int ntarget,
                            char *err, size_t errlen)
 {
@@ -337,11 +337,11 @@ static int compile_dynamic(mix_tpl_t *tp, const load_request_t *rq, const char *
     return 0;
 }
 
-mix_t *mix_new(const load_request_t *rqs, size_t n, const char *authority,
+mix_t *mix_new(const mix_template_t *rqs, size_t n, const char *authority,
                const char *const *headers, size_t nheaders, char *err, size_t errlen)
 {
-    if (n < 1 || n > LOAD_MIX_MAX) {
-        errf(err, errlen, "a request mix has 1..%d templates, got %zu", LOAD_MIX_MAX, n);
+    if (n < 1 || n > MIX_MAX_TEMPLATES) {
+        errf(err, errlen, "a request mix has 1..%d templates, got %zu", MIX_MAX_TEMPLATES, n);
         return NULL;
     }
     mix_t *m = calloc(1, sizeof *m);
@@ -351,7 +351,7 @@ mix_t *mix_new(const load_request_t *rqs, size_t n, const char *authority,
     }
     m->n = n;
     for (size_t i = 0; i < n; i++) {
-        const load_request_t *rq = &rqs[i];
+        const mix_template_t *rq = &rqs[i];
         mix_tpl_t *tp = &m->tpl[i];
         char why[400];
         if (mix_check(rq, why, sizeof why)) {
@@ -428,7 +428,7 @@ static char *put_i64(char *end, int64_t v)
 }
 
 size_t mix_render(const mix_t *m, int i, mix_rng_t *r, char *buf, const char **out,
-                  load_sent_t *sent)
+                  mix_sent_t *sent)
 {
     const mix_tpl_t *tp = &m->tpl[i];
     sent->index = i;
@@ -438,9 +438,9 @@ size_t mix_render(const mix_t *m, int i, mix_rng_t *r, char *buf, const char **o
         return buf_size(&tp->blob);
     }
     /* Draw every value first: the Content-Length, written before the body, depends on them. */
-    char num[LOAD_MIX_MAX_VALUES][NUM_MAX];
-    const char *digits[LOAD_MIX_MAX_VALUES];
-    size_t ndigits[LOAD_MIX_MAX_VALUES];
+    char num[MIX_MAX_VALUES][NUM_MAX];
+    const char *digits[MIX_MAX_VALUES];
+    size_t ndigits[MIX_MAX_VALUES];
     size_t body_len = tp->body_lit;
     for (int k = 0; k < tp->nvalues; k++) {
         int64_t v = mix_rng_range(r, tp->lo[k], tp->hi[k]);

@@ -23,9 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LOAD_MIX_MAX 16        /* templates in one mix */
-#define LOAD_MIX_MAX_VALUES 8  /* placeholders in one template (target and body together) */
-#define LOAD_MIX_MAX_WEIGHT 1000000u
+#define MIX_MAX_TEMPLATES 16        /* templates in one mix */
+#define MIX_MAX_VALUES 8  /* placeholders in one template (target and body together) */
+#define MIX_MAX_WEIGHT 1000000u
 
 /* One template of a mix. */
 typedef struct {
@@ -33,16 +33,16 @@ typedef struct {
     const char *target;        /* path and query, e.g. "/accounts/{rand:1:10000}" */
     const char *body;          /* may contain placeholders too; NULL: no body */
     size_t body_len;
-    unsigned weight;           /* relative share of requests, 1..LOAD_MIX_MAX_WEIGHT */
-} load_request_t;
+    unsigned weight;           /* relative share of requests, 1..MIX_MAX_WEIGHT */
+} mix_template_t;
 
 /* What one request was: its template (index in the mix, 0 for the single request) and the
  * numbers substituted, in order of appearance (target first, then body). */
 typedef struct {
     int index;
     int nvalues;
-    int64_t values[LOAD_MIX_MAX_VALUES];
-} load_sent_t;
+    int64_t values[MIX_MAX_VALUES];
+} mix_sent_t;
 
 /* ---- the generator: xoshiro256**, seeded through splitmix64 ---- */
 
@@ -95,19 +95,19 @@ static inline int64_t mix_rng_range(mix_rng_t *r, int64_t lo, int64_t hi)
  * the string after the blanks that follow TARGET (it may contain blanks; none: no body). The
  * spec is cut in place (a NUL after the method and after the target) and rq points into it.
  * Then checks the template as mix_check does. 0, or -1 with a message in err. */
-int mix_parse_spec(char *spec, load_request_t *rq, char *err, size_t errlen);
+int mix_parse_spec(char *spec, mix_template_t *rq, char *err, size_t errlen);
 
 /* Checks one template: a method without blanks or control bytes, a target starting with '/'
- * without them, a weight 1..LOAD_MIX_MAX_WEIGHT, well-formed placeholders (known name, numbers
- * in range, LO <= HI, at most LOAD_MIX_MAX_VALUES). 0, or -1 with a message in err. */
-int mix_check(const load_request_t *rq, char *err, size_t errlen);
+ * without them, a weight 1..MIX_MAX_WEIGHT, well-formed placeholders (known name, numbers
+ * in range, LO <= HI, at most MIX_MAX_VALUES). 0, or -1 with a message in err. */
+int mix_check(const mix_template_t *rq, char *err, size_t errlen);
 
 typedef struct mix mix_t;
 
-/* Compiles n templates (1..LOAD_MIX_MAX, each checked by mix_check) into requests for
+/* Compiles n templates (1..MIX_MAX_TEMPLATES, each checked by mix_check) into requests for
  * `authority` (the Host header) with the given "Name: value" headers, laid out exactly as
  * http_write_request lays out a request. NULL with a message in err. */
-mix_t *mix_new(const load_request_t *rqs, size_t n, const char *authority,
+mix_t *mix_new(const mix_template_t *rqs, size_t n, const char *authority,
                const char *const *headers, size_t nheaders, char *err, size_t errlen);
 void mix_free(mix_t *m);
 
@@ -125,6 +125,6 @@ int mix_pick(const mix_t *m, mix_rng_t *r);
  * has no placeholders, else at buf (mix_render_max() bytes), where the request is rendered with
  * fresh numbers. sent gets i and the numbers. Returns the length. */
 size_t mix_render(const mix_t *m, int i, mix_rng_t *r, char *buf, const char **out,
-                  load_sent_t *sent);
+                  mix_sent_t *sent);
 
 #endif

@@ -38,7 +38,7 @@ static uint64_t non_2xx(const load_request_result_t *br)
 
 /* "POST /orders {"account_id":{rand:1:10000},…}": a template on one line, its body cut short
  * and control bytes shown as '.', so that the table stays a table. */
-static void print_template(FILE *f, const load_request_t *rq)
+static void print_template(FILE *f, const mix_template_t *rq)
 {
     fprintf(f, "  %s %s", rq->method, rq->target);
     if (!rq->body)
@@ -194,7 +194,7 @@ static void json_errors(jsonw_t *w, const uint64_t errors[LOAD_ERR_KINDS])
     jsonw_obj_end(w);
 }
 
-static void json_by_request(jsonw_t *w, const load_request_t *rq, const load_request_result_t *br)
+static void json_by_request(jsonw_t *w, const mix_template_t *rq, const load_request_result_t *br)
 {
     jsonw_obj_begin(w);
     jsonw_key(w, "method");

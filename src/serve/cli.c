@@ -52,7 +52,7 @@ static void usage(FILE *f)
             "  -h, --help             this help\n");
 }
 
-int serve_main(int argc, char **argv)
+int cmd_serve(int argc, char **argv)
 {
     enum { O_HOST = 256, O_PORT, O_WORKERS, O_BODY, O_RTO, O_ITO, O_ACCEPT, O_PG_URL, O_POOL };
     static const struct option opts[] = {

@@ -8,7 +8,7 @@
 
 static void echo_post(server_conn_t *c, server_req_t *req, void *ud)
 {
-    json_error err;
+    json_error_t err;
     ssize_t n = json_minify(req->body, req->body_len, req->body, &err);
     if (n < 0) {
         char body[256];

@@ -16,33 +16,33 @@ typedef enum { PC_DOWN, PC_CONNECTING, PC_READY } pgc_state;
 
 typedef struct {
     loop_io_t io;
-    pg_pool_t *pool;
+    pgpool_t *pool;
     PGconn *pg;
     pgc_state state;
-    pg_job_t *head, *tail;  /* in flight, in the order their results will come */
+    pgpool_job_t *head, *tail;  /* in flight, in the order their results will come */
     int inflight;           /* jobs in flight, the prepare job excepted */
     bool want_write;        /* PQflush left output: EPOLLOUT goes on with it */
     int64_t when;           /* PC_CONNECTING: give up then; PC_DOWN: connect again then */
     int64_t backoff;
-    pg_job_t prep;          /* prepares the statements on a new connection */
+    pgpool_job_t prep;          /* prepares the statements on a new connection */
 } pgc_t;
 
-struct pg_pool {
+struct pgpool {
     loop_t *loop;
     char *conninfo;
-    const pg_stmt_t *stmts;
+    const pgpool_stmt_t *stmts;
     int nstmts;
     int64_t timeout_ns;
-    pg_job_t *wait_head, *wait_tail; /* jobs no connection has taken yet, oldest first */
+    pgpool_job_t *wait_head, *wait_tail; /* jobs no connection has taken yet, oldest first */
     loop_timer_t tick;
     int nconns;
     pgc_t conns[];
 };
 
 static void conn_io(loop_t *loop, loop_io_t *io, uint32_t events);
-static void dispatch(pg_pool_t *p);
+static void dispatch(pgpool_t *p);
 
-void pg_pool_log(const char *fmt, ...)
+void pgpool_log(const char *fmt, ...)
 {
     static _Atomic int64_t last;
     int64_t now = clock_now_ns(), then = atomic_load(&last);
@@ -75,10 +75,10 @@ static void copy_error(char *dst, size_t n, const char *msg)
  * server process") go to the log like our own messages, rate-limited. */
 static void on_notice(void *arg, const char *msg)
 {
-    pg_pool_log("database says: %s", msg);
+    pgpool_log("database says: %s", msg);
 }
 
-void pg_job_clear(pg_job_t *job)
+void pgpool_job_clear(pgpool_job_t *job)
 {
     for (int i = 0; i < PGPOOL_MAX_STMTS; i++) {
         PQclear(job->res[i]);
@@ -86,7 +86,7 @@ void pg_job_clear(pg_job_t *job)
     }
 }
 
-static void finish(pg_job_t *job, pg_job_status st, const char *why)
+static void finish(pgpool_job_t *job, pgpool_status_t st, const char *why)
 {
     if (why)
         copy_error(job->error, sizeof job->error, why);
@@ -96,7 +96,7 @@ static void finish(pg_job_t *job, pg_job_status st, const char *why)
 
 /* ---- the waiting queue ---- */
 
-static void wait_push_back(pg_pool_t *p, pg_job_t *job)
+static void wait_push_back(pgpool_t *p, pgpool_job_t *job)
 {
     job->next = NULL;
     if (p->wait_tail)
@@ -106,9 +106,9 @@ static void wait_push_back(pg_pool_t *p, pg_job_t *job)
     p->wait_tail = job;
 }
 
-static pg_job_t *wait_pop(pg_pool_t *p)
+static pgpool_job_t *wait_pop(pgpool_t *p)
 {
-    pg_job_t *job = p->wait_head;
+    pgpool_job_t *job = p->wait_head;
     if (job) {
         p->wait_head = job->next;
         if (!p->wait_head)
@@ -118,7 +118,7 @@ static pg_job_t *wait_pop(pg_pool_t *p)
 }
 
 /* Whether a connection is up or on its way: otherwise waiting is pointless. */
-static bool any_hope(const pg_pool_t *p)
+static bool any_hope(const pgpool_t *p)
 {
     for (int i = 0; i < p->nconns; i++)
         if (p->conns[i].state != PC_DOWN)
@@ -126,11 +126,11 @@ static bool any_hope(const pg_pool_t *p)
     return false;
 }
 
-static void fail_waiting(pg_pool_t *p, const char *why)
+static void fail_waiting(pgpool_t *p, const char *why)
 {
-    pg_job_t *job;
+    pgpool_job_t *job;
     while ((job = wait_pop(p)))
-        finish(job, PG_JOB_UNAVAILABLE, why);
+        finish(job, PGPOOL_UNAVAILABLE, why);
 }
 
 /* ---- one connection ---- */
@@ -141,7 +141,7 @@ static void conn_start(pgc_t *c);
  * it is reopened at once the first time, then after a growing pause. */
 static void conn_fail(pgc_t *c, const char *why)
 {
-    pg_pool_t *p = c->pool;
+    pgpool_t *p = c->pool;
     char msg[200];
     copy_error(msg, sizeof msg, why);
     if (c->pg)
@@ -151,22 +151,22 @@ static void conn_fail(pgc_t *c, const char *why)
     bool was_ready = c->state == PC_READY;
     c->state = PC_DOWN;
     c->want_write = false;
-    pg_job_t *jobs = c->head;
+    pgpool_job_t *jobs = c->head;
     c->head = c->tail = NULL;
     c->inflight = 0;
 
     /* Jobs that may run again go first in the queue, in their order: they are the oldest. */
-    pg_job_t *again = NULL, **again_tail = &again;
+    pgpool_job_t *again = NULL, **again_tail = &again;
     int64_t now = loop_now(p->loop);
     while (jobs) {
-        pg_job_t *job = jobs;
+        pgpool_job_t *job = jobs;
         jobs = job->next;
-        pg_job_clear(job);
+        pgpool_job_clear(job);
         job->done = 0;
         if (job->prepare)
             continue;
         if ((job->once && job->sent) || job->deadline <= now) {
-            finish(job, PG_JOB_UNAVAILABLE, msg);
+            finish(job, PGPOOL_UNAVAILABLE, msg);
         } else {
             job->sent = false;
             job->next = NULL;
@@ -177,10 +177,10 @@ static void conn_fail(pgc_t *c, const char *why)
     if (again) {
         *again_tail = p->wait_head;
         if (!p->wait_head)
-            p->wait_tail = container_of(again_tail, pg_job_t, next);
+            p->wait_tail = container_of(again_tail, pgpool_job_t, next);
         p->wait_head = again;
     }
-    pg_pool_log("database connection %s: %s", was_ready ? "lost" : "failed", msg);
+    pgpool_log("database connection %s: %s", was_ready ? "lost" : "failed", msg);
 
     if (was_ready) {
         c->backoff = 0;
@@ -209,7 +209,7 @@ static bool conn_flush(pgc_t *c)
     return true;
 }
 
-static void inflight_push(pgc_t *c, pg_job_t *job)
+static void inflight_push(pgc_t *c, pgpool_job_t *job)
 {
     job->next = NULL;
     job->done = 0;
@@ -223,9 +223,9 @@ static void inflight_push(pgc_t *c, pg_job_t *job)
 }
 
 /* Puts a job's statements and its Sync into the pipeline. false: the connection failed. */
-static bool conn_send(pgc_t *c, pg_job_t *job)
+static bool conn_send(pgc_t *c, pgpool_job_t *job)
 {
-    pg_pool_t *p = c->pool;
+    pgpool_t *p = c->pool;
     inflight_push(c, job);
     job->sent = true;
     int n = job->prepare ? p->nstmts : job->nstmts;
@@ -235,7 +235,7 @@ static bool conn_send(pgc_t *c, pg_job_t *job)
             ok = PQsendPrepare(c->pg, p->stmts[i].name, p->stmts[i].sql, p->stmts[i].nparams,
                                NULL);
         } else {
-            const pg_stmt_t *s = &p->stmts[job->q[i].stmt];
+            const pgpool_stmt_t *s = &p->stmts[job->q[i].stmt];
             ok = PQsendQueryPrepared(c->pg, s->name, s->nparams, job->q[i].params, NULL, NULL, 0);
         }
         if (!ok) {
@@ -254,7 +254,7 @@ static bool conn_send(pgc_t *c, pg_job_t *job)
 static void conn_results(pgc_t *c)
 {
     while (c->state == PC_READY && c->head && !PQisBusy(c->pg)) {
-        pg_job_t *job = c->head;
+        pgpool_job_t *job = c->head;
         int n = job->prepare ? c->pool->nstmts : job->nstmts;
         PGresult *r = PQgetResult(c->pg);
         if (job->done < n) {
@@ -297,11 +297,11 @@ static void conn_results(pgc_t *c)
                 conn_fail(c, why);
                 return;
             }
-            pg_job_clear(job);
+            pgpool_job_clear(job);
             continue;
         }
         c->inflight--;
-        finish(job, failed ? PG_JOB_ERROR : PG_JOB_OK, NULL);
+        finish(job, failed ? PGPOOL_ERROR : PGPOOL_OK, NULL);
         /* The callback may have submitted jobs, even to this connection: fine, the loop
          * re-reads the state. There is room for one more job here now. */
         dispatch(c->pool);
@@ -368,7 +368,7 @@ static void conn_connecting(pgc_t *c)
 
 static void conn_start(pgc_t *c)
 {
-    pg_pool_t *p = c->pool;
+    pgpool_t *p = c->pool;
     c->pg = PQconnectStart(p->conninfo);
     c->io.fd = -1;
     if (!c->pg) {
@@ -426,7 +426,7 @@ static void conn_io(loop_t *loop, loop_io_t *io, uint32_t events)
 /* ---- the pool ---- */
 
 /* Hands waiting jobs to the ready connections with room, fewest in flight first. */
-static void dispatch(pg_pool_t *p)
+static void dispatch(pgpool_t *p)
 {
     while (p->wait_head) {
         pgc_t *best = NULL;
@@ -442,7 +442,7 @@ static void dispatch(pg_pool_t *p)
     }
 }
 
-void pg_pool_submit(pg_pool_t *p, pg_job_t *job)
+void pgpool_submit(pgpool_t *p, pgpool_job_t *job)
 {
     memset(job->res, 0, sizeof job->res);
     job->error[0] = 0;
@@ -451,29 +451,21 @@ void pg_pool_submit(pg_pool_t *p, pg_job_t *job)
     job->prepare = false;
     job->deadline = loop_now(p->loop) + p->timeout_ns;
     if (!any_hope(p)) {
-        finish(job, PG_JOB_UNAVAILABLE, "no database connection");
+        finish(job, PGPOOL_UNAVAILABLE, "no database connection");
         return;
     }
     wait_push_back(p, job);
     dispatch(p);
 }
 
-int pg_pool_ready(const pg_pool_t *p)
-{
-    int n = 0;
-    for (int i = 0; i < p->nconns; i++)
-        n += p->conns[i].state == PC_READY;
-    return n;
-}
-
 /* Deadlines: jobs waiting too long, connections answering or connecting too slowly, and the
  * reconnects that are due. */
 static void on_tick(loop_t *loop, loop_timer_t *t)
 {
-    pg_pool_t *p = container_of(t, pg_pool_t, tick);
+    pgpool_t *p = container_of(t, pgpool_t, tick);
     int64_t now = loop_now(loop);
     while (p->wait_head && p->wait_head->deadline <= now)
-        finish(wait_pop(p), PG_JOB_UNAVAILABLE, "no database connection within the timeout");
+        finish(wait_pop(p), PGPOOL_UNAVAILABLE, "no database connection within the timeout");
     for (int i = 0; i < p->nconns; i++) {
         pgc_t *c = &p->conns[i];
         if (c->state == PC_READY && c->head && c->head->deadline <= now)
@@ -486,10 +478,10 @@ static void on_tick(loop_t *loop, loop_timer_t *t)
     loop_timer_set(loop, t, now + PGPOOL_TICK_NS);
 }
 
-pg_pool_t *pg_pool_open(loop_t *loop, const char *conninfo, int nconns, const pg_stmt_t *stmts,
+pgpool_t *pgpool_open(loop_t *loop, const char *conninfo, int nconns, const pgpool_stmt_t *stmts,
                         int nstmts, int64_t timeout_ns, char *err, size_t errlen)
 {
-    pg_pool_t *p = calloc(1, sizeof *p + (size_t)nconns * sizeof(pgc_t));
+    pgpool_t *p = calloc(1, sizeof *p + (size_t)nconns * sizeof(pgc_t));
     if (!p || !(p->conninfo = strdup(conninfo))) {
         free(p);
         snprintf(err, errlen, "out of memory");
@@ -547,11 +539,11 @@ pg_pool_t *pg_pool_open(loop_t *loop, const char *conninfo, int nconns, const pg
     }
     return p;
 fail:
-    pg_pool_close(p);
+    pgpool_close(p);
     return NULL;
 }
 
-void pg_pool_close(pg_pool_t *p)
+void pgpool_close(pgpool_t *p)
 {
     if (!p)
         return;
@@ -559,14 +551,14 @@ void pg_pool_close(pg_pool_t *p)
     fail_waiting(p, "the service is stopping");
     for (int i = 0; i < p->nconns; i++) {
         pgc_t *c = &p->conns[i];
-        pg_job_t *jobs = c->head;
+        pgpool_job_t *jobs = c->head;
         c->head = c->tail = NULL;
         while (jobs) {
-            pg_job_t *job = jobs;
+            pgpool_job_t *job = jobs;
             jobs = job->next;
-            pg_job_clear(job);
+            pgpool_job_clear(job);
             if (!job->prepare)
-                finish(job, PG_JOB_UNAVAILABLE, "the service is stopping");
+                finish(job, PGPOOL_UNAVAILABLE, "the service is stopping");
         }
         if (c->pg)
             PQfinish(c->pg);

@@ -10,11 +10,11 @@
  *
  * Failures. Every job ends, through its callback, within the pool's timeout (plus one tick of
  * PGPOOL_TICK_NS): a job that waits that long for a connection, or whose connection does not
- * answer in time, ends PG_JOB_UNAVAILABLE, and an unanswering connection is closed. A lost
+ * answer in time, ends PGPOOL_UNAVAILABLE, and an unanswering connection is closed. A lost
  * connection (the server restarted, the socket broke) is reopened at once and then with a
  * backoff up to PGPOOL_MAX_BACKOFF_NS; its jobs run again on another connection, except jobs
  * marked `once` that were already sent (their outcome is unknown: a COMMIT may have happened).
- * When no connection is up or being opened, jobs end PG_JOB_UNAVAILABLE at once instead of
+ * When no connection is up or being opened, jobs end PGPOOL_UNAVAILABLE at once instead of
  * waiting for the timeout.
  *
  * Host names in the connection string are resolved with a blocking getaddrinfo (libpq does so
@@ -40,63 +40,60 @@
 typedef struct {
     const char *name, *sql;
     int nparams;
-} pg_stmt_t;
+} pgpool_stmt_t;
 
 typedef enum {
-    PG_JOB_OK,          /* every statement succeeded, results in res[] */
-    PG_JOB_ERROR,       /* a statement failed: the server said why (error); nothing committed */
-    PG_JOB_UNAVAILABLE, /* no connection in time, or the connection was lost (error says) */
-} pg_job_status;
+    PGPOOL_OK,          /* every statement succeeded, results in res[] */
+    PGPOOL_ERROR,       /* a statement failed: the server said why (error); nothing committed */
+    PGPOOL_UNAVAILABLE, /* no connection in time, or the connection was lost (error says) */
+} pgpool_status_t;
 
-typedef struct pg_job pg_job_t;
-typedef void (*pg_job_cb)(pg_job_t *job, pg_job_status status);
+typedef struct pgpool_job pgpool_job_t;
+typedef void (*pgpool_job_cb)(pgpool_job_t *job, pgpool_status_t status);
 
-struct pg_job {
-    /* Set by the caller before pg_pool_submit. */
+struct pgpool_job {
+    /* Set by the caller before pgpool_submit. */
     int nstmts;
     struct {
         int stmt;                              /* index into the pool's statements */
         const char *params[PGPOOL_MAX_PARAMS]; /* text, NUL-terminated, owned by the caller */
     } q[PGPOOL_MAX_STMTS];
     bool once;          /* never run twice: it writes, and a lost answer leaves it unknown */
-    pg_job_cb cb;       /* called once; may submit jobs; must not free the pool */
+    pgpool_job_cb cb;       /* called once; may submit jobs; must not free the pool */
 
-    /* Results, valid in cb until pg_job_clear (which the callback or its owner calls). */
+    /* Results, valid in cb until pgpool_job_clear (which the callback or its owner calls). */
     PGresult *res[PGPOOL_MAX_STMTS];
-    char error[160];    /* PG_JOB_ERROR, PG_JOB_UNAVAILABLE: why, one line */
+    char error[160];    /* PGPOOL_ERROR, PGPOOL_UNAVAILABLE: why, one line */
 
     /* The pool's. */
-    pg_job_t *next;
+    pgpool_job_t *next;
     int64_t deadline;
     int done;           /* statements whose results are complete */
     bool sent;
     bool prepare;       /* the connection's own job: prepare every statement */
 };
 
-typedef struct pg_pool pg_pool_t;
+typedef struct pgpool pgpool_t;
 
 /* Opens nconns connections to conninfo (a libpq URL or key=value string) and prepares stmts
  * on each, blocking (the loop is not running yet), then hands them to the loop. timeout_ns
  * bounds each job (see above). NULL with the reason in err when a connection cannot be
  * opened or a statement does not prepare. stmts must outlive the pool. */
-pg_pool_t *pg_pool_open(loop_t *loop, const char *conninfo, int nconns, const pg_stmt_t *stmts,
+pgpool_t *pgpool_open(loop_t *loop, const char *conninfo, int nconns, const pgpool_stmt_t *stmts,
                         int nstmts, int64_t timeout_ns, char *err, size_t errlen);
 
 /* Runs a job; its callback tells how it ended (possibly before this returns). */
-void pg_pool_submit(pg_pool_t *p, pg_job_t *job);
+void pgpool_submit(pgpool_t *p, pgpool_job_t *job);
 
 /* Frees a job's results. */
-void pg_job_clear(pg_job_t *job);
-
-/* Connections that are open and usable now. */
-int pg_pool_ready(const pg_pool_t *p);
+void pgpool_job_clear(pgpool_job_t *job);
 
 /* "stackbench serve sql: <message>" on stderr, at most one line a second for the whole
  * process (the pool's own messages included): a database down under load must not flood the
  * log. */
-void pg_pool_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pgpool_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Ends every job (PG_JOB_UNAVAILABLE), closes the connections, frees the pool. NULL is fine. */
-void pg_pool_close(pg_pool_t *p);
+/* Ends every job (PGPOOL_UNAVAILABLE), closes the connections, frees the pool. NULL is fine. */
+void pgpool_close(pgpool_t *p);
 
 #endif

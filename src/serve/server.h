@@ -23,14 +23,14 @@ typedef struct {
     size_t body_len;
 } server_req_t;
 
-typedef void (*server_handler)(server_conn_t *c, server_req_t *req, void *ud);
+typedef void (*server_handler_cb)(server_conn_t *c, server_req_t *req, void *ud);
 
 typedef struct {
     /* Exact match, query ignored. A final '*' matches the rest of one path segment: the
      * route "/accounts/" + "*" takes "/accounts/" and "/accounts/7", not "/accounts/7/x". */
     const char *path;
     const char *allow;  /* methods, as in the Allow header: "POST" or "GET, HEAD" */
-    server_handler fn;
+    server_handler_cb fn;
 } server_route_t;
 
 typedef struct {

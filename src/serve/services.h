@@ -18,6 +18,6 @@ const server_service_t *serve_find(const char *name);
 const char *serve_names(void);
 
 /* `stackbench serve WORKLOAD [flags]`. */
-int serve_main(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -34,7 +34,7 @@
 
 enum { ST_ACCOUNT, ST_ACCOUNTS, ST_DEBIT, ST_ORDER };
 
-static const pg_stmt_t statements[] = {
+static const pgpool_stmt_t statements[] = {
     [ST_ACCOUNT] = {"account", "SELECT balance, name FROM accounts WHERE id = $1", 1},
     [ST_ACCOUNTS] = {"accounts",
                      "SELECT id, balance, name FROM accounts WHERE id = ANY($1::int[]) ORDER BY id",
@@ -51,17 +51,17 @@ static const pg_stmt_t statements[] = {
 static const char *pg_url;
 static int pool_size = 8;
 
-static __thread pg_pool_t *pool;
+static __thread pgpool_t *pool;
 static __thread buf_t answer;
 
 typedef enum { REQ_ACCOUNT, REQ_ACCOUNTS, REQ_ORDER } req_kind;
 
 /* One request waiting for the database. */
 typedef struct sql_req {
-    pg_job_t job;
+    pgpool_job_t job;
     server_later_t later;
     server_conn_t *now;   /* the connection, while the handler still runs */
-    bool answered;        /* the job ended before pg_pool_submit returned */
+    bool answered;        /* the job ended before pgpool_submit returned */
     req_kind kind;
     char id[16];          /* parameters, as text */
     char amount[24];
@@ -97,10 +97,10 @@ static void respond_json(server_conn_t *c, int status, const buf_t *b)
 }
 
 /* Builds the answer of a job that ended. */
-static void answer_job(server_conn_t *c, sql_req_t *r, pg_job_status st)
+static void answer_job(server_conn_t *c, sql_req_t *r, pgpool_status_t st)
 {
-    if (st != PG_JOB_OK) {
-        pg_pool_log("answering 503: %s", r->job.error);
+    if (st != PGPOOL_OK) {
+        pgpool_log("answering 503: %s", r->job.error);
         server_respond_error(c, 503, "database_unavailable");
         return;
     }
@@ -151,20 +151,20 @@ static void answer_job(server_conn_t *c, sql_req_t *r, pg_job_status st)
 
 static void req_free(sql_req_t *r)
 {
-    pg_job_clear(&r->job);
+    pgpool_job_clear(&r->job);
     r->free_next = free_reqs;
     free_reqs = r;
 }
 
-static void job_done(pg_job_t *job, pg_job_status st)
+static void job_done(pgpool_job_t *job, pgpool_status_t st)
 {
     sql_req_t *r = container_of(job, sql_req_t, job);
     if (r->now) {
-        /* Ended before pg_pool_submit returned (the database is down): the handler is still
+        /* Ended before pgpool_submit returned (the database is down): the handler is still
          * running, so answer as any handler does. */
         answer_job(r->now, r, st);
         r->answered = true;
-        pg_job_clear(&r->job);
+        pgpool_job_clear(&r->job);
         return;
     }
     if (r->later.conn) {
@@ -193,7 +193,7 @@ static sql_req_t *req_new(server_conn_t *c, req_kind kind)
 /* Hands the request to the pool; answers now if it ended at once, else later. */
 static void req_run(server_conn_t *c, sql_req_t *r)
 {
-    pg_pool_submit(pool, &r->job);
+    pgpool_submit(pool, &r->job);
     r->now = NULL;
     if (r->answered)
         req_free(r);
@@ -294,7 +294,7 @@ static int sql_thread_start(loop_t *loop, int worker, int nworkers)
     /* --pool is the total: worker i gets its share, the first ones one more. */
     int n = pool_size / nworkers + (worker < pool_size % nworkers);
     char err[512];
-    pool = pg_pool_open(loop, pg_url, n, statements, sizeof statements / sizeof statements[0],
+    pool = pgpool_open(loop, pg_url, n, statements, sizeof statements / sizeof statements[0],
                         DB_TIMEOUT_NS, err, sizeof err);
     if (!pool) {
         static atomic_flag told = ATOMIC_FLAG_INIT;
@@ -307,7 +307,7 @@ static int sql_thread_start(loop_t *loop, int worker, int nworkers)
 
 static void sql_thread_done(void)
 {
-    pg_pool_close(pool);
+    pgpool_close(pool);
     pool = NULL;
     for (sql_req_t *r; (r = free_reqs);) {
         free_reqs = r->free_next;

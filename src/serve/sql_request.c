@@ -131,9 +131,9 @@ static bool integer_in(const char *s, size_t n, int64_t lo, int64_t hi, int64_t 
     return v >= lo && v <= hi;
 }
 
-sql_order_status sql_parse_order(const char *body, size_t n, int32_t *account, int64_t *amount)
+sql_order_status_t sql_parse_order(const char *body, size_t n, int32_t *account, int64_t *amount)
 {
-    json_error err;
+    json_error_t err;
     json_members_t it;
     if (json_validate(body, n, &err) || json_members_begin(&it, body, n))
         return SQL_ORDER_INVALID_JSON;

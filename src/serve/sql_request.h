@@ -27,11 +27,11 @@ typedef enum {
                                * integer (-?(0|[1-9][0-9]*): no fraction, no exponent) */
     SQL_ORDER_AMOUNT_RANGE,   /* 422: amount outside 1..SQL_MAX_AMOUNT, however large */
     SQL_ORDER_NO_ACCOUNT,     /* 404: account_id outside 1..2147483647 */
-} sql_order_status;
+} sql_order_status_t;
 
 /* A POST /orders body: {"account_id":N,"amount":N}, members matched by their exact name
  * (escapes decoded), the last of a repeated name counting, other members ignored. The first
  * rule broken is the answer, in the order of the enum. */
-sql_order_status sql_parse_order(const char *body, size_t n, int32_t *account, int64_t *amount);
+sql_order_status_t sql_parse_order(const char *body, size_t n, int32_t *account, int64_t *amount);
 
 #endif

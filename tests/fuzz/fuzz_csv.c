@@ -450,7 +450,7 @@ static void check_body(const char *src, size_t n, csv_agg_t *agg, ref_t *ref)
         buf_t out = BUF_INIT, want = BUF_INIT;
         if (csv_write_json(agg, &out) != 0)
             abort();
-        json_error je;
+        json_error_t je;
         if (json_validate(buf_start(&out), buf_size(&out), &je) != 0)
             abort();
         ref_json(ref, &want);

@@ -29,7 +29,7 @@ static void check_members(const char *src, size_t size, const char *min, size_t 
             break;
         if (nal != nbl || memcmp(na, nb, nal) != 0)
             abort();
-        json_error e;
+        json_error_t e;
         char *m = malloc(val + 1);
         ssize_t mn = json_minify(va, val, m, &e);
         if (mn < 0 || (size_t)mn != vbl || memcmp(m, vb, vbl) != 0)
@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out = malloc(size + 1), *inplace = malloc(size + 1);
     memcpy(inplace, data, size);
 
-    json_error e1 = {0, NULL}, e2 = {0, NULL}, e3 = {0, NULL};
+    json_error_t e1 = {0, NULL}, e2 = {0, NULL}, e3 = {0, NULL};
     ssize_t n1 = json_minify(src, size, out, &e1);
     ssize_t n2 = json_minify(inplace, size, inplace, &e2);
     int v = json_validate(src, size, &e3);
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         /* idempotent: out is minified already, so in place it must come back unchanged */
         char *again = malloc((size_t)n1);
-        json_error e4;
+        json_error_t e4;
         ssize_t n3 = json_minify(out, (size_t)n1, again, &e4);
         if (n3 != n1 || memcmp(again, out, (size_t)n1) != 0)
             abort();

@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int32_t account = 0;
     int64_t amount = 0;
-    sql_order_status st = sql_parse_order(s, size, &account, &amount);
-    json_error e;
+    sql_order_status_t st = sql_parse_order(s, size, &account, &amount);
+    json_error_t e;
     if (st != SQL_ORDER_INVALID_JSON && json_validate(s, size, &e) != 0)
         abort();
     if (st == SQL_ORDER_OK && (account < 1 || amount < 1 || amount > SQL_MAX_AMOUNT))

@@ -122,7 +122,7 @@ static struct {
     _Atomic uint64_t mismatches;
 } seen;
 
-static bool check_mix(const http_msg_t *m, const char *body, size_t len, const load_sent_t *sent,
+static bool check_mix(const http_msg_t *m, const char *body, size_t len, const mix_sent_t *sent,
                       void *ud)
 {
     int i = sent->index;
@@ -154,7 +154,7 @@ TEST(mix_sends_each_template_by_weight_and_check_sees_what_was_sent)
         exit(1);
     static const char *const hdr[] = {"Content-Type: application/json"};
     const char *echo = "{\"n\": {rand:1:5}}";
-    load_request_t rq[] = {
+    mix_template_t rq[] = {
         {"POST", "/echo", echo, strlen(echo), 6},
         {"GET", "/health", NULL, 0, 2},
         {"HEAD", "/health", NULL, 0, 1},
@@ -217,7 +217,7 @@ TEST(mix_sends_each_template_by_weight_and_check_sees_what_was_sent)
 
 TEST(mix_with_a_url_path_is_refused)
 {
-    load_request_t rq = {"GET", "/a", NULL, 0, 1};
+    mix_template_t rq = {"GET", "/a", NULL, 0, 1};
     load_config_t cfg;
     load_config_defaults(&cfg);
     cfg.url = "http://127.0.0.1:1/path";

@@ -1,4 +1,4 @@
-/* The lab's PostgreSQL (src/lab/pg.h) against a real server: a fresh cluster with the sql
+/* The lab's PostgreSQL (src/db/db.h) against a real server: a fresh cluster with the sql
  * schema, a crash and restart that keep committed data, an interrupted or killed run that
  * leaves no server and no folder behind, and an existing server where only the databases we
  * created are dropped. */
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "lab/pg.h"
+#include "db/db.h"
 
 static char err[1024];
 
@@ -110,12 +110,12 @@ static const char *query_str(const char *conninfo, const char *sql)
     return out;
 }
 
-static bool start(lab_pg_t *pg, const unsigned char *mask)
+static bool start(db_t *pg, const unsigned char *mask)
 {
     memset(pg, 0, sizeof *pg);
-    int rc = lab_pg_start(pg, mask, err, sizeof err);
+    int rc = db_start(pg, mask, err, sizeof err);
     if (rc)
-        fprintf(stderr, "    lab_pg_start: %s\n", err);
+        fprintf(stderr, "    db_start: %s\n", err);
     CHECK_INT(rc, 0);
     return rc == 0;
 }
@@ -131,7 +131,7 @@ TEST(starts_loads_schema_and_stops_cleanly)
             cpu = c;
     unsigned char mask[1024] = {0};
     mask[cpu] = 1;
-    lab_pg_t pg;
+    db_t pg;
     if (!start(&pg, mask))
         return;
     char want[128];
@@ -201,18 +201,18 @@ TEST(starts_loads_schema_and_stops_cleanly)
     snprintf(dir, sizeof dir, "%s", pg.dir);
     pid_t pid = pg.pid;
     CHECK(cluster_processes(dir) >= 3); /* postmaster, checkpointer, ... */
-    lab_pg_stop(&pg);
+    db_stop(&pg);
     CHECK_INT(pg.exit_status, 0); /* a fast shutdown, not a kill */
     CHECK_INT(pg.pid, 0);
     CHECK(!exists(dir));
     CHECK(!running(pid));
     CHECK_INT(cluster_processes(dir), 0);
-    lab_pg_stop(&pg); /* twice is harmless */
+    db_stop(&pg); /* twice is harmless */
 }
 
 TEST(survives_sigkill_and_restart)
 {
-    lab_pg_t pg;
+    db_t pg;
     if (!start(&pg, NULL))
         return;
     int port = pg.port;
@@ -226,7 +226,7 @@ TEST(survives_sigkill_and_restart)
     CHECK_INT(PQstatus(held), CONNECTION_OK);
 
     pid_t old = pg.pid;
-    CHECK_INT(lab_pg_kill(&pg), 0);
+    CHECK_INT(db_kill(&pg), 0);
     CHECK_INT(pg.pid, 0);
     CHECK_INT(pg.exit_status, 128 + SIGKILL);
     CHECK(!running(old));
@@ -236,11 +236,11 @@ TEST(survives_sigkill_and_restart)
     CHECK(PQresultStatus(r) != PGRES_TUPLES_OK);
     PQclear(r);
     PQfinish(held);
-    CHECK_INT(lab_pg_kill(&pg), -1); /* nothing to kill */
+    CHECK_INT(db_kill(&pg), -1); /* nothing to kill */
 
-    int rc = lab_pg_restart(&pg, err, sizeof err);
+    int rc = db_restart(&pg, err, sizeof err);
     if (rc)
-        fprintf(stderr, "    lab_pg_restart: %s\n", err);
+        fprintf(stderr, "    db_restart: %s\n", err);
     CHECK_INT(rc, 0);
     CHECK(pg.pid > 0 && pg.pid != old);
     CHECK_INT(pg.port, port);
@@ -251,13 +251,13 @@ TEST(survives_sigkill_and_restart)
 
     /* restart of a running server: stopped, then started */
     old = pg.pid;
-    CHECK_INT(lab_pg_restart(&pg, err, sizeof err), 0);
+    CHECK_INT(db_restart(&pg, err, sizeof err), 0);
     CHECK(pg.pid != old);
     CHECK_INT(query_int(pg.url, "SELECT count(*) FROM orders"), 1);
 
     char dir[64];
     snprintf(dir, sizeof dir, "%s", pg.dir);
-    lab_pg_stop(&pg);
+    db_stop(&pg);
     CHECK(!exists(dir));
     CHECK_INT(cluster_processes(dir), 0);
 }
@@ -276,11 +276,11 @@ static pid_t cluster_child(bool hooks, const char *use_url, int *out_fd, int *in
         alarm(60);
         close(up[0]);
         close(down[1]);
-        static lab_pg_t pg;
+        static db_t pg;
         if (hooks)
-            lab_pg_cleanup_on_signals(&pg);
-        if (use_url ? lab_pg_use(&pg, use_url, err, sizeof err)
-                    : lab_pg_start(&pg, NULL, err, sizeof err)) {
+            db_cleanup_on_signals(&pg);
+        if (use_url ? db_use(&pg, use_url, err, sizeof err)
+                    : db_start(&pg, NULL, err, sizeof err)) {
             fprintf(stderr, "    child: %s\n", err);
             _exit(1);
         }
@@ -288,7 +288,7 @@ static pid_t cluster_child(bool hooks, const char *use_url, int *out_fd, int *in
         char b;
         while (read(down[0], &b, 1) < 0) {
         }
-        exit(3); /* not lab_pg_stop: the atexit hook must do it */
+        exit(3); /* not db_stop: the atexit hook must do it */
     }
     close(up[1]);
     close(down[0]);
@@ -379,7 +379,7 @@ TEST(exit_without_stop_removes_the_cluster)
 
 TEST(interrupted_run_drops_its_database)
 {
-    lab_pg_t pg;
+    db_t pg;
     if (!start(&pg, NULL))
         return;
     int out, in;
@@ -404,7 +404,7 @@ TEST(interrupted_run_drops_its_database)
     }
     close(out);
     close(in);
-    lab_pg_stop(&pg);
+    db_stop(&pg);
 }
 
 TEST(killed_run_stops_the_server_and_the_next_start_sweeps_its_folder)
@@ -429,28 +429,28 @@ TEST(killed_run_stops_the_server_and_the_next_start_sweeps_its_folder)
     CHECK_INT(cluster_processes(dir), 0);
     CHECK(exists(dir));
     /* until the next start, which removes what dead runs left */
-    lab_pg_t pg;
+    db_t pg;
     if (!start(&pg, NULL))
         return;
     CHECK(!exists(dir));
-    lab_pg_stop(&pg);
+    db_stop(&pg);
 }
 
 
 TEST(use_existing_server_drops_only_its_database)
 {
-    lab_pg_t pg;
+    db_t pg;
     if (!start(&pg, NULL))
         return;
-    lab_pg_t a, b, c;
+    db_t a, b, c;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     memset(&c, 0, sizeof c);
-    int rc = lab_pg_use(&a, pg.url, err, sizeof err);
+    int rc = db_use(&a, pg.url, err, sizeof err);
     if (rc)
-        fprintf(stderr, "    lab_pg_use: %s\n", err);
+        fprintf(stderr, "    db_use: %s\n", err);
     CHECK_INT(rc, 0);
-    CHECK_INT(lab_pg_use(&b, pg.url, err, sizeof err), 0);
+    CHECK_INT(db_use(&b, pg.url, err, sizeof err), 0);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "stackbench_%d_", (int)getpid());
     CHECK(!strncmp(a.dbname, prefix, strlen(prefix)));
@@ -470,7 +470,7 @@ TEST(use_existing_server_drops_only_its_database)
     /* a key=value string with options of its own keeps them */
     char kv[1100];
     snprintf(kv, sizeof kv, "%s application_name=sbtest", pg.socket_url);
-    CHECK_INT(lab_pg_use(&c, kv, err, sizeof err), 0);
+    CHECK_INT(db_use(&c, kv, err, sizeof err), 0);
     snprintf(want, sizeof want, "%s dbname=%s", kv, c.dbname);
     CHECK_STR(c.url, want);
     CHECK_STR(query_str(c.url, "SELECT current_setting('application_name') || '@' || "
@@ -482,7 +482,7 @@ TEST(use_existing_server_drops_only_its_database)
     CHECK_INT(PQstatus(held), CONNECTION_OK);
     char bname[64];
     snprintf(bname, sizeof bname, "%s", b.dbname);
-    lab_pg_stop(&b);
+    db_stop(&b);
     PQfinish(held);
     CHECK(!has_database(pg.url, bname));
     CHECK(has_database(pg.url, a.dbname));
@@ -491,31 +491,31 @@ TEST(use_existing_server_drops_only_its_database)
     CHECK(running(pg.pid)); /* the server is not ours to stop in this mode */
 
     /* a URL with parameters keeps them */
-    lab_pg_t d;
+    db_t d;
     memset(&d, 0, sizeof d);
     char url[256];
     snprintf(url, sizeof url, "postgresql://bench@127.0.0.1:%d/stackbench?connect_timeout=5",
              pg.port);
-    CHECK_INT(lab_pg_use(&d, url, err, sizeof err), 0);
+    CHECK_INT(db_use(&d, url, err, sizeof err), 0);
     snprintf(want, sizeof want, "postgresql://bench@127.0.0.1:%d/%s?connect_timeout=5", pg.port,
              d.dbname);
     CHECK_STR(d.url, want);
     CHECK_INT(query_int(d.url, "SELECT count(*) FROM accounts"), 10000);
 
     /* what it cannot use is an error, and nothing is created */
-    lab_pg_t e;
+    db_t e;
     memset(&e, 0, sizeof e);
-    CHECK_INT(lab_pg_use(&e, "postgresql://bench@127.0.0.1:1/x", err, sizeof err), -1);
+    CHECK_INT(db_use(&e, "postgresql://bench@127.0.0.1:1/x", err, sizeof err), -1);
     CHECK(strstr(err, "connecting") != NULL);
-    CHECK_INT(lab_pg_use(&e, "host='unterminated", err, sizeof err), -1);
+    CHECK_INT(db_use(&e, "host='unterminated", err, sizeof err), -1);
 
     char aname[64], cname[64], dname[64];
     snprintf(aname, sizeof aname, "%s", a.dbname);
     snprintf(cname, sizeof cname, "%s", c.dbname);
     snprintf(dname, sizeof dname, "%s", d.dbname);
-    lab_pg_stop(&a);
-    lab_pg_stop(&c);
-    lab_pg_stop(&d);
+    db_stop(&a);
+    db_stop(&c);
+    db_stop(&d);
     CHECK(!has_database(pg.url, aname));
     CHECK(!has_database(pg.url, cname));
     CHECK(!has_database(pg.url, dname));
@@ -523,16 +523,16 @@ TEST(use_existing_server_drops_only_its_database)
     CHECK_INT(query_int(pg.url, "SELECT count(*) FROM pg_database WHERE datname LIKE "
                                 "'stackbench%'"),
               1);
-    lab_pg_stop(&pg);
+    db_stop(&pg);
 }
 
 TEST(schema_is_embedded)
 {
-    const char *s = lab_pg_schema("sql");
+    const char *s = db_schema("sql");
     CHECK(s != NULL);
     CHECK(s && strstr(s, "CREATE TABLE accounts") != NULL);
-    CHECK(lab_pg_schema("echo") == NULL);
-    CHECK(lab_pg_schema(NULL) == NULL);
+    CHECK(db_schema("echo") == NULL);
+    CHECK(db_schema(NULL) == NULL);
 }
 
 T_MAIN(T(schema_is_embedded), T(starts_loads_schema_and_stops_cleanly),

@@ -12,10 +12,10 @@
 #include <time.h>
 
 #include "core/clock.h"
-#include "lab/pg.h"
+#include "db/db.h"
 #include "proc.h"
 
-static lab_pg_t pg;
+static db_t pg;
 static char out[1 << 16];
 
 TEST(c_sql_passes_the_contract)
@@ -186,12 +186,12 @@ int main(int argc, char **argv)
         T(rust_keeps_every_order_when_postgres_is_killed),
     };
     char err[1024];
-    lab_pg_cleanup_on_signals(&pg);
-    if (lab_pg_start(&pg, NULL, err, sizeof err) != 0) {
+    db_cleanup_on_signals(&pg);
+    if (db_start(&pg, NULL, err, sizeof err) != 0) {
         printf("FAIL sql_database: %s\n", err);
         return 1;
     }
     int rc = t_main(cases, sizeof cases / sizeof cases[0], argc, argv);
-    lab_pg_stop(&pg);
+    db_stop(&pg);
     return rc;
 }

@@ -70,7 +70,7 @@ int proc_start(proc_t *p, const char *const argv[])
 {
     memset(p, 0, sizeof *p);
     char err[1024];
-    if (service_start(&p->svc, argv, NULL, 5 * NS_PER_S, err, sizeof err) != 0) {
+    if (sut_start(&p->svc, argv, NULL, 5 * NS_PER_S, err, sizeof err) != 0) {
         fprintf(stderr, "    %s: %s\n", argv[0], err);
         return -1;
     }
@@ -83,10 +83,10 @@ int proc_start(proc_t *p, const char *const argv[])
 
 int proc_stop(proc_t *p, int sig, int timeout_ms)
 {
-    return service_stop(&p->svc, sig, (int64_t)timeout_ms * NS_PER_MS);
+    return sut_stop(&p->svc, sig, (int64_t)timeout_ms * NS_PER_MS);
 }
 
-long long proc_served(const proc_t *p) { return service_served(&p->svc); }
+long long proc_served(const proc_t *p) { return sut_served(&p->svc); }
 
 int proc_run(const char *const argv[], char *out, size_t cap, int timeout_ms)
 {

@@ -7,11 +7,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "lab/service.h"
+#include "sut/sut.h"
 
-/* A server under test: the lab's service runner (src/lab/service.h), plus its port. */
+/* A server under test: the lab's service runner (src/sut/sut.h), plus its port. */
 typedef struct {
-    service_t svc;
+    sut_t svc;
     pid_t pid;
     int port;
     char url[128];       /* http://127.0.0.1:PORT */

@@ -10,10 +10,10 @@
 /* ---- helpers ---- */
 
 /* Minifies s (a C string) out of place; returns the output (static) or NULL when invalid. */
-static const char *mini(const char *s, json_error *e)
+static const char *mini(const char *s, json_error_t *e)
 {
     static char out[1 << 16];
-    json_error dummy;
+    json_error_t dummy;
     ssize_t n = json_minify(s, strlen(s), out, e ? e : &dummy);
     if (n < 0)
         return NULL;
@@ -23,7 +23,7 @@ static const char *mini(const char *s, json_error *e)
 
 static int valid_n(const char *s, size_t n)
 {
-    json_error e;
+    json_error_t e;
     char *out = malloc(n + 1);
     ssize_t r = json_minify(s, n, out, &e);
     int v = json_validate(s, n, &e);
@@ -37,13 +37,13 @@ static int valid(const char *s) { return valid_n(s, strlen(s)); }
 /* Expects s to be rejected at offset `at` with reason `why`. */
 #define CHECK_REJECT(s, at, why)                                                                  \
     do {                                                                                          \
-        json_error e_ = {0, NULL};                                                                \
+        json_error_t e_ = {0, NULL};                                                                \
         const char *s_ = (s);                                                                     \
         char o_[256];                                                                             \
         CHECK_INT(json_minify(s_, strlen(s_), o_, &e_), -1);                                      \
         CHECK_INT(e_.offset, (at));                                                               \
         CHECK_STR(e_.reason, (why));                                                              \
-        json_error v_ = {0, NULL};                                                                \
+        json_error_t v_ = {0, NULL};                                                                \
         CHECK_INT(json_validate(s_, strlen(s_), &v_), -1);                                        \
         CHECK_INT(v_.offset, e_.offset);                                                          \
         CHECK(v_.reason == e_.reason);                                                            \
@@ -417,7 +417,7 @@ TEST(minify_keeps_member_order_and_duplicates)
 TEST(minify_in_place)
 {
     char doc[] = "  { \"k\" : [ 1 , \"two  words\" , { \"x\" : null } ] }  ";
-    json_error e;
+    json_error_t e;
     ssize_t n = json_minify(doc, strlen(doc), doc, &e);
     CHECK_MEM(doc, n, "{\"k\":[1,\"two  words\",{\"x\":null}]}");
     /* already minified: in place leaves it untouched */
@@ -431,7 +431,7 @@ TEST(minify_output_never_longer_than_input)
     const char *docs[] = {"1", " 1 ", "{}", "[ ]", "\"\"", "{\"a\":1}"};
     for (size_t k = 0; k < sizeof docs / sizeof docs[0]; k++) {
         char out[64];
-        json_error e;
+        json_error_t e;
         ssize_t n = json_minify(docs[k], strlen(docs[k]), out, &e);
         CHECK(n > 0 && (size_t)n <= strlen(docs[k]));
     }
@@ -441,7 +441,7 @@ TEST(minify_does_not_write_past_the_minified_length)
 {
     char out[64];
     memset(out, 'Z', sizeof out);
-    json_error e;
+    json_error_t e;
     ssize_t n = json_minify("[ 1 ]", 5, out, &e);
     CHECK_MEM(out, n, "[1]");
     for (size_t k = (size_t)n; k < sizeof out; k++)
@@ -552,7 +552,7 @@ TEST(rejects_control_char_in_string)
 {
     for (int c = 0; c < 0x20; c++) {
         char doc[8] = {'[', '"', 'a', (char)c, '"', ']'};
-        json_error e;
+        json_error_t e;
         char out[8];
         CHECK_INT(json_minify(doc, 6, out, &e), -1);
         CHECK_INT(e.offset, 3);
@@ -569,7 +569,7 @@ TEST(rejects_control_char_in_long_string)
     doc[0] = '"';
     doc[199] = '"';
     doc[100] = '\n';
-    json_error e;
+    json_error_t e;
     CHECK_INT(json_validate(doc, sizeof doc, &e), -1);
     CHECK_INT(e.offset, 100);
     CHECK_STR(e.reason, "control character in string");
@@ -670,7 +670,7 @@ TEST(utf8_agrees_with_reference_decoder_for_all_short_sequences)
                 doc[1 + p + k] = (char)(v >> (8 * (n - 1 - k)));
             doc[1 + p + n] = '"';
             size_t len = p + n + 2;
-            json_error e;
+            json_error_t e;
             int got = json_validate(doc, len, &e) == 0;
             int want = ref_valid(doc, len);
             if (got != want) {
@@ -688,7 +688,7 @@ TEST(utf8_agrees_with_reference_decoder_for_all_short_sequences)
         doc[0] = '"';
         memcpy(doc + 1, (char[]){(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v}, 4);
         doc[5] = '"';
-        json_error e;
+        json_error_t e;
         CHECK_INT(json_validate(doc, 6, &e) == 0, ref_valid(doc, 6));
     }
 }
@@ -699,7 +699,7 @@ TEST(depth_128_ok_129_rejected)
     for (int depth = 127; depth <= 130; depth++) {
         memset(doc, '[', (size_t)depth);
         memset(doc + depth, ']', (size_t)depth);
-        json_error e;
+        json_error_t e;
         int rc = json_validate(doc, 2 * (size_t)depth, &e);
         if (depth <= JSON_MAX_DEPTH) {
             CHECK_INT(rc, 0);
@@ -722,7 +722,7 @@ TEST(depth_128_ok_129_rejected)
     deeper[0] = '[';
     memcpy(deeper + 1, obj, n);
     deeper[n + 1] = ']';
-    json_error e;
+    json_error_t e;
     CHECK_INT(json_validate(deeper, n + 2, &e), -1);
     CHECK_STR(e.reason, "nesting too deep");
 }
@@ -733,7 +733,7 @@ TEST(deep_nesting_is_rejected_without_recursion)
     size_t n = 1000000;
     char *doc = malloc(n);
     memset(doc, '[', n);
-    json_error e;
+    json_error_t e;
     CHECK_INT(json_minify(doc, n, doc, &e), -1);
     CHECK_INT(e.offset, JSON_MAX_DEPTH);
     free(doc);
@@ -756,7 +756,7 @@ TEST(error_reasons_need_no_json_escaping)
                          "\"\xff\"", "[1 2]",  "{\"a\" 1}", "{\"a\":1 2", "{1}",        "1 2",
                          "tx",      "]"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        json_error e = {0, NULL};
+        json_error_t e = {0, NULL};
         CHECK_INT(json_validate(bad[k], strlen(bad[k]), &e), -1);
         CHECK(e.reason && !strchr(e.reason, '"') && !strchr(e.reason, '\\'));
         CHECK(e.reason && e.reason[0] >= 'a' && e.reason[0] <= 'z');
@@ -780,7 +780,7 @@ TEST(long_strings_cross_chunk_boundaries)
             memset(doc + n, 'a' + (char)(len % 26), len);
             n += len;
             doc[n++] = '"';
-            json_error e;
+            json_error_t e;
             ssize_t r = json_minify(doc, n, out, &e);
             CHECK_INT(r, (ssize_t)(len + 2));
             CHECK_INT(json_validate(doc, n - 1, &e), -1); /* no closing quote */
@@ -833,7 +833,7 @@ TEST(random_documents_minify_to_their_compact_form)
     char *out = malloc(g.cap);
     for (int iter = 0; iter < 20000; iter++) {
         gen_doc(&g);
-        json_error e = {0, NULL};
+        json_error_t e = {0, NULL};
         ssize_t n = json_minify(g.ws, g.nws, out, &e);
         if (n != (ssize_t)g.nmin || memcmp(out, g.min, g.nmin) != 0) {
             fprintf(stderr, "    iter %d: %zd vs %zu (%s at %zu)\n    %.*s\n", iter, n, g.nmin,
@@ -893,7 +893,7 @@ TEST(random_mutations_never_crash_and_are_idempotent)
             if (n > g.cap)
                 n = g.cap;
         }
-        json_error e = {0, NULL};
+        json_error_t e = {0, NULL};
         ssize_t r = json_minify(doc, n, out, &e);
         int want = ref_valid(doc, n);
         if ((r >= 0) != want) {
@@ -961,7 +961,7 @@ TEST(writer_compact)
     CHECK_MEM(buf_start(&b), buf_size(&b),
               "{\"name\":\"echo\",\"n\":-3,\"list\":[1,true,null],\"empty\":{},\"none\":[],"
               "\"x\":1.5}");
-    json_error e;
+    json_error_t e;
     CHECK_INT(json_validate(buf_start(&b), buf_size(&b), &e), 0);
     buf_free(&b);
 }
@@ -985,7 +985,7 @@ TEST(writer_pretty)
               "  \"none\": [],\n"
               "  \"x\": 1.5\n"
               "}");
-    json_error e;
+    json_error_t e;
     CHECK_INT(json_validate(buf_start(&b), buf_size(&b), &e), 0);
     buf_free(&b);
 }
@@ -1046,7 +1046,7 @@ TEST(writer_escape_output_is_valid_json_for_every_byte)
         s[c] = (char)c;
     buf_t b = BUF_INIT;
     json_escape(&b, s, 128);
-    json_error e;
+    json_error_t e;
     CHECK_INT(json_validate(buf_start(&b), buf_size(&b), &e), 0);
     buf_free(&b);
 }
@@ -1091,7 +1091,7 @@ TEST(writer_double_large_values)
     /* 1e300 is not exact in binary: 301 integer digits, no point, starting 1000000000000000052 */
     CHECK(strlen(s) == 301 && strncmp(s, "1000000000000000052", 19) == 0 && !strchr(s, '.'));
     CHECK(strlen(dbl(-1.7976931348623157e308, 17)) == 310);
-    json_error e;
+    json_error_t e;
     s = dbl(-1.7976931348623157e308, 17);
     CHECK_INT(json_validate(s, strlen(s), &e), 0);
 }
@@ -1116,7 +1116,7 @@ TEST(writer_integers)
 TEST(members_of_an_object_in_order_as_written)
 {
     const char *doc = " { \"a\" : [1, {\"x\": 2}] ,\"b\\\"c\":\"s,}\" , \"n\":-0.5e3,\"e\":{}} ";
-    json_error e;
+    json_error_t e;
     CHECK_INT(json_validate(doc, strlen(doc), &e), 0);
     json_members_t it;
     CHECK_INT(json_members_begin(&it, doc, strlen(doc)), 0);

@@ -13,7 +13,7 @@
 #include "load/mix.h"
 
 /* Parses a --mix spec from a writable copy (it is cut in place). */
-static int spec(const char *s, load_request_t *rq, char *err, size_t n)
+static int spec(const char *s, mix_template_t *rq, char *err, size_t n)
 {
     static char store[64][512];
     static int used;
@@ -24,7 +24,7 @@ static int spec(const char *s, load_request_t *rq, char *err, size_t n)
 
 static void spec_fails(const char *s, const char *want_in_message)
 {
-    load_request_t rq;
+    mix_template_t rq;
     char err[512] = "";
     if (spec(s, &rq, err, sizeof err) == 0 || !strstr(err, want_in_message)) {
         fprintf(stderr, "    spec '%s': expected an error with '%s', got '%s'\n", s,
@@ -35,7 +35,7 @@ static void spec_fails(const char *s, const char *want_in_message)
 
 TEST(spec_fields_and_body_with_blanks)
 {
-    load_request_t rq;
+    mix_template_t rq;
     char err[512];
     CHECK_INT(spec("80 GET /accounts/{rand:1:10000}", &rq, err, sizeof err), 0);
     CHECK_INT(rq.weight, 80);
@@ -86,13 +86,13 @@ TEST(spec_errors_say_what_is_wrong)
 TEST(mix_new_rejects_bad_mixes)
 {
     char err[512] = "";
-    load_request_t rq[LOAD_MIX_MAX + 1];
-    for (int i = 0; i <= LOAD_MIX_MAX; i++)
-        rq[i] = (load_request_t){.method = "GET", .target = "/", .weight = 1};
+    mix_template_t rq[MIX_MAX_TEMPLATES + 1];
+    for (int i = 0; i <= MIX_MAX_TEMPLATES; i++)
+        rq[i] = (mix_template_t){.method = "GET", .target = "/", .weight = 1};
     CHECK(mix_new(rq, 0, "h", NULL, 0, err, sizeof err) == NULL);
-    CHECK(mix_new(rq, LOAD_MIX_MAX + 1, "h", NULL, 0, err, sizeof err) == NULL);
+    CHECK(mix_new(rq, MIX_MAX_TEMPLATES + 1, "h", NULL, 0, err, sizeof err) == NULL);
     CHECK(strstr(err, "1..16 templates") != NULL);
-    mix_t *m = mix_new(rq, LOAD_MIX_MAX, "h", NULL, 0, err, sizeof err);
+    mix_t *m = mix_new(rq, MIX_MAX_TEMPLATES, "h", NULL, 0, err, sizeof err);
     CHECK(m != NULL);
     mix_free(m);
     rq[3].weight = 0;
@@ -121,7 +121,7 @@ static void substitute(buf_t *out, const char *s, size_t n, const int64_t *value
 
 /* Renders template 0 of a one-template mix many times and compares each request with what
  * http_write_request makes of the same template with the same numbers written in. */
-static void render_matches_serializer(const load_request_t *rq, const char *const *headers,
+static void render_matches_serializer(const mix_template_t *rq, const char *const *headers,
                                       size_t nheaders, int rounds)
 {
     char err[512];
@@ -136,7 +136,7 @@ static void render_matches_serializer(const load_request_t *rq, const char *cons
     mix_rng_t r;
     mix_rng_seed(&r, 7, 0);
     for (int round = 0; round < rounds; round++) {
-        load_sent_t sent;
+        mix_sent_t sent;
         const char *req;
         size_t len = mix_render(m, 0, &r, buf, &req, &sent);
         CHECK_INT(sent.index, 0);
@@ -168,15 +168,15 @@ TEST(rendered_request_is_laid_out_as_the_serializer_lays_it_out)
     static const char *const hdr[] = {"Content-Type: application/json", "X-Trace: 1"};
     static const char *const host[] = {"Host: other.example"};
     const char *b1 = "{\"account_id\":{rand:1:10000},\"amount\":{rand:-100:100}}";
-    load_request_t t_only = {"GET", "/accounts/{rand:1:10000}?x={rand:0:9}", NULL, 0, 1};
-    load_request_t b_only = {"POST", "/orders", b1, strlen(b1), 1};
-    load_request_t both = {"PUT", "/a/{rand:1:3}", b1, strlen(b1), 1};
-    load_request_t get_body = {"GET", "/q", "{rand:1:1000000}", 16, 1};
-    load_request_t static_body = {"PATCH", "/p/{rand:5:6}", "{\"x\":1}", 7, 1};
+    mix_template_t t_only = {"GET", "/accounts/{rand:1:10000}?x={rand:0:9}", NULL, 0, 1};
+    mix_template_t b_only = {"POST", "/orders", b1, strlen(b1), 1};
+    mix_template_t both = {"PUT", "/a/{rand:1:3}", b1, strlen(b1), 1};
+    mix_template_t get_body = {"GET", "/q", "{rand:1:1000000}", 16, 1};
+    mix_template_t static_body = {"PATCH", "/p/{rand:5:6}", "{\"x\":1}", 7, 1};
     const char *extreme = "{rand:-9223372036854775808:-9223372036854775807}";
-    load_request_t only_ph = {"POST", "/{rand:1:2}", extreme, strlen(extreme), 1};
-    load_request_t empty_post = {"POST", "/e/{rand:1:2}", NULL, 0, 1};
-    const load_request_t *all[] = {&t_only, &b_only, &both, &get_body, &static_body, &only_ph,
+    mix_template_t only_ph = {"POST", "/{rand:1:2}", extreme, strlen(extreme), 1};
+    mix_template_t empty_post = {"POST", "/e/{rand:1:2}", NULL, 0, 1};
+    const mix_template_t *all[] = {&t_only, &b_only, &both, &get_body, &static_body, &only_ph,
                                    &empty_post};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         render_matches_serializer(all[i], NULL, 0, 200);
@@ -188,7 +188,7 @@ TEST(rendered_request_is_laid_out_as_the_serializer_lays_it_out)
 TEST(template_without_placeholders_is_the_serialized_request)
 {
     static const char *const hdr[] = {"Content-Type: application/json"};
-    load_request_t rq[2] = {{"HEAD", "/health", NULL, 0, 1}, {"POST", "/echo", "{\"a\":1}", 7, 3}};
+    mix_template_t rq[2] = {{"HEAD", "/health", NULL, 0, 1}, {"POST", "/echo", "{\"a\":1}", 7, 3}};
     char err[512];
     mix_t *m = mix_new(rq, 2, "h:1", hdr, 1, err, sizeof err);
     CHECK(m != NULL);
@@ -197,7 +197,7 @@ TEST(template_without_placeholders_is_the_serialized_request)
     CHECK(!mix_is_head(m, 1));
     mix_rng_t r;
     mix_rng_seed(&r, 1, 0);
-    load_sent_t sent;
+    mix_sent_t sent;
     const char *a, *b;
     size_t na = mix_render(m, 1, &r, NULL, &a, &sent);
     size_t nb = mix_render(m, 1, &r, NULL, &b, &sent);
@@ -259,7 +259,7 @@ TEST(values_stay_in_bounds_and_cover_small_ranges)
 TEST(rendered_values_are_the_values_reported_and_in_bounds)
 {
     const char *body = "{\"n\":{rand:1:5},\"m\":{rand:-2:2}}";
-    load_request_t rq = {"POST", "/x/{rand:10:12}", body, strlen(body), 1};
+    mix_template_t rq = {"POST", "/x/{rand:10:12}", body, strlen(body), 1};
     char err[512];
     mix_t *m = mix_new(&rq, 1, "h", NULL, 0, err, sizeof err);
     char *buf = malloc(mix_render_max(m));
@@ -267,7 +267,7 @@ TEST(rendered_values_are_the_values_reported_and_in_bounds)
     mix_rng_seed(&r, 99, 0);
     int seen[3][13] = {{0}};
     for (int i = 0; i < 20000; i++) {
-        load_sent_t sent;
+        mix_sent_t sent;
         const char *req;
         size_t len = mix_render(m, 0, &r, buf, &req, &sent);
         CHECK_INT(sent.nvalues, 3);
@@ -300,17 +300,17 @@ TEST(rendered_values_are_the_values_reported_and_in_bounds)
 
 static void picks_follow_weights(const unsigned *weights, int n, uint64_t seed)
 {
-    load_request_t rq[LOAD_MIX_MAX];
+    mix_template_t rq[MIX_MAX_TEMPLATES];
     unsigned total = 0;
     for (int i = 0; i < n; i++) {
-        rq[i] = (load_request_t){.method = "GET", .target = "/", .weight = weights[i]};
+        rq[i] = (mix_template_t){.method = "GET", .target = "/", .weight = weights[i]};
         total += weights[i];
     }
     char err[512];
     mix_t *m = mix_new(rq, (size_t)n, "h", NULL, 0, err, sizeof err);
     mix_rng_t r;
     mix_rng_seed(&r, seed, 0);
-    int count[LOAD_MIX_MAX] = {0};
+    int count[MIX_MAX_TEMPLATES] = {0};
     const int picks = 100000;
     for (int i = 0; i < picks; i++)
         count[mix_pick(m, &r)]++;

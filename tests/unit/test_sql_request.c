@@ -57,7 +57,7 @@ TEST(order_bodies)
 {
     static const struct {
         const char *body;
-        sql_order_status st;
+        sql_order_status_t st;
         int32_t account;
         int64_t amount;
     } rows[] = {
@@ -89,7 +89,7 @@ TEST(order_bodies)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         int32_t account = 0;
         int64_t amount = 0;
-        sql_order_status st =
+        sql_order_status_t st =
             sql_parse_order(rows[i].body, strlen(rows[i].body), &account, &amount);
         if (st != rows[i].st ||
             (st == SQL_ORDER_OK && (account != rows[i].account || amount != rows[i].amount))) {

@@ -1,4 +1,4 @@
-#include "lab/contract.h"
+#include "verify/contract.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -125,7 +125,7 @@ out:
     return rc;
 }
 
-static contract_step_t *add_step(contract_case_t *c, contract_step_kind kind)
+static contract_step_t *add_step(contract_case_t *c, contract_step_kind_t kind)
 {
     c->steps = realloc(c->steps, (size_t)(c->nsteps + 1) * sizeof *c->steps);
     contract_step_t *st = &c->steps[c->nsteps++];

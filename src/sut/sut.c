@@ -1,4 +1,4 @@
-#include "lab/service.h"
+#include "sut/sut.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 
 /* Appends what the child printed (keeping the tail when it is long). 1: read something or
  * nothing yet, 0: EOF. */
-static int drain(service_t *s, int64_t wait_ns)
+static int drain(sut_t *s, int64_t wait_ns)
 {
     struct pollfd p = {.fd = s->err_fd, .events = POLLIN};
     if (poll(&p, 1, (int)(wait_ns / NS_PER_MS)) <= 0)
@@ -44,7 +44,7 @@ static int drain(service_t *s, int64_t wait_ns)
     return 1;
 }
 
-int service_start(service_t *s, const char *const argv[], const unsigned char *mask,
+int sut_start(sut_t *s, const char *const argv[], const unsigned char *mask,
                   int64_t timeout_ns, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -106,11 +106,11 @@ int service_start(service_t *s, const char *const argv[], const unsigned char *m
     }
     snprintf(err, errlen, "did not start: %s", s->loglen ? s->log : "no output");
     err[strcspn(err, "\n")] = 0;
-    service_stop(s, SIGKILL, NS_PER_S);
+    sut_stop(s, SIGKILL, NS_PER_S);
     return -1;
 }
 
-int service_stop(service_t *s, int sig, int64_t timeout_ns)
+int sut_stop(sut_t *s, int sig, int64_t timeout_ns)
 {
     if (s->pid <= 0)
         return -1;
@@ -141,7 +141,7 @@ int service_stop(service_t *s, int sig, int64_t timeout_ns)
     return rc;
 }
 
-long long service_served(const service_t *s)
+long long sut_served(const sut_t *s)
 {
     const char *p = NULL, *q = s->log;
     while ((q = strstr(q, "served ")))
@@ -149,7 +149,7 @@ long long service_served(const service_t *s)
     return p ? atoll(p + 7) : -1;
 }
 
-int service_wait_healthy(const char *url, int64_t timeout_ns)
+int sut_wait_healthy(const char *url, int64_t timeout_ns)
 {
     http_url_t u;
     net_addr_t a;

@@ -1,4 +1,4 @@
-/* The sql workload's "nothing lost" check (lab.h, lab_durability): PostgreSQL is killed with
+/* The sql workload's "nothing lost" check (lab.h, durability_run): PostgreSQL is killed with
  * SIGKILL in the middle of a write-only load and started again; then the database must hold
  * every order that was answered 201, once, as answered, with every account's balance equal to
  * its opening balance minus its orders (the debit and the insert are one transaction). */
@@ -12,8 +12,8 @@
 #include "core/clock.h"
 #include "core/pq.h"
 #include "lab/lab.h"
-#include "lab/pg.h"
-#include "lab/service.h"
+#include "db/db.h"
+#include "sut/sut.h"
 #include "load/load.h"
 
 #define START_TIMEOUT (30 * NS_PER_S)
@@ -50,7 +50,7 @@ static bool json_int_after(const char *body, size_t len, const char *key, int64_
 }
 
 /* Keeps every 201 (the load engine calls this for answers with the expected status only). */
-static bool record_201(const http_msg_t *m, const char *body, size_t len, const load_sent_t *sent,
+static bool record_201(const http_msg_t *m, const char *body, size_t len, const mix_sent_t *sent,
                        void *ud)
 {
     answers_t *a = ud;
@@ -104,7 +104,7 @@ static void sleep_ns(int64_t ns)
 }
 
 /* Compares the database with the answers. 0, or -1 with the reason (the database unreadable). */
-static int audit(const char *url, answers_t *a, lab_durability_t *d, char *err, size_t errlen)
+static int audit(const char *url, answers_t *a, durability_t *d, char *err, size_t errlen)
 {
     PGconn *c = PQconnectdb(url);
     if (PQstatus(c) != CONNECTION_OK) {
@@ -157,14 +157,14 @@ static int audit(const char *url, answers_t *a, lab_durability_t *d, char *err, 
     return 0;
 }
 
-static void fail(lab_durability_t *d, const char *why)
+static void fail(durability_t *d, const char *why)
 {
     d->ok = false;
     snprintf(d->reason, sizeof d->reason, "%.500s", why);
     d->reason[strcspn(d->reason, "\n")] = 0;
 }
 
-int lab_durability(const lab_config_t *cfg, const char *lang, lab_durability_t *d)
+int durability_run(const lab_config_t *cfg, const char *lang, durability_t *d)
 {
     memset(d, 0, sizeof *d);
     d->lang = lang;
@@ -174,27 +174,27 @@ int lab_durability(const lab_config_t *cfg, const char *lang, lab_durability_t *
         fail(d, why);
         return -1;
     }
-    lab_pg_t pg;
+    db_t pg;
     memset(&pg, 0, sizeof pg);
-    lab_pg_cleanup_on_signals(&pg);
-    if (lab_pg_start(&pg, cfg->cpus_service, why, sizeof why)) {
+    db_cleanup_on_signals(&pg);
+    if (db_start(&pg, cfg->cpus_service, why, sizeof why)) {
         fail(d, why);
-        lab_pg_stop(&pg);
+        db_stop(&pg);
         return -1;
     }
     snprintf(pool, sizeof pool, "%d", cfg->pool);
     const char *argv_c[] = {bin, "serve", "sql", "--port", "0", "--pg-url", pg.url, "--pool", pool, NULL};
     const char *argv_peer[] = {bin, "sql", "--port", "0", "--pg-url", pg.url, "--pool", pool, NULL};
-    service_t svc;
-    if (service_start(&svc, strcmp(lang, "c") == 0 ? argv_c : argv_peer, cfg->cpus_service,
+    sut_t svc;
+    if (sut_start(&svc, strcmp(lang, "c") == 0 ? argv_c : argv_peer, cfg->cpus_service,
                       START_TIMEOUT, why, sizeof why)) {
         fail(d, why);
-        lab_pg_stop(&pg);
+        db_stop(&pg);
         return -1;
     }
-    if (service_wait_healthy(svc.url, START_TIMEOUT) < 0) {
-        service_stop(&svc, SIGKILL, NS_PER_S);
-        lab_pg_stop(&pg);
+    if (sut_wait_healthy(svc.url, START_TIMEOUT) < 0) {
+        sut_stop(&svc, SIGKILL, NS_PER_S);
+        db_stop(&pg);
         fail(d, "GET /health never answered 200");
         return -1;
     }
@@ -202,7 +202,7 @@ int lab_durability(const lab_config_t *cfg, const char *lang, lab_durability_t *
     /* Write-only load: random accounts, random amounts, 201 expected. */
     static const char *const headers[] = {"Content-Type: application/json"};
     static const char body[] = "{\"account_id\":{rand:1:10000},\"amount\":{rand:1:100}}";
-    const load_request_t order = {.method = "POST", .target = "/orders", .body = body,
+    const mix_template_t order = {.method = "POST", .target = "/orders", .body = body,
                                   .body_len = sizeof body - 1, .weight = 1};
     answers_t answers = {.lock = PTHREAD_MUTEX_INITIALIZER};
     load_job_t job;
@@ -232,23 +232,23 @@ int lab_durability(const lab_config_t *cfg, const char *lang, lab_durability_t *
     pthread_t t;
     int64_t t0 = clock_now_ns();
     if (pthread_create(&t, NULL, load_thread, &job) != 0) {
-        service_stop(&svc, SIGKILL, NS_PER_S);
-        lab_pg_stop(&pg);
+        sut_stop(&svc, SIGKILL, NS_PER_S);
+        db_stop(&pg);
         fail(d, "cannot start the load");
         return -1;
     }
     sleep_ns(kill_ns);
     int64_t t_kill = clock_now_ns();
-    bool killed = lab_pg_kill(&pg) == 0;
+    bool killed = db_kill(&pg) == 0;
     sleep_ns(down_ns);
-    int restart = lab_pg_restart(&pg, why, sizeof why);
+    int restart = db_restart(&pg, why, sizeof why);
     int64_t t_back = clock_now_ns();
     pthread_join(t, NULL);
     load_job_t job2 = job;
     job2.lc.duration_ns = cfg->duration_ns - kill_ns;
     if (!restart && job.rc == 0)
         load_thread(&job2);
-    d->exit_status = service_stop(&svc, SIGTERM, 15 * NS_PER_S);
+    d->exit_status = sut_stop(&svc, SIGTERM, 15 * NS_PER_S);
 
     if (!killed)
         fail(d, "the database could not be killed");
@@ -261,7 +261,7 @@ int lab_durability(const lab_config_t *cfg, const char *lang, lab_durability_t *
             load_result_free(&job.lr);
         if (!restart && job.rc == 0 && job2.rc == 0)
             load_result_free(&job2.lr);
-        lab_pg_stop(&pg);
+        db_stop(&pg);
         free(answers.v);
         return -1;
     }
@@ -294,7 +294,7 @@ int lab_durability(const lab_config_t *cfg, const char *lang, lab_durability_t *
 
     int arc = audit(pg.url, &answers, d, why, sizeof why);
     free(answers.v);
-    lab_pg_stop(&pg);
+    db_stop(&pg);
     if (arc) {
         fail(d, why);
         return -1;

@@ -22,12 +22,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { STEP_SEND, STEP_PAUSE, STEP_SHUTDOWN, STEP_EXPECT, STEP_CLOSED } contract_step_kind;
+typedef enum { STEP_SEND, STEP_PAUSE, STEP_SHUTDOWN, STEP_EXPECT, STEP_CLOSED } contract_step_kind_t;
 
 #define CONTRACT_MAX_CHECKS 8
 
 typedef struct {
-    contract_step_kind kind;
+    contract_step_kind_t kind;
     char *data;                 /* send: the bytes */
     size_t len;
     int64_t pause_ns;

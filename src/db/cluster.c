@@ -1,4 +1,4 @@
-#include "lab/pg.h"
+#include "db/db.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -336,7 +336,7 @@ static off_t file_size(const char *path)
 }
 
 /* Writes a file the server reads, owned by the server's user. */
-static int write_file(const lab_pg_t *pg, const char *path, const char *text, char *err,
+static int write_file(const db_t *pg, const char *path, const char *text, char *err,
                       size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -358,7 +358,7 @@ static int write_file(const lab_pg_t *pg, const char *path, const char *text, ch
 /* ---- cleanup on interruption ------------------------------------------------------------
  *
  * A signal handler may not call libpq, malloc or stdio, so what it needs is copied ahead of
- * time into static slots: the child to end and how, the folder to remove, and for lab_pg_use
+ * time into static slots: the child to end and how, the folder to remove, and for db_use
  * a ready psql command line. Every public function brings its pg's slot up to date. A slot is
  * disarmed while it is rewritten, so the handler never reads half of it (it skips it instead:
  * the postmaster's death signal still stops the server). */
@@ -367,7 +367,7 @@ enum { SLOT_IDLE, SLOT_ARMED, SLOT_CLEANING, SLOT_DONE };
 #define SLOTS 8
 
 typedef struct {
-    lab_pg_t *pg;          /* NULL: free */
+    db_t *pg;          /* NULL: free */
     pid_t owner;           /* the process that registered: forked children leave pg alone */
     int state;
     pid_t pid;             /* the child to end: the postmaster, or initdb while it runs */
@@ -381,7 +381,7 @@ static struct sigaction old_actions[3];
 static const int cleanup_signals[3] = {SIGINT, SIGTERM, SIGHUP};
 static bool hooks_installed;
 
-static slot_t *slot_of(const lab_pg_t *pg)
+static slot_t *slot_of(const db_t *pg)
 {
     for (int i = 0; i < SLOTS; i++)
         if (slots[i].pg == pg && pg)
@@ -390,7 +390,7 @@ static slot_t *slot_of(const lab_pg_t *pg)
 }
 
 /* Copies what the cleanup needs; child/sig: the process to end and with what signal. */
-static void slot_set(const lab_pg_t *pg, pid_t child, int sig)
+static void slot_set(const db_t *pg, pid_t child, int sig)
 {
     slot_t *s = slot_of(pg);
     if (!s || __atomic_load_n(&s->state, __ATOMIC_SEQ_CST) >= SLOT_CLEANING)
@@ -410,14 +410,14 @@ static void slot_set(const lab_pg_t *pg, pid_t child, int sig)
         __atomic_store_n(&s->state, SLOT_ARMED, __ATOMIC_SEQ_CST);
 }
 
-static void slot_sync(const lab_pg_t *pg)
+static void slot_sync(const db_t *pg)
 {
     slot_set(pg, pg->pid, SIGQUIT);
 }
 
 /* When the cleanup already ran for pg (a signal whose earlier handler let the run go on),
  * pg forgets what no longer exists. */
-static void slot_absorb(lab_pg_t *pg)
+static void slot_absorb(db_t *pg)
 {
     slot_t *s = slot_of(pg);
     if (s && __atomic_load_n(&s->state, __ATOMIC_SEQ_CST) == SLOT_DONE) {
@@ -506,7 +506,7 @@ static void at_exit(void)
     cleanup_all();
 }
 
-int lab_pg_cleanup_on_signals(lab_pg_t *pg)
+int db_cleanup_on_signals(db_t *pg)
 {
     slot_t *s = slot_of(pg);
     for (int i = 0; !s && i < SLOTS; i++)
@@ -538,7 +538,7 @@ int lab_pg_cleanup_on_signals(lab_pg_t *pg)
     return 0;
 }
 
-static void slot_release(const lab_pg_t *pg)
+static void slot_release(const db_t *pg)
 {
     slot_t *s = slot_of(pg);
     if (s) {
@@ -589,7 +589,7 @@ static bool newest_versioned(const char *dir, const char *prefix, char *out, siz
     return best >= 0;
 }
 
-int lab_pg_bindir(char *out, size_t n, char *err, size_t errlen)
+int db_bindir(char *out, size_t n, char *err, size_t errlen)
 {
     const char *env = getenv("SB_PG_BIN");
     if (env && *env) {
@@ -623,7 +623,7 @@ int lab_pg_bindir(char *out, size_t n, char *err, size_t errlen)
 }
 
 /* As root, whom the server runs as: postgres, else our own system user (created once). */
-static int server_user(lab_pg_t *pg, char *err, size_t errlen)
+static int server_user(db_t *pg, char *err, size_t errlen)
 {
     if (geteuid() != 0)
         return 0;
@@ -657,7 +657,7 @@ static int server_user(lab_pg_t *pg, char *err, size_t errlen)
 
 /* A port for the server: free now, and below the ephemeral range. A port from bind(0) would be
  * in that range, where the kernel also picks the local ports of outgoing connections: while the
- * server is down (lab_pg_kill), a client reconnecting to it could get that very port as its own
+ * server is down (db_kill), a client reconnecting to it could get that very port as its own
  * (a TCP self-connect), and the restart could not bind. */
 static int free_port(char *err, size_t errlen)
 {
@@ -739,7 +739,7 @@ static void sweep_stale(void)
 /* ---- libpq ------------------------------------------------------------------------------ */
 
 /* Our cluster over its socket. */
-static PGconn *connect_socket(const lab_pg_t *pg, const char *user, const char *db, char *err,
+static PGconn *connect_socket(const db_t *pg, const char *user, const char *db, char *err,
                               size_t errlen)
 {
     char host[128], port[16];
@@ -789,7 +789,7 @@ static int exec_sql(PGconn *c, const char *sql, const char *what, char *err, siz
 
 static int load_schema(PGconn *c, const char *workload, char *err, size_t errlen)
 {
-    const char *schema = lab_pg_schema(workload);
+    const char *schema = db_schema(workload);
     if (!schema) {
         snprintf(err, errlen, "no schema.sql for the %s workload", workload);
         return -1;
@@ -799,7 +799,7 @@ static int load_schema(PGconn *c, const char *workload, char *err, size_t errlen
 
 /* ---- the cluster ------------------------------------------------------------------------ */
 
-static int write_config(const lab_pg_t *pg, char *err, size_t errlen)
+static int write_config(const db_t *pg, char *err, size_t errlen)
 {
     char path[128], conf[2048];
     snprintf(conf, sizeof conf,
@@ -842,7 +842,7 @@ static int write_config(const lab_pg_t *pg, char *err, size_t errlen)
                       err, errlen);
 }
 
-static int run_initdb(lab_pg_t *pg, char *err, size_t errlen)
+static int run_initdb(db_t *pg, char *err, size_t errlen)
 {
     char prog[512], data[128], logp[128];
     snprintf(prog, sizeof prog, "%s/initdb", pg->bindir);
@@ -881,7 +881,7 @@ static int run_initdb(lab_pg_t *pg, char *err, size_t errlen)
 }
 
 /* Starts the postmaster (not waiting for it). Its log: postgres.log, appended to. */
-static int spawn_postmaster(lab_pg_t *pg, char *err, size_t errlen)
+static int spawn_postmaster(db_t *pg, char *err, size_t errlen)
 {
     char prog[512], data[128], logp[128];
     snprintf(prog, sizeof prog, "%s/postgres", pg->bindir);
@@ -910,7 +910,7 @@ static int spawn_postmaster(lab_pg_t *pg, char *err, size_t errlen)
 
 /* Waits until the server accepts connections. 0; 1 when the postmaster exited (pg->pid = 0);
  * -1 on time out. err: why, with the end of its log from log_from on. */
-static int wait_ready(lab_pg_t *pg, off_t log_from, char *err, size_t errlen)
+static int wait_ready(db_t *pg, off_t log_from, char *err, size_t errlen)
 {
     char host[128], port[16], logp[128], tail[768];
     snprintf(host, sizeof host, "%s/sock", pg->dir);
@@ -942,7 +942,7 @@ static int wait_ready(lab_pg_t *pg, off_t log_from, char *err, size_t errlen)
 }
 
 /* Stops the postmaster: fast shutdown, then immediate, then SIGKILL. */
-static void end_postmaster(lab_pg_t *pg)
+static void end_postmaster(db_t *pg)
 {
     if (pg->pid <= 0)
         return;
@@ -968,7 +968,7 @@ static bool bind_failed(const char *why)
 }
 
 /* Everything pg holds goes (the slot stays registered). */
-static void teardown(lab_pg_t *pg)
+static void teardown(db_t *pg)
 {
     if (pg->external) {
         if (pg->dbname[0]) {
@@ -1000,7 +1000,7 @@ static void teardown(lab_pg_t *pg)
     slot_sync(pg);
 }
 
-int lab_pg_start(lab_pg_t *pg, const unsigned char *cpus_mask, char *err, size_t errlen)
+int db_start(db_t *pg, const unsigned char *cpus_mask, char *err, size_t errlen)
 {
     slot_absorb(pg);
     memset(pg, 0, sizeof *pg);
@@ -1016,7 +1016,7 @@ int lab_pg_start(lab_pg_t *pg, const unsigned char *cpus_mask, char *err, size_t
                               "cannot be known: leave it at its default");
         return -1;
     }
-    if (lab_pg_bindir(pg->bindir, sizeof pg->bindir, err, errlen) ||
+    if (db_bindir(pg->bindir, sizeof pg->bindir, err, errlen) ||
         server_user(pg, err, errlen))
         return -1;
     sweep_stale();
@@ -1082,7 +1082,7 @@ fail:
     return -1;
 }
 
-int lab_pg_kill(lab_pg_t *pg)
+int db_kill(db_t *pg)
 {
     slot_absorb(pg);
     if (pg->external || pg->pid <= 0)
@@ -1108,7 +1108,7 @@ int lab_pg_kill(lab_pg_t *pg)
     return 0;
 }
 
-int lab_pg_restart(lab_pg_t *pg, char *err, size_t errlen)
+int db_restart(db_t *pg, char *err, size_t errlen)
 {
     slot_absorb(pg);
     if (pg->external || !pg->dir[0]) {
@@ -1165,7 +1165,7 @@ static int with_dbname(const char *url, const char *db, char *out, size_t n, cha
     return 0;
 }
 
-int lab_pg_use(lab_pg_t *pg, const char *url, char *err, size_t errlen)
+int db_use(db_t *pg, const char *url, char *err, size_t errlen)
 {
     static int counter;
     slot_absorb(pg);
@@ -1187,7 +1187,7 @@ int lab_pg_use(lab_pg_t *pg, const char *url, char *err, size_t errlen)
     char probe[sizeof pg->url];
     if (with_dbname(url, "stackbench_0000000000_0000000000", probe, sizeof probe, err, errlen))
         return -1;
-    if (lab_pg_bindir(pg->bindir, sizeof pg->bindir, err, errlen))
+    if (db_bindir(pg->bindir, sizeof pg->bindir, err, errlen))
         pg->bindir[0] = 0; /* psql for the interruption cleanup only: not required */
     PGconn *c = connect_url(url, err, errlen);
     if (!c)
@@ -1235,14 +1235,14 @@ int lab_pg_use(lab_pg_t *pg, const char *url, char *err, size_t errlen)
     return rc;
 }
 
-void lab_pg_stop(lab_pg_t *pg)
+void db_stop(db_t *pg)
 {
     slot_absorb(pg);
     teardown(pg);
     slot_release(pg);
 }
 
-int lab_pg_exec(const lab_pg_t *pg, const char *sql, char *err, size_t errlen)
+int db_exec(const db_t *pg, const char *sql, char *err, size_t errlen)
 {
     PGconn *c = PQconnectdb(pg->url);
     if (PQstatus(c) != CONNECTION_OK) {

@@ -1,4 +1,4 @@
-#include "lab/verify.h"
+#include "verify/verify.h"
 
 #include <errno.h>
 #include <poll.h>

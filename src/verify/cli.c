@@ -7,7 +7,7 @@
 #include "codec/json.h"
 #include "core/clock.h"
 #include "core/opt.h"
-#include "lab/verify.h"
+#include "verify/verify.h"
 
 static void usage(FILE *f)
 {
@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "example: stackbench verify echo http://127.0.0.1:8080\n");
 }
 
-int verify_main(int argc, char **argv)
+int cmd_verify(int argc, char **argv)
 {
     enum { O_CASES = 256, O_TIMEOUT, O_JSON };
     static const struct option opts[] = {

@@ -1,4 +1,4 @@
-/* `stackbench durability`: lab_durability for each language, a table, optionally JSON. */
+/* `stackbench durability`: durability_run for each language, a table, optionally JSON. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +37,7 @@ static void usage(FILE *f)
             "Exit status: 0 when every language kept every order, 1 otherwise.\n");
 }
 
-static void write_json(buf_t *out, const lab_durability_t *d, int n)
+static void write_json(buf_t *out, const durability_t *d, int n)
 {
     jsonw_t w;
     jsonw_init(&w, out, true);
@@ -74,7 +74,7 @@ static void write_json(buf_t *out, const lab_durability_t *d, int n)
     buf_puts(out, "\n");
 }
 
-int durability_main(int argc, char **argv)
+int cmd_durability(int argc, char **argv)
 {
     enum { O_JSON = LAB_O_OWN };
     static const struct option opts[] = {
@@ -113,7 +113,7 @@ int durability_main(int argc, char **argv)
         opt_fail("durability", "unexpected argument '%s'", argv[optind]);
     lab_config_resolve(&cfg, seen.cpus_service, seen.cpus_load);
 
-    lab_durability_t d[LAB_MAX];
+    durability_t d[LAB_MAX];
     printf("stackbench durability: PostgreSQL killed under load, service and database on CPU "
            "%s, load on CPU %s, %d connections, pool %d, %.0fs each\n\n",
            cfg.cpus_service_str, cfg.cpus_load_str, cfg.connections, cfg.pool,
@@ -125,7 +125,7 @@ int durability_main(int argc, char **argv)
     for (int i = 0; i < cfg.nlangs; i++) {
         if (cfg.progress)
             fprintf(stderr, "\r\033[K  %s: killing PostgreSQL under load…", cfg.langs[i]);
-        lab_durability(&cfg, cfg.langs[i], &d[i]);
+        durability_run(&cfg, cfg.langs[i], &d[i]);
         if (cfg.progress)
             fprintf(stderr, "\r\033[K");
         failed += !d[i].ok;

@@ -1,4 +1,4 @@
-#include "lab/meter.h"
+#include "sut/meter.h"
 
 #include <dirent.h>
 #include <stdbool.h>

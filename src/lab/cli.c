@@ -183,7 +183,7 @@ void lab_config_resolve_db(lab_config_t *cfg, bool have_dbcpu)
     cpus_str(cfg->cpus_db, cfg->cpus_db_str, sizeof cfg->cpus_db_str);
 }
 
-int lab_main(int argc, char **argv)
+int cmd_run(int argc, char **argv)
 {
     enum { O_WL = LAB_O_OWN, O_WARM, O_RATE, O_OUT, O_PG_URL, O_DBCPU };
     static const struct option opts[] = {

@@ -12,7 +12,7 @@
 
 #include "core/opt.h"
 #include "lab/lab.h"
-#include "lab/pg.h"
+#include "db/db.h"
 
 static void usage(FILE *f)
 {
@@ -40,7 +40,7 @@ static void usage(FILE *f)
 static volatile sig_atomic_t got_signal;
 static void on_signal(int sig) { got_signal = sig; }
 
-int pg_main(int argc, char **argv)
+int cmd_pg(int argc, char **argv)
 {
     enum { O_PG_URL = 256, O_CPUS };
     static const struct option opts[] = {
@@ -82,13 +82,13 @@ int pg_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
 
-    static lab_pg_t pg;
+    static db_t pg;
     char err[1024];
-    lab_pg_cleanup_on_signals(&pg);
-    int rc = url ? lab_pg_use(&pg, url, err, sizeof err) : lab_pg_start(&pg, cpus, err, sizeof err);
+    db_cleanup_on_signals(&pg);
+    int rc = url ? db_use(&pg, url, err, sizeof err) : db_start(&pg, cpus, err, sizeof err);
     if (rc) {
         fprintf(stderr, "stackbench pg: %s\n", err);
-        lab_pg_stop(&pg);
+        db_stop(&pg);
         return 1;
     }
     setenv("STACKBENCH_PG_URL", pg.url, 1);
@@ -118,6 +118,6 @@ int pg_main(int argc, char **argv)
         }
         status = pid < 0 ? 1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     }
-    lab_pg_stop(&pg);
+    db_stop(&pg);
     return status;
 }

@@ -15,19 +15,19 @@ typedef struct {
     char url[128];           /* http://127.0.0.1:PORT */
     char log[16384];         /* the tail of what it printed */
     size_t loglen;
-} service_t;
+} sut_t;
 
 /* Starts argv pinned to the CPUs in mask[1024] (NULL: not pinned) and waits up to timeout_ns for
  * its listening line. 0, or -1 with the reason in err (its output included). */
-int service_start(service_t *s, const char *const argv[], const unsigned char *mask,
+int sut_start(sut_t *s, const char *const argv[], const unsigned char *mask,
                   int64_t timeout_ns, char *err, size_t errlen);
 /* Sends sig and waits up to timeout_ns; then SIGKILL. Returns the exit status, 128+N when a
  * signal N ended it, or -1 when it had to be killed. */
-int service_stop(service_t *s, int sig, int64_t timeout_ns);
+int sut_stop(sut_t *s, int sig, int64_t timeout_ns);
 /* N of "served N requests", or -1. */
-long long service_served(const service_t *s);
+long long sut_served(const sut_t *s);
 /* GET /health until it answers 200 or timeout_ns passes. The number of answers it got (the
  * service counted them too), or -1. */
-int service_wait_healthy(const char *url, int64_t timeout_ns);
+int sut_wait_healthy(const char *url, int64_t timeout_ns);
 
 #endif

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lab/contract.h"
+#include "verify/contract.h"
 
 typedef struct {
     const char *name;       /* the case's name (points into the contract) */
@@ -20,6 +20,6 @@ int verify_run(const contract_t *c, const char *url, int64_t timeout_ns, verify_
                char *err, size_t errlen);
 
 /* `stackbench verify WORKLOAD URL`. */
-int verify_main(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif
