@@ -81,6 +81,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/compiler.h"
+
 #if defined(__SSE2__) && !defined(CSV_NO_SSE2)
 #define CSV_SSE2 1
 #include <emmintrin.h>
@@ -90,9 +92,6 @@
 #error "the SSE2 paths assume a little-endian machine"
 #endif
 
-#define LIKELY(x) __builtin_expect(!!(x), 1)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define COLD __attribute__((noinline, cold))
 
 /* The reasons go into JSON as they are: no '"' and no '\\'. */

@@ -1,7 +1,5 @@
-/* json: strict RFC 8259 validation with minification "as written", and a small writer.
- *
- * The echo service's whole job is json_minify(); the load engine, the lab and the reports use
- * jsonw_* to write results with stable keys. */
+/* json: strict RFC 8259 validation with minification "as written", and reading the members of
+ * an object. The echo service's whole job is json_minify(); the writer is codec/jsonw.h. */
 #ifndef SB_CODEC_JSON_H
 #define SB_CODEC_JSON_H
 
@@ -48,35 +46,5 @@ bool json_members_next(json_members_t *it, const char **name, size_t *name_len,
 /* Whether a name as written (escapes included: "a\u0062" is "ab") spells the ASCII string
  * lit. */
 bool json_name_eq(const char *name, size_t len, const char *lit);
-
-/* ---- writer ----
- * Commas are automatic; keys and strings are escaped. Nesting deeper than 63 levels is not
- * supported (first[] has 64 entries). */
-
-typedef struct {
-    buf_t *out;
-    int depth;
-    bool pretty;            /* two-space indentation, one member per line */
-    bool first[64];         /* per depth: no member written yet */
-    bool after_key;         /* a key was just written: the next value needs no comma */
-} jsonw_t;
-
-void jsonw_init(jsonw_t *w, buf_t *out, bool pretty);
-void jsonw_obj_begin(jsonw_t *w);
-void jsonw_obj_end(jsonw_t *w);
-void jsonw_arr_begin(jsonw_t *w);
-void jsonw_arr_end(jsonw_t *w);
-void jsonw_key(jsonw_t *w, const char *key);
-void jsonw_str(jsonw_t *w, const char *s);
-void jsonw_strn(jsonw_t *w, const char *s, size_t n);
-void jsonw_int(jsonw_t *w, int64_t v);
-void jsonw_uint(jsonw_t *w, uint64_t v);
-/* Finite numbers with up to `decimals` digits after the point, trailing zeros dropped;
- * NaN and infinities are written as null. */
-void jsonw_double(jsonw_t *w, double v, int decimals);
-void jsonw_bool(jsonw_t *w, bool v);
-void jsonw_null(jsonw_t *w);
-/* Writes a string with JSON escaping (quotes included) to any buffer. */
-void json_escape(buf_t *out, const char *s, size_t n);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/json.h"
+#include "codec/jsonw.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/opt.h"

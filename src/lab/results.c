@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codec/json.h"
+#include "codec/jsonw.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/cpu.h"

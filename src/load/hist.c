@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/compiler.h"
+
 struct hist {
     /* hot: read or written by every hist_record (the first 80 bytes; 64-byte aligned) */
     int unit_mag;       /* u: log2 of the finest slot width */
@@ -135,9 +137,9 @@ void hist_reset(hist_t *h)
 
 void hist_record(hist_t *h, int64_t v)
 {
-    if (__builtin_expect(v < 0, 0))
+    if (UNLIKELY(v < 0))
         v = 0;
-    if (__builtin_expect(v > h->highest, 0)) {
+    if (UNLIKELY(v > h->highest)) {
         v = h->highest;
         h->clamped++;
     }

@@ -1,6 +1,6 @@
 #include "load/report.h"
 
-#include "codec/json.h"
+#include "codec/jsonw.h"
 #include "core/clock.h"
 #include "core/fmt.h"
 

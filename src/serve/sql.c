@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/json.h"
+#include "codec/jsonw.h"
 #include "core/clock.h"
 #include "serve/pgpool.h"
 #include "serve/services.h"
@@ -87,7 +87,7 @@ static void append_account(buf_t *out, const char *id, const char *balance, cons
     buf_puts(out, ",\"balance\":");
     buf_puts(out, balance);
     buf_puts(out, ",\"name\":");
-    json_escape(out, name, name_len);
+    jsonw_escape(out, name, name_len);
     buf_puts(out, "}");
 }
 
