@@ -1,4 +1,5 @@
-/* json: strict RFC 8259 validation + minification "as written", and reading an object's members.
+/* json: strict RFC 8259 validation + minification "as written", and reading an object's members
+ * and an array's elements.
  *
  * The scanner is one pass over the input, a state machine with three states (a value is
  * expected / a value just ended / an object key is expected) written as labels, and an explicit
@@ -457,7 +458,7 @@ int json_validate(const char *src, size_t len, json_error_t *err)
     return scan(src, len, NULL, err) < 0 ? -1 : 0;
 }
 
-/* ---- reading the members of an object ---- */
+/* ---- reading the members of an object and the elements of an array ---- */
 
 static const char *skip_ws_r(const char *p, const char *end)
 {
@@ -501,24 +502,42 @@ static const char *skip_value(const char *p, const char *end)
     return p;
 }
 
+/* An object or an array (open is '{' or '['): p just inside it, or -1 when src is another
+ * value. */
+static int container_begin(const char **p, const char **end, const char *src, size_t len,
+                           char open)
+{
+    *end = src + len;
+    *p = skip_ws_r(src, *end);
+    if (*p == *end || **p != open)
+        return -1;
+    (*p)++;
+    return 0;
+}
+
+/* p just inside a container or just past one of its items: the start of the next item (a
+ * member's name or an element), or NULL at the container's closing bracket. */
+static const char *next_item(const char *p, const char *end)
+{
+    p = skip_ws_r(p, end);
+    if (p < end && *p == ',')
+        p = skip_ws_r(p + 1, end);
+    if (p >= end || *p == '}' || *p == ']')
+        return NULL;
+    return p;
+}
+
 int json_members_begin(json_members_t *it, const char *src, size_t len)
 {
-    it->end = src + len;
-    it->p = skip_ws_r(src, it->end);
-    if (it->p == it->end || *it->p != '{')
-        return -1;
-    it->p++;
-    return 0;
+    return container_begin(&it->p, &it->end, src, len, '{');
 }
 
 bool json_members_next(json_members_t *it, const char **name, size_t *name_len,
                        const char **value, size_t *value_len)
 {
-    const char *p = skip_ws_r(it->p, it->end);
-    if (p < it->end && *p == ',')
-        p = skip_ws_r(p + 1, it->end);
-    if (p >= it->end || *p != '"') {
-        it->p = it->end; /* '}' */
+    const char *p = next_item(it->p, it->end);
+    if (!p || *p != '"') {
+        it->p = it->end;
         return false;
     }
     const char *q = skip_string(p, it->end);
@@ -527,6 +546,25 @@ bool json_members_next(json_members_t *it, const char **name, size_t *name_len,
     p = skip_ws_r(q, it->end);
     p = skip_ws_r(p + 1, it->end); /* ':' */
     q = skip_value(p, it->end);
+    *value = p;
+    *value_len = (size_t)(q - p);
+    it->p = q;
+    return true;
+}
+
+int json_elements_begin(json_elements_t *it, const char *src, size_t len)
+{
+    return container_begin(&it->p, &it->end, src, len, '[');
+}
+
+bool json_elements_next(json_elements_t *it, const char **value, size_t *value_len)
+{
+    const char *p = next_item(it->p, it->end);
+    if (!p) {
+        it->p = it->end;
+        return false;
+    }
+    const char *q = skip_value(p, it->end);
     *value = p;
     *value_len = (size_t)(q - p);
     it->p = q;

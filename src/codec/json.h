@@ -1,5 +1,5 @@
 /* json: strict RFC 8259 validation with minification "as written", and reading the members of
- * an object. The echo service's whole job is json_minify(); the writer is codec/jsonw.h. */
+ * an object and the elements of an array. The echo service's whole job is json_minify(); the writer is codec/jsonw.h. */
 #ifndef SB_CODEC_JSON_H
 #define SB_CODEC_JSON_H
 
@@ -30,7 +30,7 @@ ssize_t json_minify(const char *src, size_t len, char *dst, json_error_t *err);
 /* Validation only: 0 if valid, -1 with *err filled in. */
 int json_validate(const char *src, size_t len, json_error_t *err);
 
-/* ---- reading the members of an object ----
+/* ---- reading the members of an object and the elements of an array ----
  * For documents json_validate accepted (these functions do not validate again). */
 
 typedef struct {
@@ -46,5 +46,14 @@ bool json_members_next(json_members_t *it, const char **name, size_t *name_len,
 /* Whether a name as written (escapes included: "a\u0062" is "ab") spells the ASCII string
  * lit. */
 bool json_name_eq(const char *name, size_t len, const char *lit);
+
+typedef struct {
+    const char *p, *end;
+} json_elements_t;
+
+/* 0 when src[0..len) is an array (it is then iterated), -1 when it is another value. */
+int json_elements_begin(json_elements_t *it, const char *src, size_t len);
+/* The next element as written (no surrounding white space). false at the end of the array. */
+bool json_elements_next(json_elements_t *it, const char **value, size_t *value_len);
 
 #endif

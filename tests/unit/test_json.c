@@ -953,6 +953,84 @@ TEST(members_of_an_object_in_order_as_written)
     CHECK_INT(json_members_begin(&it, "null", 4), -1);
 }
 
+TEST(elements_of_an_array_in_order_as_written)
+{
+    const char *doc = " [ 1 , \"a,]\\\"\" ,{\"k\": [2, 3]},[ ] , null,-0.5e3 ,true,\n{}] ";
+    json_error_t e;
+    CHECK_INT(json_validate(doc, strlen(doc), &e), 0);
+    json_elements_t it;
+    CHECK_INT(json_elements_begin(&it, doc, strlen(doc)), 0);
+    const char *want[] = {"1", "\"a,]\\\"\"", "{\"k\": [2, 3]}", "[ ]", "null", "-0.5e3", "true",
+                          "{}"};
+    const int nwant = (int)(sizeof want / sizeof want[0]);
+    const char *value;
+    size_t vl;
+    int k = 0;
+    while (json_elements_next(&it, &value, &vl)) {
+        CHECK(k < nwant);
+        if (k >= nwant)
+            break;
+        CHECK_MEM(value, vl, want[k]);
+        k++;
+    }
+    CHECK_INT(k, nwant);
+    CHECK(!json_elements_next(&it, &value, &vl)); /* stays at the end */
+}
+
+TEST(elements_of_an_empty_array_none)
+{
+    json_elements_t it;
+    const char *value;
+    size_t vl;
+    CHECK_INT(json_elements_begin(&it, "[]", 2), 0);
+    CHECK(!json_elements_next(&it, &value, &vl));
+    CHECK_INT(json_elements_begin(&it, " [ \n ] ", 8), 0);
+    CHECK(!json_elements_next(&it, &value, &vl));
+}
+
+TEST(elements_begin_rejects_what_is_not_an_array)
+{
+    json_elements_t it;
+    CHECK_INT(json_elements_begin(&it, "{\"a\":[1]}", 9), -1);
+    CHECK_INT(json_elements_begin(&it, "\"[1]\"", 5), -1);
+    CHECK_INT(json_elements_begin(&it, "null", 4), -1);
+    CHECK_INT(json_elements_begin(&it, "1", 1), -1);
+    CHECK_INT(json_elements_begin(&it, "   ", 3), -1);
+    CHECK_INT(json_elements_begin(&it, "", 0), -1);
+}
+
+TEST(elements_of_nested_arrays_iterate_on_their_own)
+{
+    const char *doc = "[[1,[2,3]],[],[[4]]]";
+    json_elements_t outer, inner;
+    const char *v, *w;
+    size_t vl, wl;
+    CHECK_INT(json_elements_begin(&outer, doc, strlen(doc)), 0);
+    int counts[3] = {-1, -1, -1}, k = 0;
+    while (k < 3 && json_elements_next(&outer, &v, &vl)) {
+        CHECK_INT(json_elements_begin(&inner, v, vl), 0);
+        counts[k] = 0;
+        while (json_elements_next(&inner, &w, &wl))
+            counts[k]++;
+        k++;
+    }
+    CHECK(!json_elements_next(&outer, &v, &vl));
+    CHECK_INT(counts[0], 2);
+    CHECK_INT(counts[1], 0);
+    CHECK_INT(counts[2], 1);
+}
+
+TEST(members_begin_rejects_an_array_and_elements_begin_an_object)
+{
+    /* The two iterators share their skipping code but not their brackets. */
+    json_members_t m;
+    json_elements_t a;
+    CHECK_INT(json_members_begin(&m, "[]", 2), -1);
+    CHECK_INT(json_elements_begin(&a, "{}", 2), -1);
+    CHECK_INT(json_members_begin(&m, "{}", 2), 0);
+    CHECK_INT(json_elements_begin(&a, "[]", 2), 0);
+}
+
 TEST(member_names_compare_with_escapes_decoded)
 {
     CHECK(json_name_eq("amount", 6, "amount"));
@@ -984,4 +1062,8 @@ T_MAIN(T(minify_removes_whitespace_between_tokens), T(minify_keeps_whitespace_in
        T(error_reasons_need_no_json_escaping), T(long_strings_cross_chunk_boundaries),
        T(random_documents_minify_to_their_compact_form),
        T(random_mutations_never_crash_and_are_idempotent),
-       T(members_of_an_object_in_order_as_written), T(member_names_compare_with_escapes_decoded))
+       T(members_of_an_object_in_order_as_written), T(elements_of_an_array_in_order_as_written),
+       T(elements_of_an_empty_array_none), T(elements_begin_rejects_what_is_not_an_array),
+       T(elements_of_nested_arrays_iterate_on_their_own),
+       T(members_begin_rejects_an_array_and_elements_begin_an_object),
+       T(member_names_compare_with_escapes_decoded))
