@@ -2,33 +2,109 @@
  * figure for every cell, and whose request counts match what each service says it served. */
 #include "t.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "jsonq.h"
 #include "proc.h"
 
-static char out[1 << 16], json[1 << 18];
-
-/* The number after "key": in s (white space already removed), or -1. */
-static double num(const char *s, const char *key)
-{
-    char k[64];
-    snprintf(k, sizeof k, "\"%s\":", key);
-    const char *p = strstr(s, k);
-    return p ? atof(p + strlen(k)) : -1;
-}
+static char out[1 << 16];
+static char *json;   /* results.json, as written */
+static size_t json_len;
 
 static void read_json(const char *path)
 {
+    free(json);
+    json = NULL;
+    json_len = 0;
     FILE *f = fopen(path, "r");
-    size_t n = 0;
-    int ch;
-    while (f && (ch = fgetc(f)) != EOF && n + 1 < sizeof json)
-        if (ch != ' ' && ch != '\n')
-            json[n++] = (char)ch;
-    json[n] = 0;
-    if (f)
-        fclose(f);
+    if (!f) {
+        fprintf(stderr, "    cannot open %s\n", path);
+        return;
+    }
+    size_t cap = 0;
+    for (;;) {
+        if (json_len + 4096 > cap) {
+            cap = cap ? cap * 2 : 1 << 16;
+            json = realloc(json, cap);
+        }
+        size_t r = fread(json + json_len, 1, cap - json_len, f);
+        if (r == 0)
+            break;
+        json_len += r;
+    }
+    fclose(f);
+}
+
+/* The index in "cells" of the cell of this workload and language, or -1 (the failure said). */
+static int find_cell(const char *workload, const char *lang)
+{
+    int n = jsonq_len(json, json_len, "cells");
+    for (int i = 0; i < n; i++) {
+        char path[64], w[64], l[64];
+        snprintf(path, sizeof path, "cells.%d.workload", i);
+        bool wok = jsonq_str(json, json_len, path, w, sizeof w);
+        snprintf(path, sizeof path, "cells.%d.lang", i);
+        if (wok && jsonq_str(json, json_len, path, l, sizeof l) && strcmp(w, workload) == 0 &&
+            strcmp(l, lang) == 0)
+            return i;
+    }
+    fprintf(stderr, "    results.json: no cell with workload \"%s\" and lang \"%s\" (%d cells)\n",
+            workload, lang, n);
+    t_failures++;
+    return -1;
+}
+
+/* A key the test reads must be there: a missing one (or one of another type) fails the test,
+ * naming it, and gives a value no comparison accepts. */
+static void missing(int cell, const char *key, const char *what)
+{
+    fprintf(stderr, "    results.json: cells.%d.%s is not %s\n", cell, key, what);
+    t_failures++;
+}
+
+static double cell_num(int cell, const char *key)
+{
+    char path[128];
+    double v;
+    snprintf(path, sizeof path, "cells.%d.%s", cell, key);
+    if (jsonq_num(json, json_len, path, &v))
+        return v;
+    missing(cell, key, "a number");
+    return NAN;
+}
+
+static const char *cell_str(int cell, const char *key)
+{
+    static char v[4096];
+    char path[128];
+    snprintf(path, sizeof path, "cells.%d.%s", cell, key);
+    if (jsonq_str(json, json_len, path, v, sizeof v))
+        return v;
+    missing(cell, key, "a string");
+    return "(missing)";
+}
+
+static bool cell_has_bool(int cell, const char *key)
+{
+    char path[128];
+    bool v;
+    snprintf(path, sizeof path, "cells.%d.%s", cell, key);
+    if (jsonq_bool(json, json_len, path, &v))
+        return true;
+    missing(cell, key, "a boolean");
+    return false;
+}
+
+/* A top-level string such as machine.cpu_model: present and not empty. */
+static bool top_str(const char *path)
+{
+    char v[4096];
+    if (jsonq_str(json, json_len, path, v, sizeof v) && v[0])
+        return true;
+    fprintf(stderr, "    results.json: %s is not a string that says something\n", path);
+    return false;
 }
 
 TEST(three_cells_every_figure_and_counts_match)
@@ -46,38 +122,40 @@ TEST(three_cells_every_figure_and_counts_match)
     char path[256];
     snprintf(path, sizeof path, "%s/results.json", dir);
     read_json(path);
-    CHECK(strstr(json, "\"machine\":{\"cpu_model\":") != NULL);
-    CHECK(strstr(json, "\"versions\":{\"c\":") != NULL);
-    CHECK(strstr(json, "\"flags\":{\"command\":") != NULL);
+    CHECK(top_str("machine.cpu_model"));
+    CHECK(top_str("versions.c"));
+    CHECK(top_str("flags.command"));
+    CHECK_INT(jsonq_len(json, json_len, "cells"), 3);
     static const char *const langs[] = {"c", "go", "rust"};
     for (int i = 0; i < 3; i++) {
-        char key[64];
-        snprintf(key, sizeof key, "{\"workload\":\"echo\",\"lang\":\"%s\"", langs[i]);
-        const char *cell = strstr(json, key);
-        CHECK(cell != NULL);
-        if (!cell)
+        int c = find_cell("echo", langs[i]);
+        if (c < 0)
             continue;
-        char seg[4096];
-        const char *end = strstr(cell + 1, "{\"workload\"");
-        size_t len = end ? (size_t)(end - cell) : strlen(cell);
-        snprintf(seg, sizeof seg, "%.*s", (int)(len < sizeof seg ? len : sizeof seg - 1), cell);
-        fprintf(stderr, "    %s: %s\n", langs[i], seg);
-        CHECK(strstr(seg, "\"status\":\"ok\"") != NULL);
-        CHECK(num(seg, "requests") > 0);
-        CHECK(num(seg, "rps") > 0);
-        CHECK(num(seg, "p50") > 0);
-        CHECK(num(seg, "p99") >= num(seg, "p50"));
-        CHECK(num(seg, "p999") >= num(seg, "p99"));
-        CHECK(num(seg, "max") >= num(seg, "p999"));
-        CHECK(num(seg, "rss_peak_kib") > 0);
-        CHECK(num(seg, "rss_mean_kib") > 0);
-        CHECK(num(seg, "cpu_us_per_req") > 0);
-        CHECK(num(seg, "threads") >= 1);
-        CHECK(num(seg, "errors") == 0);
-        CHECK(strstr(seg, "\"load_bound\":") != NULL);
+        int failures_before = t_failures;
+        CHECK_STR(cell_str(c, "status"), "ok");
+        CHECK(cell_num(c, "requests") > 0);
+        CHECK(cell_num(c, "rps") > 0);
+        CHECK(cell_num(c, "latency_us.p50") > 0);
+        CHECK(cell_num(c, "latency_us.p99") >= cell_num(c, "latency_us.p50"));
+        CHECK(cell_num(c, "latency_us.p999") >= cell_num(c, "latency_us.p99"));
+        CHECK(cell_num(c, "latency_us.max") >= cell_num(c, "latency_us.p999"));
+        CHECK(cell_num(c, "rss_peak_kib") > 0);
+        CHECK(cell_num(c, "rss_mean_kib") > 0);
+        CHECK(cell_num(c, "cpu_us_per_req") > 0);
+        CHECK(cell_num(c, "threads") >= 1);
+        CHECK(cell_num(c, "errors") == 0);
+        CHECK(cell_has_bool(c, "load_bound"));
         /* everything the lab sent was served, no more, no less */
-        CHECK(num(seg, "served") == num(seg, "sent"));
-        CHECK(num(seg, "sent") > num(seg, "requests"));
+        CHECK(cell_num(c, "served") == cell_num(c, "sent"));
+        CHECK(cell_num(c, "sent") > cell_num(c, "requests"));
+        if (t_failures != failures_before) {
+            char where[32];
+            const char *v;
+            size_t n;
+            snprintf(where, sizeof where, "cells.%d", c);
+            if (jsonq_get(json, json_len, where, &v, &n))
+                fprintf(stderr, "    %s: %.*s\n", langs[i], (int)n, v);
+        }
     }
     snprintf(path, sizeof path, "%s/results.md", dir);
     FILE *f = fopen(path, "r");
@@ -106,8 +184,13 @@ TEST(a_cell_that_cannot_start_is_reported_and_the_run_goes_on)
     char path[256];
     snprintf(path, sizeof path, "%s/results.json", dir);
     read_json(path);
-    CHECK(strstr(json, "\"lang\":\"go\",\"status\":\"failed\",\"reason\":\"") != NULL);
-    CHECK(strstr(json, "\"lang\":\"c\",\"status\":\"ok\"") != NULL);
+    int go = find_cell("echo", "go"), c = find_cell("echo", "c");
+    if (go >= 0) {
+        CHECK_STR(cell_str(go, "status"), "failed");
+        CHECK(cell_str(go, "reason")[0] != 0);
+    }
+    if (c >= 0)
+        CHECK_STR(cell_str(c, "status"), "ok");
     CHECK(strstr(out, "failed:") != NULL);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
