@@ -1,0 +1,437 @@
+/* Tests for the contract case parser (src/verify/contract.c): each directive and what it
+ * becomes, the escapes and expansions of values, comments, the "line N" of every error, the
+ * folder and built-in loaders, and that every case compiled into the binary parses. */
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "core/clock.h"
+#include "verify/contract.h"
+#include "t.h"
+
+/* One case parsed from text; kept in `held` so that the test can free it. */
+static contract_t held;
+static char err[512];
+
+static contract_case_t *parse(const char *text)
+{
+    held.cases = realloc(held.cases, (size_t)(held.ncases + 1) * sizeof *held.cases);
+    contract_case_t *c = &held.cases[held.ncases++];
+    err[0] = 0;
+    if (contract_parse_case("t", text, strlen(text), c, err, sizeof err) != 0)
+        return NULL;
+    return c;
+}
+
+static contract_case_t *parse_ok(const char *text)
+{
+    contract_case_t *c = parse(text);
+    if (!c) {
+        fprintf(stderr, "    refused: %s\n", err);
+        t_failures++;
+    }
+    return c;
+}
+
+/* Expects text to be refused with exactly the message why. */
+#define CHECK_REFUSED(text, why)                                                                  \
+    do {                                                                                          \
+        CHECK(parse(text) == NULL);                                                               \
+        CHECK_STR(err, (why));                                                                    \
+    } while (0)
+
+/* The bytes of the send step of a one-line case "send: VALUE". */
+static const contract_step_t *send_of(const char *value)
+{
+    char text[4096];
+    snprintf(text, sizeof text, "send: %s\n", value);
+    contract_case_t *c = parse_ok(text);
+    if (!c || c->nsteps != 1 || c->steps[0].kind != STEP_SEND) {
+        t_failures++;
+        static const contract_step_t none = {.kind = STEP_SEND, .data = "", .len = 0};
+        return &none;
+    }
+    return &c->steps[0];
+}
+
+TEST(a_whole_case_becomes_its_steps_in_order)
+{
+    contract_case_t *c = parse_ok("# what it checks\n"
+                                  "send: GET /health HTTP/1.1\\r\\n\\r\\n\n"
+                                  "expect: 200\n"
+                                  "header: Content-Type: text/plain\n"
+                                  "body: ok\n"
+                                  "pause: 50ms\n"
+                                  "shutdown: write\n"
+                                  "closed: yes\n");
+    if (!c)
+        return;
+    CHECK_STR(c->name, "t");
+    CHECK_STR(c->comment, "what it checks");
+    CHECK_INT(c->nsteps, 5);
+    if (c->nsteps != 5)
+        return;
+    CHECK_INT(c->steps[0].kind, STEP_SEND);
+    CHECK_MEM(c->steps[0].data, c->steps[0].len, "GET /health HTTP/1.1\r\n\r\n");
+    CHECK_INT(c->steps[1].kind, STEP_EXPECT);
+    CHECK_INT(c->steps[1].status, 200);
+    CHECK_INT(c->steps[1].nheaders, 1);
+    CHECK_STR(c->steps[1].header_name[0], "Content-Type");
+    CHECK_STR(c->steps[1].header_value[0], "text/plain");
+    CHECK(c->steps[1].has_body);
+    CHECK_MEM(c->steps[1].body, c->steps[1].body_len, "ok");
+    CHECK(!c->steps[1].head_only);
+    CHECK_INT(c->steps[2].kind, STEP_PAUSE);
+    CHECK_INT(c->steps[2].pause_ns, 50 * NS_PER_MS);
+    CHECK_INT(c->steps[3].kind, STEP_SHUTDOWN);
+    CHECK_INT(c->steps[4].kind, STEP_CLOSED);
+    contract_free(&held);
+}
+
+TEST(expect_none_is_status_0)
+{
+    contract_case_t *c = parse_ok("send: x\nexpect: none\n");
+    CHECK(c && c->nsteps == 2 && c->steps[1].kind == STEP_EXPECT && c->steps[1].status == 0);
+    contract_free(&held);
+}
+
+TEST(expect_status_100_to_599)
+{
+    contract_case_t *c = parse_ok("expect: 100\nexpect: 599\n");
+    CHECK(c && c->nsteps == 2);
+    CHECK(c && c->steps[0].status == 100 && c->steps[1].status == 599);
+    CHECK_REFUSED("expect: 99\n", "t: line 1: not understood");
+    CHECK_REFUSED("expect: 600\n", "t: line 1: not understood");
+    CHECK_REFUSED("expect: ok\n", "t: line 1: not understood");
+    CHECK_REFUSED("expect:\n", "t: line 1: not understood");
+    contract_free(&held);
+}
+
+TEST(headers_belong_to_the_expect_before_them)
+{
+    contract_case_t *c = parse_ok("expect: 404\n"
+                                  "header: Content-Type:   application/json\n"
+                                  "header: Connection: close\n");
+    CHECK_INT(c ? c->nsteps : -1, 1);
+    if (!c || c->nsteps != 1)
+        return;
+    const contract_step_t *e = &c->steps[0];
+    CHECK_INT(e->nheaders, 2);
+    CHECK_STR(e->header_name[0], "Content-Type");
+    CHECK_STR(e->header_value[0], "application/json"); /* blanks after the colon dropped */
+    CHECK_STR(e->header_name[1], "Connection");
+    CHECK_STR(e->header_value[1], "close");
+    contract_free(&held);
+}
+
+TEST(body_has_is_repeatable_up_to_the_limit)
+{
+    char text[1024] = "expect: 400\n";
+    for (int i = 0; i < CONTRACT_MAX_CHECKS; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "body-has: \"k%d\"\n", i);
+    contract_case_t *c = parse_ok(text);
+    CHECK(c && c->steps[0].nbody_has == CONTRACT_MAX_CHECKS);
+    CHECK(c && strcmp(c->steps[0].body_has[0], "\"k0\"") == 0);
+    CHECK(c && strcmp(c->steps[0].body_has[7], "\"k7\"") == 0);
+    CHECK(c && !c->steps[0].has_body); /* body-has is not body */
+    strcat(text, "body-has: one too many\n");
+    CHECK_REFUSED(text, "t: line 10: not understood");
+    contract_free(&held);
+}
+
+TEST(headers_up_to_the_limit)
+{
+    char text[1024] = "expect: 200\n";
+    for (int i = 0; i < CONTRACT_MAX_CHECKS; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "header: H%d: v\n", i);
+    contract_case_t *c = parse_ok(text);
+    CHECK(c && c->steps[0].nheaders == CONTRACT_MAX_CHECKS);
+    strcat(text, "header: H8: v\n");
+    CHECK_REFUSED(text, "t: line 10: not understood");
+    contract_free(&held);
+}
+
+TEST(empty_body_is_a_body)
+{
+    contract_case_t *c = parse_ok("expect: 200\nbody:\n");
+    CHECK(c && c->steps[0].has_body && c->steps[0].body_len == 0);
+    contract_free(&held);
+}
+
+TEST(head_only)
+{
+    contract_case_t *c = parse_ok("send: HEAD /health HTTP/1.1\\r\\n\\r\\n\nexpect: 200\nhead-only: yes\n");
+    CHECK(c && c->nsteps == 2 && c->steps[1].head_only);
+    contract_free(&held);
+}
+
+TEST(pause_takes_a_duration)
+{
+    contract_case_t *c = parse_ok("pause: 250us\npause: 2s\n");
+    CHECK(c && c->steps[0].pause_ns == 250 * NS_PER_US && c->steps[1].pause_ns == 2 * NS_PER_S);
+    CHECK_REFUSED("pause: soon\n", "t: line 1: not understood");
+    CHECK_REFUSED("pause: -1s\n", "t: line 1: not understood");
+    contract_free(&held);
+}
+
+TEST(escapes_in_values)
+{
+    const contract_step_t *s = send_of("a\\r\\nb\\tc\\\\d\\x41\\x7a\\x00e");
+    CHECK_INT(s->len, 12);
+    CHECK(memcmp(s->data, "a\r\nb\tc\\dAz\0e", 12) == 0);
+    s = send_of("\\xff\\xFF");
+    CHECK_INT(s->len, 2);
+    CHECK(memcmp(s->data, "\xff\xff", 2) == 0);
+    /* Quotes need no escape; a JSON escape's backslash is written \\. */
+    contract_case_t *c = parse_ok("expect: 200\nbody: {\"s\":\"a\\\\nb\"}\n");
+    CHECK(c && c->steps[0].body && strcmp(c->steps[0].body, "{\"s\":\"a\\nb\"}") == 0);
+    contract_free(&held);
+}
+
+TEST(bad_escapes_refused)
+{
+    CHECK_REFUSED("send: a\\q\n", "t: line 1: not understood");
+    CHECK_REFUSED("send: a\\\n", "t: line 1: not understood");   /* a lone backslash at the end */
+    CHECK_REFUSED("send: \\x4\n", "t: line 1: not understood");  /* one hex digit */
+    CHECK_REFUSED("send: \\xg0\n", "t: line 1: not understood");
+    CHECK_REFUSED("expect: 200\nbody: \\z\n", "t: line 2: not understood");
+    CHECK_REFUSED("expect: 200\nbody-has: \\z\n", "t: line 2: not understood");
+}
+
+TEST(repeat_expands_to_n_copies)
+{
+    const contract_step_t *s = send_of("<{repeat:3:ab}>");
+    CHECK_MEM(s->data, s->len, "<ababab>");
+    s = send_of("{repeat:0:x}|{repeat:1:y}");
+    CHECK_MEM(s->data, s->len, "|y");
+    s = send_of("{repeat:2:\\r\\n}"); /* the text takes escapes */
+    CHECK_MEM(s->data, s->len, "\r\n\r\n");
+    s = send_of("{repeat:100000:z}");
+    CHECK_INT(s->len, 100000);
+    CHECK(s->len == 100000 && s->data[0] == 'z' && s->data[99999] == 'z');
+    contract_case_t *c = parse_ok("expect: 200\nbody: [{repeat:3:1,}0]\n"); /* in bodies too */
+    CHECK(c && c->steps[0].body && strcmp(c->steps[0].body, "[1,1,1,0]") == 0);
+    contract_free(&held);
+}
+
+TEST(bad_repeat_refused)
+{
+    CHECK_REFUSED("send: {repeat:x:a}\n", "t: line 1: not understood");
+    CHECK_REFUSED("send: {repeat:3a}\n", "t: line 1: not understood");
+    CHECK_REFUSED("send: {repeat:-1:a}\n", "t: line 1: not understood");
+    CHECK_REFUSED("send: {repeat:3:abc\n", "t: line 1: not understood");  /* no closing brace */
+    CHECK_REFUSED("send: {repeat:99999999999:a}\n", "t: line 1: not understood"); /* over 64 Mi */
+}
+
+TEST(len_is_the_length_of_the_body)
+{
+    const contract_step_t *s =
+        send_of("POST /echo HTTP/1.1\\r\\nContent-Length: {len}\\r\\n\\r\\n{\"a\": 1}");
+    CHECK_MEM(s->data, s->len, "POST /echo HTTP/1.1\r\nContent-Length: 8\r\n\r\n{\"a\": 1}");
+    /* counted after escapes and repeats */
+    s = send_of("P / HTTP/1.1\\r\\nContent-Length: {len}\\r\\n\\r\\n{repeat:1000:ab}\\x00");
+    CHECK(s->len > 2001 && memcmp(s->data, "P / HTTP/1.1\r\nContent-Length: 2001\r\n\r\n", 38) == 0);
+    CHECK_INT(s->len, 38 + 2001);
+    /* an empty body */
+    s = send_of("P / HTTP/1.1\\r\\nContent-Length: {len}\\r\\n\\r\\n");
+    CHECK_MEM(s->data, s->len, "P / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    /* headers between {len} and the empty line are kept */
+    s = send_of("P / HTTP/1.1\\r\\nContent-Length: {len}\\r\\nX: {repeat:2:y}\\r\\n\\r\\nbody");
+    CHECK_MEM(s->data, s->len, "P / HTTP/1.1\r\nContent-Length: 4\r\nX: yy\r\n\r\nbody");
+}
+
+TEST(len_without_an_empty_line_refused)
+{
+    CHECK_REFUSED("send: P / HTTP/1.1\\r\\nContent-Length: {len}\\r\\n\n",
+                  "t: line 1: not understood");
+}
+
+TEST(comments_and_empty_lines)
+{
+    contract_case_t *c = parse_ok("\n#   first comment\n\n# second comment\nsend: x\n#\n\nexpect: 200\n");
+    if (!c)
+        return;
+    CHECK_STR(c->comment, "first comment"); /* the first one, blanks after '#' dropped */
+    CHECK_INT(c->nsteps, 2);
+    c = parse_ok("send: x\n");
+    CHECK(c && c->comment == NULL);
+    contract_free(&held);
+}
+
+TEST(last_line_without_a_newline)
+{
+    contract_case_t *c = parse_ok("send: x\nexpect: 204");
+    CHECK(c && c->nsteps == 2 && c->steps[1].status == 204);
+    c = parse_ok("expect: 200\nbody: end");
+    CHECK(c && c->steps[0].body && strcmp(c->steps[0].body, "end") == 0);
+    contract_free(&held);
+}
+
+TEST(checks_need_an_expect_before_them)
+{
+    /* header, body, body-has and head-only describe an answer: an expect must come first, and
+     * any other step ends it. */
+    CHECK_REFUSED("header: A: b\n", "t: line 1: not understood");
+    CHECK_REFUSED("body: x\n", "t: line 1: not understood");
+    CHECK_REFUSED("body-has: x\n", "t: line 1: not understood");
+    CHECK_REFUSED("head-only: yes\n", "t: line 1: not understood");
+    CHECK_REFUSED("expect: 200\nsend: x\nbody: x\n", "t: line 3: not understood");
+    CHECK_REFUSED("expect: 200\npause: 1ms\nheader: A: b\n", "t: line 3: not understood");
+    CHECK_REFUSED("expect: 200\nshutdown: write\nbody-has: x\n", "t: line 3: not understood");
+    CHECK_REFUSED("expect: 200\nclosed: yes\nhead-only: yes\n", "t: line 3: not understood");
+}
+
+TEST(errors_name_the_case_and_the_line)
+{
+    CHECK_REFUSED("# c\nsend: x\n\nexpect: 200\nbogus: 1\n", "t: line 5: not understood");
+    CHECK_REFUSED("send: x\nno colon here\n", "t: line 2: not understood");
+    CHECK_REFUSED("Send: x\n", "t: line 1: not understood"); /* directives are lower case */
+    CHECK_REFUSED("expect: 200\nheader: no-colon\n", "t: line 2: not understood");
+    CHECK_REFUSED("", "t: no steps");
+    CHECK_REFUSED("# only a comment\n\n", "t: no steps");
+    contract_t c = {0};
+    char e[256];
+    CHECK_INT(contract_parse_case("07-depth", "x\n", 2, (c.cases = calloc(1, sizeof *c.cases)), e,
+                                  sizeof e),
+              -1);
+    c.ncases = 1;
+    CHECK_STR(e, "07-depth: line 1: not understood");
+    contract_free(&c);
+}
+
+TEST(only_len_bytes_of_the_text_are_read)
+{
+    /* The text is (pointer, length): what follows is not part of the case. */
+    const char text[] = "send: a\nexpect: 200\nbogus";
+    contract_t c = {calloc(1, sizeof(contract_case_t)), 1};
+    char e[256] = "";
+    CHECK_INT(contract_parse_case("t", text, strlen("send: a\nexpect: 200\n"), &c.cases[0], e,
+                                  sizeof e),
+              0);
+    CHECK_INT(c.cases[0].nsteps, 2);
+    contract_free(&c);
+}
+
+/* ---- loaders ---- */
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "    cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+TEST(load_dir_reads_every_case_sorted_by_name)
+{
+    char dir[] = "/tmp/sb-contract-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    write_file(dir, "20-b.case", "# second\nsend: b\n");
+    write_file(dir, "10-a.case", "# first\nsend: a\nexpect: 200\n");
+    write_file(dir, "README.md", "not a case\n");
+    write_file(dir, "x.case.orig", "not a case either\n");
+    contract_t c;
+    char e[512] = "";
+    CHECK_INT(contract_load_dir(dir, &c, e, sizeof e), 0);
+    CHECK_INT(c.ncases, 2);
+    if (c.ncases == 2) {
+        CHECK_STR(c.cases[0].name, "10-a");
+        CHECK_STR(c.cases[0].comment, "first");
+        CHECK_INT(c.cases[0].nsteps, 2);
+        CHECK_STR(c.cases[1].name, "20-b");
+        CHECK_INT(c.cases[1].nsteps, 1);
+    }
+    contract_free(&c);
+    CHECK_INT(c.ncases, 0);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+TEST(load_dir_reports_the_case_that_does_not_parse)
+{
+    char dir[] = "/tmp/sb-contract-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    write_file(dir, "01-ok.case", "send: a\n");
+    write_file(dir, "02-bad.case", "send: a\nexpect: 200\nbody: \\q\n");
+    contract_t c;
+    char e[512] = "";
+    CHECK_INT(contract_load_dir(dir, &c, e, sizeof e), -1);
+    CHECK_STR(e, "02-bad: line 3: not understood");
+    CHECK_INT(c.ncases, 0);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+TEST(load_dir_of_a_missing_folder_refused)
+{
+    char dir[] = "/tmp/sb-contract-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    rmdir(dir);
+    contract_t c;
+    char e[512] = "", want[600];
+    CHECK_INT(contract_load_dir(dir, &c, e, sizeof e), -1);
+    snprintf(want, sizeof want, "cannot open '%s': %s", dir, strerror(ENOENT));
+    CHECK_STR(e, want);
+}
+
+TEST(every_builtin_case_parses)
+{
+    static const char *const workloads[] = {"echo", "csv", "sql"};
+    for (int w = 0; w < 3; w++) {
+        size_t compiled = 0;
+        for (size_t i = 0; i < contract_nbuiltins; i++)
+            compiled += strcmp(contract_builtins[i].workload, workloads[w]) == 0;
+        contract_t c;
+        char e[512] = "";
+        int rc = contract_load_builtin(workloads[w], &c, e, sizeof e);
+        if (rc != 0)
+            fprintf(stderr, "    %s: %s\n", workloads[w], e);
+        CHECK_INT(rc, 0);
+        CHECK(compiled > 10);
+        CHECK_INT(c.ncases, compiled);
+        for (int i = 0; rc == 0 && i < c.ncases; i++) {
+            const contract_case_t *k = &c.cases[i];
+            /* each says what it checks, sends something and expects something */
+            int sends = 0, expects = 0;
+            for (int s = 0; s < k->nsteps; s++) {
+                sends += k->steps[s].kind == STEP_SEND;
+                expects += k->steps[s].kind == STEP_EXPECT;
+            }
+            if (!k->comment || !sends || !expects) {
+                fprintf(stderr, "    %s/%s: comment %s, %d sends, %d expects\n", workloads[w],
+                        k->name, k->comment ? "yes" : "no", sends, expects);
+                t_failures++;
+            }
+        }
+        if (rc == 0)
+            contract_free(&c);
+    }
+}
+
+TEST(builtin_of_an_unknown_workload_refused)
+{
+    contract_t c;
+    char e[512] = "";
+    CHECK_INT(contract_load_builtin("cobol", &c, e, sizeof e), -1);
+    CHECK_STR(e, "no contract for workload 'cobol'");
+    CHECK_INT(c.ncases, 0);
+}
+
+T_MAIN(T(a_whole_case_becomes_its_steps_in_order), T(expect_none_is_status_0),
+       T(expect_status_100_to_599), T(headers_belong_to_the_expect_before_them),
+       T(body_has_is_repeatable_up_to_the_limit), T(headers_up_to_the_limit),
+       T(empty_body_is_a_body), T(head_only), T(pause_takes_a_duration), T(escapes_in_values),
+       T(bad_escapes_refused), T(repeat_expands_to_n_copies), T(bad_repeat_refused),
+       T(len_is_the_length_of_the_body), T(len_without_an_empty_line_refused),
+       T(comments_and_empty_lines), T(last_line_without_a_newline),
+       T(checks_need_an_expect_before_them), T(errors_name_the_case_and_the_line),
+       T(only_len_bytes_of_the_text_are_read), T(load_dir_reads_every_case_sorted_by_name),
+       T(load_dir_reports_the_case_that_does_not_parse), T(load_dir_of_a_missing_folder_refused),
+       T(every_builtin_case_parses), T(builtin_of_an_unknown_workload_refused))
