@@ -1,10 +1,9 @@
-/* core: buffers, flag values, formatting, the event loop's timers. */
+/* core: buffers, flag values, formatting (the event loop: test_loop.c). */
 #include "t.h"
 
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/fmt.h"
-#include "core/loop.h"
 #include "core/opt.h"
 
 TEST(buf_append_consume_reserve_keeps_content)
@@ -76,58 +75,5 @@ TEST(fmt_three_significant_digits)
     CHECK_STR(s, "81.2k");
 }
 
-static int fired[16], nfired;
-static void on_t(loop_t *l, loop_timer_t *t) { fired[nfired++] = (int)(t->when % 1000); }
-
-TEST(loop_timers_fire_in_order_and_cancel)
-{
-    loop_t *l = loop_new();
-    loop_timer_t t[6];
-    int64_t base = loop_now_update(l);
-    int order[] = {5, 1, 4, 2, 3, 0};
-    for (int i = 0; i < 6; i++) {
-        loop_timer_init(&t[i], on_t);
-        /* distinct deadlines ~1 ms apart; the last three digits tag the timer */
-        int64_t when = base + (order[i] + 1) * NS_PER_MS;
-        when = when - when % 1000 + order[i];
-        loop_timer_set(l, &t[i], when);
-    }
-    loop_timer_stop(l, &t[2]); /* order 4 */
-    loop_timer_set(l, &t[0], t[0].when + 0); /* re-arm in place */
-    int64_t end = base + 20 * NS_PER_MS;
-    while (loop_now_update(l) < end && nfired < 5)
-        loop_run_once(l, 5 * NS_PER_MS);
-    CHECK_INT(nfired, 5);
-    int want[] = {0, 1, 2, 3, 5};
-    for (int i = 0; i < 5; i++)
-        CHECK_INT(fired[i], want[i]);
-    CHECK(!loop_timer_armed(&t[2]));
-    loop_free(l);
-}
-
-static int64_t late_ns;
-static void on_late(loop_t *l, loop_timer_t *t) { late_ns = clock_now_ns() - t->when; }
-
-TEST(loop_timer_resolution_below_a_millisecond)
-{
-    /* epoll_pwait2 takes a timespec: a 300 µs timer must not wait for a 1 ms tick. The bound is
-     * loose (a busy machine delays wake-ups) but a millisecond-granular loop would fail it. */
-    loop_t *l = loop_new();
-    int64_t best = INT64_MAX;
-    for (int i = 0; i < 20; i++) {
-        loop_timer_t t;
-        loop_timer_init(&t, on_late);
-        late_ns = -1;
-        loop_timer_set(l, &t, clock_now_ns() + 300 * NS_PER_US);
-        while (late_ns < 0)
-            loop_run_once(l, -1);
-        if (late_ns < best)
-            best = late_ns;
-    }
-    CHECK(best < 500 * NS_PER_US);
-    loop_free(l);
-}
-
 T_MAIN(T(buf_append_consume_reserve_keeps_content), T(opt_durations), T(opt_sizes_ints_cpus),
-       T(fmt_three_significant_digits), T(loop_timers_fire_in_order_and_cancel),
-       T(loop_timer_resolution_below_a_millisecond))
+       T(fmt_three_significant_digits))
