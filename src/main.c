@@ -2,11 +2,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db/db.h"
+#include "db/durability.h"
 #include "lab/gen.h"
-#include "lab/lab.h"
-#include "verify/verify.h"
+#include "lab/run.h"
 #include "load/cli.h"
 #include "serve/services.h"
+#include "verify/verify.h"
 
 #ifndef SB_VERSION
 #define SB_VERSION "dev"
@@ -15,6 +17,22 @@
 #define SB_CC "unknown compiler"
 #endif
 
+static const struct {
+    const char *name, *args, *summary;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"run", "", "measure the C, Go and Rust services side by side (the main job)", cmd_run},
+    {"serve", "WORKLOAD", "run the C service for a workload (echo, csv, sql)", cmd_serve},
+    {"load", "URL", "load an HTTP/1.1 server: closed or open loop, latency percentiles", cmd_load},
+    {"verify", "WORKLOAD URL", "check any implementation against a workload's contract",
+     cmd_verify},
+    {"gen", "WORKLOAD", "write a deterministic request body (csv)", cmd_gen},
+    {"durability", "", "kill PostgreSQL under each sql service: is every 201 kept?",
+     cmd_durability},
+    {"pg", "[-- COMMAND]", "a throwaway PostgreSQL with the sql data, around a command", cmd_pg},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -22,18 +40,19 @@ static void usage(FILE *f)
             "\n"
             "usage: stackbench COMMAND [flags]\n"
             "\n"
-            "commands:\n"
-            "  run                  measure the C, Go and Rust services side by side (the main job)\n"
-            "  serve WORKLOAD       run the C service for a workload (echo, csv, sql)\n"
-            "  load URL             load an HTTP/1.1 server: closed or open loop, latency percentiles\n"
-            "  verify WORKLOAD URL  check any implementation against a workload's contract\n"
-            "  gen WORKLOAD         write a deterministic request body (csv)\n"
-            "  durability           kill PostgreSQL under each sql service: is every 201 kept?\n"
-            "  pg [-- COMMAND]      a throwaway PostgreSQL with the sql data, around a command\n"
-            "\n"
-            "  stackbench COMMAND --help   flags of a command\n"
-            "  stackbench --version        version and the compiler of this build\n",
+            "commands:\n",
             SB_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s%s%s", commands[i].name, *commands[i].args ? " " : "",
+                 commands[i].args);
+        fprintf(f, "  %-19s  %s\n", left, commands[i].summary);
+    }
+    fprintf(f, "\n"
+               "  stackbench COMMAND --help   flags of a command\n"
+               "  stackbench --version        version and the compiler of this build\n"
+               "\n"
+               "reference: README.md, docs/, man stackbench\n");
 }
 
 int main(int argc, char **argv)
@@ -51,20 +70,9 @@ int main(int argc, char **argv)
         printf("stackbench %s (built with %s)\n", SB_VERSION, SB_CC);
         return 0;
     }
-    if (!strcmp(cmd, "run"))
-        return cmd_run(argc - 1, argv + 1);
-    if (!strcmp(cmd, "serve"))
-        return cmd_serve(argc - 1, argv + 1);
-    if (!strcmp(cmd, "load"))
-        return cmd_load(argc - 1, argv + 1);
-    if (!strcmp(cmd, "gen"))
-        return cmd_gen(argc - 1, argv + 1);
-    if (!strcmp(cmd, "durability"))
-        return cmd_durability(argc - 1, argv + 1);
-    if (!strcmp(cmd, "pg"))
-        return cmd_pg(argc - 1, argv + 1);
-    if (!strcmp(cmd, "verify"))
-        return cmd_verify(argc - 1, argv + 1);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "stackbench: unknown command '%s' (see stackbench --help)\n", cmd);
     return 2;
 }

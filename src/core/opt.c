@@ -1,7 +1,6 @@
 #include "core/opt.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,14 +8,13 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 
 void opt_fail(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "stackbench%s%s: ", cmd && *cmd ? " " : "", cmd ? cmd : "");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    sb_vwarn(cmd, fmt, ap);
     va_end(ap);
     exit(2);
 }
@@ -101,60 +99,245 @@ int opt_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-int opt_parse_cpus(const char *s, unsigned char mask[1024])
+/* ---- the flag table ---- */
+
+#define HELP_COLUMN 25 /* where descriptions start */
+
+static bool any_letter(const opt_t *opts)
 {
-    memset(mask, 0, 1024);
-    if (!s || !*s)
-        return -1;
-    int count = 0;
-    const char *p = s;
-    while (*p) {
+    for (const opt_t *o = opts; o && o->name; o++)
+        if (o->letter)
+            return true;
+    return false;
+}
+
+/* Prints s with every line after the first indented to the description column. */
+static void help_text(FILE *f, const char *s)
+{
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, "\n");
+        fprintf(f, "%.*s\n", (int)n, p);
+        p += n;
+        if (*p == '\n' && *++p)
+            fprintf(f, "%*s", HELP_COLUMN, "");
+    }
+}
+
+static void help_entry(FILE *f, bool letters, char letter, const char *name, const char *meta,
+                       const char *help)
+{
+    char left[128];
+    int n = snprintf(left, sizeof left, "  %s%s%s--%s%s%s", letter ? "-" : "",
+                     letter ? (char[2]){letter, 0} : "", letter ? ", " : letters ? "    " : "",
+                     name, meta ? " " : "", meta ? meta : "");
+    fprintf(f, "%s%*s", left, n + 2 <= HELP_COLUMN ? HELP_COLUMN - n : 2, "");
+    if (n + 2 > HELP_COLUMN) { /* too long for the column: the text below it */
+        fprintf(f, "\n%*s", HELP_COLUMN, "");
+    }
+    help_text(f, help ? help : "");
+}
+
+void opt_help(const opt_cmd_t *cmd, FILE *f)
+{
+    const char *u = cmd->usage;
+    for (int line = 0; *u; line++) {
+        size_t n = strcspn(u, "\n");
+        fprintf(f, "%s stackbench %.*s\n", line ? "      " : "usage:", (int)n, u);
+        u += n + (u[n] == '\n');
+    }
+    if (cmd->about)
+        fprintf(f, "\n%s%s", cmd->about, cmd->about[strlen(cmd->about) - 1] == '\n' ? "" : "\n");
+    fprintf(f, "\nflags:\n");
+    bool letters = any_letter(cmd->opts);
+    for (const opt_t *o = cmd->opts; o && o->name; o++)
+        help_entry(f, letters, o->letter, o->name, o->kind == OPT_BOOL ? NULL : o->meta, o->help);
+    help_entry(f, letters, 'h', "help", NULL, "this help");
+    if (cmd->more)
+        fprintf(f, "\n%s%s", cmd->more, cmd->more[strlen(cmd->more) - 1] == '\n' ? "" : "\n");
+    fprintf(f, "\nreference: docs/%s.md, man stackbench\n", cmd->name);
+}
+
+/* "1..1024", "a duration like 10s, 500ms or 2m": what a flag's value must look like. */
+static void expected(const opt_t *o, char *out, size_t n)
+{
+    if (o->expect) {
+        snprintf(out, n, "%s", o->expect);
+        return;
+    }
+    switch (o->kind) {
+    case OPT_INT:
+    case OPT_INT64:
+        snprintf(out, n, "%lld..%lld", (long long)o->min, (long long)o->max);
+        break;
+    case OPT_UINT64:
+        snprintf(out, n, "an unsigned 64-bit integer");
+        break;
+    case OPT_DURATION:
+        snprintf(out, n, "a duration like 10s, 500ms or 2m");
+        break;
+    case OPT_SIZE:
+        snprintf(out, n, "a size like 1M, 64k or 65536");
+        break;
+    case OPT_CPUS:
+        snprintf(out, n, "a CPU list like 0 or 0,2-3");
+        break;
+    default:
+        snprintf(out, n, "a value");
+    }
+}
+
+/* Stores arg for o; 0, or -1 with the reason in why. */
+static int apply(const opt_t *o, const char *arg, char *why, size_t whylen)
+{
+    int64_t v;
+    uint64_t u;
+    why[0] = 0;
+    switch (o->kind) {
+    case OPT_BOOL:
+        *(bool *)o->dst = true;
+        return 0;
+    case OPT_INT:
+    case OPT_INT64:
+        if (opt_parse_int(arg, o->min, o->max, &v))
+            return -1;
+        if (o->kind == OPT_INT)
+            *(int *)o->dst = (int)v;
+        else
+            *(int64_t *)o->dst = v;
+        return 0;
+    case OPT_UINT64: {
         char *end;
         errno = 0;
-        long a = strtol(p, &end, 10);
-        if (end == p || errno || a < 0 || a >= 1024)
+        unsigned long long x = strtoull(arg, &end, 0);
+        if (errno || *end || !*arg || *arg == '-' || *arg == '+' || *arg == ' ')
             return -1;
-        long b = a;
-        p = end;
-        if (*p == '-') {
-            p++;
-            b = strtol(p, &end, 10);
-            if (end == p || errno || b < a || b >= 1024)
-                return -1;
-            p = end;
+        *(uint64_t *)o->dst = x;
+        return 0;
+    }
+    case OPT_DURATION:
+        if (opt_parse_duration_ns(arg, &v) || v < o->min || (o->max && v > o->max))
+            return -1;
+        *(int64_t *)o->dst = v;
+        return 0;
+    case OPT_SIZE:
+        if (opt_parse_size(arg, &u) || u < (uint64_t)o->min)
+            return -1;
+        *(uint64_t *)o->dst = u;
+        return 0;
+    case OPT_STR:
+        *(const char **)o->dst = arg;
+        return 0;
+    case OPT_CPUS:
+        return cpuset_parse(arg, o->dst) < 1 ? -1 : 0;
+    case OPT_FN:
+        return o->fn(arg, o->dst, why, whylen);
+    }
+    return -1;
+}
+
+static const opt_t *find_long(const opt_t *opts, const char *name, size_t n)
+{
+    for (const opt_t *o = opts; o && o->name; o++)
+        if (strlen(o->name) == n && memcmp(o->name, name, n) == 0)
+            return o;
+    return NULL;
+}
+
+static const opt_t *find_short(const opt_t *opts, char c)
+{
+    for (const opt_t *o = opts; o && o->name; o++)
+        if (o->letter == c)
+            return o;
+    return NULL;
+}
+
+static void take(const opt_cmd_t *cmd, const opt_t *o, const char *flag, const char *arg)
+{
+    char why[256];
+    if (apply(o, arg, why, sizeof why) != 0) {
+        if (why[0])
+            opt_fail(cmd->name, "%s: %s", flag, why);
+        char exp[128];
+        expected(o, exp, sizeof exp);
+        opt_fail(cmd->name, "%s: expected %s, got '%s'", flag, exp, arg);
+    }
+    if (o->seen)
+        *o->seen = true;
+}
+
+int opt_parse(const opt_cmd_t *cmd, int argc, char **argv)
+{
+    char **operands = calloc((size_t)argc + 1, sizeof *operands);
+    if (!operands)
+        opt_fail(cmd->name, "out of memory");
+    int nops = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (++i < argc)
+                operands[nops++] = argv[i];
+            break;
         }
-        for (long c = a; c <= b; c++)
-            if (!mask[c]) {
-                mask[c] = 1;
-                count++;
+        if (a[0] != '-' || !a[1]) { /* an operand ("-" alone is one too: standard input) */
+            if (cmd->stop_at_operand) {
+                while (i < argc)
+                    operands[nops++] = argv[i++];
+                break;
             }
-        if (*p == ',')
-            p++;
-        else if (*p)
-            return -1;
+            operands[nops++] = a;
+            continue;
+        }
+        char flag[128];
+        const opt_t *o;
+        const char *val = NULL;
+        if (a[1] == '-') {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            size_t n = eq ? (size_t)(eq - name) : strlen(name);
+            snprintf(flag, sizeof flag, "--%.*s", (int)n, name);
+            if (n == 4 && memcmp(name, "help", 4) == 0) {
+                opt_help(cmd, stdout);
+                exit(0);
+            }
+            if (!(o = find_long(cmd->opts, name, n)))
+                opt_fail(cmd->name, "unknown flag '%s' (see stackbench %s --help)", flag, cmd->name);
+            if (eq && o->kind == OPT_BOOL)
+                opt_fail(cmd->name, "%s: takes no value", flag);
+            val = eq ? eq + 1 : NULL;
+        } else {
+            /* -x, -xVALUE, or several flags without values together: -qv */
+            for (const char *c = a + 1; *c; c++) {
+                snprintf(flag, sizeof flag, "-%c", *c);
+                if (*c == 'h') {
+                    opt_help(cmd, stdout);
+                    exit(0);
+                }
+                if (!(o = find_short(cmd->opts, *c)))
+                    opt_fail(cmd->name, "unknown flag '%s' (see stackbench %s --help)", flag,
+                             cmd->name);
+                if (o->kind != OPT_BOOL) {
+                    val = c[1] ? c + 1 : NULL;
+                    break;
+                }
+                take(cmd, o, flag, "");
+                o = NULL;
+            }
+            if (!o)
+                continue;
+        }
+        if (o->kind == OPT_BOOL) {
+            take(cmd, o, flag, "");
+            continue;
+        }
+        if (!val) {
+            if (i + 1 >= argc)
+                opt_fail(cmd->name, "%s: missing value", flag);
+            val = argv[++i];
+        }
+        take(cmd, o, flag, val);
     }
-    return count;
-}
-
-const char *opt_bad_flag(int argc, char **argv, int optind_now, int optopt_now)
-{
-    static char shortflag[3];
-    /* getopt_long sets optopt to a long option's value (>= 256 here) when its value is
-     * missing: then the flag as typed is the argument just consumed. */
-    if (optopt_now > 0 && optopt_now < 128) {
-        shortflag[0] = '-';
-        shortflag[1] = (char)optopt_now;
-        shortflag[2] = 0;
-        return shortflag;
-    }
-    int i = optind_now - 1;
-    return (i >= 0 && i < argc) ? argv[i] : "?";
-}
-
-void opt_fail_getopt(const char *cmd, int c, int argc, char **argv)
-{
-    const char *flag = opt_bad_flag(argc, argv, optind, optopt);
-    if (c == ':')
-        opt_fail(cmd, "%s: missing value", flag);
-    opt_fail(cmd, "unknown flag '%s' (see stackbench %s --help)", flag, cmd);
+    int first = argc - nops;
+    for (int k = 0; k < nops; k++)
+        argv[first + k] = operands[k];
+    free(operands);
+    return first;
 }

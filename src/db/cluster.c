@@ -1,35 +1,29 @@
-#include "db/db.h"
-
+/* The throwaway cluster (db_start): initdb into a new folder, our own configuration, a
+ * postmaster pinned to the given CPUs, the sql schema loaded; killed and restarted on demand;
+ * stopped and removed at the end. docs/POSTGRES.md. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "core/pq.h"
+#include "core/proc.h"
+#include "db/internal.h"
 
-#define PG_TMP_PREFIX "/tmp/sb-pg-"
 #define PG_SERVER_USER "postgres"     /* Debian's package creates it */
 #define PG_OWN_USER "sb-postgres"     /* created when there is no postgres user */
 #define PG_SUPERUSER "postgres"       /* initdb -U: the cluster's superuser, socket only */
-#define PG_ROLE "bench"
-#define PG_DB "stackbench"
 #define PG_OWNER_FILE "stackbench.owner"
 #define PG_READY_NS (30 * NS_PER_S)
 #define PG_INITDB_NS (120 * NS_PER_S)
@@ -47,251 +41,7 @@ static void nap_ms(int ms)
     }
 }
 
-static void trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
-        s[--n] = 0;
-    for (char *p = s; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
-}
-
-/* ---- processes -------------------------------------------------------------------------- */
-
-/* The state letter of /proc/PID/stat ('R', 'S', 'Z'...), or 0 when there is no such process;
- * *ppid gets its parent. Async-signal-safe (no stdio, no locale). */
-static char proc_state(pid_t pid, pid_t *ppid)
-{
-    char path[32] = "/proc/", digits[16], buf[512];
-    int nd = 0;
-    for (unsigned v = (unsigned)pid; nd == 0 || v; v /= 10)
-        digits[nd++] = (char)('0' + v % 10);
-    size_t k = 6;
-    while (nd)
-        path[k++] = digits[--nd];
-    memcpy(path + k, "/stat", 6);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    const char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
-    if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
-        return 0;
-    if (ppid) {
-        pid_t v = 0;
-        for (const char *q = p + 4; *q >= '0' && *q <= '9'; q++)
-            v = v * 10 + (*q - '0');
-        *ppid = v;
-    }
-    return p[2];
-}
-
-/* A process that still runs (a zombie has released everything, shared memory included). */
-static bool alive(pid_t pid)
-{
-    if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
-        return false;
-    char st = proc_state(pid, NULL);
-    return st && st != 'Z' && st != 'X';
-}
-
-/* Waits up to timeout_ns for our child pid to end: 1 with its status in *code (exit code,
- * 128+signal, or -1 when it is unknown because something else reaped it), 0 while it runs.
- * Async-signal-safe: the interruption cleanup uses it. */
-static int wait_exit(pid_t pid, int64_t timeout_ns, int *code)
-{
-    int64_t end = clock_now_ns() + timeout_ns;
-    for (;;) {
-        int st = 0;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            *code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-            return 1;
-        }
-        if (r < 0 && errno != EINTR && !(errno == ECHILD && alive(pid))) {
-            *code = -1; /* ECHILD and gone: SIGCHLD ignored, or reaped elsewhere */
-            return 1;
-        }
-        if (clock_now_ns() >= end)
-            return 0;
-        struct timespec ts = {0, 5 * NS_PER_MS};
-        nanosleep(&ts, NULL);
-    }
-}
-
-/* The children of parent, at most max of them. */
-static int children_of(pid_t parent, pid_t *out, int max)
-{
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < max) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        pid_t pid = (pid_t)atoi(e->d_name), pp = 0;
-        if (proc_state(pid, &pp) && pp == parent)
-            out[n++] = pid;
-    }
-    closedir(d);
-    return n;
-}
-
-typedef struct {
-    bool as_user;                  /* drop to uid/gid: PostgreSQL refuses to run as root */
-    uid_t uid;
-    gid_t gid;
-    const unsigned char *mask;     /* CPUs, 1024 entries; NULL: not pinned */
-    int out_fd;                    /* its stdout and stderr; -1: /dev/null */
-    const char *cwd;               /* NULL: ours */
-    bool session;                  /* its own session: a Ctrl-C on our terminal is for us to handle */
-    int deathsig;                  /* PR_SET_PDEATHSIG; 0: none */
-    char *const *envp;             /* NULL: pg_env */
-} spawn_t;
-
-/* Starts argv[0] as our child. Between fork and exec only async-signal-safe calls: the lab has
- * threads, and the child has only a copy of the forking one. */
-static pid_t spawn(const char *const argv[], const spawn_t *o, char *err, size_t errlen)
-{
-    cpu_set_t set;
-    bool pin = false;
-    CPU_ZERO(&set);
-    for (int c = 0; o->mask && c < 1024 && c < CPU_SETSIZE; c++)
-        if (o->mask[c]) {
-            CPU_SET(c, &set);
-            pin = true;
-        }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid)
-        return pid;
-    /* Our handlers (the lab's, the cleanup's) mean nothing in the server, and an ignored
-     * signal would stay ignored across exec. */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; s++)
-        sigaction(s, &dfl, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (o->session)
-        setsid();
-    if (pin)
-        sched_setaffinity(0, sizeof set, &set);
-    int nul = open("/dev/null", O_RDWR);
-    int out = o->out_fd >= 0 ? o->out_fd : nul;
-    dup2(nul, 0);
-    dup2(out, 1);
-    dup2(out, 2);
-    /* The lab's sockets and pipes are not the server's business (a pipe kept open here would
-     * never see its end of file). */
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
-        for (int fd = 3; fd < 65536; fd++)
-            close(fd);
-    static const char e_user[] = "stackbench: cannot switch to the server's user\n";
-    static const char e_exec[] = "stackbench: cannot run the PostgreSQL program\n";
-    if (o->as_user && (setgroups(1, &o->gid) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0)) {
-        (void)!write(2, e_user, sizeof e_user - 1);
-        _exit(126);
-    }
-    /* After setuid: a change of credentials clears the parent-death signal. And if the parent
-     * died before prctl, nothing would ever send it: check. */
-    if (o->deathsig) {
-        prctl(PR_SET_PDEATHSIG, o->deathsig);
-        if (getppid() != parent)
-            _exit(1);
-    }
-    if (o->cwd && chdir(o->cwd) < 0)
-        _exit(126);
-    execve(argv[0], (char *const *)argv, o->envp ? o->envp : pg_env);
-    (void)!write(2, e_exec, sizeof e_exec - 1);
-    _exit(127);
-}
-
-/* Runs argv to its end (at most timeout_ns, then SIGKILL). Its exit status, or -1. */
-static int run(const char *const argv[], const spawn_t *o, int64_t timeout_ns, char *err,
-               size_t errlen)
-{
-    pid_t pid = spawn(argv, o, err, errlen);
-    if (pid < 0)
-        return -1;
-    int code = -1;
-    if (!wait_exit(pid, timeout_ns, &code)) {
-        kill(pid, SIGKILL);
-        wait_exit(pid, 5 * NS_PER_S, &code);
-        snprintf(err, errlen, "%s did not finish in %lld s", argv[0],
-                 (long long)(timeout_ns / NS_PER_S));
-        return -1;
-    }
-    return code;
-}
-
 /* ---- files ------------------------------------------------------------------------------ */
-
-struct dirent64_k {
-    uint64_t d_ino;
-    int64_t d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-};
-
-/* Removes name (under dirfd) and everything below it. Async-signal-safe (open, getdents64,
- * unlinkat, close only; no malloc, no opendir), for the interruption cleanup. Entries are
- * removed while the folder is read, which may make the reading skip some: a folder is read
- * again from its start until it is empty. */
-static int rm_at(int dirfd, const char *name, int depth)
-{
-    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-        return 0;
-    if ((errno != EISDIR && errno != EPERM) || depth > 32)
-        return -1;
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : -1;
-    uint64_t buf[256];
-    for (int pass = 0; pass < 8; pass++) {
-        bool any = false;
-        long n;
-        lseek(fd, 0, SEEK_SET);
-        while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
-            for (long off = 0; off < n;) {
-                struct dirent64_k *d = (struct dirent64_k *)((char *)buf + off);
-                off += d->d_reclen;
-                if (d->d_name[0] == '.' &&
-                    (!d->d_name[1] || (d->d_name[1] == '.' && !d->d_name[2])))
-                    continue;
-                any = true;
-                rm_at(fd, d->d_name, depth + 1);
-            }
-        }
-        if (!any)
-            break;
-    }
-    close(fd);
-    return unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-/* Removes one of our temp folders; anything else is refused, whatever is in pg->dir. */
-static int rm_tree(const char *dir)
-{
-    size_t plen = sizeof PG_TMP_PREFIX - 1;
-    if (strncmp(dir, PG_TMP_PREFIX, plen) != 0 || strlen(dir) != plen + 6 ||
-        strchr(dir + plen, '/'))
-        return -1;
-    return rm_at(AT_FDCWD, dir, 0);
-}
 
 /* The end of a log (from byte `from` on) as one line: its last lines joined with " / ". */
 static void log_tail(const char *path, off_t from, char *out, size_t n)
@@ -355,197 +105,6 @@ static int write_file(const db_t *pg, const char *path, const char *text, char *
     return 0;
 }
 
-/* ---- cleanup on interruption ------------------------------------------------------------
- *
- * A signal handler may not call libpq, malloc or stdio, so what it needs is copied ahead of
- * time into static slots: the child to end and how, the folder to remove, and for db_use
- * a ready psql command line. Every public function brings its pg's slot up to date. A slot is
- * disarmed while it is rewritten, so the handler never reads half of it (it skips it instead:
- * the postmaster's death signal still stops the server). */
-
-enum { SLOT_IDLE, SLOT_ARMED, SLOT_CLEANING, SLOT_DONE };
-#define SLOTS 8
-
-typedef struct {
-    db_t *pg;          /* NULL: free */
-    pid_t owner;           /* the process that registered: forked children leave pg alone */
-    int state;
-    pid_t pid;             /* the child to end: the postmaster, or initdb while it runs */
-    int sig;
-    char dir[64];
-    char psql[300], url[1024], sql[200];
-} slot_t;
-
-static slot_t slots[SLOTS];
-static struct sigaction old_actions[3];
-static const int cleanup_signals[3] = {SIGINT, SIGTERM, SIGHUP};
-static bool hooks_installed;
-
-static slot_t *slot_of(const db_t *pg)
-{
-    for (int i = 0; i < SLOTS; i++)
-        if (slots[i].pg == pg && pg)
-            return &slots[i];
-    return NULL;
-}
-
-/* Copies what the cleanup needs; child/sig: the process to end and with what signal. */
-static void slot_set(const db_t *pg, pid_t child, int sig)
-{
-    slot_t *s = slot_of(pg);
-    if (!s || __atomic_load_n(&s->state, __ATOMIC_SEQ_CST) >= SLOT_CLEANING)
-        return;
-    __atomic_store_n(&s->state, SLOT_IDLE, __ATOMIC_SEQ_CST);
-    s->pid = child;
-    s->sig = sig;
-    snprintf(s->dir, sizeof s->dir, "%s", pg->external ? "" : pg->dir);
-    s->psql[0] = s->url[0] = s->sql[0] = 0;
-    if (pg->external && pg->dbname[0] && pg->bindir[0]) {
-        snprintf(s->psql, sizeof s->psql, "%s/psql", pg->bindir);
-        snprintf(s->url, sizeof s->url, "%s", pg->admin_url);
-        snprintf(s->sql, sizeof s->sql, "DROP DATABASE IF EXISTS \"%s\"%s", pg->dbname,
-                 pg->server_version >= 130000 ? " WITH (FORCE)" : "");
-    }
-    if (s->pid > 0 || s->dir[0] || s->sql[0])
-        __atomic_store_n(&s->state, SLOT_ARMED, __ATOMIC_SEQ_CST);
-}
-
-static void slot_sync(const db_t *pg)
-{
-    slot_set(pg, pg->pid, SIGQUIT);
-}
-
-/* When the cleanup already ran for pg (a signal whose earlier handler let the run go on),
- * pg forgets what no longer exists. */
-static void slot_absorb(db_t *pg)
-{
-    slot_t *s = slot_of(pg);
-    if (s && __atomic_load_n(&s->state, __ATOMIC_SEQ_CST) == SLOT_DONE) {
-        pg->pid = 0;
-        pg->dir[0] = 0;
-        pg->dbname[0] = 0;
-        __atomic_store_n(&s->state, SLOT_IDLE, __ATOMIC_SEQ_CST);
-    }
-}
-
-/* Runs psql with the slot's DROP DATABASE, at most 10 s. _Fork: fork is not async-signal-safe
- * (its atfork handlers may take locks); the child only execs. */
-static void slot_drop(const slot_t *s)
-{
-    const char *argv[] = {s->psql, "-X", "-q", "-w", "-d", s->url, "-c", s->sql, NULL};
-    extern char **environ;
-    pid_t pid = _Fork();
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDWR);
-        dup2(nul, 0);
-        dup2(nul, 1);
-        execve(argv[0], (char *const *)argv, environ); /* its password may be in PG* vars */
-        _exit(127);
-    }
-    int code;
-    if (pid > 0 && !wait_exit(pid, 10 * NS_PER_S, &code)) {
-        kill(pid, SIGKILL);
-        wait_exit(pid, NS_PER_S, &code);
-    }
-}
-
-/* Ends every registered server of this process and removes its folder. Async-signal-safe. */
-static void cleanup_all(void)
-{
-    pid_t me = getpid();
-    for (int i = 0; i < SLOTS; i++) {
-        slot_t *s = &slots[i];
-        int armed = SLOT_ARMED;
-        if (!s->pg || s->owner != me ||
-            !__atomic_compare_exchange_n(&s->state, &armed, SLOT_CLEANING, false,
-                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-            continue;
-        if (s->pid > 0) {
-            int code;
-            kill(s->pid, s->sig);
-            if (!wait_exit(s->pid, 10 * NS_PER_S, &code)) {
-                kill(s->pid, SIGKILL);
-                wait_exit(s->pid, 5 * NS_PER_S, &code);
-            }
-        }
-        if (s->dir[0])
-            rm_tree(s->dir);
-        if (s->sql[0])
-            slot_drop(s);
-        __atomic_store_n(&s->state, SLOT_DONE, __ATOMIC_SEQ_CST);
-    }
-}
-
-static void on_signal(int sig, siginfo_t *info, void *ctx)
-{
-    int saved = errno;
-    cleanup_all();
-    for (int i = 0; i < 3; i++) {
-        if (cleanup_signals[i] != sig)
-            continue;
-        struct sigaction *old = &old_actions[i];
-        if (old->sa_flags & SA_SIGINFO) {
-            old->sa_sigaction(sig, info, ctx);
-        } else if (old->sa_handler == SIG_DFL) {
-            /* The default action, so that whoever waits for us sees the signal: it is blocked
-             * until this handler returns, then ends the process. */
-            struct sigaction dfl;
-            memset(&dfl, 0, sizeof dfl);
-            dfl.sa_handler = SIG_DFL;
-            sigaction(sig, &dfl, NULL);
-            raise(sig);
-        } else if (old->sa_handler != SIG_IGN) {
-            old->sa_handler(sig);
-        }
-    }
-    errno = saved;
-}
-
-static void at_exit(void)
-{
-    cleanup_all();
-}
-
-int db_cleanup_on_signals(db_t *pg)
-{
-    slot_t *s = slot_of(pg);
-    for (int i = 0; !s && i < SLOTS; i++)
-        if (!slots[i].pg)
-            s = &slots[i];
-    if (!s)
-        return -1;
-    s->owner = getpid();
-    s->state = SLOT_IDLE;
-    __atomic_store_n(&s->pg, pg, __ATOMIC_SEQ_CST);
-    slot_sync(pg);
-    if (!hooks_installed) {
-        hooks_installed = true;
-        atexit(at_exit);
-        for (int i = 0; i < 3; i++) {
-            sigaction(cleanup_signals[i], NULL, &old_actions[i]);
-            if (!(old_actions[i].sa_flags & SA_SIGINFO) && old_actions[i].sa_handler == SIG_IGN)
-                continue; /* nohup, or a caller that wants it ignored: so do we */
-            struct sigaction sa;
-            memset(&sa, 0, sizeof sa);
-            sa.sa_sigaction = on_signal;
-            sa.sa_flags = SA_SIGINFO | SA_RESTART;
-            sigemptyset(&sa.sa_mask);
-            for (int j = 0; j < 3; j++)
-                sigaddset(&sa.sa_mask, cleanup_signals[j]);
-            sigaction(cleanup_signals[i], &sa, NULL);
-        }
-    }
-    return 0;
-}
-
-static void slot_release(const db_t *pg)
-{
-    slot_t *s = slot_of(pg);
-    if (s) {
-        __atomic_store_n(&s->state, SLOT_IDLE, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&s->pg, NULL, __ATOMIC_SEQ_CST);
-    }
-}
 
 /* ---- finding things --------------------------------------------------------------------- */
 
@@ -634,8 +193,7 @@ static int server_user(db_t *pg, char *err, size_t errlen)
         const char *argv[] = {"/usr/sbin/useradd", "--system", "--user-group", "--no-create-home",
                               "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
                               PG_OWN_USER, NULL};
-        spawn_t o = {.out_fd = -1};
-        int rc = run(argv, &o, 30 * NS_PER_S, err, errlen);
+        int rc = proc_run(argv, NULL, 30 * NS_PER_S, NULL, 0, err, errlen);
         pw = getpwnam(PG_OWN_USER);
         if (!pw) {
             if (rc >= 0)
@@ -719,7 +277,7 @@ static void sweep_stale(void)
             continue;
         buf[n] = 0;
         pid_t owner = (pid_t)atoi(buf), postmaster = 0;
-        if (owner <= 0 || owner == getpid() || alive(owner))
+        if (owner <= 0 || owner == getpid() || proc_alive(owner))
             continue;
         snprintf(path, sizeof path, "%s/data/postmaster.pid", dir);
         fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -729,14 +287,13 @@ static void sweep_stale(void)
             buf[n > 0 ? n : 0] = 0;
             postmaster = (pid_t)atoi(buf);
         }
-        if (postmaster > 0 && alive(postmaster))
+        if (postmaster > 0 && proc_alive(postmaster))
             continue;
-        rm_tree(dir);
+        db_rm_tree(dir);
     }
     closedir(d);
 }
 
-/* ---- libpq ------------------------------------------------------------------------------ */
 
 /* Our cluster over its socket. */
 static PGconn *connect_socket(const db_t *pg, const char *user, const char *db, char *err,
@@ -750,52 +307,13 @@ static PGconn *connect_socket(const db_t *pg, const char *user, const char *db, 
     PGconn *c = PQconnectdbParams(keys, vals, 0);
     if (PQstatus(c) != CONNECTION_OK) {
         snprintf(err, errlen, "connecting as %s to %s: %s", user, db, PQerrorMessage(c));
-        trim(err);
+        db_trim(err);
         PQfinish(c);
         return NULL;
     }
     return c;
 }
 
-/* Any server by URL or key=value string; a connect_timeout of 10 s unless it has its own. */
-static PGconn *connect_url(const char *url, char *err, size_t errlen)
-{
-    const char *const keys[] = {"connect_timeout", "dbname", NULL};
-    const char *const vals[] = {"10", url, NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "connecting to the database: %s", PQerrorMessage(c));
-        trim(err);
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
-/* Runs sql (one statement or many); 0, or -1 with "what: server message". */
-static int exec_sql(PGconn *c, const char *sql, const char *what, char *err, size_t errlen)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        PQclear(r);
-        return 0;
-    }
-    snprintf(err, errlen, "%s: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-    trim(err);
-    PQclear(r);
-    return -1;
-}
-
-static int load_schema(PGconn *c, const char *workload, char *err, size_t errlen)
-{
-    const char *schema = db_schema(workload);
-    if (!schema) {
-        snprintf(err, errlen, "no schema.sql for the %s workload", workload);
-        return -1;
-    }
-    return exec_sql(c, schema, "loading contracts/sql/schema.sql", err, errlen);
-}
 
 /* ---- the cluster ------------------------------------------------------------------------ */
 
@@ -857,20 +375,20 @@ static int run_initdb(db_t *pg, char *err, size_t errlen)
      * page cache does), and only initdb's own final flush is skipped, not the server's. */
     const char *argv[] = {prog, "-D", data, "-U", PG_SUPERUSER, "-A", "trust", "-E", "UTF8",
                           "--locale=C", "--no-sync", NULL};
-    spawn_t o = {.as_user = pg->as_user, .uid = pg->uid, .gid = pg->gid, .out_fd = fd,
-                 .cwd = pg->dir, .deathsig = SIGKILL};
-    pid_t pid = spawn(argv, &o, err, errlen);
+    proc_opts_t o = {.as_user = pg->as_user, .uid = pg->uid, .gid = pg->gid, .out = fd,
+                     .err_to_out = true, .cwd = pg->dir, .deathsig = SIGKILL, .envp = pg_env};
+    pid_t pid = proc_spawn(argv, &o, err, errlen);
     close(fd);
     if (pid < 0)
         return -1;
-    slot_set(pg, pid, SIGKILL);
+    db_slot_set(pg, pid, SIGKILL);
     int code = -1;
-    if (!wait_exit(pid, PG_INITDB_NS, &code)) {
+    if (!proc_wait(pid, PG_INITDB_NS, &code)) {
         kill(pid, SIGKILL);
-        wait_exit(pid, 5 * NS_PER_S, &code);
+        proc_wait(pid, 5 * NS_PER_S, &code);
         code = -1;
     }
-    slot_sync(pg);
+    db_slot_sync(pg);
     if (code != 0) {
         char tail[512];
         log_tail(logp, 0, tail, sizeof tail);
@@ -896,15 +414,15 @@ static int spawn_postmaster(db_t *pg, char *err, size_t errlen)
     /* PR_SET_PDEATHSIG: if we die without cleaning up (SIGKILL, a crash), SIGQUIT stops the
      * server at once (an immediate shutdown: its processes end, no checkpoint). Its own
      * session: a Ctrl-C on the terminal reaches us, not it, and we stop it in order. */
-    spawn_t o = {.as_user = pg->as_user, .uid = pg->uid, .gid = pg->gid,
-                 .mask = pg->pinned ? pg->cpus : NULL, .out_fd = fd, .cwd = pg->dir,
-                 .session = true, .deathsig = SIGQUIT};
-    pid_t pid = spawn(argv, &o, err, errlen);
+    proc_opts_t o = {.as_user = pg->as_user, .uid = pg->uid, .gid = pg->gid,
+                     .cpus = pg->pinned ? &pg->cpus : NULL, .out = fd, .err_to_out = true,
+                     .cwd = pg->dir, .session = true, .deathsig = SIGQUIT, .envp = pg_env};
+    pid_t pid = proc_spawn(argv, &o, err, errlen);
     close(fd);
     if (pid < 0)
         return -1;
     pg->pid = pid;
-    slot_sync(pg);
+    db_slot_sync(pg);
     return 0;
 }
 
@@ -923,10 +441,10 @@ static int wait_ready(db_t *pg, off_t log_from, char *err, size_t errlen)
         if (PQpingParams(keys, vals, 0) == PQPING_OK)
             return 0;
         int code;
-        if (wait_exit(pg->pid, 0, &code)) {
+        if (proc_wait(pg->pid, 0, &code)) {
             pg->pid = 0;
             pg->exit_status = code;
-            slot_sync(pg);
+            db_slot_sync(pg);
             log_tail(logp, log_from, tail, sizeof tail);
             snprintf(err, errlen, "postgres exited (%d): %s", code, tail[0] ? tail : "no log");
             return 1;
@@ -948,17 +466,17 @@ static void end_postmaster(db_t *pg)
         return;
     int code = -1;
     kill(pg->pid, SIGINT);
-    if (!wait_exit(pg->pid, PG_FAST_STOP_NS, &code)) {
+    if (!proc_wait(pg->pid, PG_FAST_STOP_NS, &code)) {
         kill(pg->pid, SIGQUIT);
-        if (!wait_exit(pg->pid, 5 * NS_PER_S, &code)) {
+        if (!proc_wait(pg->pid, 5 * NS_PER_S, &code)) {
             kill(pg->pid, SIGKILL);
-            wait_exit(pg->pid, 5 * NS_PER_S, &code);
+            proc_wait(pg->pid, 5 * NS_PER_S, &code);
             code = -1;
         }
     }
     pg->exit_status = code;
     pg->pid = 0;
-    slot_sync(pg);
+    db_slot_sync(pg);
 }
 
 static bool bind_failed(const char *why)
@@ -967,47 +485,22 @@ static bool bind_failed(const char *why)
            strstr(why, "could not create any TCP/IP sockets");
 }
 
-/* Everything pg holds goes (the slot stays registered). */
-static void teardown(db_t *pg)
+void db_cluster_teardown(db_t *pg)
 {
-    if (pg->external) {
-        if (pg->dbname[0]) {
-            char err[512] = "";
-            PGconn *c = connect_url(pg->admin_url, err, sizeof err);
-            if (c) {
-                char sql[200];
-                /* WITH (FORCE) (PostgreSQL 13+): a service that still holds a connection
-                 * would otherwise keep the database. */
-                snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\"%s", pg->dbname,
-                         PQserverVersion(c) >= 130000 ? " WITH (FORCE)" : "");
-                exec_sql(c, sql, "DROP DATABASE", err, sizeof err);
-                PQfinish(c);
-            }
-            if (err[0])
-                fprintf(stderr, "stackbench: database %s was not dropped: %s\n", pg->dbname,
-                        err);
-        }
-        pg->dbname[0] = 0;
-        pg->external = false;
-    } else {
-        end_postmaster(pg);
-        if (pg->dir[0])
-            rm_tree(pg->dir);
-        pg->dir[0] = 0;
-    }
-    pg->url[0] = pg->socket_url[0] = pg->admin_url[0] = 0;
-    pg->port = 0;
-    slot_sync(pg);
+    end_postmaster(pg);
+    if (pg->dir[0])
+        db_rm_tree(pg->dir);
+    pg->dir[0] = 0;
 }
 
-int db_start(db_t *pg, const unsigned char *cpus_mask, char *err, size_t errlen)
+int db_start(db_t *pg, const cpuset_t *cpus, char *err, size_t errlen)
 {
-    slot_absorb(pg);
+    db_slot_absorb(pg);
     memset(pg, 0, sizeof *pg);
     pg->exit_status = -1;
-    if (cpus_mask) {
-        for (int c = 0; c < 1024; c++)
-            pg->pinned |= (pg->cpus[c] = cpus_mask[c]) != 0;
+    if (cpus && cpuset_count(cpus) > 0) {
+        pg->cpus = *cpus;
+        pg->pinned = true;
     }
     struct sigaction chld;
     if (sigaction(SIGCHLD, NULL, &chld) == 0 && !(chld.sa_flags & SA_SIGINFO) &&
@@ -1027,7 +520,7 @@ int db_start(db_t *pg, const unsigned char *cpus_mask, char *err, size_t errlen)
         pg->dir[0] = 0;
         return -1;
     }
-    slot_sync(pg);
+    db_slot_sync(pg);
     char path[128], owner[32];
     snprintf(path, sizeof path, "%s/%s", pg->dir, PG_OWNER_FILE);
     snprintf(owner, sizeof owner, "%d\n", (int)getpid());
@@ -1061,14 +554,14 @@ int db_start(db_t *pg, const unsigned char *cpus_mask, char *err, size_t errlen)
     PGconn *c = connect_socket(pg, PG_SUPERUSER, "postgres", err, errlen);
     if (!c)
         goto fail;
-    int rc = exec_sql(c, "CREATE ROLE " PG_ROLE " LOGIN CREATEDB", "CREATE ROLE", err, errlen);
+    int rc = db_exec_sql(c, "CREATE ROLE " PG_ROLE " LOGIN CREATEDB", "CREATE ROLE", err, errlen);
     if (!rc)
-        rc = exec_sql(c, "CREATE DATABASE " PG_DB " OWNER " PG_ROLE, "CREATE DATABASE", err,
+        rc = db_exec_sql(c, "CREATE DATABASE " PG_DB " OWNER " PG_ROLE, "CREATE DATABASE", err,
                       errlen);
     PQfinish(c);
     if (rc || !(c = connect_socket(pg, PG_ROLE, PG_DB, err, errlen)))
         goto fail;
-    rc = load_schema(c, "sql", err, errlen);
+    rc = db_load_schema(c, "sql", err, errlen);
     PQfinish(c);
     if (rc)
         goto fail;
@@ -1078,39 +571,39 @@ int db_start(db_t *pg, const unsigned char *cpus_mask, char *err, size_t errlen)
              "host=%s/sock port=%d user=" PG_ROLE " dbname=" PG_DB, pg->dir, pg->port);
     return 0;
 fail:
-    teardown(pg);
+    db_teardown(pg);
     return -1;
 }
 
 int db_kill(db_t *pg)
 {
-    slot_absorb(pg);
+    db_slot_absorb(pg);
     if (pg->external || pg->pid <= 0)
         return -1;
     /* Stopped, it forks no new backend while we list its children. */
     kill(pg->pid, SIGSTOP);
     pid_t kids[512];
-    int n = children_of(pg->pid, kids, 512);
+    int n = proc_children(pg->pid, kids, 512);
     for (int i = 0; i < n; i++)
         kill(kids[i], SIGKILL);
     kill(pg->pid, SIGKILL);
     int code;
-    wait_exit(pg->pid, 10 * NS_PER_S, &code);
+    proc_wait(pg->pid, 10 * NS_PER_S, &code);
     pg->exit_status = code;
     pg->pid = 0;
-    slot_sync(pg);
+    db_slot_sync(pg);
     /* Its children are someone else's to reap now: gone or zombies, they hold no shared
      * memory, which a new postmaster checks. */
     int64_t end = clock_now_ns() + 5 * NS_PER_S;
     for (int i = 0; i < n; i++)
-        while (alive(kids[i]) && clock_now_ns() < end)
+        while (proc_alive(kids[i]) && clock_now_ns() < end)
             nap_ms(5);
     return 0;
 }
 
 int db_restart(db_t *pg, char *err, size_t errlen)
 {
-    slot_absorb(pg);
+    db_slot_absorb(pg);
     if (pg->external || !pg->dir[0]) {
         snprintf(err, errlen, "no cluster of ours to restart");
         return -1;
@@ -1138,128 +631,3 @@ int db_restart(db_t *pg, char *err, size_t errlen)
     }
 }
 
-/* url with its database replaced by db. A URL keeps its scheme, user, password, hosts and
- * parameters; a key=value string gets dbname= at its end (the last value of a key wins, in
- * libpq, pgx and tokio-postgres alike). */
-static int with_dbname(const char *url, const char *db, char *out, size_t n, char *err,
-                       size_t errlen)
-{
-    int w;
-    if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
-        const char *auth = strstr(url, "://") + 3;
-        size_t alen = strcspn(auth, "/?");
-        const char *query = strchr(auth + alen, '?');
-        if (query && (strstr(query, "?dbname=") || strstr(query, "&dbname="))) {
-            snprintf(err, errlen, "the URL names its database in a dbname= parameter: put it "
-                                  "in the path instead");
-            return -1;
-        }
-        w = snprintf(out, n, "%.*s/%s%s", (int)(auth + alen - url), url, db, query ? query : "");
-    } else {
-        w = snprintf(out, n, "%s%sdbname=%s", url, *url ? " " : "", db);
-    }
-    if (w < 0 || (size_t)w >= n) {
-        snprintf(err, errlen, "the database URL is too long");
-        return -1;
-    }
-    return 0;
-}
-
-int db_use(db_t *pg, const char *url, char *err, size_t errlen)
-{
-    static int counter;
-    slot_absorb(pg);
-    memset(pg, 0, sizeof *pg);
-    pg->exit_status = -1;
-    char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(url, &perr);
-    if (!opts) {
-        snprintf(err, errlen, "bad database URL: %s", perr ? perr : "out of memory");
-        trim(err);
-        PQfreemem(perr);
-        return -1;
-    }
-    PQconninfoFree(opts);
-    if (strlen(url) >= sizeof pg->admin_url) {
-        snprintf(err, errlen, "the database URL is too long");
-        return -1;
-    }
-    char probe[sizeof pg->url];
-    if (with_dbname(url, "stackbench_0000000000_0000000000", probe, sizeof probe, err, errlen))
-        return -1;
-    if (db_bindir(pg->bindir, sizeof pg->bindir, err, errlen))
-        pg->bindir[0] = 0; /* psql for the interruption cleanup only: not required */
-    PGconn *c = connect_url(url, err, errlen);
-    if (!c)
-        return -1;
-    for (int tries = 0;; tries++) {
-        char sql[128];
-        snprintf(pg->dbname, sizeof pg->dbname, "stackbench_%d_%d", (int)getpid(), ++counter);
-        snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", pg->dbname);
-        PGresult *r = PQexec(c, sql);
-        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-            PQclear(r);
-            break;
-        }
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        bool taken = state && !strcmp(state, "42P04"); /* duplicate_database: not ours */
-        snprintf(err, errlen, "CREATE DATABASE %s: %s", pg->dbname,
-                 r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-        trim(err);
-        PQclear(r);
-        if (!taken || tries >= 100) {
-            pg->dbname[0] = 0;
-            PQfinish(c);
-            return -1;
-        }
-    }
-    const char *port = PQport(c);
-    pg->port = port && *port ? atoi(port) : 5432;
-    pg->server_version = PQserverVersion(c);
-    PQfinish(c);
-    pg->external = true;
-    snprintf(pg->admin_url, sizeof pg->admin_url, "%s", url);
-    with_dbname(url, pg->dbname, pg->url, sizeof pg->url, err, errlen);
-    snprintf(pg->socket_url, sizeof pg->socket_url, "%s", pg->url);
-    slot_sync(pg);
-
-    c = connect_url(pg->url, err, errlen);
-    int rc = -1;
-    if (c && strcmp(PQdb(c), pg->dbname) != 0)
-        snprintf(err, errlen, "connected to database %s, not %s", PQdb(c), pg->dbname);
-    else if (c)
-        rc = load_schema(c, "sql", err, errlen);
-    PQfinish(c);
-    if (rc)
-        teardown(pg);
-    return rc;
-}
-
-void db_stop(db_t *pg)
-{
-    slot_absorb(pg);
-    teardown(pg);
-    slot_release(pg);
-}
-
-int db_exec(const db_t *pg, const char *sql, char *err, size_t errlen)
-{
-    PGconn *c = PQconnectdb(pg->url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect to %s: %s", pg->url, PQerrorMessage(c));
-        trim(err);
-        PQfinish(c);
-        return -1;
-    }
-    int rc = 0;
-    for (const char *p = sql; rc == 0 && *p;) {
-        size_t n = strcspn(p, ";");
-        char stmt[1024];
-        snprintf(stmt, sizeof stmt, "%.*s", (int)(n < sizeof stmt ? n : sizeof stmt - 1), p);
-        if (stmt[strspn(stmt, " \n\t")])
-            rc = exec_sql(c, stmt, stmt, err, errlen);
-        p += n + (p[n] == ';');
-    }
-    PQfinish(c);
-    return rc;
-}

@@ -1,4 +1,4 @@
-/* pg: the lab's PostgreSQL for the `sql` workload (contracts/sql.md), in one of two forms:
+/* db: the lab's PostgreSQL for the `sql` workload (contracts/sql.md), in one of two forms:
  *
  * - a throwaway cluster (db_start): initdb into a new folder /tmp/sb-pg-XXXXXX, our own
  *   postgresql.conf and pg_hba.conf, a postmaster pinned to the service CPUs, role `bench` and
@@ -6,17 +6,21 @@
  * - a database on a server someone gives us (db_use): we create `stackbench_<pid>_<n>`
  *   there, load the schema into it, and drop that database, and nothing else, afterwards.
  *
- * Settings, file layout and the life cycle are in docs/POSTGRES.md. Functions return 0, or -1
+ * The cluster is cluster.c, the given server external.c, the cleanup after an interruption
+ * cleanup.c, what they share db.c. Settings, file layout and the life cycle are in
+ * docs/POSTGRES.md. Functions return 0, or -1
  * with the reason in err. Call them from one thread, the one that lives for the whole run (the
  * main thread): the postmaster gets PR_SET_PDEATHSIG, which Linux fires when the *thread* that
  * forked it exits, so a postmaster started from a short-lived thread would be stopped with it.
  * SIGCHLD must not be ignored (exit statuses would be lost): db_start refuses then. */
-#ifndef SB_LAB_PG_H
-#define SB_LAB_PG_H
+#ifndef SB_DB_DB_H
+#define SB_DB_DB_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "core/cpu.h"
 
 typedef struct {
     /* What the services get: a URL that libpq, pgx (Go) and tokio-postgres (Rust) all accept,
@@ -31,7 +35,7 @@ typedef struct {
     pid_t pid;                 /* the postmaster, our child; 0 when it is not running */
     char dir[64];              /* the temp folder: data/, sock/, postgres.log, initdb.log */
     char bindir[256];          /* where initdb, postgres and psql are */
-    unsigned char cpus[1024];  /* the postmaster's CPUs, kept for db_restart */
+    cpuset_t cpus;             /* the postmaster's CPUs, kept for db_restart */
     bool pinned;
     bool as_user;              /* we are root: postgres runs as uid/gid */
     uid_t uid;
@@ -51,12 +55,11 @@ typedef struct {
  * the postgresql-common wrappers (psql, pg_ctlcluster), not initdb or postgres. */
 int db_bindir(char *out, size_t n, char *err, size_t errlen);
 
-/* A fresh cluster, ready, with the `sql` schema loaded (see above). cpus_mask: 1024 entries
- * (opt_parse_cpus), the CPUs the postmaster and all its processes may use; NULL or all zero:
- * not pinned. pg is overwritten.
+/* A fresh cluster, ready, with the `sql` schema loaded (see above). cpus: the CPUs the
+ * postmaster and all its processes may use; NULL or empty: not pinned. pg is overwritten.
  * As root, the server runs as the `postgres` user (Debian's package creates it), else as a
  * system user `sb-postgres` created for it: PostgreSQL refuses to run as root. */
-int db_start(db_t *pg, const unsigned char *cpus_mask, char *err, size_t errlen);
+int db_start(db_t *pg, const cpuset_t *cpus, char *err, size_t errlen);
 
 /* An existing server: url (a libpq URL or key=value string) must allow CREATE DATABASE.
  * Creates stackbench_<pid>_<n>, loads the schema into it, and sets pg->url to the given url
@@ -94,5 +97,8 @@ int db_exec(const db_t *pg, const char *sql, char *err, size_t errlen);
 /* The schema.sql of a workload (contracts/WORKLOAD/schema.sql, compiled into the binary by
  * scripts/embed_contracts.sh), or NULL when it has none. */
 const char *db_schema(const char *workload);
+
+/* `stackbench pg`: a throwaway PostgreSQL around a command. */
+int cmd_pg(int argc, char **argv);
 
 #endif

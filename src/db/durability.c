@@ -1,4 +1,4 @@
-/* The sql workload's "nothing lost" check (lab.h, durability_run): PostgreSQL is killed with
+/* The sql workload's "nothing lost" check (durability.h): PostgreSQL is killed with
  * SIGKILL in the middle of a write-only load and started again; then the database must hold
  * every order that was answered 201, once, as answered, with every account's balance equal to
  * its opening balance minus its orders (the debit and the insert are one transaction). */
@@ -11,8 +11,8 @@
 
 #include "core/clock.h"
 #include "core/pq.h"
-#include "lab/lab.h"
 #include "db/db.h"
+#include "db/durability.h"
 #include "sut/sut.h"
 #include "load/load.h"
 
@@ -164,30 +164,33 @@ static void fail(durability_t *d, const char *why)
     d->reason[strcspn(d->reason, "\n")] = 0;
 }
 
-int durability_run(const lab_config_t *cfg, const char *lang, durability_t *d)
+int durability_run(const impl_opts_t *o, const char *lang, durability_t *d)
 {
     memset(d, 0, sizeof *d);
     d->lang = lang;
     d->ok = true;
-    char bin[4096], why[2048], pool[16];
-    if (lab_lang_binary(cfg, lang, bin, sizeof bin, why, sizeof why)) {
+    char bin[4096], why[2048];
+    const impl_t *im = impl_find(lang);
+    if (!im) {
+        fail(d, "unknown language");
+        return -1;
+    }
+    if (impl_binary(im, o->peers_dir, bin, sizeof bin, why, sizeof why)) {
         fail(d, why);
         return -1;
     }
     db_t pg;
     memset(&pg, 0, sizeof pg);
     db_cleanup_on_signals(&pg);
-    if (db_start(&pg, cfg->cpus_service, why, sizeof why)) {
+    if (db_start(&pg, &o->cpus_service, why, sizeof why)) {
         fail(d, why);
         db_stop(&pg);
         return -1;
     }
-    snprintf(pool, sizeof pool, "%d", cfg->pool);
-    const char *argv_c[] = {bin, "serve", "sql", "--port", "0", "--pg-url", pg.url, "--pool", pool, NULL};
-    const char *argv_peer[] = {bin, "sql", "--port", "0", "--pg-url", pg.url, "--pool", pool, NULL};
-    sut_t svc;
-    if (sut_start(&svc, strcmp(lang, "c") == 0 ? argv_c : argv_peer, cfg->cpus_service,
-                      START_TIMEOUT, why, sizeof why)) {
+    impl_argv_t argv;
+    impl_argv(im, bin, "sql", pg.url, o->pool, &argv);
+    static sut_t svc;
+    if (sut_start(&svc, argv.argv, &o->cpus_service, START_TIMEOUT, why, sizeof why)) {
         fail(d, why);
         db_stop(&pg);
         return -1;
@@ -208,17 +211,16 @@ int durability_run(const lab_config_t *cfg, const char *lang, durability_t *d)
     load_job_t job;
     load_config_defaults(&job.lc);
     job.lc.url = svc.url;
-    job.lc.connections = cfg->connections;
-    job.lc.threads = cfg->n_load_cpus;
-    d->run_ns = cfg->duration_ns;
+    job.lc.connections = o->connections;
+    job.lc.threads = cpuset_count(&o->cpus_load);
+    d->run_ns = o->duration_ns;
     job.lc.timeout_ns = 3 * NS_PER_S; /* the contract's 2 s, and some slack */
     job.lc.requests = &order;
     job.lc.nrequests = 1;
     job.lc.headers = (const char **)headers;
     job.lc.nheaders = 1;
     job.lc.expect_status = 201;
-    job.lc.pin = true;
-    memcpy(job.lc.cpus, cfg->cpus_load, sizeof job.lc.cpus);
+    job.lc.cpus = &o->cpus_load;
     job.lc.check = record_201;
     job.lc.check_ud = &answers;
     /* Phase 1, in a thread: a third of the run, then the database dies; it is down for a
@@ -226,8 +228,8 @@ int durability_run(const lab_config_t *cfg, const char *lang, durability_t *d)
      * the load goes on for a second more. Phase 2, once the database is back: the rest of the
      * run, in which the service must answer 201 again. Kill and restart come from this thread:
      * the postmaster is its child (pg.h). */
-    int64_t down_ns = cfg->duration_ns / 10 > 500 * NS_PER_MS ? cfg->duration_ns / 10 : 500 * NS_PER_MS;
-    int64_t kill_ns = cfg->duration_ns / 3;
+    int64_t down_ns = o->duration_ns / 10 > 500 * NS_PER_MS ? o->duration_ns / 10 : 500 * NS_PER_MS;
+    int64_t kill_ns = o->duration_ns / 3;
     job.lc.duration_ns = kill_ns + down_ns + NS_PER_S;
     pthread_t t;
     int64_t t0 = clock_now_ns();
@@ -245,7 +247,7 @@ int durability_run(const lab_config_t *cfg, const char *lang, durability_t *d)
     int64_t t_back = clock_now_ns();
     pthread_join(t, NULL);
     load_job_t job2 = job;
-    job2.lc.duration_ns = cfg->duration_ns - kill_ns;
+    job2.lc.duration_ns = o->duration_ns - kill_ns;
     if (!restart && job.rc == 0)
         load_thread(&job2);
     d->exit_status = sut_stop(&svc, SIGTERM, 15 * NS_PER_S);

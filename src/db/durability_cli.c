@@ -1,5 +1,4 @@
 /* `stackbench durability`: durability_run for each language, a table, optionally JSON. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,34 +7,8 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/opt.h"
-#include "lab/lab.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: stackbench durability [flags]\n"
-            "\n"
-            "Kills PostgreSQL with SIGKILL under each language's sql service in the middle of a\n"
-            "write-only load (POST /orders for random accounts), starts it again, and checks that\n"
-            "every order answered 201 is in the database once and as answered, that every balance\n"
-            "matches its orders, that the service answered 503 while the database was down and\n"
-            "201 again after it came back, and that no request went unanswered. Each language\n"
-            "gets a throwaway PostgreSQL of its own.\n"
-            "\n"
-            "flags:\n"
-            "  --langs LIST           languages, from c,go,rust (default c,go,rust)\n"
-            "  --duration DUR         load time per language (default 6s); the kill comes a\n"
-            "                         third of the way in, the restart a tenth later\n"
-            "  --connections N        connections (default 16)\n"
-            "  --pool N               database connections of every service (default 8)\n"
-            "  --cpus-service LIST    CPUs of the service and PostgreSQL (default: first half)\n"
-            "  --cpus-load LIST       CPUs of the load engine (default: the other half)\n"
-            "  --json FILE            every figure as JSON (- for stdout)\n"
-            "  --peers DIR            the peers' sources (default: peers/ beside the binary)\n"
-            "  -h, --help             this help\n"
-            "\n"
-            "Exit status: 0 when every language kept every order, 1 otherwise.\n");
-}
+#include "core/log.h"
+#include "db/durability.h"
 
 static void write_json(buf_t *out, const durability_t *d, int n)
 {
@@ -76,57 +49,53 @@ static void write_json(buf_t *out, const durability_t *d, int n)
 
 int cmd_durability(int argc, char **argv)
 {
-    enum { O_JSON = LAB_O_OWN };
-    static const struct option opts[] = {
-        LAB_COMMON_OPTIONS,
-        {"json", required_argument, 0, O_JSON},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    static lab_config_t cfg;
-    lab_config_init(&cfg);
-    cfg.duration_ns = 6 * NS_PER_S;
-    cfg.connections = 16;
-    lab_flags_seen_t seen = {0};
+    static impl_opts_t o;
+    impl_opts_init(&o, 6 * NS_PER_S);
+    o.connections = 16;
     const char *json = NULL;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (lab_common_flag("durability", c, optarg, &cfg, &seen))
-            continue;
-        switch (c) {
-        case 'h':
-            usage(stdout);
-            return 0;
-        case O_JSON:
-            json = optarg;
-            break;
-        default:
-            opt_fail_getopt("durability", c, argc, argv);
-        }
-    }
-    if (cfg.duration_ns < NS_PER_S)
+    opt_t opts[IMPL_OPTS_FLAGS + 2];
+    int n = impl_opts_flags(&o,
+                            "load time per language (default 6s); the kill comes a\n"
+                            "third of the way in, the restart a tenth later",
+                            "connections (default 16)", opts);
+    opts[n++] = (opt_t){"json", 0, OPT_STR, &json, "FILE", "every figure as JSON (- for stdout)"};
+    opts[n] = (opt_t){0};
+    const opt_cmd_t cmd = {
+        .name = "durability",
+        .usage = "durability [flags]",
+        .about = "Kills PostgreSQL with SIGKILL under each language's sql service in the middle of a\n"
+                 "write-only load (POST /orders for random accounts), starts it again, and checks that\n"
+                 "every order answered 201 is in the database once and as answered, that every balance\n"
+                 "matches its orders, that the service answered 503 while the database was down and\n"
+                 "201 again after it came back, and that no request went unanswered. Each language\n"
+                 "gets a throwaway PostgreSQL of its own, on the service CPUs.",
+        .opts = opts,
+        .more = "Exit status: 0 when every language kept every order, 1 otherwise.",
+    };
+    int first = opt_parse(&cmd, argc, argv);
+    if (o.duration_ns < NS_PER_S)
         opt_fail("durability", "--duration: expected 1s or more (the kill, the outage and the "
                                "recovery must fit)");
-    if (optind < argc)
-        opt_fail("durability", "unexpected argument '%s'", argv[optind]);
-    lab_config_resolve(&cfg, seen.cpus_service, seen.cpus_load);
+    if (first < argc)
+        opt_fail("durability", "unexpected argument '%s'", argv[first]);
+    impl_opts_resolve(&o);
 
-    durability_t d[LAB_MAX];
+    char cs[128], cl[128];
+    cpuset_format(&o.cpus_service, cs, sizeof cs);
+    cpuset_format(&o.cpus_load, cl, sizeof cl);
+    durability_t d[IMPL_MAX];
     printf("stackbench durability: PostgreSQL killed under load, service and database on CPU "
            "%s, load on CPU %s, %d connections, pool %d, %.0fs each\n\n",
-           cfg.cpus_service_str, cfg.cpus_load_str, cfg.connections, cfg.pool,
-           (double)cfg.duration_ns / NS_PER_S);
+           cs, cl, o.connections, o.pool, (double)o.duration_ns / NS_PER_S);
     printf("%-5s %-6s %8s %8s %6s %6s %9s %9s %10s\n", "lang", "orders", "201", "503", "lost",
            "twice", "balances", "outage", "recovery");
     fflush(stdout);
     int failed = 0;
-    for (int i = 0; i < cfg.nlangs; i++) {
-        if (cfg.progress)
-            fprintf(stderr, "\r\033[K  %s: killing PostgreSQL under load…", cfg.langs[i]);
-        durability_run(&cfg, cfg.langs[i], &d[i]);
-        if (cfg.progress)
+    for (int i = 0; i < o.nlangs; i++) {
+        if (o.progress)
+            fprintf(stderr, "\r\033[K  %s: killing PostgreSQL under load…", o.langs[i]);
+        durability_run(&o, o.langs[i], &d[i]);
+        if (o.progress)
             fprintf(stderr, "\r\033[K");
         failed += !d[i].ok;
         char rec[32];
@@ -149,10 +118,10 @@ int cmd_durability(int argc, char **argv)
            "restarted; recovery: restarted to the next 201\n");
     if (json) {
         buf_t b = BUF_INIT;
-        write_json(&b, d, cfg.nlangs);
+        write_json(&b, d, o.nlangs);
         int rc = buf_write_file(&b, json);
         if (rc) {
-            fprintf(stderr, "stackbench durability: cannot write %s: %s\n", json, strerror(-rc));
+            sb_warn("durability", "cannot write %s: %s", json, strerror(-rc));
             failed++;
         }
         buf_free(&b);

@@ -6,20 +6,6 @@
 #include <strings.h>
 #include <time.h>
 
-const char *http_strerror(int err)
-{
-    switch (err) {
-    case HTTP_INCOMPLETE: return "incomplete message";
-    case HTTP_ERR_SYNTAX: return "malformed message";
-    case HTTP_ERR_HEAD_TOO_LARGE: return "header section too large";
-    case HTTP_ERR_TOO_MANY_HEADERS: return "too many header fields";
-    case HTTP_ERR_LENGTH: return "invalid Content-Length";
-    case HTTP_ERR_ENCODING: return "unsupported Transfer-Encoding";
-    case HTTP_ERR_VERSION: return "unsupported HTTP version";
-    }
-    return "unknown error";
-}
-
 /* RFC 9110 tchar: the characters of a token (method, header name). */
 static const unsigned char tchar[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
@@ -392,6 +378,52 @@ ssize_t http_chunked_decode(http_chunked_t *d, char *buf, size_t len)
     }
     d->pos = i;
     return 0;
+}
+
+/* ---- where a message ends ---- */
+
+int http_frame(const http_msg_t *m, char *buf, size_t len, bool eof, uint64_t max_body,
+               http_chunked_t *d, http_frame_t *f)
+{
+    size_t head = m->head_len;
+    f->missing = 0;
+    switch (m->body) {
+    case HTTP_BODY_NONE:
+        f->total = head;
+        f->body_len = 0;
+        return 1;
+    case HTTP_BODY_LENGTH:
+        if (m->content_length > max_body)
+            return HTTP_ERR_BODY_TOO_LARGE;
+        f->body_len = (size_t)m->content_length;
+        f->total = head + f->body_len;
+        if (len < f->total) {
+            f->missing = f->total - len;
+            return 0;
+        }
+        return 1;
+    case HTTP_BODY_CHUNKED: {
+        ssize_t r = http_chunked_decode(d, buf + head, len - head);
+        if (d->out > max_body)
+            return HTTP_ERR_BODY_TOO_LARGE;
+        if (r < 0)
+            return HTTP_ERR_SYNTAX;
+        if (r == 0)
+            return 0;
+        f->total = head + (size_t)r;
+        f->body_len = d->out;
+        return 1;
+    }
+    case HTTP_BODY_UNTIL_CLOSE:
+        if (len - head > max_body)
+            return HTTP_ERR_BODY_TOO_LARGE;
+        if (!eof)
+            return 0;
+        f->total = len;
+        f->body_len = len - head;
+        return 1;
+    }
+    return HTTP_ERR_SYNTAX;
 }
 
 /* ---- writing ---- */

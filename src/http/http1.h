@@ -59,9 +59,8 @@ typedef enum {
     HTTP_ERR_LENGTH = -4,      /* invalid or conflicting Content-Length, or with chunked */
     HTTP_ERR_ENCODING = -5,    /* a Transfer-Encoding other than chunked */
     HTTP_ERR_VERSION = -6,     /* not HTTP/1.0 or HTTP/1.1 */
+    HTTP_ERR_BODY_TOO_LARGE = -7, /* http_frame: the body is larger than allowed */
 } http_status_t;
-
-const char *http_strerror(int err);
 
 int http_parse_request(const char *buf, size_t len, http_msg_t *m, size_t max_head);
 /* head_request: the request was HEAD (its answer has no body whatever its headers say). */
@@ -88,6 +87,27 @@ static inline void http_chunked_init(http_chunked_t *d) { *d = (http_chunked_t){
  * length of the whole chunked body (trailers included) when it is complete, 0 when more bytes
  * are needed, or HTTP_ERR_SYNTAX. */
 ssize_t http_chunked_decode(http_chunked_t *d, char *buf, size_t len);
+
+/* ---- where a message ends ----
+ * The one rule for where a message (request or response) ends, used by the server, the load
+ * engine, the contract checker and the lab: after its head, the body is Content-Length bytes,
+ * or chunked (decoded in place by http_chunked_decode), or, for a response without framing,
+ * everything until the connection ends; none for HEAD answers, 1xx, 204 and 304 (the parse
+ * functions set m->body accordingly). */
+typedef struct {
+    size_t total;      /* the whole message as received: head and framed body */
+    size_t body_len;   /* the body, decoded: at buf + m->head_len */
+    size_t missing;    /* when incomplete and known (Content-Length): bytes still to come */
+} http_frame_t;
+
+/* buf[0..len): the message from its first byte, its head parsed into m. eof: the peer has
+ * closed, so nothing more will come (it ends an until-close body). max_body: a larger body is
+ * refused (for Content-Length as soon as the head is known). d: the message's chunked decoder,
+ * set up with http_chunked_init when its head was first parsed and kept while more bytes come
+ * (the same buf each call, len growing). 1 when the message is complete (f filled in), 0 when
+ * more bytes are needed, HTTP_ERR_SYNTAX (bad chunked framing), or HTTP_ERR_BODY_TOO_LARGE. */
+int http_frame(const http_msg_t *m, char *buf, size_t len, bool eof, uint64_t max_body,
+               http_chunked_t *d, http_frame_t *f);
 
 /* ---- writing ---- */
 

@@ -1,11 +1,12 @@
 #include "lab/gen.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/opt.h"
+#include "core/rand.h"
 
 static const char *const symbols[] = {
     "AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "BRK.B", "AVGO", "JPM",
@@ -31,24 +32,25 @@ static void put_price(buf_t *out, uint64_t cents10k, int decimals, bool quoted)
 
 void gen_csv(buf_t *out, uint64_t rows, uint64_t seed)
 {
-    uint64_t st = seed;
+    rng_t st;
+    rng_seed(&st, seed, 0);
     uint64_t price[NSYM];
     for (size_t i = 0; i < NSYM; i++)
-        price[i] = (10 + gen_below(&st, 990)) * 10000 + gen_below(&st, 10000);
-    const bool crlf_file = gen_below(&st, 4) == 0; /* a quarter of bodies are CRLF throughout */
+        price[i] = (10 + rng_below(&st, 990)) * 10000 + rng_below(&st, 10000);
+    const bool crlf_file = rng_below(&st, 4) == 0; /* a quarter of bodies are CRLF throughout */
     const char *nl = crlf_file ? "\r\n" : "\n";
     buf_printf(out, "timestamp,symbol,price,quantity%s", nl);
     /* 2026-11-23T08:00:00Z, in milliseconds since the epoch */
-    uint64_t t = 1795420800000ull + gen_below(&st, 3600000);
+    uint64_t t = 1795420800000ull + rng_below(&st, 3600000);
     for (uint64_t r = 0; r < rows; r++) {
-        t += gen_below(&st, 250);
+        t += rng_below(&st, 250);
         /* Zipf-like: squaring a uniform variate favours the first symbols. */
-        uint64_t u = gen_below(&st, 1u << 16);
+        uint64_t u = rng_below(&st, 1u << 16);
         size_t s = (size_t)((u * u * NSYM) >> 32);
-        int64_t step = (int64_t)gen_below(&st, 2001) - 1000;
+        int64_t step = (int64_t)rng_below(&st, 2001) - 1000;
         if ((int64_t)price[s] + step > 10000)
             price[s] = (uint64_t)((int64_t)price[s] + step);
-        uint64_t kind = gen_below(&st, 10);
+        uint64_t kind = rng_below(&st, 10);
         uint64_t secs = t / 1000, ms = t % 1000;
         if (kind < 2) {
             buf_printf(out, "%llu", (unsigned long long)t);
@@ -69,75 +71,48 @@ void gen_csv(buf_t *out, uint64_t rows, uint64_t seed)
             else
                 buf_puts(out, "+00:00");
         }
-        bool qsym = gen_below(&st, 10) == 0;
+        bool qsym = rng_below(&st, 10) == 0;
         buf_printf(out, qsym ? ",\"%s\"," : ",%s,", symbols[s]);
-        put_price(out, price[s], 2 + (int)gen_below(&st, 3), gen_below(&st, 20) == 0);
-        buf_printf(out, ",%llu", (unsigned long long)(1 + gen_below(&st, gen_below(&st, 8) ? 500 : 5000)));
-        if (r + 1 < rows || gen_below(&st, 2))
-            buf_puts(out, crlf_file || gen_below(&st, 20) ? nl : "\r\n");
+        put_price(out, price[s], 2 + (int)rng_below(&st, 3), rng_below(&st, 20) == 0);
+        buf_printf(out, ",%llu", (unsigned long long)(1 + rng_below(&st, rng_below(&st, 8) ? 500 : 5000)));
+        if (r + 1 < rows || rng_below(&st, 2))
+            buf_puts(out, crlf_file || rng_below(&st, 20) ? nl : "\r\n");
     }
-}
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: stackbench gen csv [--rows N] [--seed S] [--out FILE]\n"
-               "\n"
-               "Writes a deterministic request body for a workload: the same rows and seed give the\n"
-               "same bytes on every machine.\n"
-               "\n"
-               "  --rows N     trades (default 6400, about 256 KiB)\n"
-               "  --seed S     seed (default 1)\n"
-               "  --out FILE   write there instead of stdout\n");
 }
 
 int cmd_gen(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"rows", required_argument, 0, 'r'},
-        {"seed", required_argument, 0, 's'},
-        {"out", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
     int64_t rows = 6400, seed = 1;
     const char *path = NULL;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'r':
-            if (opt_parse_int(optarg, 0, 100000000, &rows))
-                opt_fail("gen", "--rows: expected 0..100000000, got '%s'", optarg);
-            break;
-        case 's':
-            if (opt_parse_int(optarg, 0, INT64_MAX, &seed))
-                opt_fail("gen", "--seed: expected a non-negative integer, got '%s'", optarg);
-            break;
-        case 'o':
-            path = optarg;
-            break;
-        default:
-            opt_fail_getopt("gen", c, argc, argv);
-        }
-    }
-    if (optind >= argc)
+    const opt_t opts[] = {
+        {"rows", 0, OPT_INT64, &rows, "N", "trades (default 6400, about 256 KiB)", .min = 0,
+         .max = 100000000},
+        {"seed", 0, OPT_INT64, &seed, "S", "seed (default 1)", .min = 0, .max = INT64_MAX,
+         .expect = "a non-negative integer"},
+        {"out", 0, OPT_STR, &path, "FILE", "write there instead of stdout"},
+        {0},
+    };
+    const opt_cmd_t cmd = {
+        .name = "gen",
+        .usage = "gen csv [--rows N] [--seed S] [--out FILE]",
+        .about = "Writes a deterministic request body for a workload: the same rows and seed give the\n"
+                 "same bytes on every machine.",
+        .opts = opts,
+    };
+    int first = opt_parse(&cmd, argc, argv);
+    if (first >= argc)
         opt_fail("gen", "missing WORKLOAD (csv)");
-    if (strcmp(argv[optind], "csv") != 0)
-        opt_fail("gen", "unknown workload '%s' (csv)", argv[optind]);
+    if (strcmp(argv[first], "csv") != 0)
+        opt_fail("gen", "unknown workload '%s' (csv)", argv[first]);
+    if (first + 1 < argc)
+        opt_fail("gen", "unexpected argument '%s'", argv[first + 1]);
     buf_t b = BUF_INIT;
     gen_csv(&b, (uint64_t)rows, (uint64_t)seed);
-    FILE *f = path ? fopen(path, "wb") : stdout;
-    if (!f || fwrite(buf_start(&b), 1, buf_size(&b), f) != buf_size(&b)) {
-        fprintf(stderr, "stackbench gen: cannot write %s\n", path ? path : "stdout");
-        buf_free(&b);
+    int rc = buf_write_file(&b, path ? path : "-");
+    buf_free(&b);
+    if (rc) {
+        sb_warn("gen", "cannot write %s: %s", path ? path : "stdout", strerror(-rc));
         return 1;
     }
-    if (f != stdout)
-        fclose(f);
-    buf_free(&b);
     return 0;
 }

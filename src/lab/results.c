@@ -13,7 +13,7 @@
 #include "core/clock.h"
 #include "core/cpu.h"
 #include "core/fmt.h"
-#include "lab/lab.h"
+#include "lab/results.h"
 
 #ifndef SB_VERSION
 #define SB_VERSION "dev"
@@ -218,8 +218,8 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
     jsonw_str(&w, cfg->argv_line);
     jsonw_key(&w, "langs");
     jsonw_arr_begin(&w);
-    for (int i = 0; i < cfg->nlangs; i++)
-        jsonw_str(&w, cfg->langs[i]);
+    for (int i = 0; i < cfg->impl.nlangs; i++)
+        jsonw_str(&w, cfg->impl.langs[i]);
     jsonw_arr_end(&w);
     jsonw_key(&w, "workloads");
     jsonw_arr_begin(&w);
@@ -227,22 +227,25 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
         jsonw_str(&w, cfg->workloads[i]);
     jsonw_arr_end(&w);
     jsonw_key(&w, "duration_s");
-    jsonw_double(&w, (double)cfg->duration_ns / NS_PER_S, 3);
+    jsonw_double(&w, (double)cfg->impl.duration_ns / NS_PER_S, 3);
     jsonw_key(&w, "warmup_s");
     jsonw_double(&w, (double)cfg->warmup_ns / NS_PER_S, 3);
     jsonw_key(&w, "connections");
-    jsonw_int(&w, cfg->connections);
+    jsonw_int(&w, cfg->impl.connections);
     jsonw_key(&w, "rate");
     if (cfg->rate > 0)
         jsonw_double(&w, cfg->rate, 3);
     else
         jsonw_str(&w, "max");
+    char cpus[256];
     jsonw_key(&w, "cpus_service");
-    jsonw_str(&w, cfg->cpus_service_str);
+    cpuset_format(&cfg->impl.cpus_service, cpus, sizeof cpus);
+    jsonw_str(&w, cpus);
     jsonw_key(&w, "cpus_load");
-    jsonw_str(&w, cfg->cpus_load_str);
+    cpuset_format(&cfg->impl.cpus_load, cpus, sizeof cpus);
+    jsonw_str(&w, cpus);
     jsonw_key(&w, "load_threads");
-    jsonw_int(&w, cfg->n_load_cpus);
+    jsonw_int(&w, cpuset_count(&cfg->impl.cpus_load));
     /* The sql workload's PostgreSQL: started by the lab and pinned to the service CPUs
      * (shared with the service), or a server given with --pg-url (its CPU not metered). */
     jsonw_key(&w, "database");
@@ -254,9 +257,10 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
         jsonw_key(&w, "managed");
         jsonw_bool(&w, cfg->pg_url == NULL);
         jsonw_key(&w, "cpus");
-        cfg->pg_url ? jsonw_null(&w) : jsonw_str(&w, cfg->cpus_db_str);
+        cpuset_format(&cfg->cpus_db, cpus, sizeof cpus);
+        cfg->pg_url ? jsonw_null(&w) : jsonw_str(&w, cpus);
         jsonw_key(&w, "pool");
-        jsonw_int(&w, cfg->pool);
+        jsonw_int(&w, cfg->impl.pool);
         jsonw_obj_end(&w);
     } else {
         jsonw_null(&w);
@@ -356,16 +360,19 @@ static void write_md(const lab_config_t *cfg, const lab_cell_t *cells, int n, bu
     bool sql = false;
     for (int i = 0; i < cfg->nworkloads; i++)
         sql |= strcmp(cfg->workloads[i], "sql") == 0;
-    char db[160] = "";
+    char db[400] = "", cs[128], cl[128], cd[128];
+    cpuset_format(&cfg->impl.cpus_service, cs, sizeof cs);
+    cpuset_format(&cfg->impl.cpus_load, cl, sizeof cl);
+    cpuset_format(&cfg->cpus_db, cd, sizeof cd);
     if (sql && cfg->pg_url)
-        snprintf(db, sizeof db, "; sql: database on a given server, pool %d", cfg->pool);
+        snprintf(db, sizeof db, "; sql: database on a given server, pool %d", cfg->impl.pool);
     else if (sql)
-        snprintf(db, sizeof db, "; sql: PostgreSQL on CPU %s, pool %d", cfg->cpus_db_str, cfg->pool);
+        snprintf(db, sizeof db, "; sql: PostgreSQL on CPU %s, pool %d", cd, cfg->impl.pool);
     buf_printf(out, "# stackbench results\n\n%ld CPUs (%s); service on CPU %s, load on CPU %s%s; "
                     "%d connections, %s, %.0fs measured after %.0fs warm-up.\n\n",
-               sysconf(_SC_NPROCESSORS_ONLN), model, cfg->cpus_service_str, cfg->cpus_load_str, db,
-               cfg->connections, cfg->rate > 0 ? "open loop" : "closed loop (max rate)",
-               (double)cfg->duration_ns / NS_PER_S, (double)cfg->warmup_ns / NS_PER_S);
+               sysconf(_SC_NPROCESSORS_ONLN), model, cs, cl, db,
+               cfg->impl.connections, cfg->rate > 0 ? "open loop" : "closed loop (max rate)",
+               (double)cfg->impl.duration_ns / NS_PER_S, (double)cfg->warmup_ns / NS_PER_S);
     buf_puts(out, "| workload | lang | req/s | p50 | p99 | p99.9 | peak RSS | CPU µs/req | errors "
                   "| vs best | note |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (int i = 0; i < n; i++) {

@@ -7,7 +7,7 @@
 #include "codec/csv.h"
 #include "codec/json.h"
 #include "lab/gen.h"
-#include "lab/lab.h"
+#include "lab/workloads.h"
 
 /* A REST-style document of about 1 KiB: nesting, arrays, numbers in several forms, strings
  * with escapes and non-ASCII text, written with the white space a client library leaves. */
@@ -120,8 +120,8 @@ static bool starts_and_has(const char *body, size_t len, const char *prefix, siz
 
 /* GET /accounts/N: 200 {"id":N,"balance":...,"name":"account-N"}; POST /orders: 201
  * {"id":...,"account_id":A,"amount":M,"balance":...} for the A and M sent. */
-static bool sql_check(const http_msg_t *m, const char *body, size_t len, const mix_sent_t *sent,
-                      void *ud)
+static bool sql_check(const http_msg_t *m, const char *body, size_t len,
+                      const mix_sent_t *sent, void *ud)
 {
     char a[48], b[80];
     int an, bn;
@@ -149,6 +149,8 @@ static lab_workload_t sql = {
                 "VACUUM ANALYZE accounts;"
                 "VACUUM ANALYZE orders",
 };
+
+const char *const lab_workload_names[] = {"echo", "csv", "sql", NULL};
 
 const lab_workload_t *lab_workload(const char *name)
 {

@@ -57,7 +57,7 @@ struct lthread {
     pthread_t thread;
     const load_config_t *cfg;
     const mix_t *mix;       /* NULL: every request is the single request */
-    mix_rng_t rng;
+    rng_t rng;
     const net_addr_t *addr;
     loop_t *loop;
     lconn_t *conns;
@@ -431,8 +431,8 @@ static void thread_on_start(loop_t *loop, loop_timer_t *tm)
 static void *thread_main(void *arg)
 {
     lthread_t *t = arg;
-    if (t->cfg->pin)
-        cpu_pin_self_mask(t->cfg->cpus);
+    if (t->cfg->cpus)
+        cpuset_pin_thread(t->cfg->cpus);
     loop_run(t->loop);
     /* Open loop: what was due but never sent is reported, not silently dropped. */
     if (t->interval)
@@ -605,7 +605,7 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         t->id = i;
         t->cfg = cfg;
         t->mix = mix;
-        mix_rng_seed(&t->rng, seed, (uint64_t)i);
+        rng_seed(&t->rng, seed, (uint64_t)i);
         t->addr = &addr;
         t->loop = loop_new();
         t->r.latency = hist_new(1, 3600LL * NS_PER_S, 3);

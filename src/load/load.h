@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cpu.h"
 #include "http/http1.h"
 #include "load/hist.h"
 #include "load/mix.h"
@@ -50,8 +51,7 @@ typedef struct {
     size_t nrequests;
     uint64_t seed;              /* the mix's random numbers; 0: LOAD_SEED_DEFAULT */
     int expect_status;          /* 0: any status below 400 is fine */
-    bool pin;                   /* pin load threads to the CPUs in cpus[] */
-    unsigned char cpus[1024];
+    const cpuset_t *cpus;       /* pin the load threads to these; NULL: not pinned */
     bool progress;              /* live progress line on stderr */
     const char *progress_label; /* printed first on the progress line, or NULL */
     load_check_cb check;

@@ -11,26 +11,6 @@
 /* A rendered number: "-9223372036854775808" is the longest, 20 bytes. */
 #define NUM_MAX 20
 
-/* ---- the generator ---- */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* xoshiro's authors recommend filling its state from splitmix64. Stream k starts splitmix64 at
- * seed + 4k steps, so the four words of every stream come from different splitmix64 states
- * (splitmix64 is a bijection: the states can never all be zero either). */
-void mix_rng_seed(mix_rng_t *r, uint64_t seed, uint64_t stream)
-{
-    uint64_t x = seed + stream * 4 * 0x9e3779b97f4a7c15ULL;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-}
-
 /* ---- placeholders ---- */
 
 static void errf(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -397,11 +377,11 @@ size_t mix_count(const mix_t *m) { return m->n; }
 size_t mix_render_max(const mix_t *m) { return m->render_max; }
 bool mix_is_head(const mix_t *m, int i) { return m->tpl[i].head; }
 
-int mix_pick(const mix_t *m, mix_rng_t *r)
+int mix_pick(const mix_t *m, rng_t *r)
 {
     if (m->n == 1)
         return 0;
-    uint64_t x = mix_rng_below(r, m->total);
+    uint64_t x = rng_below(r, m->total);
     int i = 0;
     while (x >= m->cum[i]) /* at most 16 steps: a scan beats a search here */
         i++;
@@ -427,7 +407,7 @@ static char *put_i64(char *end, int64_t v)
     return p;
 }
 
-size_t mix_render(const mix_t *m, int i, mix_rng_t *r, char *buf, const char **out,
+size_t mix_render(const mix_t *m, int i, rng_t *r, char *buf, const char **out,
                   mix_sent_t *sent)
 {
     const mix_tpl_t *tp = &m->tpl[i];
@@ -443,7 +423,7 @@ size_t mix_render(const mix_t *m, int i, mix_rng_t *r, char *buf, const char **o
     size_t ndigits[MIX_MAX_VALUES];
     size_t body_len = tp->body_lit;
     for (int k = 0; k < tp->nvalues; k++) {
-        int64_t v = mix_rng_range(r, tp->lo[k], tp->hi[k]);
+        int64_t v = rng_range(r, tp->lo[k], tp->hi[k]);
         sent->values[k] = v;
         digits[k] = put_i64(num[k] + NUM_MAX, v);
         ndigits[k] = (size_t)(num[k] + NUM_MAX - digits[k]);

@@ -14,7 +14,7 @@
  * `stackbench load`); one with placeholders becomes literal pieces laid out in sending order
  * with the slots between them, so that a request is rendered by copying the pieces and writing
  * the numbers (and the Content-Length they change) into a buffer of known maximum size: no
- * allocation and no printf per request. The random numbers come from xoshiro256**, one
+ * allocation and no printf per request. The random numbers come from core/rand.h's rng_t, one
  * generator per load thread, deterministic given the seed. */
 #ifndef SB_LOAD_MIX_H
 #define SB_LOAD_MIX_H
@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/rand.h"
 
 #define MIX_MAX_TEMPLATES 16        /* templates in one mix */
 #define MIX_MAX_VALUES 8  /* placeholders in one template (target and body together) */
@@ -43,51 +45,6 @@ typedef struct {
     int nvalues;
     int64_t values[MIX_MAX_VALUES];
 } mix_sent_t;
-
-/* ---- the generator: xoshiro256**, seeded through splitmix64 ---- */
-
-typedef struct {
-    uint64_t s[4];
-} mix_rng_t;
-
-/* Streams of one seed (one per load thread) do not share their starting states. */
-void mix_rng_seed(mix_rng_t *r, uint64_t seed, uint64_t stream);
-
-static inline uint64_t mix_rng_next(mix_rng_t *r)
-{
-    uint64_t *s = r->s;
-    uint64_t x = s[1] * 5;
-    uint64_t out = ((x << 7) | (x >> 57)) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = (s[3] << 45) | (s[3] >> 19);
-    return out;
-}
-
-/* Uniform in [0, n), n >= 1, without modulo bias (Lemire's multiply-and-reject: one
- * multiplication, and a division only in the rare case that decides a rejection). */
-static inline uint64_t mix_rng_below(mix_rng_t *r, uint64_t n)
-{
-    unsigned __int128 m = (unsigned __int128)mix_rng_next(r) * n;
-    if ((uint64_t)m < n) {
-        uint64_t threshold = -n % n;
-        while ((uint64_t)m < threshold)
-            m = (unsigned __int128)mix_rng_next(r) * n;
-    }
-    return (uint64_t)(m >> 64);
-}
-
-/* Uniform in [lo, hi], lo <= hi, the whole int64 range included. */
-static inline int64_t mix_rng_range(mix_rng_t *r, int64_t lo, int64_t hi)
-{
-    uint64_t span = (uint64_t)hi - (uint64_t)lo;
-    uint64_t off = span == UINT64_MAX ? mix_rng_next(r) : mix_rng_below(r, span + 1);
-    return (int64_t)((uint64_t)lo + off);
-}
 
 /* ---- templates ---- */
 
@@ -119,12 +76,12 @@ size_t mix_render_max(const mix_t *m);
 bool mix_is_head(const mix_t *m, int i);
 
 /* A template index drawn by weight. */
-int mix_pick(const mix_t *m, mix_rng_t *r);
+int mix_pick(const mix_t *m, rng_t *r);
 
 /* The bytes of one request of template i: *out points at the template's finished bytes when it
  * has no placeholders, else at buf (mix_render_max() bytes), where the request is rendered with
  * fresh numbers. sent gets i and the numbers. Returns the length. */
-size_t mix_render(const mix_t *m, int i, mix_rng_t *r, char *buf, const char **out,
+size_t mix_render(const mix_t *m, int i, rng_t *r, char *buf, const char **out,
                   mix_sent_t *sent);
 
 #endif

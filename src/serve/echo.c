@@ -6,7 +6,7 @@
 #include "codec/json.h"
 #include "serve/services.h"
 
-static void echo_post(server_conn_t *c, server_req_t *req, void *ud)
+static void echo_post(server_conn_t *c, server_req_t *req, void *state)
 {
     json_error_t err;
     ssize_t n = json_minify(req->body, req->body_len, req->body, &err);
@@ -28,6 +28,7 @@ static const server_route_t echo_routes[] = {
 
 const server_service_t serve_echo = {
     .name = "echo",
+    .about = "POST /echo: the posted JSON minified; GET /health",
     .routes = echo_routes,
     .nroutes = sizeof echo_routes / sizeof echo_routes[0],
     .body_limit = 1 << 20,

@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/cpu.h"
+#include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
 
@@ -57,7 +58,9 @@ struct worker {
     bool stopping;
     int64_t stop_deadline;
     int nworkers;
-    int start_rc;            /* the service's thread_start result */
+    void *state;             /* the service's worker_init: handed to every handler */
+    bool start_failed;       /* worker_init said no: the server does not start */
+    char start_err[256];
     const server_config_t *cfg;
     const server_service_t *svc;
 };
@@ -75,8 +78,6 @@ void server_config_defaults(server_config_t *cfg)
         .shared_listener = false,
     };
 }
-
-uint64_t server_body_limit(const server_conn_t *c) { return c->w->cfg->body_limit; }
 
 /* ---- answers ---- */
 
@@ -100,7 +101,7 @@ void server_respond_error(server_conn_t *c, int status, const char *code)
     server_respond(c, status, "application/json", NULL, body, (size_t)n);
 }
 
-void server_health(server_conn_t *c, server_req_t *req, void *ud)
+void server_health(server_conn_t *c, server_req_t *req, void *state)
 {
     static const char ok[] = "{\"status\":\"ok\"}";
     server_respond(c, 200, "application/json", NULL, ok, sizeof ok - 1);
@@ -190,7 +191,7 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
             return;
         }
         server_req_t req = {.msg = m, .body = body, .body_len = body_len};
-        r->fn(c, &req, svc->ud);
+        r->fn(c, &req, c->w->state);
         return;
     }
     server_respond_error(c, 404, "not_found");
@@ -243,41 +244,30 @@ static void conn_process(server_conn_t *c)
                 respond_and_close(c, 400, "bad_request");
             break;
         }
-        size_t head = (size_t)rc, total = head, body_len = 0;
-        if (m.body == HTTP_BODY_LENGTH) {
-            if (m.content_length > cfg->body_limit) {
-                respond_too_large(c);
-                break;
-            }
-            total = head + m.content_length;
-            body_len = m.content_length;
-            if (avail < total) {
-                buf_reserve(&c->in, total - avail);
-                goto need_body;
-            }
-        } else if (m.body == HTTP_BODY_CHUNKED) {
-            /* Decoding resumes where the last read left it: offsets are relative to the body
-             * start, which stays put relative to the unread input until the request is done. */
-            if (!c->have_head)
-                http_chunked_init(&c->chunk);
-            c->have_head = true;
-            ssize_t r = http_chunked_decode(&c->chunk, start + head, avail - head);
-            if (c->chunk.out > cfg->body_limit) {
-                respond_too_large(c);
-                break;
-            }
-            if (r < 0) {
-                respond_and_close(c, 400, "bad_request");
-                break;
-            }
-            if (r == 0)
-                goto need_body;
-            total = head + (size_t)r;
-            body_len = c->chunk.out;
+        /* The chunked decoder resumes where the last read left it: its offsets are relative
+         * to the body start, which stays put relative to the unread input until the request
+         * is done. */
+        if (!c->have_head)
+            http_chunked_init(&c->chunk);
+        c->have_head = true;
+        http_frame_t f;
+        int fr = http_frame(&m, start, avail, false, cfg->body_limit, &c->chunk, &f);
+        if (fr == HTTP_ERR_BODY_TOO_LARGE) {
+            respond_too_large(c);
+            break;
         }
-        dispatch(c, &m, start + head, body_len);
+        if (fr < 0) {
+            respond_and_close(c, 400, "bad_request");
+            break;
+        }
+        if (fr == 0) {
+            if (f.missing)
+                buf_reserve(&c->in, f.missing); /* one allocation for the rest of the body */
+            goto need_body;
+        }
+        dispatch(c, &m, start + m.head_len, f.body_len);
         w->requests++;
-        buf_consume(&c->in, total);
+        buf_consume(&c->in, f.total);
         c->in_request = false;
         c->continue_sent = false;
         c->have_head = false;
@@ -500,23 +490,71 @@ static void on_wake(loop_t *loop, loop_io_t *io, uint32_t events)
     loop_timer_set(loop, &w->sweep, loop_now(loop));
 }
 
-/* Every worker and the main thread meet here once the service's thread_start hooks are done. */
-static pthread_barrier_t started;
+/* ---- workers and the run ---- */
+
+/* The main thread waits until every worker has made its state (or failed to). */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t init_cond = PTHREAD_COND_INITIALIZER;
+static int init_done;
 
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     if (w->cpu >= 0)
         cpu_pin_self(w->cpu);
-    if (w->svc->thread_start)
-        w->start_rc = w->svc->thread_start(w->loop, w->id, w->nworkers);
-    pthread_barrier_wait(&started);
-    if (w->start_rc)
-        return NULL;
-    loop_run(w->loop);
-    if (w->svc->thread_done)
-        w->svc->thread_done();
+    if (w->svc->worker_init) {
+        server_worker_t info = {.loop = w->loop, .id = w->id, .nworkers = w->nworkers};
+        w->state = w->svc->worker_init(&info, w->start_err, sizeof w->start_err);
+        w->start_failed = !w->state;
+    }
+    pthread_mutex_lock(&init_lock);
+    init_done++;
+    pthread_cond_signal(&init_cond);
+    pthread_mutex_unlock(&init_lock);
+    if (!w->start_failed)
+        loop_run(w->loop);
+    if (w->state && w->svc->worker_done)
+        w->svc->worker_done(w->state);
     return NULL;
+}
+
+/* Wakes a worker: it stops (graceful when it serves, at once when it has not started). */
+static void worker_wake(worker_t *w)
+{
+    uint64_t one = 1;
+    if (write(w->wake_io.fd, &one, sizeof one) < 0)
+        perror("eventfd write");
+}
+
+/* A worker's loop, listener, wake-up descriptor and sweep timer. 0, or -1 with err. */
+static int worker_setup(worker_t *w, int listen_fd, char *err, size_t errlen)
+{
+    const server_config_t *cfg = w->cfg;
+    w->listen_io = (loop_io_t){.fd = listen_fd, .cb = on_accept};
+    w->wake_io = (loop_io_t){.fd = -1, .cb = on_wake};
+    loop_timer_init(&w->sweep, on_sweep);
+    if (!(w->loop = loop_new())) {
+        snprintf(err, errlen, "worker %d: %s", w->id, strerror(ENOMEM));
+        return -1;
+    }
+    uint32_t ev = EPOLLIN | (cfg->shared_listener ? EPOLLEXCLUSIVE : 0);
+    w->wake_io.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->wake_io.fd < 0 || loop_add(w->loop, &w->listen_io, ev) ||
+        loop_add(w->loop, &w->wake_io, EPOLLIN) ||
+        loop_timer_set(w->loop, &w->sweep, loop_now(w->loop) + SWEEP_NS)) {
+        snprintf(err, errlen, "cannot set up worker %d: %s", w->id, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void worker_free(worker_t *w, bool shared_listener)
+{
+    if (w->listen_io.fd >= 0 && !shared_listener)
+        close(w->listen_io.fd);
+    if (w->wake_io.fd >= 0)
+        close(w->wake_io.fd);
+    loop_free(w->loop);
 }
 
 int server_run(const server_config_t *cfg_in, const server_service_t *svc)
@@ -526,14 +564,17 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
     if (resolved.body_limit == 0)
         resolved.body_limit = svc->body_limit ? svc->body_limit : 1 << 20;
     const server_config_t *cfg = &resolved;
-    char err[256];
+    char who[64], err[512];
+    snprintf(who, sizeof who, "serve %s", svc->name);
     net_addr_t addr;
     if (net_resolve(cfg->host, cfg->port, &addr, err, sizeof err)) {
-        fprintf(stderr, "stackbench serve %s: %s\n", svc->name, err);
+        sb_warn(who, "%s", err);
         return 1;
     }
-    int cpus[1024];
-    int ncpu = cpu_allowed(cpus, 1024);
+    cpuset_t allowed;
+    cpuset_allowed(&allowed);
+    int cpus[CPUSET_MAX];
+    int ncpu = cpuset_list(&allowed, cpus, CPUSET_MAX);
     int nworkers = cfg->workers > 0 ? cfg->workers : ncpu;
 
     /* Signals go to the main thread only (sigwait below); workers inherit the blocked mask. */
@@ -544,10 +585,13 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Set-up, undone in reverse order from `fail` whatever step failed. */
+    int rc = 1, shared_fd = -1, nready = 0, nthreads = 0;
     worker_t *ws = calloc((size_t)nworkers, sizeof *ws);
-    if (!ws)
+    if (!ws) {
+        sb_warn(who, "out of memory");
         return 1;
-    int shared_fd = -1, port = cfg->port;
+    }
     for (int i = 0; i < nworkers; i++) {
         worker_t *w = &ws[i];
         w->id = i;
@@ -555,7 +599,7 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
         w->cpu = cpus[i % ncpu];
         w->cfg = cfg;
         w->svc = svc;
-        w->loop = loop_new();
+        w->listen_io.fd = w->wake_io.fd = -1;
         int fd;
         if (cfg->shared_listener) {
             if (shared_fd < 0)
@@ -564,78 +608,72 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
         } else {
             fd = net_listen(&addr, true, 4096);
         }
-        if (fd < 0 || !w->loop) {
+        if (fd < 0) {
             net_addr_str(&addr, err, sizeof err);
-            fprintf(stderr, "stackbench serve %s: cannot listen on %s: %s\n", svc->name, err,
-                    strerror(fd < 0 ? -fd : ENOMEM));
-            return 1;
+            sb_warn(who, "cannot listen on %s: %s", err, strerror(-fd));
+            goto fail;
         }
-        if (i == 0 && port == 0) {
+        if (i == 0 && cfg->port == 0) {
             /* Port 0: the first socket picks a free port, the other workers join it. */
-            port = net_local_port(fd);
-            net_set_port(&addr, port);
+            net_set_port(&addr, net_local_port(fd));
         }
-        w->listen_io = (loop_io_t){.fd = fd, .cb = on_accept};
-        uint32_t ev = EPOLLIN | (cfg->shared_listener ? EPOLLEXCLUSIVE : 0);
-        w->wake_io = (loop_io_t){.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), .cb = on_wake};
-        loop_timer_init(&w->sweep, on_sweep);
-        if (loop_add(w->loop, &w->listen_io, ev) || w->wake_io.fd < 0 ||
-            loop_add(w->loop, &w->wake_io, EPOLLIN) ||
-            loop_timer_set(w->loop, &w->sweep, loop_now(w->loop) + SWEEP_NS)) {
-            fprintf(stderr, "stackbench serve %s: cannot set up worker %d\n", svc->name, i);
-            return 1;
+        int setup = worker_setup(w, fd, err, sizeof err);
+        nready = i + 1; /* its listener is taken, whatever worker_setup did */
+        if (setup) {
+            sb_warn(who, "%s", err);
+            goto fail;
         }
     }
-    pthread_barrier_init(&started, NULL, (unsigned)nworkers + 1);
-    for (int i = 0; i < nworkers; i++) {
-        if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
-            fprintf(stderr, "stackbench serve %s: cannot start worker %d\n", svc->name, i);
-            return 1;
+    init_done = 0;
+    for (; nthreads < nworkers; nthreads++) {
+        if (pthread_create(&ws[nthreads].thread, NULL, worker_main, &ws[nthreads]) != 0) {
+            sb_warn(who, "cannot start worker %d", nthreads);
+            for (int i = 0; i < nthreads; i++)
+                worker_wake(&ws[i]);
+            goto fail;
         }
     }
-    pthread_barrier_wait(&started);
-    bool failed = false;
+    pthread_mutex_lock(&init_lock);
+    while (init_done < nworkers)
+        pthread_cond_wait(&init_cond, &init_lock);
+    pthread_mutex_unlock(&init_lock);
+    int failed = -1;
     for (int i = 0; i < nworkers; i++)
-        failed |= ws[i].start_rc != 0;
-    if (failed) {
-        /* The hook said why. The workers that did start are stopped and every worker is
-         * joined before returning: the process must not exit (running library destructors)
-         * while a worker still tears down what its hook set up. */
-        uint64_t one = 1;
+        if (ws[i].start_failed && failed < 0)
+            failed = i;
+    if (failed >= 0) {
+        /* The workers that did start are stopped and every worker is joined before returning:
+         * the process must not exit (running library destructors) while a worker still tears
+         * down its state. */
+        sb_warn(who, "%s", ws[failed].start_err);
         for (int i = 0; i < nworkers; i++)
-            if (!ws[i].start_rc && write(ws[i].wake_io.fd, &one, sizeof one) < 0)
-                perror("eventfd write");
-        for (int i = 0; i < nworkers; i++) {
-            pthread_join(ws[i].thread, NULL);
-            close(ws[i].wake_io.fd);
-            loop_free(ws[i].loop);
-        }
-        free(ws);
-        return 1;
+            if (!ws[i].start_failed)
+                worker_wake(&ws[i]);
+        goto fail;
     }
     char where[128];
     net_addr_str(&addr, where, sizeof where);
-    fprintf(stderr, "stackbench serve %s: listening on http://%s (%d worker%s, %s)\n", svc->name,
-            where, nworkers, nworkers == 1 ? "" : "s",
-            cfg->shared_listener ? "shared listener" : "SO_REUSEPORT");
+    sb_warn(who, "listening on http://%s (%d worker%s, %s)", where, nworkers,
+            nworkers == 1 ? "" : "s", cfg->shared_listener ? "shared listener" : "SO_REUSEPORT");
 
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {
     }
-    uint64_t one = 1;
     for (int i = 0; i < nworkers; i++)
-        if (write(ws[i].wake_io.fd, &one, sizeof one) < 0)
-            perror("eventfd write");
+        worker_wake(&ws[i]);
+    rc = 0;
+fail:;
     uint64_t total = 0;
-    for (int i = 0; i < nworkers; i++) {
+    for (int i = 0; i < nthreads; i++) {
         pthread_join(ws[i].thread, NULL);
         total += ws[i].requests;
-        close(ws[i].wake_io.fd);
-        loop_free(ws[i].loop);
     }
+    for (int i = 0; i < nready; i++)
+        worker_free(&ws[i], cfg->shared_listener);
     if (shared_fd >= 0)
         close(shared_fd);
     free(ws);
-    fprintf(stderr, "served %llu requests\n", (unsigned long long)total);
-    return 0;
+    if (rc == 0)
+        fprintf(stderr, "served %llu requests\n", (unsigned long long)total);
+    return rc;
 }

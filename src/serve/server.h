@@ -4,7 +4,9 @@
  * (by default) its own SO_REUSEPORT listener. A connection reads until the socket is drained,
  * answers every complete pipelined request in the buffer, and writes all answers with one
  * send(). Routing, 404/405, body limits (413), malformed requests (400/431), request and idle
- * timeouts (408) and graceful stop live here, so a service is a table of routes and handlers. */
+ * timeouts (408) and graceful stop live here, so a service is a table of routes and handlers,
+ * its flags, and the state each worker keeps for its handlers (made by worker_init on the
+ * worker's thread, handed to every handler it runs, freed by worker_done: as h2o's context). */
 #ifndef SB_SERVE_SERVER_H
 #define SB_SERVE_SERVER_H
 
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "core/opt.h"
 #include "http/http1.h"
 
 typedef struct server_conn server_conn_t;
@@ -23,7 +26,10 @@ typedef struct {
     size_t body_len;
 } server_req_t;
 
-typedef void (*server_handler_cb)(server_conn_t *c, server_req_t *req, void *ud);
+/* A handler answers a request with server_respond* (now or, after server_defer, later).
+ * state: what the service's worker_init returned for the worker running it (NULL when the
+ * service has none). */
+typedef void (*server_handler_cb)(server_conn_t *c, server_req_t *req, void *state);
 
 typedef struct {
     /* Exact match, query ignored. A final '*' matches the rest of one path segment: the
@@ -33,24 +39,38 @@ typedef struct {
     server_handler_cb fn;
 } server_route_t;
 
+typedef struct server_config server_config_t;
+
+/* What a worker's state is made for: its thread's event loop and its place among the
+ * workers. */
 typedef struct {
-    const char *name;   /* "echo" */
-    const server_route_t *routes;
-    size_t nroutes;
-    void *ud;           /* passed to every handler */
-    uint64_t body_limit; /* the workload's default body limit (--body-limit overrides it) */
-    /* Called by each worker thread before it serves (NULL: nothing to set up), with its event
-     * loop, for services that keep per-thread state on the loop (the sql service's database
-     * connections). worker is 0..nworkers-1. Non-zero: the server does not start; the hook has
-     * said why on stderr. The server prints "listening on" only once every worker's hook
-     * returned 0. */
-    int (*thread_start)(loop_t *loop, int worker, int nworkers);
-    /* Called by each worker thread as it ends, to free what its handlers kept per thread
-     * (NULL: nothing to free). */
-    void (*thread_done)(void);
-} server_service_t;
+    loop_t *loop;
+    int id;             /* 0..nworkers-1 */
+    int nworkers;
+} server_worker_t;
 
 typedef struct {
+    const char *name;   /* "echo" */
+    const char *about;  /* one line for the help: "POST /echo: the posted JSON minified" */
+    const server_route_t *routes;
+    size_t nroutes;
+    uint64_t body_limit; /* the workload's default body limit (--body-limit overrides it) */
+    /* The service's own flags (NULL-terminated; NULL: none), parsed by `stackbench serve`
+     * into the service's settings before configure. */
+    const opt_t *flags;
+    /* After the flags (NULL: nothing to check): checks the service's settings and may change
+     * the server's (the sql service runs at most one worker per database connection). 0, or
+     * -1 with the reason in err. */
+    int (*configure)(server_config_t *cfg, char *err, size_t errlen);
+    /* Each worker's state, made on the worker's thread before it serves (NULL: the service
+     * keeps none): NULL with the reason in err stops the server from starting. The server
+     * says "listening on" only once every worker has its state. */
+    void *(*worker_init)(const server_worker_t *w, char *err, size_t errlen);
+    /* Frees a worker's state as the worker ends. */
+    void (*worker_done)(void *state);
+} server_service_t;
+
+struct server_config {
     const char *host;
     int port;                   /* 0: any free port (printed on start) */
     int workers;                /* 0: one per CPU of the affinity mask */
@@ -59,7 +79,7 @@ typedef struct {
     int64_t idle_timeout_ns;    /* keep-alive connections with nothing to do are closed after */
     int64_t grace_ns;           /* on SIGTERM, in-flight requests get this long */
     bool shared_listener;       /* one listener + EPOLLEXCLUSIVE instead of SO_REUSEPORT */
-} server_config_t;
+};
 
 void server_config_defaults(server_config_t *cfg);
 
@@ -76,7 +96,7 @@ void server_respond(server_conn_t *c, int status, const char *content_type, cons
 /* {"error":"<code>"} as application/json. */
 void server_respond_error(server_conn_t *c, int status, const char *code);
 /* GET /health: {"status":"ok"}, the same for every service. */
-void server_health(server_conn_t *c, server_req_t *req, void *ud);
+void server_health(server_conn_t *c, server_req_t *req, void *state);
 /* Answering later. A handler that has to wait (for a database) calls server_defer with a
  * server_later_t it owns, returns, and answers later with server_respond* on later->conn
  * followed by server_resume(later). Until then the connection parses no further request
@@ -90,8 +110,5 @@ void server_defer(server_conn_t *c, server_later_t *later);
 /* The deferred answer has been given: sends it and goes on with the connection, which may
  * close it (later->conn is NULL afterwards). Call it from the connection's worker thread. */
 void server_resume(server_later_t *later);
-
-/* The configured body limit (for error bodies that report it). */
-uint64_t server_body_limit(const server_conn_t *c);
 
 #endif

@@ -1,4 +1,5 @@
-/* services: the C services, each a table of routes over the server core. */
+/* services: the C services, each a table of routes over the server core (server.h), and
+ * `stackbench serve`. */
 #ifndef SB_SERVE_SERVICES_H
 #define SB_SERVE_SERVICES_H
 
@@ -8,14 +9,8 @@ extern const server_service_t serve_echo;
 extern const server_service_t serve_csv;
 extern const server_service_t serve_sql;
 
-/* The sql service's database (a libpq URL or key=value string) and its number of connections
- * in all (split among the workers). Call before server_run. */
-void serve_sql_configure(const char *pg_url, int pool);
-
 /* The service called `name`, or NULL. */
 const server_service_t *serve_find(const char *name);
-/* "echo" (comma-separated list of every service, for help and errors). */
-const char *serve_names(void);
 
 /* `stackbench serve WORKLOAD [flags]`. */
 int cmd_serve(int argc, char **argv);

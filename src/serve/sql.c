@@ -19,7 +19,6 @@
  * found no account (404). Explicit BEGIN/COMMIT are not used: in the extended protocol a failed
  * statement inside BEGIN leaves the transaction block open and aborted past the Sync, and
  * every later job on that connection would fail until a ROLLBACK. */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,35 +46,36 @@ static const pgpool_stmt_t statements[] = {
                   2},
 };
 
-/* serve_sql_configure's settings, read by every worker at start. */
-static const char *pg_url;
-static int pool_size = 8;
+/* The service's settings (its flags), read by every worker as it starts. */
+static struct {
+    const char *pg_url;
+    int pool;
+} settings = {.pool = 8};
 
-static __thread pgpool_t *pool;
-static __thread buf_t answer;
+typedef struct sql_req sql_req_t;
 
-typedef enum { REQ_ACCOUNT, REQ_ACCOUNTS, REQ_ORDER } req_kind;
+/* A worker's state: its connections, its answer buffer, its requests to reuse. */
+typedef struct {
+    pgpool_t *pool;
+    buf_t answer;
+    sql_req_t *free_reqs; /* reused: no allocation per request once warm */
+} sql_worker_t;
+
+typedef enum { REQ_ACCOUNT, REQ_ACCOUNTS, REQ_ORDER } req_kind_t;
 
 /* One request waiting for the database. */
-typedef struct sql_req {
+struct sql_req {
     pgpool_job_t job;
+    sql_worker_t *w;
     server_later_t later;
     server_conn_t *now;   /* the connection, while the handler still runs */
     bool answered;        /* the job ended before pgpool_submit returned */
-    req_kind kind;
+    req_kind_t kind;
     char id[16];          /* parameters, as text */
     char amount[24];
     char ids[SQL_MAX_IDS * 11 + 3]; /* {1,2,3} */
-    struct sql_req *free_next;
-} sql_req_t;
-
-static __thread sql_req_t *free_reqs; /* reused: no allocation per request once warm */
-
-void serve_sql_configure(const char *url, int pool_total)
-{
-    pg_url = url;
-    pool_size = pool_total;
-}
+    sql_req_t *free_next;
+};
 
 /* ---- answers ---- */
 
@@ -104,7 +104,7 @@ static void answer_job(server_conn_t *c, sql_req_t *r, pgpool_status_t st)
         server_respond_error(c, 503, "database_unavailable");
         return;
     }
-    buf_t *out = &answer;
+    buf_t *out = &r->w->answer;
     buf_clear(out);
     PGresult *res = r->job.res[0];
     switch (r->kind) {
@@ -152,8 +152,8 @@ static void answer_job(server_conn_t *c, sql_req_t *r, pgpool_status_t st)
 static void req_free(sql_req_t *r)
 {
     pgpool_job_clear(&r->job);
-    r->free_next = free_reqs;
-    free_reqs = r;
+    r->free_next = r->w->free_reqs;
+    r->w->free_reqs = r;
 }
 
 static void job_done(pgpool_job_t *job, pgpool_status_t st)
@@ -174,14 +174,15 @@ static void job_done(pgpool_job_t *job, pgpool_status_t st)
     req_free(r);
 }
 
-static sql_req_t *req_new(server_conn_t *c, req_kind kind)
+static sql_req_t *req_new(sql_worker_t *w, server_conn_t *c, req_kind_t kind)
 {
-    sql_req_t *r = free_reqs;
+    sql_req_t *r = w->free_reqs;
     if (r)
-        free_reqs = r->free_next;
+        w->free_reqs = r->free_next;
     else if (!(r = malloc(sizeof *r)))
         return NULL;
     memset(&r->job, 0, sizeof r->job);
+    r->w = w;
     r->later.conn = NULL;
     r->now = c;
     r->answered = false;
@@ -193,7 +194,7 @@ static sql_req_t *req_new(server_conn_t *c, req_kind kind)
 /* Hands the request to the pool; answers now if it ended at once, else later. */
 static void req_run(server_conn_t *c, sql_req_t *r)
 {
-    pgpool_submit(pool, &r->job);
+    pgpool_submit(r->w->pool, &r->job);
     r->now = NULL;
     if (r->answered)
         req_free(r);
@@ -203,7 +204,7 @@ static void req_run(server_conn_t *c, sql_req_t *r)
 
 /* ---- handlers ---- */
 
-static void account_get(server_conn_t *c, server_req_t *req, void *ud)
+static void account_get(server_conn_t *c, server_req_t *req, void *state)
 {
     http_str_t path = req->msg->path;
     size_t pre = sizeof "/accounts/" - 1;
@@ -212,7 +213,7 @@ static void account_get(server_conn_t *c, server_req_t *req, void *ud)
         server_respond_error(c, 400, "bad_request");
         return;
     }
-    sql_req_t *r = req_new(c, REQ_ACCOUNT);
+    sql_req_t *r = req_new(state, c, REQ_ACCOUNT);
     if (!r) {
         server_respond_error(c, 500, "out_of_memory");
         return;
@@ -224,7 +225,7 @@ static void account_get(server_conn_t *c, server_req_t *req, void *ud)
     req_run(c, r);
 }
 
-static void accounts_get(server_conn_t *c, server_req_t *req, void *ud)
+static void accounts_get(server_conn_t *c, server_req_t *req, void *state)
 {
     http_str_t t = req->msg->target, path = req->msg->path;
     const char *q = t.p + path.n + 1;
@@ -235,7 +236,7 @@ static void accounts_get(server_conn_t *c, server_req_t *req, void *ud)
         server_respond_error(c, 400, "bad_request");
         return;
     }
-    sql_req_t *r = req_new(c, REQ_ACCOUNTS);
+    sql_req_t *r = req_new(state, c, REQ_ACCOUNTS);
     if (!r) {
         server_respond_error(c, 500, "out_of_memory");
         return;
@@ -252,7 +253,7 @@ static void accounts_get(server_conn_t *c, server_req_t *req, void *ud)
     req_run(c, r);
 }
 
-static void order_post(server_conn_t *c, server_req_t *req, void *ud)
+static void order_post(server_conn_t *c, server_req_t *req, void *state)
 {
     int32_t account;
     int64_t amount;
@@ -269,7 +270,7 @@ static void order_post(server_conn_t *c, server_req_t *req, void *ud)
         server_respond_error(c, 404, "not_found"); /* no account can have that id */
         return;
     }
-    sql_req_t *r = req_new(c, REQ_ORDER);
+    sql_req_t *r = req_new(state, c, REQ_ORDER);
     if (!r) {
         server_respond_error(c, 500, "out_of_memory");
         return;
@@ -289,32 +290,63 @@ static void order_post(server_conn_t *c, server_req_t *req, void *ud)
 
 /* ---- the service ---- */
 
-static int sql_thread_start(loop_t *loop, int worker, int nworkers)
+static int sql_configure(server_config_t *cfg, char *err, size_t errlen)
 {
-    /* --pool is the total: worker i gets its share, the first ones one more. */
-    int n = pool_size / nworkers + (worker < pool_size % nworkers);
-    char err[512];
-    pool = pgpool_open(loop, pg_url, n, statements, sizeof statements / sizeof statements[0],
-                        DB_TIMEOUT_NS, err, sizeof err);
-    if (!pool) {
-        static atomic_flag told = ATOMIC_FLAG_INIT;
-        if (!atomic_flag_test_and_set(&told))
-            fprintf(stderr, "stackbench serve sql: cannot open the connection pool: %s\n", err);
-        return 1;
+    if (!settings.pg_url) {
+        snprintf(err, errlen, "sql needs --pg-url URL (the database to serve)");
+        return -1;
     }
+    /* Every worker needs a connection of its own. */
+    cpuset_t allowed;
+    cpuset_allowed(&allowed);
+    int nworkers = cfg->workers ? cfg->workers : cpuset_count(&allowed);
+    cfg->workers = nworkers < settings.pool ? nworkers : settings.pool;
     return 0;
 }
 
-static void sql_thread_done(void)
+static void *sql_worker_init(const server_worker_t *info, char *err, size_t errlen)
 {
-    pgpool_close(pool);
-    pool = NULL;
-    for (sql_req_t *r; (r = free_reqs);) {
-        free_reqs = r->free_next;
+    sql_worker_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* --pool is the total: worker i gets its share, the first ones one more. */
+    int n = settings.pool / info->nworkers + (info->id < settings.pool % info->nworkers);
+    char why[400];
+    w->pool = pgpool_open(info->loop, settings.pg_url, n, statements,
+                          sizeof statements / sizeof statements[0], DB_TIMEOUT_NS, why,
+                          sizeof why);
+    if (!w->pool) {
+        snprintf(err, errlen, "cannot open the connection pool: %s", why);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void sql_worker_done(void *state)
+{
+    sql_worker_t *w = state;
+    pgpool_close(w->pool);
+    for (sql_req_t *r; (r = w->free_reqs);) {
+        w->free_reqs = r->free_next;
         free(r);
     }
-    buf_free(&answer);
+    buf_free(&w->answer);
+    free(w);
 }
+
+static const opt_t sql_flags[] = {
+    {"pg-url", 0, OPT_STR, &settings.pg_url, "URL",
+     "sql: the database, a libpq URL or key=value string, e.g.\n"
+     "postgresql://bench@127.0.0.1:5432/stackbench"},
+    {"pool", 0, OPT_INT, &settings.pool, "N",
+     "sql: database connections in all, split among the workers\n"
+     "(default 8; at most one worker per connection)",
+     .min = 1, .max = 10000},
+    {0},
+};
 
 static const server_route_t sql_routes[] = {
     {"/accounts/*", "GET", account_get},
@@ -325,9 +357,13 @@ static const server_route_t sql_routes[] = {
 
 const server_service_t serve_sql = {
     .name = "sql",
+    .about = "GET /accounts/{id}, GET /accounts?ids=, POST /orders over\n"
+             "PostgreSQL (needs --pg-url)",
     .routes = sql_routes,
     .nroutes = sizeof sql_routes / sizeof sql_routes[0],
     .body_limit = 1 << 20,
-    .thread_start = sql_thread_start,
-    .thread_done = sql_thread_done,
+    .flags = sql_flags,
+    .configure = sql_configure,
+    .worker_init = sql_worker_init,
+    .worker_done = sql_worker_done,
 };

@@ -1,7 +1,7 @@
 /* meter: what a running service uses, read from /proc while it is under load: resident memory
  * (peak and mean over samples), CPU time (user + system, all threads), thread count. */
-#ifndef SB_LAB_METER_H
-#define SB_LAB_METER_H
+#ifndef SB_SUT_METER_H
+#define SB_SUT_METER_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,12 +21,6 @@ typedef struct {
     double cpu0_s, cpu1_s;  /* CPU seconds at start and at stop */
 } meter_t;
 
-/* One reading: CPU seconds (user+system), RSS in KiB, threads. 0, or -1 if the process is gone. */
-int meter_read(pid_t pid, double *cpu_s, uint64_t *rss_kib, int *threads);
-/* CPU seconds (user+system) of pid and all its children, those running (read from /proc) and
- * those it has reaped (its cutime and cstime): PostgreSQL's postmaster and its backends. -1 when
- * pid is gone. */
-double meter_tree_cpu_s(pid_t pid);
 /* Starts sampling every interval_ns in a thread. 0 or -1. */
 int meter_start(meter_t *m, pid_t pid, int64_t interval_ns);
 /* Takes a last sample and stops. */

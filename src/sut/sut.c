@@ -3,20 +3,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "core/net.h"
-#include "http/http1.h"
+#include "core/proc.h"
+#include "http/client.h"
 #include "http/url.h"
 
 /* Appends what the child printed (keeping the tail when it is long). 1: read something or
@@ -44,48 +42,26 @@ static int drain(sut_t *s, int64_t wait_ns)
     return 1;
 }
 
-int sut_start(sut_t *s, const char *const argv[], const unsigned char *mask,
-                  int64_t timeout_ns, char *err, size_t errlen)
+int sut_start(sut_t *s, const char *const argv[], const cpuset_t *cpus, int64_t timeout_ns,
+              char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
+    s->err_fd = -1;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         return -1;
     }
-    pid_t parent = getpid();
-    s->pid = fork();
+    /* If the lab dies (killed, or a signal it does not handle), the service is stopped too
+     * instead of running on, pinned, as an orphan. */
+    proc_opts_t o = {.cpus = cpus, .err = fds[1], .deathsig = SIGTERM};
+    s->pid = proc_spawn(argv, &o, err, errlen);
+    close(fds[1]);
     if (s->pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(fds[0]);
+        s->pid = 0;
         return -1;
     }
-    if (s->pid == 0) {
-        if (mask) {
-            cpu_set_t set;
-            CPU_ZERO(&set);
-            for (int c = 0; c < 1024 && c < CPU_SETSIZE; c++)
-                if (mask[c])
-                    CPU_SET(c, &set);
-            sched_setaffinity(0, sizeof set, &set);
-        }
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        /* If the lab dies (killed, or a signal it does not handle), the service is stopped
-         * too instead of running on, pinned, as an orphan. Linux sends it when the forking
-         * *thread* ends: the lab starts services from its main thread. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(127); /* the lab died before the setting was made */
-        dup2(fds[1], 2);
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
-        dup2(devnull, 1);
-        execv(argv[0], (char *const *)argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
     s->err_fd = fds[0];
     int64_t end = clock_now_ns() + timeout_ns;
     while (clock_now_ns() < end) {
@@ -116,19 +92,18 @@ int sut_stop(sut_t *s, int sig, int64_t timeout_ns)
         return -1;
     kill(s->pid, sig);
     int64_t end = clock_now_ns() + timeout_ns;
-    int st = 0, rc = -1;
+    int rc = -1, st;
     for (;;) {
-        pid_t r = waitpid(s->pid, &st, WNOHANG);
-        if (r == s->pid) {
-            rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (proc_wait(s->pid, 0, &st)) {
+            rc = st;
             break;
         }
         if (clock_now_ns() > end) {
             kill(s->pid, SIGKILL);
-            waitpid(s->pid, &st, 0);
+            proc_wait(s->pid, -1, &st);
             break;
         }
-        drain(s, 20 * NS_PER_MS);
+        drain(s, 20 * NS_PER_MS); /* a full pipe would block its last words, and its exit */
     }
     while (drain(s, 50 * NS_PER_MS) == 1 && s->err_fd >= 0) {
         struct pollfd p = {.fd = s->err_fd, .events = POLLIN};
@@ -152,46 +127,28 @@ long long sut_served(const sut_t *s)
 int sut_wait_healthy(const char *url, int64_t timeout_ns)
 {
     http_url_t u;
-    net_addr_t a;
     char err[256];
-    if (http_url_parse(url, &u, err, sizeof err) || net_resolve(u.host, u.port, &a, err, sizeof err))
+    if (http_url_parse(url, &u, err, sizeof err))
         return -1;
     int64_t end = clock_now_ns() + timeout_ns;
     int answered = 0; /* every answer counts: the service counts them too */
     char req[512];
     int rl = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: %s\r\n\r\n", u.authority);
     while (clock_now_ns() < end) {
-        int fd = net_connect(&a);
-        if (fd >= 0) {
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            if (poll(&p, 1, 1000) == 1 && !(p.revents & (POLLERR | POLLHUP)) &&
-                send(fd, req, (size_t)rl, MSG_NOSIGNAL) == rl) {
-                char buf[4096];
-                size_t len = 0;
-                while (len < sizeof buf) {
-                    p = (struct pollfd){.fd = fd, .events = POLLIN};
-                    if (poll(&p, 1, 1000) <= 0)
-                        break;
-                    ssize_t n = recv(fd, buf + len, sizeof buf - len, 0);
-                    if (n <= 0)
-                        break;
-                    len += (size_t)n;
-                    http_msg_t m;
-                    int rc = http_parse_response(buf, len, &m, sizeof buf, false);
-                    if (rc > 0 && len >= (size_t)rc + m.content_length) {
-                        close(fd);
-                        answered++;
-                        if (m.status == 200)
-                            return answered;
-                        goto retry;
-                    }
-                    if (rc < 0)
-                        break;
+        http_client_t c;
+        if (http_client_open(&c, u.host, u.port, NS_PER_S, err, sizeof err) == 0) {
+            http_msg_t m;
+            http_frame_t f;
+            if (http_client_send(&c, req, (size_t)rl, NS_PER_S) == 0 &&
+                http_client_answer(&c, false, NS_PER_S, &m, &f) > 0) {
+                answered++;
+                if (m.status == 200) {
+                    http_client_close(&c);
+                    return answered;
                 }
             }
-            close(fd);
+            http_client_close(&c);
         }
-    retry:;
         struct timespec ts = {0, 20 * NS_PER_MS};
         nanosleep(&ts, NULL);
     }

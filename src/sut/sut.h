@@ -1,13 +1,16 @@
-/* service: a service under test as a child process: started pinned to a CPU set, its URL read
- * from its "listening on http://HOST:PORT" line, stopped with a signal, its exit checked and
- * its "served N requests" read. The C services and the Go and Rust peers all print both. */
-#ifndef SB_LAB_SERVICE_H
-#define SB_LAB_SERVICE_H
+/* sut: an implementation under test as a running child process. Started pinned to a CPU set,
+ * its URL read from its "listening on http://HOST:PORT" line, asked for GET /health until it
+ * answers, stopped with a signal, its exit checked and its "served N requests" read. The C
+ * services and the Go and Rust peers all print both lines. */
+#ifndef SB_SUT_SUT_H
+#define SB_SUT_SUT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "core/cpu.h"
 
 typedef struct {
     pid_t pid;
@@ -17,12 +20,13 @@ typedef struct {
     size_t loglen;
 } sut_t;
 
-/* Starts argv pinned to the CPUs in mask[1024] (NULL: not pinned) and waits up to timeout_ns for
- * its listening line. 0, or -1 with the reason in err (its output included). */
-int sut_start(sut_t *s, const char *const argv[], const unsigned char *mask,
-                  int64_t timeout_ns, char *err, size_t errlen);
-/* Sends sig and waits up to timeout_ns; then SIGKILL. Returns the exit status, 128+N when a
- * signal N ended it, or -1 when it had to be killed. */
+/* Starts argv pinned to cpus (NULL: not pinned) and waits up to timeout_ns for its listening
+ * line. If this process dies, the child gets SIGTERM (call from a thread that lives as long as
+ * the child should). 0, or -1 with the reason in err (its output included). */
+int sut_start(sut_t *s, const char *const argv[], const cpuset_t *cpus, int64_t timeout_ns,
+              char *err, size_t errlen);
+/* Sends sig and waits up to timeout_ns, reading what it prints meanwhile; then SIGKILL.
+ * Returns the exit status, 128+N when a signal N ended it, or -1 when it had to be killed. */
 int sut_stop(sut_t *s, int sig, int64_t timeout_ns);
 /* N of "served N requests", or -1. */
 long long sut_served(const sut_t *s);

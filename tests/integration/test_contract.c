@@ -4,26 +4,27 @@
 
 #include <signal.h>
 
-#include "proc.h"
+#include "tproc.h"
+#include "tsock.h"
 
 static char out[1 << 16];
 
 #define CONTRACT_TESTS(wl)                                                                        \
     TEST(c_##wl##_passes_the_contract)                                                            \
     {                                                                                             \
-        const char *argv[] = {proc_stackbench(), "serve", #wl, "--port", "0", NULL};              \
-        CHECK_INT(proc_verify(#wl, argv), 0);                                                                   \
+        const char *argv[] = {t_stackbench(), "serve", #wl, "--port", "0", NULL};              \
+        CHECK_INT(t_verify(#wl, argv), 0);                                                                   \
     }                                                                                             \
     TEST(go_##wl##_passes_the_contract)                                                           \
     {                                                                                             \
-        const char *argv[] = {proc_peer("go/bin/stackbench-go"), #wl, "--port", "0", NULL};            \
-        CHECK_INT(proc_verify(#wl, argv), 0);                                                                   \
+        const char *argv[] = {t_peer("go/bin/stackbench-go"), #wl, "--port", "0", NULL};            \
+        CHECK_INT(t_verify(#wl, argv), 0);                                                                   \
     }                                                                                             \
     TEST(rust_##wl##_passes_the_contract)                                                         \
     {                                                                                             \
-        const char *argv[] = {proc_peer("rust/target/release/stackbench-rust"), #wl, "--port", "0",    \
+        const char *argv[] = {t_peer("rust/target/release/stackbench-rust"), #wl, "--port", "0",    \
                               NULL};                                                              \
-        CHECK_INT(proc_verify(#wl, argv), 0);                                                                   \
+        CHECK_INT(t_verify(#wl, argv), 0);                                                                   \
     }
 
 CONTRACT_TESTS(echo)
@@ -33,16 +34,16 @@ TEST(verify_reports_what_differs)
 {
     /* A server that answers garbage fails every case, each with a reason. */
     char tool[4096];
-    snprintf(tool, sizeof tool, "%s", proc_tool("badserver"));
+    snprintf(tool, sizeof tool, "%s", t_tool("badserver"));
     const char *argv[] = {tool, "garbage", NULL};
-    proc_t p;
-    if (proc_start(&p, argv) != 0)
+    t_server_t p;
+    if (t_start(&p, argv) != 0)
         exit(1);
-    const char *v[] = {proc_stackbench(), "verify", "--timeout", "1s", "echo", p.url, NULL};
-    CHECK_INT(proc_run(v, out, sizeof out, 120000), 1);
+    const char *v[] = {t_stackbench(), "verify", "--timeout", "1s", "echo", p.url, NULL};
+    CHECK_INT(t_run(v, out, sizeof out, 120000), 1);
     CHECK(strstr(out, "FAIL  01-post-minifies: answer 1: not HTTP") != NULL);
     CHECK(strstr(out, " passed, ") != NULL);
-    proc_stop(&p, SIGTERM, 5000);
+    t_stop(&p, SIGTERM, 5000);
 }
 
 T_MAIN(T(c_echo_passes_the_contract), T(go_echo_passes_the_contract),

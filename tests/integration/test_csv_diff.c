@@ -6,14 +6,16 @@
 #include <signal.h>
 
 #include "core/buf.h"
+#include "core/rand.h"
 #include "lab/gen.h"
-#include "proc.h"
+#include "tproc.h"
+#include "tsock.h"
 
 #define INPUTS 3000
 
 typedef struct {
     const char *name;
-    proc_t p;
+    t_server_t p;
     int fd;
 } impl_t;
 
@@ -41,18 +43,18 @@ static int ask(impl_t *im, const char *body, size_t len, char *resp, size_t cap)
 }
 
 /* A malformed variant of a valid body: one local edit of a kind the contract names. */
-static void mutate(buf_t *b, uint64_t *st)
+static void mutate(buf_t *b, rng_t *st)
 {
     size_t n = buf_size(b);
     if (n == 0)
         return;
     char *s = buf_start(b);
-    size_t at = (size_t)gen_below(st, n);
+    size_t at = (size_t)rng_below(st, n);
     static const char *const inserts[] = {"\"", ",", "\n", "\r\n", "x", "-", ".", "e5", "\"\"",
                                           " ", "0", "13", "99", ":", "Z", "+", "T"};
-    switch (gen_below(st, 4)) {
+    switch (rng_below(st, 4)) {
     case 0: { /* insert */
-        const char *ins = inserts[gen_below(st, sizeof inserts / sizeof inserts[0])];
+        const char *ins = inserts[rng_below(st, sizeof inserts / sizeof inserts[0])];
         buf_t t = BUF_INIT;
         buf_append(&t, s, at);
         buf_puts(&t, ins);
@@ -67,7 +69,7 @@ static void mutate(buf_t *b, uint64_t *st)
         b->len--;
         break;
     case 2: /* replace one byte */
-        s[at] = "\",\n0aZ.:-"[gen_below(st, 9)];
+        s[at] = "\",\n0aZ.:-"[rng_below(st, 9)];
         break;
     default: /* truncate */
         b->len = b->off + at;
@@ -78,23 +80,24 @@ static void mutate(buf_t *b, uint64_t *st)
 TEST(c_go_and_rust_give_identical_answers)
 {
     impl_t im[3] = {{.name = "c"}, {.name = "go"}, {.name = "rust"}};
-    const char *a0[] = {proc_stackbench(), "serve", "csv", "--port", "0", NULL};
-    const char *a1[] = {proc_peer("go/bin/stackbench-go"), "csv", "--port", "0", NULL};
-    const char *a2[] = {proc_peer("rust/target/release/stackbench-rust"), "csv", "--port", "0", NULL};
+    const char *a0[] = {t_stackbench(), "serve", "csv", "--port", "0", NULL};
+    const char *a1[] = {t_peer("go/bin/stackbench-go"), "csv", "--port", "0", NULL};
+    const char *a2[] = {t_peer("rust/target/release/stackbench-rust"), "csv", "--port", "0", NULL};
     const char *const *argv[] = {a0, a1, a2};
     for (int i = 0; i < 3; i++) {
         im[i].fd = -1;
-        if (proc_start(&im[i].p, argv[i]) != 0)
+        if (t_start(&im[i].p, argv[i]) != 0)
             exit(1);
     }
     static char resp[3][1 << 16];
     int differ = 0, valid = 0, invalid = 0;
-    uint64_t st = 42;
+    rng_t st;
+    rng_seed(&st, 42, 0);
     for (int k = 0; k < INPUTS && differ < 5; k++) {
         buf_t body = BUF_INIT;
-        gen_csv(&body, gen_below(&st, 12), 1000 + (uint64_t)k);
+        gen_csv(&body, rng_below(&st, 12), 1000 + (uint64_t)k);
         if (k % 3 != 0) /* two thirds malformed, some of them twice */
-            for (int m = 0; m < 1 + (int)gen_below(&st, 2); m++)
+            for (int m = 0; m < 1 + (int)rng_below(&st, 2); m++)
                 mutate(&body, &st);
         for (int i = 0; i < 3; i++)
             if (ask(&im[i], buf_start(&body) ? buf_start(&body) : "", buf_size(&body), resp[i],
@@ -125,7 +128,7 @@ TEST(c_go_and_rust_give_identical_answers)
     for (int i = 0; i < 3; i++) {
         if (im[i].fd >= 0)
             close(im[i].fd);
-        CHECK_INT(proc_stop(&im[i].p, SIGTERM, 15000), 0);
+        CHECK_INT(t_stop(&im[i].p, SIGTERM, 15000), 0);
     }
 }
 

@@ -7,7 +7,8 @@
 #include <sys/stat.h>
 
 #include "jsonq.h"
-#include "proc.h"
+#include "tproc.h"
+#include "tsock.h"
 
 static char out[1 << 16];
 static char *json;   /* results.json, as written */
@@ -112,9 +113,9 @@ TEST(three_cells_every_figure_and_counts_match)
     char dir[] = "/tmp/sb-lab-XXXXXX";
     if (!mkdtemp(dir))
         exit(1);
-    const char *argv[] = {proc_stackbench(), "run", "--langs", "c,go,rust", "--workloads", "echo", "--duration", "1s",
+    const char *argv[] = {t_stackbench(), "run", "--langs", "c,go,rust", "--workloads", "echo", "--duration", "1s",
                           "--warmup", "500ms", "--connections", "16", "--out", dir, NULL};
-    int rc = proc_run(argv, out, sizeof out, 300000);
+    int rc = t_run(argv, out, sizeof out, 300000);
     if (rc != 0)
         fprintf(stderr, "%s\n", out);
     CHECK_INT(rc, 0);
@@ -177,9 +178,9 @@ TEST(a_cell_that_cannot_start_is_reported_and_the_run_goes_on)
     char peers[300];
     snprintf(peers, sizeof peers, "%s/peers", dir);
     mkdir(peers, 0755);
-    const char *argv[] = {proc_stackbench(), "run", "--langs", "go,c", "--workloads", "echo", "--duration", "300ms",
+    const char *argv[] = {t_stackbench(), "run", "--langs", "go,c", "--workloads", "echo", "--duration", "300ms",
                           "--warmup", "0s", "--peers", peers, "--out", dir, NULL};
-    int rc = proc_run(argv, out, sizeof out, 120000);
+    int rc = t_run(argv, out, sizeof out, 120000);
     CHECK_INT(rc, 0); /* one cell ran */
     char path[256];
     snprintf(path, sizeof path, "%s/results.json", dir);
@@ -200,13 +201,13 @@ TEST(a_cell_that_cannot_start_is_reported_and_the_run_goes_on)
 
 TEST(bad_run_flags_exit_2)
 {
-    const char *a1[] = {proc_stackbench(), "run", "--langs", "c,cobol", NULL};
-    CHECK_INT(proc_run(a1, out, sizeof out, 5000), 2);
+    const char *a1[] = {t_stackbench(), "run", "--langs", "c,cobol", NULL};
+    CHECK_INT(t_run(a1, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "cobol") != NULL);
-    const char *a2[] = {proc_stackbench(), "run", "--rate", "fast", NULL};
-    CHECK_INT(proc_run(a2, out, sizeof out, 5000), 2);
-    const char *a3[] = {proc_stackbench(), "run", "--cpus-service", "x", NULL};
-    CHECK_INT(proc_run(a3, out, sizeof out, 5000), 2);
+    const char *a2[] = {t_stackbench(), "run", "--rate", "fast", NULL};
+    CHECK_INT(t_run(a2, out, sizeof out, 5000), 2);
+    const char *a3[] = {t_stackbench(), "run", "--cpus-service", "x", NULL};
+    CHECK_INT(t_run(a3, out, sizeof out, 5000), 2);
 }
 
 T_MAIN(T(three_cells_every_figure_and_counts_match),

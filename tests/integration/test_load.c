@@ -8,16 +8,17 @@
 
 #include "core/clock.h"
 #include "load/load.h"
-#include "proc.h"
+#include "tproc.h"
+#include "tsock.h"
 
-static proc_t srv;
+static t_server_t srv;
 
 static void start_tool(const char *mode, const char *a1, const char *a2)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s", proc_tool("badserver"));
+    snprintf(path, sizeof path, "%s", t_tool("badserver"));
     const char *argv[] = {path, mode, a1, a2, NULL};
-    if (proc_start(&srv, argv) != 0)
+    if (t_start(&srv, argv) != 0)
         exit(1);
 }
 
@@ -61,8 +62,8 @@ TEST(open_loop_charges_a_stall_to_every_request_it_delayed)
     CHECK(p999 > 185 && p999 < 215);
     CHECK(mean > 15 && mean < 25);
     load_result_free(&r);
-    CHECK_INT(proc_stop(&srv, SIGTERM, 5000), 0);
-    CHECK_INT(proc_served(&srv), 4000);
+    CHECK_INT(t_stop(&srv, SIGTERM, 5000), 0);
+    CHECK_INT(t_served(&srv), 4000);
 }
 
 /* The same server under a closed loop: each stall delays one request per connection, so the
@@ -83,13 +84,13 @@ TEST(closed_loop_hides_the_same_stall)
     CHECK(p99 < 20);
     CHECK(max > 100); /* the stall is there, only the percentiles do not see it */
     load_result_free(&r);
-    CHECK_INT(proc_stop(&srv, SIGTERM, 5000), 0);
+    CHECK_INT(t_stop(&srv, SIGTERM, 5000), 0);
 }
 
 TEST(requests_counted_equal_requests_served)
 {
-    const char *argv[] = {proc_stackbench(), "serve", "echo", "--port", "0", NULL};
-    if (proc_start(&srv, argv))
+    const char *argv[] = {t_stackbench(), "serve", "echo", "--port", "0", NULL};
+    if (t_start(&srv, argv))
         exit(1);
     load_config_t cfg;
     load_config_defaults(&cfg);
@@ -105,8 +106,8 @@ TEST(requests_counted_equal_requests_served)
     CHECK(r.requests > 100);
     CHECK_INT(load_errors_total(&r), 0);
     CHECK_INT(r.status[200], r.requests);
-    CHECK_INT(proc_stop(&srv, SIGTERM, 10000), 0);
-    CHECK_INT(proc_served(&srv), r.requests);
+    CHECK_INT(t_stop(&srv, SIGTERM, 10000), 0);
+    CHECK_INT(t_served(&srv), r.requests);
     load_result_free(&r);
 }
 
@@ -149,8 +150,8 @@ static bool check_mix(const http_msg_t *m, const char *body, size_t len, const m
 
 TEST(mix_sends_each_template_by_weight_and_check_sees_what_was_sent)
 {
-    const char *argv[] = {proc_stackbench(), "serve", "echo", "--port", "0", NULL};
-    if (proc_start(&srv, argv))
+    const char *argv[] = {t_stackbench(), "serve", "echo", "--port", "0", NULL};
+    if (t_start(&srv, argv))
         exit(1);
     static const char *const hdr[] = {"Content-Type: application/json"};
     const char *echo = "{\"n\": {rand:1:5}}";
@@ -210,8 +211,8 @@ TEST(mix_sends_each_template_by_weight_and_check_sees_what_was_sent)
     }
     for (int v = 1; v <= 5; v++)
         CHECK(atomic_load(&seen.echo_value[v]) > 0);
-    CHECK_INT(proc_stop(&srv, SIGTERM, 10000), 0);
-    CHECK_INT(proc_served(&srv), sent); /* the server saw exactly what was sent */
+    CHECK_INT(t_stop(&srv, SIGTERM, 10000), 0);
+    CHECK_INT(t_served(&srv), sent); /* the server saw exactly what was sent */
     load_result_free(&r);
 }
 
@@ -251,7 +252,7 @@ static void bad_server_case(const char *mode, const char *arg, int kind, bool re
     if (reopens)
         CHECK(r.connects > (uint64_t)cfg.connections);
     load_result_free(&r);
-    CHECK_INT(proc_stop(&srv, SIGTERM, 5000), 0);
+    CHECK_INT(t_stop(&srv, SIGTERM, 5000), 0);
 }
 
 TEST(server_that_closes_without_warning_counts_read_errors)
@@ -272,7 +273,7 @@ TEST(nobody_listening_counts_connect_errors_and_ends_on_time)
 {
     /* Find a port nobody listens on: start a server, learn its port, stop it. */
     start_tool("silent", NULL, NULL);
-    CHECK_INT(proc_stop(&srv, SIGTERM, 5000), 0);
+    CHECK_INT(t_stop(&srv, SIGTERM, 5000), 0);
     load_config_t cfg;
     load_config_defaults(&cfg);
     cfg.duration_ns = 500 * NS_PER_MS;
@@ -287,14 +288,14 @@ TEST(nobody_listening_counts_connect_errors_and_ends_on_time)
 
 TEST(cli_json_has_every_key_and_bad_flags_exit_2)
 {
-    const char *sv[] = {proc_stackbench(), "serve", "echo", "--port", "0", NULL};
-    if (proc_start(&srv, sv))
+    const char *sv[] = {t_stackbench(), "serve", "echo", "--port", "0", NULL};
+    if (t_start(&srv, sv))
         exit(1);
     char url[256], out[65536];
     snprintf(url, sizeof url, "%s/health", srv.url);
-    const char *argv[] = {proc_stackbench(), "load", "-c", "2", "-t", "1", "-d", "300ms",
+    const char *argv[] = {t_stackbench(), "load", "-c", "2", "-t", "1", "-d", "300ms",
                           "--json", "-", "-q", url, NULL};
-    CHECK_INT(proc_run(argv, out, sizeof out, 10000), 0);
+    CHECK_INT(t_run(argv, out, sizeof out, 10000), 0);
     /* compare without white space, so that layout is free to change */
     size_t k = 0;
     for (size_t i = 0; out[i]; i++)
@@ -313,36 +314,36 @@ TEST(cli_json_has_every_key_and_bad_flags_exit_2)
             fprintf(stderr, "    missing %s in:\n%s\n", keys[i], out);
             t_failures++;
         }
-    const char *bad1[] = {proc_stackbench(), "load", "-c", "0", url, NULL};
-    CHECK_INT(proc_run(bad1, out, sizeof out, 5000), 2);
+    const char *bad1[] = {t_stackbench(), "load", "-c", "0", url, NULL};
+    CHECK_INT(t_run(bad1, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "-c") != NULL);
-    const char *bad2[] = {proc_stackbench(), "load", "--rate", "abc", url, NULL};
-    CHECK_INT(proc_run(bad2, out, sizeof out, 5000), 2);
-    const char *bad3[] = {proc_stackbench(), "load", "ftp://x", NULL};
-    CHECK_INT(proc_run(bad3, out, sizeof out, 5000), 1);
+    const char *bad2[] = {t_stackbench(), "load", "--rate", "abc", url, NULL};
+    CHECK_INT(t_run(bad2, out, sizeof out, 5000), 2);
+    const char *bad3[] = {t_stackbench(), "load", "ftp://x", NULL};
+    CHECK_INT(t_run(bad3, out, sizeof out, 5000), 1);
     CHECK(strstr(out, "http://") != NULL);
     /* without --mix, nothing of the mix in the JSON */
-    const char *plain[] = {proc_stackbench(), "load", "-c", "1", "-t", "1", "-d", "100ms",
+    const char *plain[] = {t_stackbench(), "load", "-c", "1", "-t", "1", "-d", "100ms",
                            "--json", "-", "-q", url, NULL};
-    CHECK_INT(proc_run(plain, out, sizeof out, 10000), 0);
+    CHECK_INT(t_run(plain, out, sizeof out, 10000), 0);
     CHECK(strstr(out, "requests_by_template") == NULL && strstr(out, "\"seed\"") == NULL);
     CHECK(strstr(out, "\"method\": \"GET\"") != NULL);
-    CHECK_INT(proc_stop(&srv, SIGTERM, 5000), 0);
+    CHECK_INT(t_stop(&srv, SIGTERM, 5000), 0);
 }
 
 /* --mix through the command line: the JSON's per-template objects, the text's table, and one
  * clear line and exit 2 for each way to get it wrong. */
 TEST(cli_mix_reports_by_template_and_bad_mixes_exit_2)
 {
-    const char *sv[] = {proc_stackbench(), "serve", "echo", "--port", "0", NULL};
-    if (proc_start(&srv, sv))
+    const char *sv[] = {t_stackbench(), "serve", "echo", "--port", "0", NULL};
+    if (t_start(&srv, sv))
         exit(1);
     static char out[1 << 16];
-    const char *json[] = {proc_stackbench(), "load", "-c", "2", "-t", "1", "-d", "300ms",
+    const char *json[] = {t_stackbench(), "load", "-c", "2", "-t", "1", "-d", "300ms",
                           "--seed", "5", "--json", "-", "-q",
                           "--mix", "3 POST /echo {\"n\": {rand:1:5}}",
                           "--mix", "1 GET /health", srv.url, NULL};
-    CHECK_INT(proc_run(json, out, sizeof out, 10000), 0);
+    CHECK_INT(t_run(json, out, sizeof out, 10000), 0);
     size_t k = 0;
     for (size_t i = 0; out[i]; i++)
         if (out[i] != ' ' && out[i] != '\n')
@@ -360,10 +361,10 @@ TEST(cli_mix_reports_by_template_and_bad_mixes_exit_2)
             fprintf(stderr, "    missing %s in:\n%s\n", keys[i], out);
             t_failures++;
         }
-    const char *text[] = {proc_stackbench(), "load", "-c", "2", "-t", "1", "-d", "200ms",
+    const char *text[] = {t_stackbench(), "load", "-c", "2", "-t", "1", "-d", "200ms",
                           "--mix", "3 POST /echo {\"n\": {rand:1:5}}", "--mix", "1 GET /health",
                           srv.url, NULL};
-    CHECK_INT(proc_run(text, out, sizeof out, 10000), 0);
+    CHECK_INT(t_run(text, out, sizeof out, 10000), 0);
     CHECK(strstr(out, "  mix           weight      sent   answers       p50       p99   non-2xx"
                       "    errors  request\n") != NULL);
     CHECK(strstr(out, "  #1             75.0%") != NULL);
@@ -386,7 +387,7 @@ TEST(cli_mix_reports_by_template_and_bad_mixes_exit_2)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char url[256];
         snprintf(url, sizeof url, "%s%s", srv.url, bad[i].url ? bad[i].url : "");
-        const char *argv[12] = {proc_stackbench(), "load", "-d", "100ms", bad[i].a, bad[i].b};
+        const char *argv[12] = {t_stackbench(), "load", "-d", "100ms", bad[i].a, bad[i].b};
         int n = 6;
         if (bad[i].c) {
             argv[n++] = bad[i].c;
@@ -394,7 +395,7 @@ TEST(cli_mix_reports_by_template_and_bad_mixes_exit_2)
         }
         argv[n++] = url;
         argv[n] = NULL;
-        int rc = proc_run(argv, out, sizeof out, 5000);
+        int rc = t_run(argv, out, sizeof out, 5000);
         if (rc != 2 || !strstr(out, bad[i].message) || strchr(out, '\n') != out + strlen(out) - 1) {
             fprintf(stderr, "    %s '%s': exit %d, expected 2 and one line with '%s': %s\n",
                     bad[i].a, bad[i].b, rc, bad[i].message, out);
@@ -402,16 +403,16 @@ TEST(cli_mix_reports_by_template_and_bad_mixes_exit_2)
         }
     }
     /* 17 templates: one too many */
-    const char *many[48] = {proc_stackbench(), "load", "-d", "100ms"};
+    const char *many[48] = {t_stackbench(), "load", "-d", "100ms"};
     int n = 4;
     for (int i = 0; i < 17; i++) {
         many[n++] = "--mix";
         many[n++] = "1 GET /x";
     }
     many[n++] = srv.url;
-    CHECK_INT(proc_run(many, out, sizeof out, 5000), 2);
+    CHECK_INT(t_run(many, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "at most 16 templates") != NULL);
-    CHECK_INT(proc_stop(&srv, SIGTERM, 5000), 0);
+    CHECK_INT(t_stop(&srv, SIGTERM, 5000), 0);
 }
 
 T_MAIN(T(open_loop_charges_a_stall_to_every_request_it_delayed), T(closed_loop_hides_the_same_stall),

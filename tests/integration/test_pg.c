@@ -5,6 +5,7 @@
 #include "t.h"
 
 #include "core/pq.h"
+#include "core/proc.h"
 
 #include <dirent.h>
 #include <poll.h>
@@ -23,21 +24,6 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* A running process (not a zombie). */
-static bool running(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
 /* How many running processes work in dir (every PostgreSQL process sits in its data folder). */
 static int cluster_processes(const char *dir)
 {
@@ -53,7 +39,7 @@ static int cluster_processes(const char *dir)
         if (len <= 0)
             continue;
         cwd[len] = 0;
-        if (!strncmp(cwd, dir, strlen(dir)) && running(atoi(e->d_name)))
+        if (!strncmp(cwd, dir, strlen(dir)) && proc_alive(atoi(e->d_name)))
             n++;
     }
     if (d)
@@ -63,7 +49,7 @@ static int cluster_processes(const char *dir)
 
 static void wait_gone(pid_t pid, int ms)
 {
-    for (int i = 0; i < ms / 10 && running(pid); i++) {
+    for (int i = 0; i < ms / 10 && proc_alive(pid); i++) {
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
@@ -110,10 +96,10 @@ static const char *query_str(const char *conninfo, const char *sql)
     return out;
 }
 
-static bool start(db_t *pg, const unsigned char *mask)
+static bool start(db_t *pg, const cpuset_t *cpus)
 {
     memset(pg, 0, sizeof *pg);
-    int rc = db_start(pg, mask, err, sizeof err);
+    int rc = db_start(pg, cpus, err, sizeof err);
     if (rc)
         fprintf(stderr, "    db_start: %s\n", err);
     CHECK_INT(rc, 0);
@@ -123,16 +109,14 @@ static bool start(db_t *pg, const unsigned char *mask)
 TEST(starts_loads_schema_and_stops_cleanly)
 {
     /* pinned to the last CPU we may use */
-    cpu_set_t own;
-    sched_getaffinity(0, sizeof own, &own);
-    int cpu = 0;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &own))
-            cpu = c;
-    unsigned char mask[1024] = {0};
-    mask[cpu] = 1;
+    cpuset_t own, last;
+    cpuset_allowed(&own);
+    int cpus[CPUSET_MAX];
+    int n = cpuset_list(&own, cpus, CPUSET_MAX);
+    cpuset_clear(&last);
+    cpuset_add(&last, cpus[n - 1]);
     db_t pg;
-    if (!start(&pg, mask))
+    if (!start(&pg, &last))
         return;
     char want[128];
     snprintf(want, sizeof want, "postgresql://bench@127.0.0.1:%d/stackbench", pg.port);
@@ -183,12 +167,12 @@ TEST(starts_loads_schema_and_stops_cleanly)
     cpu_set_t set;
     CHECK_INT(sched_getaffinity(pg.pid, sizeof set, &set), 0);
     CHECK_INT(CPU_COUNT(&set), 1);
-    CHECK(CPU_ISSET(cpu, &set));
+    CHECK(CPU_ISSET(cpus[n - 1], &set));
     long long backend = query_int(pg.url, "SELECT pg_backend_pid()");
     CHECK(backend > 0);
     if (backend > 0 && sched_getaffinity((pid_t)backend, sizeof set, &set) == 0) {
         CHECK_INT(CPU_COUNT(&set), 1);
-        CHECK(CPU_ISSET(cpu, &set));
+        CHECK(CPU_ISSET(cpus[n - 1], &set));
     }
     if (geteuid() == 0) {
         char proc[64];
@@ -205,7 +189,7 @@ TEST(starts_loads_schema_and_stops_cleanly)
     CHECK_INT(pg.exit_status, 0); /* a fast shutdown, not a kill */
     CHECK_INT(pg.pid, 0);
     CHECK(!exists(dir));
-    CHECK(!running(pid));
+    CHECK(!proc_alive(pid));
     CHECK_INT(cluster_processes(dir), 0);
     db_stop(&pg); /* twice is harmless */
 }
@@ -229,7 +213,7 @@ TEST(survives_sigkill_and_restart)
     CHECK_INT(db_kill(&pg), 0);
     CHECK_INT(pg.pid, 0);
     CHECK_INT(pg.exit_status, 128 + SIGKILL);
-    CHECK(!running(old));
+    CHECK(!proc_alive(old));
     CHECK_INT(cluster_processes(pg.dir), 0);
     CHECK(PQping(pg.url) != PQPING_OK);
     PGresult *r = PQexec(held, "SELECT 1");
@@ -340,7 +324,7 @@ TEST(interrupted_run_removes_the_cluster)
     CHECK(up);
     if (up) {
         CHECK(exists(dir));
-        CHECK(running(pm));
+        CHECK(proc_alive(pm));
     }
     kill(child, SIGTERM);
     int st = 0;
@@ -349,7 +333,7 @@ TEST(interrupted_run_removes_the_cluster)
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
     if (up) {
         CHECK(!exists(dir));
-        CHECK(!running(pm));
+        CHECK(!proc_alive(pm));
         CHECK_INT(cluster_processes(dir), 0);
     }
     close(out);
@@ -370,7 +354,7 @@ TEST(exit_without_stop_removes_the_cluster)
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
     if (up) {
         CHECK(!exists(dir));
-        CHECK(!running(pm));
+        CHECK(!proc_alive(pm));
         CHECK_INT(cluster_processes(dir), 0);
     }
     close(out);
@@ -423,7 +407,7 @@ TEST(killed_run_stops_the_server_and_the_next_start_sweeps_its_folder)
         return;
     /* the parent-death signal stops the server: nobody is left to remove the folder */
     wait_gone(pm, 10000);
-    CHECK(!running(pm));
+    CHECK(!proc_alive(pm));
     for (int i = 0; i < 500 && cluster_processes(dir); i++)
         wait_gone(pm, 10);
     CHECK_INT(cluster_processes(dir), 0);
@@ -488,7 +472,7 @@ TEST(use_existing_server_drops_only_its_database)
     CHECK(has_database(pg.url, a.dbname));
     CHECK(has_database(pg.url, "stackbench"));
     CHECK_INT(query_int(pg.url, "SELECT count(*) FROM accounts"), 10000);
-    CHECK(running(pg.pid)); /* the server is not ours to stop in this mode */
+    CHECK(proc_alive(pg.pid)); /* the server is not ours to stop in this mode */
 
     /* a URL with parameters keeps them */
     db_t d;

@@ -6,16 +6,17 @@
 #include <sys/socket.h>
 
 #include "http/http1.h"
-#include "proc.h"
+#include "tproc.h"
+#include "tsock.h"
 
-static proc_t srv;
+static t_server_t srv;
 static char resp[1 << 21];
 
 static void start(const char *extra1, const char *extra2)
 {
-    const char *argv[] = {proc_stackbench(), "serve", "echo", "--port", "0", "--workers", "2",
+    const char *argv[] = {t_stackbench(), "serve", "echo", "--port", "0", "--workers", "2",
                           extra1, extra2, NULL};
-    if (proc_start(&srv, argv) != 0) {
+    if (t_start(&srv, argv) != 0) {
         fprintf(stderr, "    server did not start\n");
         exit(1);
     }
@@ -23,7 +24,7 @@ static void start(const char *extra1, const char *extra2)
 
 static void stop_clean(void)
 {
-    int rc = proc_stop(&srv, SIGTERM, 15000);
+    int rc = t_stop(&srv, SIGTERM, 15000);
     CHECK_INT(rc, 0);
 }
 
@@ -257,9 +258,9 @@ TEST(sigterm_finishes_request_in_flight_then_exits_0)
     CHECK_STR(conn, "close");
     close(fd);
     close(idle);
-    int rc = proc_stop(&srv, SIGTERM, 15000);
+    int rc = t_stop(&srv, SIGTERM, 15000);
     CHECK_INT(rc, 0);
-    CHECK_INT(proc_served(&srv), 1);
+    CHECK_INT(t_served(&srv), 1);
 }
 
 TEST(random_garbage_never_kills_the_server)
@@ -287,21 +288,21 @@ TEST(random_garbage_never_kills_the_server)
 TEST(bad_flags_exit_2_with_one_line)
 {
     char out[4096];
-    const char *a1[] = {proc_stackbench(), "serve", "echo", "--port", "x", NULL};
-    CHECK_INT(proc_run(a1, out, sizeof out, 5000), 2);
+    const char *a1[] = {t_stackbench(), "serve", "echo", "--port", "x", NULL};
+    CHECK_INT(t_run(a1, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "--port") != NULL);
     CHECK_INT(strchr(out, '\n') - out + 1, strlen(out)); /* one line */
-    const char *a2[] = {proc_stackbench(), "serve", "nope", NULL};
-    CHECK_INT(proc_run(a2, out, sizeof out, 5000), 2);
+    const char *a2[] = {t_stackbench(), "serve", "nope", NULL};
+    CHECK_INT(t_run(a2, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "unknown workload 'nope'") != NULL);
-    const char *a3[] = {proc_stackbench(), "serve", "echo", "--bogus", NULL};
-    CHECK_INT(proc_run(a3, out, sizeof out, 5000), 2);
+    const char *a3[] = {t_stackbench(), "serve", "echo", "--bogus", NULL};
+    CHECK_INT(t_run(a3, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "--bogus") != NULL);
-    const char *a5[] = {proc_stackbench(), "serve", "echo", "--port", NULL};
-    CHECK_INT(proc_run(a5, out, sizeof out, 5000), 2);
+    const char *a5[] = {t_stackbench(), "serve", "echo", "--port", NULL};
+    CHECK_INT(t_run(a5, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "stackbench serve: --port: missing value") != NULL);
-    const char *a4[] = {proc_stackbench(), "serve", "--help", NULL};
-    CHECK_INT(proc_run(a4, out, sizeof out, 5000), 0);
+    const char *a4[] = {t_stackbench(), "serve", "--help", NULL};
+    CHECK_INT(t_run(a4, out, sizeof out, 5000), 0);
     CHECK(strstr(out, "--body-limit") != NULL);
 }
 

@@ -13,54 +13,56 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/proc.h"
 #include "db/db.h"
 #include "jsonq.h"
-#include "proc.h"
+#include "tproc.h"
+#include "tsock.h"
 
 static db_t pg;
 static char out[1 << 16];
 
 TEST(c_sql_passes_the_contract)
 {
-    const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
+    const char *argv[] = {t_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
                           "--pool", "4", NULL};
-    CHECK_INT(proc_verify("sql", argv), 0);
+    CHECK_INT(t_verify("sql", argv), 0);
 }
 
 TEST(go_sql_passes_the_contract)
 {
-    const char *argv[] = {proc_peer("go/bin/stackbench-go"), "sql", "--port", "0", "--pg-url", pg.url,
+    const char *argv[] = {t_peer("go/bin/stackbench-go"), "sql", "--port", "0", "--pg-url", pg.url,
                           "--pool", "4", NULL};
-    CHECK_INT(proc_verify("sql", argv), 0);
+    CHECK_INT(t_verify("sql", argv), 0);
 }
 
 TEST(rust_sql_passes_the_contract)
 {
-    const char *argv[] = {proc_peer("rust/target/release/stackbench-rust"), "sql", "--port", "0",
+    const char *argv[] = {t_peer("rust/target/release/stackbench-rust"), "sql", "--port", "0",
                           "--pg-url", pg.url, "--pool", "4", NULL};
-    CHECK_INT(proc_verify("sql", argv), 0);
+    CHECK_INT(t_verify("sql", argv), 0);
 }
 
 TEST(c_sql_over_the_unix_socket_with_one_connection)
 {
     /* --pool 1 leaves one worker (each worker needs a connection of its own). */
-    const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url",
+    const char *argv[] = {t_stackbench(), "serve", "sql", "--port", "0", "--pg-url",
                           pg.socket_url, "--pool", "1", "--workers", "2", NULL};
-    CHECK_INT(proc_verify("sql", argv), 0);
+    CHECK_INT(t_verify("sql", argv), 0);
 }
 
 TEST(c_sql_without_a_database_does_not_start)
 {
-    const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url",
+    const char *argv[] = {t_stackbench(), "serve", "sql", "--port", "0", "--pg-url",
                           "postgresql://bench@127.0.0.1:1/stackbench?connect_timeout=2", NULL};
-    CHECK_INT(proc_run(argv, out, sizeof out, 20000), 1);
+    CHECK_INT(t_run(argv, out, sizeof out, 20000), 1);
     CHECK(strstr(out, "cannot open the connection pool") != NULL);
     CHECK(strstr(out, "listening on") == NULL);
-    const char *no_url[] = {proc_stackbench(), "serve", "sql", NULL};
-    CHECK_INT(proc_run(no_url, out, sizeof out, 5000), 2);
+    const char *no_url[] = {t_stackbench(), "serve", "sql", NULL};
+    CHECK_INT(t_run(no_url, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "--pg-url") != NULL);
-    const char *misplaced[] = {proc_stackbench(), "serve", "echo", "--pool", "3", NULL};
-    CHECK_INT(proc_run(misplaced, out, sizeof out, 5000), 2);
+    const char *misplaced[] = {t_stackbench(), "serve", "echo", "--pool", "3", NULL};
+    CHECK_INT(t_run(misplaced, out, sizeof out, 5000), 2);
 }
 
 /* The postmaster and every process it forked, stopped (SIGSTOP) or resumed (SIGCONT): a
@@ -68,23 +70,10 @@ TEST(c_sql_without_a_database_does_not_start)
 static void signal_cluster(int sig)
 {
     kill(pg.pid, sig);
-    DIR *d = opendir("/proc");
-    for (struct dirent *e; d && (e = readdir(d));) {
-        char path[300], buf[512];
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        char *p = strrchr(buf, ')');
-        int ppid = 0;
-        if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == pg.pid)
-            kill(atoi(e->d_name), sig);
-    }
-    if (d)
-        closedir(d);
+    pid_t kids[512];
+    int n = proc_children(pg.pid, kids, 512);
+    for (int i = 0; i < n; i++)
+        kill(kids[i], sig);
 }
 
 /* One GET /accounts/1 on a new connection: the status, and the time it took in *ms. */
@@ -105,10 +94,10 @@ static int get_account(int port, double *ms)
 
 TEST(c_sql_answers_503_within_2s_when_the_database_hangs_and_recovers)
 {
-    proc_t p;
-    const char *argv[] = {proc_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
+    t_server_t p;
+    const char *argv[] = {t_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
                           "--pool", "2", NULL};
-    if (proc_start(&p, argv) != 0) {
+    if (t_start(&p, argv) != 0) {
         t_failures++;
         return;
     }
@@ -131,7 +120,7 @@ TEST(c_sql_answers_503_within_2s_when_the_database_hangs_and_recovers)
             nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
     }
     CHECK_INT(ok, 3);
-    CHECK_INT(proc_stop(&p, SIGTERM, 15000), 0);
+    CHECK_INT(t_stop(&p, SIGTERM, 15000), 0);
 }
 
 /* A figure of the one language in `durability --json`; a missing one fails the test, naming
@@ -158,9 +147,9 @@ static void durability(const char *lang)
     const char *root = getenv("SB_ROOT");
     char peers[4096];
     snprintf(peers, sizeof peers, "%s/peers", root ? root : ".");
-    const char *argv[] = {proc_stackbench(), "durability", "--langs", lang, "--duration", "4s",
+    const char *argv[] = {t_stackbench(), "durability", "--langs", lang, "--duration", "4s",
                           "--peers", peers, "--json", json, NULL};
-    int rc = proc_run(argv, out, sizeof out, 110000);
+    int rc = t_run(argv, out, sizeof out, 110000);
     /* The table, indented: header and the language's row. */
     const char *t = strstr(out, "\n\n");
     for (const char *l = t ? t + 2 : out; *l && *l != '\n';) {

@@ -37,7 +37,7 @@ TEST(opt_durations)
     CHECK(opt_parse_duration_ns("s", &v) < 0);
 }
 
-TEST(opt_sizes_ints_cpus)
+TEST(opt_sizes_and_ints)
 {
     uint64_t u;
     CHECK(opt_parse_size("1M", &u) == 0 && u == 1048576);
@@ -50,12 +50,6 @@ TEST(opt_sizes_ints_cpus)
     CHECK(opt_parse_int("42", 1, 100, &v) == 0 && v == 42);
     CHECK(opt_parse_int("0", 1, 100, &v) < 0);
     CHECK(opt_parse_int("4x", 1, 100, &v) < 0);
-    unsigned char mask[1024];
-    CHECK_INT(opt_parse_cpus("0,2-4", mask), 4);
-    CHECK(mask[0] && !mask[1] && mask[2] && mask[4] && !mask[5]);
-    CHECK_INT(opt_parse_cpus("3-1", mask), -1);
-    CHECK_INT(opt_parse_cpus("a", mask), -1);
-    CHECK_INT(opt_parse_cpus("1,", mask), 1);
 }
 
 TEST(fmt_three_significant_digits)
@@ -75,5 +69,5 @@ TEST(fmt_three_significant_digits)
     CHECK_STR(s, "81.2k");
 }
 
-T_MAIN(T(buf_append_consume_reserve_keeps_content), T(opt_durations), T(opt_sizes_ints_cpus),
+T_MAIN(T(buf_append_consume_reserve_keeps_content), T(opt_durations), T(opt_sizes_and_ints),
        T(fmt_three_significant_digits))

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "core/rand.h"
 #include "load/hist.h"
 
 #define US 1000LL
@@ -15,13 +16,7 @@
 static hist_t *engine_hist(void) { return hist_new(1000, HOUR, 3); }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint64_t rng(void) /* splitmix64: deterministic across runs */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+static uint64_t rng(void) { return rand_splitmix64(&rng_state); } /* the same on every run */
 static double rng_unit(void) { return (double)(rng() >> 11) / 9007199254740992.0; }
 /* Log-uniform in [lo, hi]: every order of magnitude equally represented. */
 static int64_t rng_log(int64_t lo, int64_t hi)

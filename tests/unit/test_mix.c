@@ -133,8 +133,8 @@ static void render_matches_serializer(const mix_template_t *rq, const char *cons
     }
     size_t cap = mix_render_max(m);
     char *buf = malloc(cap ? cap : 1); /* exactly the promised size: ASan sees any overrun */
-    mix_rng_t r;
-    mix_rng_seed(&r, 7, 0);
+    rng_t r;
+    rng_seed(&r, 7, 0);
     for (int round = 0; round < rounds; round++) {
         mix_sent_t sent;
         const char *req;
@@ -195,8 +195,8 @@ TEST(template_without_placeholders_is_the_serialized_request)
     CHECK_INT(mix_render_max(m), 0); /* nothing to render: no buffer needed */
     CHECK(mix_is_head(m, 0));
     CHECK(!mix_is_head(m, 1));
-    mix_rng_t r;
-    mix_rng_seed(&r, 1, 0);
+    rng_t r;
+    rng_seed(&r, 1, 0);
     mix_sent_t sent;
     const char *a, *b;
     size_t na = mix_render(m, 1, &r, NULL, &a, &sent);
@@ -218,15 +218,15 @@ TEST(values_stay_in_bounds_and_cover_small_ranges)
     } ranges[] = {{1, 5}, {-3, 3}, {7, 7}, {0, 1}, {-1000, 1000},
                   {INT64_MAX - 2, INT64_MAX}, {INT64_MIN, INT64_MIN + 2}, {INT64_MIN, INT64_MAX},
                   {1, 10000}};
-    mix_rng_t r;
-    mix_rng_seed(&r, 12345, 3);
+    rng_t r;
+    rng_seed(&r, 12345, 3);
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         int64_t lo = ranges[i].lo, hi = ranges[i].hi;
         uint64_t span = (uint64_t)hi - (uint64_t)lo;
         int hits[2001] = {0};
         bool bad = false;
         for (int d = 0; d < 100000; d++) {
-            int64_t v = mix_rng_range(&r, lo, hi);
+            int64_t v = rng_range(&r, lo, hi);
             if (v < lo || v > hi)
                 bad = true;
             else if (span <= 2000)
@@ -263,8 +263,8 @@ TEST(rendered_values_are_the_values_reported_and_in_bounds)
     char err[512];
     mix_t *m = mix_new(&rq, 1, "h", NULL, 0, err, sizeof err);
     char *buf = malloc(mix_render_max(m));
-    mix_rng_t r;
-    mix_rng_seed(&r, 99, 0);
+    rng_t r;
+    rng_seed(&r, 99, 0);
     int seen[3][13] = {{0}};
     for (int i = 0; i < 20000; i++) {
         mix_sent_t sent;
@@ -308,8 +308,8 @@ static void picks_follow_weights(const unsigned *weights, int n, uint64_t seed)
     }
     char err[512];
     mix_t *m = mix_new(rq, (size_t)n, "h", NULL, 0, err, sizeof err);
-    mix_rng_t r;
-    mix_rng_seed(&r, seed, 0);
+    rng_t r;
+    rng_seed(&r, seed, 0);
     int count[MIX_MAX_TEMPLATES] = {0};
     const int picks = 100000;
     for (int i = 0; i < picks; i++)
@@ -341,27 +341,27 @@ TEST(picks_follow_the_weights)
 
 TEST(same_seed_same_draws_other_seed_or_stream_other_draws)
 {
-    mix_rng_t a, b, c, d;
-    mix_rng_seed(&a, 42, 0);
-    mix_rng_seed(&b, 42, 0);
-    mix_rng_seed(&c, 43, 0);
-    mix_rng_seed(&d, 42, 1);
+    rng_t a, b, c, d;
+    rng_seed(&a, 42, 0);
+    rng_seed(&b, 42, 0);
+    rng_seed(&c, 43, 0);
+    rng_seed(&d, 42, 1);
     int same_ab = 0, same_ac = 0, same_ad = 0;
     for (int i = 0; i < 1000; i++) {
-        uint64_t x = mix_rng_next(&a);
-        same_ab += x == mix_rng_next(&b);
-        same_ac += x == mix_rng_next(&c);
-        same_ad += x == mix_rng_next(&d);
+        uint64_t x = rng_next(&a);
+        same_ab += x == rng_next(&b);
+        same_ac += x == rng_next(&c);
+        same_ad += x == rng_next(&d);
     }
     CHECK_INT(same_ab, 1000);
     CHECK_INT(same_ac, 0);
     CHECK_INT(same_ad, 0);
     /* and the generator is xoshiro256** as published: first output from state {1, 2, 3, 4} */
-    mix_rng_t x = {{1, 2, 3, 4}};
-    CHECK(mix_rng_next(&x) == 11520);
-    CHECK(mix_rng_next(&x) == 0);
-    CHECK(mix_rng_next(&x) == 1509978240);
-    CHECK(mix_rng_next(&x) == 1215971899390074240ULL);
+    rng_t x = {{1, 2, 3, 4}};
+    CHECK(rng_next(&x) == 11520);
+    CHECK(rng_next(&x) == 0);
+    CHECK(rng_next(&x) == 1509978240);
+    CHECK(rng_next(&x) == 1215971899390074240ULL);
 }
 
 T_MAIN(T(spec_fields_and_body_with_blanks), T(spec_errors_say_what_is_wrong),

@@ -1,0 +1,194 @@
+#include "sut/impl.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/proc.h"
+
+static const impl_t impls[] = {
+    {"c", NULL, NULL},
+    {"go", "go/bin/stackbench-go", "go/bin/stackbench-go"},
+    {"rust", "rust/target/release/stackbench-rust", "rust/target/release/stackbench-rust"},
+};
+const char *const impl_langs[] = {"c", "go", "rust", NULL};
+
+#define BUILD_TIMEOUT (30 * 60 * NS_PER_S) /* a first Rust build on a small machine */
+
+const impl_t *impl_find(const char *lang)
+{
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++)
+        if (strcmp(impls[i].lang, lang) == 0)
+            return &impls[i];
+    return NULL;
+}
+
+int impl_binary(const impl_t *im, const char *peers_dir, char *bin, size_t n, char *why,
+                size_t whylen)
+{
+    if (!im->binary)
+        proc_self_exe(bin, n);
+    else
+        snprintf(bin, n, "%s/%s", peers_dir, im->binary);
+    if (access(bin, X_OK) != 0) {
+        snprintf(why, whylen, "not built: %.900s", bin);
+        return -1;
+    }
+    return 0;
+}
+
+int impl_build(const impl_t *im, const char *peers_dir, char *why, size_t whylen)
+{
+    if (!im->build_target)
+        return 0;
+    char out[4096], err[512];
+    const char *argv[] = {"make", "-s", "-C", peers_dir, im->build_target, NULL};
+    int rc = proc_run(argv, NULL, BUILD_TIMEOUT, out, sizeof out, err, sizeof err);
+    if (rc == 0)
+        return 0;
+    if (rc < 0) {
+        snprintf(why, whylen, "build failed: %s", err);
+        return -1;
+    }
+    /* The last line make printed: where the error is. */
+    char *last = out + strlen(out);
+    while (last > out && (last[-1] == '\n' || last[-1] == ' '))
+        *--last = 0;
+    char *nl = strrchr(out, '\n');
+    snprintf(why, whylen, "build failed: %.480s", nl ? nl + 1 : out);
+    return -1;
+}
+
+void impl_argv(const impl_t *im, const char *bin, const char *workload, const char *pg_url,
+               int pool, impl_argv_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int k = 0;
+    out->argv[k++] = bin;
+    if (!im->binary)
+        out->argv[k++] = "serve";
+    out->argv[k++] = workload;
+    out->argv[k++] = "--port";
+    out->argv[k++] = "0";
+    if (pg_url) {
+        snprintf(out->pool, sizeof out->pool, "%d", pool);
+        out->argv[k++] = "--pg-url";
+        out->argv[k++] = pg_url;
+        out->argv[k++] = "--pool";
+        out->argv[k++] = out->pool;
+    }
+    out->argv[k] = NULL;
+}
+
+void impl_peers_dir(char *out, size_t n)
+{
+    char exe[4096];
+    proc_self_exe(exe, sizeof exe);
+    char *dir = dirname(exe);
+    const char *tries[] = {"%s/../peers", "%s/peers", NULL};
+    for (int i = 0; tries[i]; i++) {
+        char p[4096], mk[4096 + 16];
+        if (snprintf(p, sizeof p, tries[i], dir) >= (int)sizeof p)
+            continue;
+        snprintf(mk, sizeof mk, "%s/Makefile", p);
+        if (access(mk, R_OK) == 0) {
+            snprintf(out, n, "%s", p);
+            return;
+        }
+    }
+    snprintf(out, n, "peers");
+}
+
+/* ---- the shared flags ---- */
+
+static int parse_langs(const char *arg, void *dst, char *why, size_t whylen)
+{
+    impl_opts_t *o = dst;
+    static char copy[256];
+    if (strlen(arg) >= sizeof copy) {
+        snprintf(why, whylen, "too long");
+        return -1;
+    }
+    snprintf(copy, sizeof copy, "%s", arg);
+    o->nlangs = 0;
+    for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+        if (!impl_find(tok)) {
+            snprintf(why, whylen, "unknown '%s' (languages: c, go, rust)", tok);
+            return -1;
+        }
+        if (o->nlangs == IMPL_MAX) {
+            snprintf(why, whylen, "too many values");
+            return -1;
+        }
+        o->langs[o->nlangs++] = tok;
+    }
+    if (o->nlangs == 0) {
+        snprintf(why, whylen, "expected a comma-separated list, got '%s'", arg);
+        return -1;
+    }
+    return 0;
+}
+
+void impl_opts_init(impl_opts_t *o, int64_t duration_ns)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 0; impl_langs[i]; i++)
+        o->langs[o->nlangs++] = impl_langs[i];
+    o->duration_ns = duration_ns;
+    o->connections = 64;
+    o->pool = 8;
+}
+
+int impl_opts_flags(impl_opts_t *o, const char *duration_help, const char *connections_help,
+                    opt_t *out)
+{
+    const opt_t flags[IMPL_OPTS_FLAGS] = {
+        {"langs", 0, OPT_FN, o, "LIST", "languages, from c,go,rust (default c,go,rust)",
+         .fn = parse_langs},
+        {"duration", 0, OPT_DURATION, &o->duration_ns, "DUR", duration_help, .min = NS_PER_MS,
+         .expect = "a duration like 10s"},
+        {"connections", 0, OPT_INT, &o->connections, "N", connections_help, .min = 1,
+         .max = 100000},
+        {"pool", 0, OPT_INT, &o->pool, "N", "sql: database connections of every service (default 8)",
+         .min = 1, .max = 10000},
+        {"cpus-service", 0, OPT_CPUS, &o->cpus_service, "LIST",
+         "CPUs of the service (default: the first half of this\n"
+         "process's CPUs; CPU 0 on a 2-CPU machine)",
+         .seen = &o->have_cpus_service},
+        {"cpus-load", 0, OPT_CPUS, &o->cpus_load, "LIST",
+         "CPUs of the load engine, one thread each (default: the\n"
+         "other half; CPU 1 on a 2-CPU machine)",
+         .seen = &o->have_cpus_load},
+        {"peers", 0, OPT_STR, &o->peers_dir, "DIR",
+         "the peers' sources (default: peers/ beside the binary)"},
+    };
+    memcpy(out, flags, sizeof flags);
+    return IMPL_OPTS_FLAGS;
+}
+
+void impl_opts_resolve(impl_opts_t *o)
+{
+    cpuset_t allowed;
+    cpuset_allowed(&allowed);
+    int cpus[CPUSET_MAX];
+    int ncpu = cpuset_list(&allowed, cpus, CPUSET_MAX);
+    int nservice = ncpu >= 2 ? ncpu / 2 : 1;
+    if (!o->have_cpus_service)
+        cpuset_clear(&o->cpus_service);
+    if (!o->have_cpus_load)
+        cpuset_clear(&o->cpus_load);
+    for (int i = 0; i < ncpu; i++) {
+        if (!o->have_cpus_service && (i < nservice || ncpu == 1))
+            cpuset_add(&o->cpus_service, cpus[i]);
+        if (!o->have_cpus_load && (i >= nservice || ncpu == 1))
+            cpuset_add(&o->cpus_load, cpus[i]);
+    }
+    if (!o->peers_dir) {
+        static char peers[4096];
+        impl_peers_dir(peers, sizeof peers);
+        o->peers_dir = peers;
+    }
+    o->progress = isatty(STDERR_FILENO);
+}
