@@ -104,7 +104,9 @@ func newCSV(cfg config) (http.Handler, error) {
 	s.jobs.New = func() any {
 		return &csvJob{br: bufio.NewReaderSize(nil, 64<<10)}
 	}
-	return contractMux("POST", "/csv", s.post), nil
+	mux := newContractMux()
+	mux.route("POST", "/csv", s.post)
+	return mux, nil
 }
 
 func (s *csvService) post(w http.ResponseWriter, r *http.Request) {

@@ -62,7 +62,7 @@ const (
 	sqlOrder    = `INSERT INTO orders (account_id, amount) VALUES ($1, $2) RETURNING id`
 )
 
-// Answers that never change (the shared ones are in echo.go).
+// Answers that never change (the shared ones are in server.go).
 var (
 	invalidJSONBody         = []byte(`{"error":"invalid_json"}`)
 	amountOutOfRangeBody    = []byte(`{"error":"amount_out_of_range"}`)
@@ -108,21 +108,13 @@ func newSQLService(pool *pgxpool.Pool, bodyLimit int64, logw io.Writer) *sqlServ
 	}
 }
 
-// routes maps the contract's routes. As in echo.go, the method-less patterns turn the other
-// methods into JSON 405 answers and "/" turns every other path into a JSON 404.
+// routes maps the contract's routes. GET patterns match HEAD as well.
 func (s *sqlService) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /accounts/{id}", s.account) // GET patterns match HEAD as well
-	mux.HandleFunc("GET /accounts/{$}", badRequest) // an empty {id}
-	mux.HandleFunc("/accounts/{id}", methodNotAllowed("GET"))
-	mux.HandleFunc("/accounts/{$}", methodNotAllowed("GET"))
-	mux.HandleFunc("GET /accounts", s.accounts)
-	mux.HandleFunc("/accounts", methodNotAllowed("GET"))
-	mux.HandleFunc("POST /orders", s.order)
-	mux.HandleFunc("/orders", methodNotAllowed("POST"))
-	mux.HandleFunc("GET /health", health)
-	mux.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
-	mux.HandleFunc("/", notFound)
+	mux := newContractMux()
+	mux.route("GET", "/accounts/{id}", s.account)
+	mux.route("GET", "/accounts/{$}", badRequest) // an empty {id}
+	mux.route("GET", "/accounts", s.accounts)
+	mux.route("POST", "/orders", s.order)
 	return mux
 }
 
