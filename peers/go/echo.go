@@ -7,10 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -20,53 +17,27 @@ import (
 const maxDepth = 128
 
 type echoService struct {
-	bodyLimit    int64
-	tooLargeBody []byte
+	body bodyLimit
 }
 
 func newEcho(cfg config) (http.Handler, error) {
-	e := &echoService{
-		bodyLimit:    cfg.bodyLimit,
-		tooLargeBody: fmt.Appendf(nil, `{"error":"body_too_large","limit":%d}`, cfg.bodyLimit),
-	}
+	e := &echoService{body: newBodyLimit(cfg.bodyLimit)}
 	mux := newContractMux()
 	mux.route("POST", "/echo", e.echo)
 	return mux, nil
 }
 
 func (e *echoService) echo(w http.ResponseWriter, r *http.Request) {
-	// A declared length over the limit is refused before reading anything; a chunked body
-	// is cut by MaxBytesReader as soon as it passes the limit.
-	if r.ContentLength > e.bodyLimit {
-		e.tooLarge(w)
+	var body bytes.Buffer
+	if !e.body.read(w, r, &body) {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.bodyLimit))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			e.tooLarge(w)
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			// ReadTimeout passed with the body unfinished.
-			writeJSONAndClose(w, http.StatusRequestTimeout, requestTimeoutBody)
-		default:
-			// The body was cut short (the client closed) or its chunked framing is broken:
-			// the connection cannot be trusted any more.
-			writeJSONAndClose(w, http.StatusBadRequest, badRequestBody)
-		}
-		return
-	}
-	out, bad := minify(body)
+	out, bad := minify(body.Bytes())
 	if bad != nil {
 		writeJSON(w, http.StatusBadRequest, bad.body())
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func (e *echoService) tooLarge(w http.ResponseWriter) {
-	writeJSONAndClose(w, http.StatusRequestEntityTooLarge, e.tooLargeBody)
 }
 
 // invalidJSON says where and why a body is not a JSON document the contract accepts.

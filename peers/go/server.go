@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"strconv"
 	"sync/atomic"
@@ -97,6 +100,52 @@ func newContractMux() contractMux {
 func (m contractMux) route(method, path string, h http.HandlerFunc) {
 	m.HandleFunc(method+" "+path, h)
 	m.HandleFunc(path, methodNotAllowed(method))
+}
+
+// bodyLimit is a workload's largest request body (--body-limit) and its 413 answer,
+// {"error":"body_too_large","limit":N}, formatted once.
+type bodyLimit struct {
+	max          int64
+	tooLargeBody []byte
+}
+
+func newBodyLimit(max int64) bodyLimit {
+	return bodyLimit{max, fmt.Appendf(nil, `{"error":"body_too_large","limit":%d}`, max)}
+}
+
+// read reads the whole body of r into buf, which it resets first, and reports whether it
+// could. When it could not, it has answered, and the connection is closed after the answer:
+// 413 over the limit, 408 when the body did not arrive in time, 400 when it was cut short or
+// its chunked framing is broken.
+func (l bodyLimit) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) bool {
+	// A declared length over the limit is refused before reading anything; a chunked body
+	// is cut by MaxBytesReader as soon as it passes the limit.
+	if r.ContentLength > l.max {
+		writeJSONAndClose(w, http.StatusRequestEntityTooLarge, l.tooLargeBody)
+		return false
+	}
+	buf.Reset()
+	if r.ContentLength > 0 {
+		// Room for the whole body and the read that sees its end: no copy while reading.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, l.max))
+	if err == nil {
+		return true
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeJSONAndClose(w, http.StatusRequestEntityTooLarge, l.tooLargeBody)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// ReadTimeout passed with the body unfinished.
+		writeJSONAndClose(w, http.StatusRequestTimeout, requestTimeoutBody)
+	default:
+		// The body was cut short (the client closed) or its chunked framing is broken:
+		// the connection cannot be trusted any more.
+		writeJSONAndClose(w, http.StatusBadRequest, badRequestBody)
+	}
+	return false
 }
 
 // Answers that never change, the same for every workload.
