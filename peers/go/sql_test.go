@@ -16,9 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -213,45 +211,6 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Logf("service: %s", strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
-}
-
-var client = &http.Client{Timeout: 10 * time.Second}
-
-type reply struct {
-	status int
-	allow  string
-	body   string
-	took   time.Duration
-}
-
-func do(t *testing.T, method, url, body string) reply {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	b, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	took := time.Since(start)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("%s %s: Content-Type %q", method, url, ct)
-	}
-	if method != "HEAD" && res.Header.Get("Content-Length") != strconv.Itoa(len(b)) {
-		t.Errorf("%s %s: Content-Length %q for %d bytes", method, url, res.Header.Get("Content-Length"), len(b))
-	}
-	return reply{res.StatusCode, res.Header.Get("Allow"), string(b), took}
 }
 
 // A row of the contract: a request and its exact answer (allow: the Allow header).
