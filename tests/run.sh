@@ -62,8 +62,9 @@ if [ "${FUZZ_ONLY:-0}" != 1 ] && [ "${PEER_TESTS:-1}" != 0 ]; then
     GO=$(command -v go || echo /usr/local/go/bin/go)
     CARGO=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
     # Inside `stackbench pg`: a throwaway PostgreSQL whose URL is in STACKBENCH_PG_URL, so that
-    # the peers' sql tests run against a real database.
-    run_peer go peers/go "$STACKBENCH" pg -- "$GO" test -count=1 ./...
+    # the peers' sql tests run against a real database. STACKBENCH_PG_REQUIRED=1 turns the Go
+    # tests' skip without a database into a failure.
+    run_peer go peers/go env STACKBENCH_PG_REQUIRED=1 "$STACKBENCH" pg -- "$GO" test -count=1 ./...
     run_peer rust peers/rust "$STACKBENCH" pg -- "$CARGO" test --release --locked --quiet
 fi
 
