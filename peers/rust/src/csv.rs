@@ -59,7 +59,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use csv::{ByteRecord, ReaderBuilder, Terminator};
 use serde::Serialize;
 
@@ -79,15 +79,8 @@ pub struct Config {
 
 pub fn router(config: Config) -> Router {
     Router::new()
-        .route(
-            "/csv",
-            post(csv).fallback(|| async { server::method_not_allowed("POST") }),
-        )
-        // `get` answers HEAD too: same head (Content-Length included), no body.
-        .route(
-            "/health",
-            get(server::health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
-        )
+        .route("/csv", server::only("POST", post(csv)))
+        .route("/health", server::health_route())
         .layer(DefaultBodyLimit::max(config.body_limit))
         .with_state(config)
 }

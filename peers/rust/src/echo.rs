@@ -24,7 +24,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use serde::Deserialize;
 use serde::Serialize;
 use serde::de::IgnoredAny;
@@ -42,15 +42,8 @@ pub struct Config {
 
 pub fn router(config: Config) -> Router {
     Router::new()
-        .route(
-            "/echo",
-            post(echo).fallback(|| async { server::method_not_allowed("POST") }),
-        )
-        // `get` answers HEAD too: same head (Content-Length included), no body.
-        .route(
-            "/health",
-            get(server::health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
-        )
+        .route("/echo", server::only("POST", post(echo)))
+        .route("/health", server::health_route())
         .layer(DefaultBodyLimit::max(config.body_limit))
         .with_state(config)
 }

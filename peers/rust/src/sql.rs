@@ -185,26 +185,19 @@ impl Service {
         }
     }
 
-    /// The contract's routes. `get` answers HEAD too (same head, no body); each route's
-    /// fallback turns the other methods into a JSON 405, and `server` turns every other path
-    /// into a JSON 404.
+    /// The contract's routes. `get` answers HEAD too (same head, no body); `server::only` turns
+    /// the other methods of a route into a JSON 405, and `server` turns every other path into a
+    /// JSON 404.
     fn routes(self) -> Router {
-        let get_only = || async { server::method_not_allowed("GET") };
         Router::new()
-            .route("/accounts/{id}", get(account).fallback(get_only))
+            .route("/accounts/{id}", server::only("GET", get(account)))
             .route(
                 "/accounts/",
-                get(|| async { bad_request() }).fallback(get_only),
+                server::only("GET", get(|| async { bad_request() })),
             ) // an empty {id}
-            .route("/accounts", get(accounts).fallback(get_only))
-            .route(
-                "/orders",
-                post(order).fallback(|| async { server::method_not_allowed("POST") }),
-            )
-            .route(
-                "/health",
-                get(server::health).fallback(|| async { server::method_not_allowed("GET, HEAD") }),
-            )
+            .route("/accounts", server::only("GET", get(accounts)))
+            .route("/orders", server::only("POST", post(order)))
+            .route("/health", server::health_route())
             .layer(DefaultBodyLimit::max(self.body_limit))
             .with_state(Arc::new(self))
     }
