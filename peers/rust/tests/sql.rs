@@ -2,15 +2,16 @@
 //! without a socket: against a pool whose database refuses connections, or accepts them and
 //! never answers, and against PostgreSQL. Parsing and JSON are the unit tests of `sql`.
 //!
-//! The tests that need PostgreSQL run only when STACKBENCH_PG_URL names a database loaded with
-//! contracts/sql/schema.sql (they write orders for accounts 9991..10000 only):
+//! The tests that need PostgreSQL are `#[ignore]`d, and fail when run without it: they want
+//! STACKBENCH_PG_URL to name a database loaded with contracts/sql/schema.sql (they write orders
+//! for accounts 9991..10000 only), as `stackbench pg` gives one:
 //!
 //! ```text
-//! STACKBENCH_PG_URL=postgresql://bench@127.0.0.1:54321/stackbench cargo test sql
+//! stackbench pg -- cargo test --test sql -- --include-ignored --skip real_restart
 //! ```
 //!
-//! With STACKBENCH_PG_STOP and STACKBENCH_PG_START also set (shell commands that stop and
-//! start that PostgreSQL), a test restarts the real server too.
+//! `real_restart` also wants STACKBENCH_PG_STOP and STACKBENCH_PG_START, shell commands that
+//! stop and start that PostgreSQL, which `stackbench pg` does not give.
 
 mod common;
 
@@ -266,15 +267,20 @@ async fn unavailable_when_silent() {
 /// Held by every test that uses the database; the restart test holds it alone.
 static DATABASE: RwLock<()> = RwLock::const_new(());
 
-/// The database of STACKBENCH_PG_URL, with `DATABASE` held for reading, or `None` (the test
-/// is then skipped).
-async fn database() -> Option<(tokio_postgres::Config, RwLockReadGuard<'static, ()>)> {
-    let Ok(url) = std::env::var("STACKBENCH_PG_URL") else {
-        eprintln!("skipped: STACKBENCH_PG_URL is not set");
-        return None;
-    };
+/// The database of STACKBENCH_PG_URL, with `DATABASE` held for reading. The tests that call
+/// this are `#[ignore]`d for it; run without it, they fail saying why.
+async fn database() -> (tokio_postgres::Config, RwLockReadGuard<'static, ()>) {
+    let url = required_env(
+        "STACKBENCH_PG_URL",
+        "a PostgreSQL (`stackbench pg` gives one)",
+    );
     let guard = DATABASE.read().await;
-    Some((sql::pg_config(&url).unwrap(), guard))
+    (sql::pg_config(&url).unwrap(), guard)
+}
+
+/// The value of the environment variable `name`, which a test needs for `what`.
+fn required_env(name: &str, what: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: this test needs {what}"))
 }
 
 async fn open(pg: tokio_postgres::Config, size: usize) -> Pool {
@@ -312,10 +318,9 @@ fn leak(s: String) -> &'static str {
 }
 
 #[tokio::test]
+#[ignore = "needs a PostgreSQL: STACKBENCH_PG_URL (stackbench pg -- cargo test -- --include-ignored --skip real_restart)"]
 async fn contract() {
-    let Some((pg, _db)) = database().await else {
-        return;
-    };
+    let (pg, _db) = database().await;
     let pool = open(pg, 4).await;
     let app = app(pool.clone());
     check_rows(&app, VALIDATION_ROWS).await;
@@ -359,10 +364,9 @@ struct Placed {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a PostgreSQL: STACKBENCH_PG_URL (stackbench pg -- cargo test -- --include-ignored --skip real_restart)"]
 async fn orders() {
-    let Some((pg, _db)) = database().await else {
-        return;
-    };
+    let (pg, _db) = database().await;
     let pool = open(pg, 4).await;
     let app = app(pool.clone());
 
@@ -454,10 +458,9 @@ async fn orders() {
 
 /// No connection free within DB_TIMEOUT: 503 after DB_TIMEOUT.
 #[tokio::test]
+#[ignore = "needs a PostgreSQL: STACKBENCH_PG_URL (stackbench pg -- cargo test -- --include-ignored --skip real_restart)"]
 async fn pool_exhausted() {
-    let Some((pg, _db)) = database().await else {
-        return;
-    };
+    let (pg, _db) = database().await;
     let pool = open(pg, 2).await;
     let app = app(pool.clone());
     let held = [pool.get().await.unwrap(), pool.get().await.unwrap()];
@@ -472,10 +475,9 @@ async fn pool_exhausted() {
 /// Every pooled connection killed between two requests (as a restart does): not one
 /// request fails.
 #[tokio::test]
+#[ignore = "needs a PostgreSQL: STACKBENCH_PG_URL (stackbench pg -- cargo test -- --include-ignored --skip real_restart)"]
 async fn connections_killed_between_requests() {
-    let Some((mut pg, _db)) = database().await else {
-        return;
-    };
+    let (mut pg, _db) = database().await;
     let name = format!("stackbench-rust-test-{}", std::process::id());
     pg.application_name(&name);
     let pool = open(pg.clone(), 4).await;
@@ -504,17 +506,12 @@ async fn connections_killed_between_requests() {
 /// Stops and starts the real PostgreSQL with the commands in STACKBENCH_PG_STOP and
 /// STACKBENCH_PG_START.
 #[tokio::test]
+#[ignore = "needs STACKBENCH_PG_URL, and STACKBENCH_PG_STOP and STACKBENCH_PG_START: commands that stop and start that PostgreSQL (cargo test -- --ignored real_restart)"]
 async fn real_restart() {
-    let (Ok(stop), Ok(start)) = (
-        std::env::var("STACKBENCH_PG_STOP"),
-        std::env::var("STACKBENCH_PG_START"),
-    ) else {
-        eprintln!("skipped: STACKBENCH_PG_STOP and STACKBENCH_PG_START are not set");
-        return;
-    };
-    let Some((pg, read)) = database().await else {
-        return;
-    };
+    let what = "commands that stop and start the PostgreSQL of STACKBENCH_PG_URL";
+    let stop = required_env("STACKBENCH_PG_STOP", what);
+    let start = required_env("STACKBENCH_PG_START", what);
+    let (pg, read) = database().await;
     drop(read);
     let _alone = DATABASE.write().await;
     let sh = |command: &str| {
