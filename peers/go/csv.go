@@ -56,10 +56,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,9 +79,8 @@ const (
 )
 
 type csvService struct {
-	bodyLimit    int64
-	tooLargeBody []byte
-	jobs         sync.Pool // of *csvJob
+	body bodyLimit
+	jobs sync.Pool // of *csvJob
 }
 
 // csvJob is what one request needs, kept in a pool so that buffers, the symbol table and
@@ -97,44 +94,19 @@ type csvJob struct {
 }
 
 func newCSV(cfg config) (http.Handler, error) {
-	s := &csvService{
-		bodyLimit:    cfg.bodyLimit,
-		tooLargeBody: fmt.Appendf(nil, `{"error":"body_too_large","limit":%d}`, cfg.bodyLimit),
-	}
+	s := &csvService{body: newBodyLimit(cfg.bodyLimit)}
 	s.jobs.New = func() any {
 		return &csvJob{br: bufio.NewReaderSize(nil, 64<<10)}
 	}
-	return contractMux("POST", "/csv", s.post), nil
+	mux := newContractMux()
+	mux.route("POST", "/csv", s.post)
+	return mux, nil
 }
 
 func (s *csvService) post(w http.ResponseWriter, r *http.Request) {
-	// A declared length over the limit is refused before reading anything; a chunked body
-	// is cut by MaxBytesReader as soon as it passes the limit.
-	if r.ContentLength > s.bodyLimit {
-		s.tooLarge(w)
-		return
-	}
 	job := s.jobs.Get().(*csvJob)
 	defer s.jobs.Put(job)
-
-	job.body.Reset()
-	if r.ContentLength > 0 {
-		// Room for the whole body and the read that sees its end: no copy while reading.
-		job.body.Grow(int(r.ContentLength) + bytes.MinRead)
-	}
-	if _, err := job.body.ReadFrom(http.MaxBytesReader(w, r.Body, s.bodyLimit)); err != nil {
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			s.tooLarge(w)
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			// ReadTimeout passed with the body unfinished.
-			writeJSONAndClose(w, http.StatusRequestTimeout, requestTimeoutBody)
-		default:
-			// The body was cut short (the client closed) or its chunked framing is broken:
-			// the connection cannot be trusted any more.
-			writeJSONAndClose(w, http.StatusBadRequest, badRequestBody)
-		}
+	if !s.body.read(w, r, &job.body) {
 		return
 	}
 
@@ -147,10 +119,6 @@ func (s *csvService) post(w http.ResponseWriter, r *http.Request) {
 	}
 	job.out = job.trades.appendJSON(job.out[:0])
 	writeJSON(w, http.StatusOK, job.out)
-}
-
-func (s *csvService) tooLarge(w http.ResponseWriter) {
-	writeJSONAndClose(w, http.StatusRequestEntityTooLarge, s.tooLargeBody)
 }
 
 // invalidCSV is the first error of a body.

@@ -268,16 +268,10 @@ func TestCSVHTTP(t *testing.T) {
 		{"GET", "/", 404, "", `{"error":"not_found"}`},
 		{"POST", "/csv/", 404, "", `{"error":"not_found"}`},
 	} {
-		req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader(""))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		checkJSONAnswer(t, res, c.status)
-		if string(b) != c.body || res.Header.Get("Allow") != c.allow {
-			t.Errorf("%s %s: %q Allow %q, want %q Allow %q", c.method, c.path, b, res.Header.Get("Allow"), c.body, c.allow)
+		got := do(t, c.method, ts.URL+c.path, "")
+		if got.status != c.status || got.body != c.body || got.allow != c.allow {
+			t.Errorf("%s %s: %d %q Allow %q, want %d %q Allow %q", c.method, c.path, got.status, got.body, got.allow,
+				c.status, c.body, c.allow)
 		}
 	}
 

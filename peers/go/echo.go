@@ -7,10 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -19,96 +16,28 @@ import (
 // maxDepth is the deepest nesting of arrays and objects a document may have.
 const maxDepth = 128
 
-// Answers that never change.
-var (
-	healthBody           = []byte(`{"status":"ok"}`)
-	notFoundBody         = []byte(`{"error":"not_found"}`)
-	methodNotAllowedBody = []byte(`{"error":"method_not_allowed"}`)
-	badRequestBody       = []byte(`{"error":"bad_request"}`)
-	requestTimeoutBody   = []byte(`{"error":"request_timeout"}`)
-)
-
 type echoService struct {
-	bodyLimit    int64
-	tooLargeBody []byte
+	body bodyLimit
 }
 
 func newEcho(cfg config) (http.Handler, error) {
-	e := &echoService{
-		bodyLimit:    cfg.bodyLimit,
-		tooLargeBody: fmt.Appendf(nil, `{"error":"body_too_large","limit":%d}`, cfg.bodyLimit),
-	}
-	return contractMux("POST", "/echo", e.echo), nil
+	e := &echoService{body: newBodyLimit(cfg.bodyLimit)}
+	mux := newContractMux()
+	mux.route("POST", "/echo", e.echo)
+	return mux, nil
 }
 
 func (e *echoService) echo(w http.ResponseWriter, r *http.Request) {
-	// A declared length over the limit is refused before reading anything; a chunked body
-	// is cut by MaxBytesReader as soon as it passes the limit.
-	if r.ContentLength > e.bodyLimit {
-		e.tooLarge(w)
+	var body bytes.Buffer
+	if !e.body.read(w, r, &body) {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.bodyLimit))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			e.tooLarge(w)
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			// ReadTimeout passed with the body unfinished.
-			writeJSONAndClose(w, http.StatusRequestTimeout, requestTimeoutBody)
-		default:
-			// The body was cut short (the client closed) or its chunked framing is broken:
-			// the connection cannot be trusted any more.
-			writeJSONAndClose(w, http.StatusBadRequest, badRequestBody)
-		}
-		return
-	}
-	out, bad := minify(body)
+	out, bad := minify(body.Bytes())
 	if bad != nil {
 		writeJSON(w, http.StatusBadRequest, bad.body())
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func (e *echoService) tooLarge(w http.ResponseWriter) {
-	writeJSONAndClose(w, http.StatusRequestEntityTooLarge, e.tooLargeBody)
-}
-
-func health(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, healthBody)
-}
-
-func notFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, notFoundBody)
-}
-
-func methodNotAllowed(allow string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		writeJSON(w, http.StatusMethodNotAllowed, methodNotAllowedBody)
-	}
-}
-
-// writeJSON answers status with a JSON body. Content-Length is always set, so answers are
-// never chunked (net/http would chunk bodies over its 2 KiB buffer otherwise). For HEAD,
-// net/http sends the head only.
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body) // an error means the client is gone: nothing left to do
-}
-
-// writeJSONAndClose answers, then closes the connection. When request body bytes are left
-// unread, net/http either reads and drops them (up to 256 KiB) or, past that or after
-// MaxBytesReader hit its limit, half-closes and waits 500 ms before closing, so that the
-// client reads the answer rather than a reset.
-func writeJSONAndClose(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Connection", "close")
-	writeJSON(w, status, body)
 }
 
 // invalidJSON says where and why a body is not a JSON document the contract accepts.

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -25,98 +23,6 @@ func newTestServer(t *testing.T, readTimeout time.Duration) *httptest.Server {
 		t.Fatal(err)
 	}
 	return startTestServer(t, h, readTimeout)
-}
-
-// startTestServer serves h on loopback with serve's timeouts (readTimeout for the head and
-// the body), closed when the test ends.
-func startTestServer(t *testing.T, h http.Handler, readTimeout time.Duration) *httptest.Server {
-	t.Helper()
-	ts := httptest.NewUnstartedServer(h)
-	ts.Config.ReadHeaderTimeout = readTimeout
-	ts.Config.ReadTimeout = readTimeout
-	ts.Config.IdleTimeout = idleTimeout
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return ts
-}
-
-// rawConn sends raw bytes and reads answers, the way the contract cases do.
-type rawConn struct {
-	t  *testing.T
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func dialRaw(t *testing.T, ts *httptest.Server) *rawConn {
-	t.Helper()
-	c, err := net.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	return &rawConn{t: t, c: c, br: bufio.NewReader(c)}
-}
-
-func (r *rawConn) send(s string) {
-	r.t.Helper()
-	if _, err := io.WriteString(r.c, s); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// answer reads one answer to a request with method m; body is "" for HEAD.
-func (r *rawConn) answer(m string) (*http.Response, string) {
-	r.t.Helper()
-	res, err := http.ReadResponse(r.br, &http.Request{Method: m})
-	if err != nil {
-		r.t.Fatalf("reading the answer: %v", err)
-	}
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		r.t.Fatalf("reading the answer's body: %v", err)
-	}
-	return res, string(b)
-}
-
-// closed reports whether the server closed the connection (EOF or reset, nothing else sent).
-func (r *rawConn) closed() bool {
-	r.c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	var b [1]byte
-	n, err := r.br.Read(b[:])
-	if n > 0 {
-		r.t.Errorf("unexpected byte %q after the answer", b[0])
-		return false
-	}
-	var ne net.Error
-	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
-}
-
-func post(t *testing.T, ts *httptest.Server, path, body string) (*http.Response, string) {
-	t.Helper()
-	res, err := http.Post(ts.URL+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, string(b)
-}
-
-func checkJSONAnswer(t *testing.T, res *http.Response, status int) {
-	t.Helper()
-	if res.StatusCode != status {
-		t.Errorf("status %d, want %d", res.StatusCode, status)
-	}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type %q, want application/json", ct)
-	}
-	if len(res.TransferEncoding) > 0 {
-		t.Errorf("Transfer-Encoding %v, want a Content-Length", res.TransferEncoding)
-	}
 }
 
 func nested(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
@@ -270,19 +176,10 @@ func TestRoutingErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
-			req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader("{}"))
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			checkJSONAnswer(t, res, c.status)
-			if got := res.Header.Get("Allow"); got != c.allow {
-				t.Errorf("Allow %q, want %q", got, c.allow)
-			}
-			if string(b) != c.body {
-				t.Errorf("body %q, want %q", b, c.body)
+			got := do(t, c.method, ts.URL+c.path, "{}")
+			if got.status != c.status || got.allow != c.allow || got.body != c.body {
+				t.Errorf("%d %s (Allow %q), want %d %s (Allow %q)", got.status, got.body, got.allow,
+					c.status, c.body, c.allow)
 			}
 		})
 	}

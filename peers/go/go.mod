@@ -1,4 +1,4 @@
-module stackbench/peers/go
+module github.com/stackbench/stackbench/peers/go
 
 go 1.26
 

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"strconv"
 	"sync/atomic"
@@ -80,15 +83,111 @@ func countRequests(next http.Handler, n *atomic.Uint64) http.Handler {
 	})
 }
 
-// contractMux routes a workload's one endpoint and /health the way every contract wants them.
-// The method-less patterns catch the other methods on the same paths: net/http's own 404 and
-// 405 answers are plain text, the contracts want JSON ones.
-func contractMux(method, path string, h http.HandlerFunc) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc(method+" "+path, h)
-	mux.HandleFunc(path, methodNotAllowed(method))
-	mux.HandleFunc("GET /health", health) // GET patterns match HEAD as well
-	mux.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
-	mux.HandleFunc("/", notFound)
-	return mux
+// contractMux is a ServeMux that answers the way every contract wants: GET /health, and JSON
+// 404 and 405 answers (net/http's own are plain text). Workloads add their routes with route.
+type contractMux struct{ *http.ServeMux }
+
+func newContractMux() contractMux {
+	m := contractMux{http.NewServeMux()}
+	m.HandleFunc("GET /health", health) // GET patterns match HEAD as well
+	m.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
+	m.HandleFunc("/", notFound)
+	return m
+}
+
+// route serves method on path with h. The method-less pattern catches the other methods on the
+// same path: a JSON 405 whose Allow header is method.
+func (m contractMux) route(method, path string, h http.HandlerFunc) {
+	m.HandleFunc(method+" "+path, h)
+	m.HandleFunc(path, methodNotAllowed(method))
+}
+
+// bodyLimit is a workload's largest request body (--body-limit) and its 413 answer,
+// {"error":"body_too_large","limit":N}, formatted once.
+type bodyLimit struct {
+	max          int64
+	tooLargeBody []byte
+}
+
+func newBodyLimit(max int64) bodyLimit {
+	return bodyLimit{max, fmt.Appendf(nil, `{"error":"body_too_large","limit":%d}`, max)}
+}
+
+// read reads the whole body of r into buf, which it resets first, and reports whether it
+// could. When it could not, it has answered, and the connection is closed after the answer:
+// 413 over the limit, 408 when the body did not arrive in time, 400 when it was cut short or
+// its chunked framing is broken.
+func (l bodyLimit) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) bool {
+	// A declared length over the limit is refused before reading anything; a chunked body
+	// is cut by MaxBytesReader as soon as it passes the limit.
+	if r.ContentLength > l.max {
+		writeJSONAndClose(w, http.StatusRequestEntityTooLarge, l.tooLargeBody)
+		return false
+	}
+	buf.Reset()
+	if r.ContentLength > 0 {
+		// Room for the whole body and the read that sees its end: no copy while reading.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, l.max))
+	if err == nil {
+		return true
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeJSONAndClose(w, http.StatusRequestEntityTooLarge, l.tooLargeBody)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// ReadTimeout passed with the body unfinished.
+		writeJSONAndClose(w, http.StatusRequestTimeout, requestTimeoutBody)
+	default:
+		// The body was cut short (the client closed) or its chunked framing is broken:
+		// the connection cannot be trusted any more.
+		writeJSONAndClose(w, http.StatusBadRequest, badRequestBody)
+	}
+	return false
+}
+
+// Answers that never change, the same for every workload.
+var (
+	healthBody           = []byte(`{"status":"ok"}`)
+	notFoundBody         = []byte(`{"error":"not_found"}`)
+	methodNotAllowedBody = []byte(`{"error":"method_not_allowed"}`)
+	badRequestBody       = []byte(`{"error":"bad_request"}`)
+	requestTimeoutBody   = []byte(`{"error":"request_timeout"}`)
+)
+
+func health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, healthBody)
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, notFoundBody)
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, methodNotAllowedBody)
+	}
+}
+
+// writeJSON answers status with a JSON body. Content-Length is always set, so answers are
+// never chunked (net/http would chunk bodies over its 2 KiB buffer otherwise). For HEAD,
+// net/http sends the head only.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body) // an error means the client is gone: nothing left to do
+}
+
+// writeJSONAndClose answers, then closes the connection. When request body bytes are left
+// unread, net/http either reads and drops them (up to 256 KiB) or, past that or after
+// MaxBytesReader hit its limit, half-closes and waits 500 ms before closing, so that the
+// client reads the answer rather than a reset.
+func writeJSONAndClose(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Connection", "close")
+	writeJSON(w, status, body)
 }

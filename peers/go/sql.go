@@ -22,6 +22,7 @@ package main
 // again on another connection, unless a COMMIT had been sent.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,7 +63,7 @@ const (
 	sqlOrder    = `INSERT INTO orders (account_id, amount) VALUES ($1, $2) RETURNING id`
 )
 
-// Answers that never change (the shared ones are in echo.go).
+// Answers that never change (the shared ones are in server.go).
 var (
 	invalidJSONBody         = []byte(`{"error":"invalid_json"}`)
 	amountOutOfRangeBody    = []byte(`{"error":"amount_out_of_range"}`)
@@ -70,12 +71,11 @@ var (
 )
 
 type sqlService struct {
-	pool         *pgxpool.Pool
-	bodyLimit    int64
-	tooLargeBody []byte
-	attempts     int          // how many connections withConn tries: the pool's size + 1
-	logw         io.Writer    // where database errors are told, at most once a second
-	lastLog      atomic.Int64 // unix nanoseconds of the last database error logged
+	pool     *pgxpool.Pool
+	body     bodyLimit
+	attempts int          // how many connections withConn tries: the pool's size + 1
+	logw     io.Writer    // where database errors are told, at most once a second
+	lastLog  atomic.Int64 // unix nanoseconds of the last database error logged
 }
 
 func newSQL(cfg config) (http.Handler, error) {
@@ -100,29 +100,20 @@ func newSQL(cfg config) (http.Handler, error) {
 
 func newSQLService(pool *pgxpool.Pool, bodyLimit int64, logw io.Writer) *sqlService {
 	return &sqlService{
-		pool:         pool,
-		bodyLimit:    bodyLimit,
-		tooLargeBody: fmt.Appendf(nil, `{"error":"body_too_large","limit":%d}`, bodyLimit),
-		attempts:     int(pool.Stat().MaxConns()) + 1,
-		logw:         logw,
+		pool:     pool,
+		body:     newBodyLimit(bodyLimit),
+		attempts: int(pool.Stat().MaxConns()) + 1,
+		logw:     logw,
 	}
 }
 
-// routes maps the contract's routes. As in echo.go, the method-less patterns turn the other
-// methods into JSON 405 answers and "/" turns every other path into a JSON 404.
+// routes maps the contract's routes. GET patterns match HEAD as well.
 func (s *sqlService) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /accounts/{id}", s.account) // GET patterns match HEAD as well
-	mux.HandleFunc("GET /accounts/{$}", badRequest) // an empty {id}
-	mux.HandleFunc("/accounts/{id}", methodNotAllowed("GET"))
-	mux.HandleFunc("/accounts/{$}", methodNotAllowed("GET"))
-	mux.HandleFunc("GET /accounts", s.accounts)
-	mux.HandleFunc("/accounts", methodNotAllowed("GET"))
-	mux.HandleFunc("POST /orders", s.order)
-	mux.HandleFunc("/orders", methodNotAllowed("POST"))
-	mux.HandleFunc("GET /health", health)
-	mux.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
-	mux.HandleFunc("/", notFound)
+	mux := newContractMux()
+	mux.route("GET", "/accounts/{id}", s.account)
+	mux.route("GET", "/accounts/{$}", badRequest) // an empty {id}
+	mux.route("GET", "/accounts", s.accounts)
+	mux.route("POST", "/orders", s.order)
 	return mux
 }
 
@@ -245,11 +236,11 @@ func (s *sqlService) accounts(w http.ResponseWriter, r *http.Request) {
 
 // order answers POST /orders.
 func (s *sqlService) order(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
-	if !ok {
+	var body bytes.Buffer
+	if !s.body.read(w, r, &body) {
 		return
 	}
-	req, bad := parseOrder(body)
+	req, bad := parseOrder(body.Bytes())
 	if bad != nil {
 		writeJSON(w, bad.status, bad.body)
 		return
@@ -293,30 +284,6 @@ func (s *sqlService) order(w http.ResponseWriter, r *http.Request) {
 		out = strconv.AppendInt(out, balance, 10)
 		writeJSON(w, http.StatusCreated, append(out, '}'))
 	}
-}
-
-// readBody reads the request body under the body limit, answering the failures as
-// echo.go does: 413 over the limit, 408 when the body does not arrive in time, 400 when it
-// is cut short or its framing is broken.
-func (s *sqlService) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	if r.ContentLength > s.bodyLimit {
-		writeJSONAndClose(w, http.StatusRequestEntityTooLarge, s.tooLargeBody)
-		return nil, false
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.bodyLimit))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			writeJSONAndClose(w, http.StatusRequestEntityTooLarge, s.tooLargeBody)
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			writeJSONAndClose(w, http.StatusRequestTimeout, requestTimeoutBody)
-		default:
-			writeJSONAndClose(w, http.StatusBadRequest, badRequestBody)
-		}
-		return nil, false
-	}
-	return body, true
 }
 
 // commitError is a failed COMMIT: whether the transaction was committed is unknown, so

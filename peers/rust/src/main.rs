@@ -1,20 +1,13 @@
-//! stackbench-rust: the Rust peer of stackbench. The same workloads as the C services
-//! (contracts/*.md), written the way a Rust team would write them: axum on tokio's multi-thread
-//! runtime, serde_json for JSON.
+//! stackbench-rust: the Rust peer of stackbench, serving one workload of the library crate
+//! (lib.rs) from the command line.
 //!
 //! ```text
 //! stackbench-rust WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES]
 //! stackbench-rust sql --pg-url URL [--pool N] [--host ADDR] [--port N] [--body-limit BYTES]
 //! ```
 //!
-//! Each workload lives in its own module and builds an axum `Router`; `server` serves whatever
-//! router the workload built (listening line, request counter, request timeout, graceful stop).
-//! Building may take a while and may fail: sql opens its connection pool first.
-
-mod csv;
-mod echo;
-mod server;
-mod sql;
+//! This file parses the command line, builds the router of the workload it names, and hands it
+//! to `server::run`. Building may take a while and may fail: sql opens its connection pool first.
 
 use std::future::{Future, ready};
 use std::pin::Pin;
@@ -23,6 +16,7 @@ use std::process::ExitCode;
 use axum::Router;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use stackbench_rust::{csv, echo, server, sql};
 
 /// A workload: its name on the command line, a one-line summary for `--help`, its largest
 /// request body unless `--body-limit` says otherwise, and the constructor of its router (given

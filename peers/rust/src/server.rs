@@ -30,6 +30,7 @@ use axum::http::StatusCode;
 use axum::http::header::{ALLOW, CONNECTION, CONTENT_TYPE};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
 use axum::serve::ListenerExt;
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -119,6 +120,24 @@ pub fn method_not_allowed(allow: &'static str) -> Response {
         .headers_mut()
         .insert(ALLOW, allow.parse().expect("static header value"));
     response
+}
+
+/// `route` for the methods it has, and the contract's 405 for the others (`allow` as the `Allow`
+/// header lists them).
+pub fn only<S>(allow: &'static str, route: MethodRouter<S>) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    route.fallback(move || async move { method_not_allowed(allow) })
+}
+
+/// The `/health` route of every workload. `get` answers HEAD too: the same head (Content-Length
+/// included), no body.
+pub fn health_route<S>() -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    only("GET, HEAD", get(health))
 }
 
 async fn not_found() -> Response {

@@ -1,0 +1,170 @@
+//! The echo contract's rows through the whole router (the workload and what `server` adds),
+//! without a socket. What only exists on a socket (chunked framing, pipelining, closing) is
+//! hyper's, and is exercised against the binary by the contract cases.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::http::header::{ALLOW, CONNECTION, CONTENT_LENGTH};
+use common::{chunked, send, stalled};
+use stackbench_rust::echo::{Config, router};
+use stackbench_rust::server;
+
+const LIMIT: usize = 64;
+
+fn app() -> Router {
+    common::app(router(Config { body_limit: LIMIT }))
+}
+
+#[tokio::test]
+async fn post_echo_answers_the_document_minified() {
+    let a = send(
+        &app(),
+        "POST",
+        "/echo",
+        " { \"a\" : [ 1.50e+3 , \"\\u00e9\\/\" ] } ",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body, r#"{"a":[1.50e+3,"\u00e9\/"]}"#);
+    assert_eq!(a.header(CONTENT_LENGTH), Some("26"));
+    // the query string is ignored
+    let a = send(&app(), "POST", "/echo?x=1", "[1]").await;
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "[1]"));
+}
+
+#[tokio::test]
+async fn post_echo_chunked_body() {
+    let a = send(&app(), "POST", "/echo", chunked(&["[1, ", "2", " ]"])).await;
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "[1,2]"));
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_with_offset_and_reason() {
+    let a = send(&app(), "POST", "/echo", "[1,]").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        a.body,
+        r#"{"error":"invalid_json","offset":3,"reason":"expected value"}"#
+    );
+    assert_eq!(a.header(CONNECTION), None); // the body was read: keep-alive goes on
+    let a = send(&app(), "POST", "/echo", "").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let a = send(&app(), "POST", "/echo", b"\"\xff\"".to_vec()).await;
+    assert_eq!(
+        a.body,
+        r#"{"error":"invalid_json","offset":1,"reason":"invalid utf-8"}"#
+    );
+    // reasons are JSON-escaped
+    let a = send(&app(), "POST", "/echo", "\"\x01\"").await;
+    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(v["error"], "invalid_json");
+    assert!(v["reason"].as_str().unwrap().contains("\\u0000"));
+}
+
+#[tokio::test]
+async fn nesting_128_passes_129_is_400() {
+    let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
+    let app = common::app(router(Config { body_limit: 1000 }));
+    let a = send(&app, "POST", "/echo", deep(128)).await;
+    assert_eq!((a.status, a.body), (StatusCode::OK, deep(128)));
+    let a = send(&app, "POST", "/echo", deep(129)).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(
+        a.body
+            .starts_with(r#"{"error":"invalid_json","offset":128,"#)
+    );
+}
+
+#[tokio::test]
+async fn over_the_limit_is_413_and_closes() {
+    let at_limit = format!("\"{}\"", "a".repeat(LIMIT - 2));
+    let a = send(&app(), "POST", "/echo", at_limit.clone()).await;
+    assert_eq!((a.status, a.body), (StatusCode::OK, at_limit));
+
+    let too_large = format!(r#"{{"error":"body_too_large","limit":{LIMIT}}}"#);
+    let over = format!("\"{}\"", "a".repeat(LIMIT - 1));
+    let a = send(&app(), "POST", "/echo", over).await; // Content-Length known
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(a.body, too_large);
+    assert_eq!(a.header(CONNECTION), Some("close"));
+
+    let big = "a".repeat(40);
+    let a = send(&app(), "POST", "/echo", chunked(&["\"", &big, &big, "\""])).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(a.body, too_large);
+    assert_eq!(a.header(CONNECTION), Some("close"));
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_with_allow() {
+    for method in ["GET", "PUT", "DELETE", "HEAD", "OPTIONS"] {
+        let a = send(&app(), method, "/echo", "").await;
+        assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} /echo");
+        assert_eq!(a.header(ALLOW), Some("POST"));
+        if method != "HEAD" {
+            assert_eq!(a.body, r#"{"error":"method_not_allowed"}"#);
+        }
+    }
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        let a = send(&app(), method, "/health", "").await;
+        assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} /health");
+        assert_eq!(a.header(ALLOW), Some("GET, HEAD"));
+        assert_eq!(a.body, r#"{"error":"method_not_allowed"}"#);
+    }
+}
+
+#[tokio::test]
+async fn health_get_and_head() {
+    let a = send(&app(), "GET", "/health?probe=1", Body::empty()).await;
+    assert_eq!(
+        (a.status, a.body.as_str()),
+        (StatusCode::OK, r#"{"status":"ok"}"#)
+    );
+    let a = send(&app(), "HEAD", "/health", Body::empty()).await;
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, ""));
+    assert_eq!(a.header(CONTENT_LENGTH), Some("15"));
+}
+
+#[tokio::test]
+async fn other_paths_are_404() {
+    for (method, uri) in [("GET", "/"), ("POST", "/echo/"), ("GET", "/healthz")] {
+        let a = send(&app(), method, uri, Body::empty()).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(a.body, r#"{"error":"not_found"}"#);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_body_is_408_and_closes() {
+    let a = send(&app(), "POST", "/echo", stalled(&["{"])).await;
+    assert_eq!(a.status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(a.body, r#"{"error":"request_timeout"}"#);
+    assert_eq!(a.header(CONNECTION), Some("close"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_answer_is_counted() {
+    let served = Arc::new(AtomicU64::new(0));
+    let app = server::with_common(router(Config { body_limit: LIMIT }), Arc::clone(&served));
+    let requests = [
+        ("POST", "/echo", chunked(&["[1]"])),
+        ("POST", "/echo", chunked(&["[1,]"])),
+        ("POST", "/echo", stalled(&["{"])), // 408
+        ("GET", "/echo", Body::empty()),
+        ("GET", "/health", Body::empty()),
+        ("HEAD", "/health", Body::empty()),
+        ("GET", "/nope", Body::empty()),
+        ("POST", "/echo", Body::from("x".repeat(LIMIT + 1))),
+    ];
+    let n = requests.len() as u64;
+    for (method, uri, body) in requests {
+        send(&app, method, uri, body).await;
+    }
+    assert_eq!(served.load(Ordering::Relaxed), n);
+}
