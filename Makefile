@@ -1,6 +1,7 @@
-# stackbench build. `make` builds ./stackbench; `make test` runs every test; `make sanitize`
-# runs the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer; `make fuzz`
-# runs each libFuzzer target for FUZZ_SECONDS; `make peers` builds the Go and Rust peers.
+# stackbench build. `make` builds ./stackbench and its man page ./stackbench.1; `make test`
+# runs every test; `make sanitize` runs the same tests built with AddressSanitizer +
+# UndefinedBehaviorSanitizer; `make fuzz` runs each libFuzzer target for FUZZ_SECONDS;
+# `make peers` builds the Go and Rust peers.
 CC      ?= cc
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
@@ -26,14 +27,22 @@ TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/t
 FUZZ_SECONDS ?= 20
 PEER_TESTS   ?= 1
 
-.PHONY: all test sanitize fuzz peers clean bench install-deps run check
-all: stackbench
+.PHONY: all man test sanitize fuzz peers clean bench install-deps run check
+all: stackbench man
 
 stackbench: $(BUILD)/stackbench
 	@if [ "$(BUILD)" = build ]; then ln -sf $(BUILD)/stackbench stackbench; fi
 
 $(BUILD)/stackbench: $(BUILD)/src/main.o $(BUILD)/libstackbench.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The man page stackbench(1), made from the binary's help texts so that the two cannot
+# disagree (`man ./stackbench.1`; tests/integration/test_docs.c compares them).
+man: $(BUILD)/stackbench.1
+	@if [ "$(BUILD)" = build ]; then ln -sf $(BUILD)/stackbench.1 stackbench.1; fi
+
+$(BUILD)/stackbench.1: $(BUILD)/stackbench scripts/man.sh
+	scripts/man.sh $(BUILD)/stackbench > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/libstackbench.a: $(LIB_OBJ)
 	@rm -f $@
@@ -64,7 +73,7 @@ $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(TESTLIB) $(BUILD)
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libstackbench.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests-build: $(BUILD)/stackbench $(UNIT) $(INTEG) $(TOOLS)
+tests-build: $(BUILD)/stackbench $(BUILD)/stackbench.1 $(UNIT) $(INTEG) $(TOOLS)
 
 test: tests-build peers
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) PEER_TESTS=$(PEER_TESTS) tests/run.sh
@@ -106,7 +115,7 @@ install-deps:
 	scripts/install.sh
 
 clean:
-	rm -rf build stackbench
+	rm -rf build stackbench stackbench.1
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
