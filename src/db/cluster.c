@@ -321,7 +321,7 @@ static int write_config(const db_t *pg, char *err, size_t errlen)
 {
     char path[128], conf[2048];
     snprintf(conf, sizeof conf,
-             "# Written by stackbench (src/lab/pg.c) for a throwaway cluster: docs/POSTGRES.md.\n"
+             "# Written by stackbench (src/db/cluster.c) for a throwaway cluster: docs/POSTGRES.md.\n"
              "# What is not set here is PostgreSQL's built-in default.\n"
              "listen_addresses = '127.0.0.1'\n"
              "port = %d\n"
@@ -352,7 +352,7 @@ static int write_config(const db_t *pg, char *err, size_t errlen)
         return -1;
     snprintf(path, sizeof path, "%s/data/pg_hba.conf", pg->dir);
     return write_file(pg, path,
-                      "# Written by stackbench (src/lab/pg.c). The socket's folder is open to the\n"
+                      "# Written by stackbench (src/db/cluster.c). The socket's folder is open to the\n"
                       "# server's user and root only; over TCP only the role the services use.\n"
                       "# TYPE  DATABASE  USER   ADDRESS       METHOD\n"
                       "local   all       all                  trust\n"
