@@ -82,6 +82,7 @@
 #include <string.h>
 
 #include "core/compiler.h"
+#include "core/fmt.h"
 
 #if defined(__SSE2__) && !defined(CSV_NO_SSE2)
 #define CSV_SSE2 1
@@ -1061,19 +1062,6 @@ static size_t fmt6(char *out, size_t room, double v)
         *--t = (char)('0' + x % 10);
         x /= 10;
     } while (x);
-    size_t len = (size_t)(tmp + sizeof tmp - t);
-    memcpy(out, t, len);
-    return len;
-}
-
-static size_t fmt_u64(char *out, uint64_t v)
-{
-    char tmp[24];
-    char *t = tmp + sizeof tmp;
-    do {
-        *--t = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
     size_t len = (size_t)(tmp + sizeof tmp - t);
     memcpy(out, t, len);
     return len;

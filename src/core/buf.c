@@ -54,7 +54,7 @@ int buf_append(buf_t *b, const void *p, size_t n)
     return 0;
 }
 
-int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
+static int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);

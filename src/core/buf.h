@@ -31,7 +31,6 @@ int buf_reserve(buf_t *b, size_t extra);
 int buf_append(buf_t *b, const void *p, size_t n);
 static inline int buf_puts(buf_t *b, const char *s);
 int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(buf_t *b, const char *fmt, va_list ap);
 /* Drop n bytes from the front; when the buffer empties, offsets go back to 0. */
 void buf_consume(buf_t *b, size_t n);
 static inline void buf_clear(buf_t *b) { b->off = b->len = 0; }

@@ -75,7 +75,6 @@ int loop_del(loop_t *l, loop_io_t *io)
 int64_t loop_now(const loop_t *l) { return l->now; }
 int64_t loop_now_update(loop_t *l) { return l->now = clock_now_ns(); }
 void loop_stop(loop_t *l) { l->stop = true; }
-bool loop_stopped(const loop_t *l) { return l->stop; }
 
 /* ---- timer heap: parent of i is (i-1)/2 ---- */
 

@@ -76,6 +76,5 @@ void loop_run(loop_t *loop);
 /* One wait-and-dispatch round, waiting at most max_wait_ns (<0: until an event or timer). */
 void loop_run_once(loop_t *loop, int64_t max_wait_ns);
 void loop_stop(loop_t *loop);
-bool loop_stopped(const loop_t *loop);
 
 #endif

@@ -150,10 +150,8 @@ static void slot_drop(const slot_t *s)
     proc_opts_t o = {.err = PROC_INHERIT};
     pid_t pid = proc_spawn(argv, &o, NULL, 0);
     int code;
-    if (pid > 0 && !proc_wait(pid, 10 * NS_PER_S, &code)) {
-        kill(pid, SIGKILL);
-        proc_wait(pid, NS_PER_S, &code);
-    }
+    if (pid > 0 && !proc_wait(pid, 10 * NS_PER_S, &code))
+        proc_stop(pid, SIGKILL, NS_PER_S);
 }
 
 /* Ends every registered server of this process and removes its folder. Async-signal-safe. */
@@ -167,14 +165,8 @@ static void cleanup_all(void)
             !__atomic_compare_exchange_n(&s->state, &armed, SLOT_CLEANING, false,
                                          __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
             continue;
-        if (s->pid > 0) {
-            int code;
-            kill(s->pid, s->sig);
-            if (!proc_wait(s->pid, 10 * NS_PER_S, &code)) {
-                kill(s->pid, SIGKILL);
-                proc_wait(s->pid, 5 * NS_PER_S, &code);
-            }
-        }
+        if (s->pid > 0)
+            proc_stop(s->pid, s->sig, 10 * NS_PER_S);
         if (s->dir[0])
             db_rm_tree(s->dir);
         if (s->sql[0])

@@ -360,25 +360,44 @@ static int write_config(const db_t *pg, char *err, size_t errlen)
                       err, errlen);
 }
 
-static int run_initdb(db_t *pg, char *err, size_t errlen)
+/* Starts one of the server's programs (initdb, postgres) on our folder's data/: as the
+ * server's user, in the folder, with pg_env, its output appended to (or replacing) log in the
+ * folder. extra: its arguments after "-D DATA". The pid, or -1 with err. */
+static pid_t spawn_program(db_t *pg, const char *program, const char *const *extra,
+                           const char *log, bool append, proc_opts_t o, char *err, size_t errlen)
 {
     char prog[512], data[128], logp[128];
-    snprintf(prog, sizeof prog, "%s/initdb", pg->bindir);
+    snprintf(prog, sizeof prog, "%s/%s", pg->bindir, program);
     snprintf(data, sizeof data, "%s/data", pg->dir);
-    snprintf(logp, sizeof logp, "%s/initdb.log", pg->dir);
-    int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    snprintf(logp, sizeof logp, "%s/%s", pg->dir, log);
+    int fd = open(logp, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", logp, strerror(errno));
         return -1;
     }
-    /* --no-sync: the cluster is thrown away; what it holds survives any process crash (the
-     * page cache does), and only initdb's own final flush is skipped, not the server's. */
-    const char *argv[] = {prog, "-D", data, "-U", PG_SUPERUSER, "-A", "trust", "-E", "UTF8",
-                          "--locale=C", "--no-sync", NULL};
-    proc_opts_t o = {.as_user = pg->as_user, .uid = pg->uid, .gid = pg->gid, .out = fd,
-                     .err_to_out = true, .cwd = pg->dir, .deathsig = SIGKILL, .envp = pg_env};
+    const char *argv[16] = {prog, "-D", data};
+    for (int i = 0; extra[i] && i < 12; i++)
+        argv[3 + i] = extra[i];
+    o.as_user = pg->as_user;
+    o.uid = pg->uid;
+    o.gid = pg->gid;
+    o.out = fd;
+    o.err_to_out = true;
+    o.cwd = pg->dir;
+    o.envp = pg_env;
     pid_t pid = proc_spawn(argv, &o, err, errlen);
     close(fd);
+    return pid;
+}
+
+static int run_initdb(db_t *pg, char *err, size_t errlen)
+{
+    /* --no-sync: the cluster is thrown away; what it holds survives any process crash (the
+     * page cache does), and only initdb's own final flush is skipped, not the server's. */
+    const char *const args[] = {"-U", PG_SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C",
+                                "--no-sync", NULL};
+    pid_t pid = spawn_program(pg, "initdb", args, "initdb.log", false,
+                              (proc_opts_t){.deathsig = SIGKILL}, err, errlen);
     if (pid < 0)
         return -1;
     db_slot_set(pg, pid, SIGKILL);
@@ -390,7 +409,8 @@ static int run_initdb(db_t *pg, char *err, size_t errlen)
     }
     db_slot_sync(pg);
     if (code != 0) {
-        char tail[512];
+        char logp[128], tail[512];
+        snprintf(logp, sizeof logp, "%s/initdb.log", pg->dir);
         log_tail(logp, 0, tail, sizeof tail);
         snprintf(err, errlen, "initdb failed (%d): %s", code, tail);
         return -1;
@@ -401,24 +421,13 @@ static int run_initdb(db_t *pg, char *err, size_t errlen)
 /* Starts the postmaster (not waiting for it). Its log: postgres.log, appended to. */
 static int spawn_postmaster(db_t *pg, char *err, size_t errlen)
 {
-    char prog[512], data[128], logp[128];
-    snprintf(prog, sizeof prog, "%s/postgres", pg->bindir);
-    snprintf(data, sizeof data, "%s/data", pg->dir);
-    snprintf(logp, sizeof logp, "%s/postgres.log", pg->dir);
-    int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", logp, strerror(errno));
-        return -1;
-    }
-    const char *argv[] = {prog, "-D", data, NULL};
     /* PR_SET_PDEATHSIG: if we die without cleaning up (SIGKILL, a crash), SIGQUIT stops the
      * server at once (an immediate shutdown: its processes end, no checkpoint). Its own
      * session: a Ctrl-C on the terminal reaches us, not it, and we stop it in order. */
-    proc_opts_t o = {.as_user = pg->as_user, .uid = pg->uid, .gid = pg->gid,
-                     .cpus = pg->pinned ? &pg->cpus : NULL, .out = fd, .err_to_out = true,
-                     .cwd = pg->dir, .session = true, .deathsig = SIGQUIT, .envp = pg_env};
-    pid_t pid = proc_spawn(argv, &o, err, errlen);
-    close(fd);
+    const char *const none[] = {NULL};
+    proc_opts_t o = {.cpus = pg->pinned ? &pg->cpus : NULL, .session = true,
+                     .deathsig = SIGQUIT};
+    pid_t pid = spawn_program(pg, "postgres", none, "postgres.log", true, o, err, errlen);
     if (pid < 0)
         return -1;
     pg->pid = pid;

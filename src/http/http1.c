@@ -1,5 +1,7 @@
 #include "http/http1.h"
 
+#include "core/fmt.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +30,8 @@ bool http_str_eq(http_str_t s, const char *lit)
     return s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
-bool http_str_ieq(http_str_t s, const char *lit)
+/* ASCII case-insensitive. */
+static bool http_str_ieq(http_str_t s, const char *lit)
 {
     size_t n = strlen(lit);
     return s.n == n && strncasecmp(s.p, lit, n) == 0;
@@ -428,7 +431,7 @@ int http_frame(const http_msg_t *m, char *buf, size_t len, bool eof, uint64_t ma
 
 /* ---- writing ---- */
 
-const char *http_reason(int status)
+static const char *http_reason(int status)
 {
     switch (status) {
     case 100: return "Continue";
@@ -468,20 +471,6 @@ const char *http_date(void)
     return date_str;
 }
 
-/* Writes the decimal digits of v at p; returns the count. */
-static size_t put_u64(char *p, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        p[i] = tmp[n - 1 - i];
-    return n;
-}
-
 #define PUT_LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) += sizeof(s) - 1)
 #define PUT_STR(p, s, n) (memcpy((p), (s), (n)), (p) += (n))
 
@@ -496,7 +485,7 @@ int http_write_response_head(buf_t *out, int status, const char *content_type,
         return rc;
     char *p = buf_end(out), *start = p;
     PUT_LIT(p, "HTTP/1.1 ");
-    p += put_u64(p, (uint64_t)status);
+    p += fmt_u64(p, (uint64_t)status);
     *p++ = ' ';
     PUT_STR(p, reason, rn);
     PUT_LIT(p, "\r\nDate: ");
@@ -506,7 +495,7 @@ int http_write_response_head(buf_t *out, int status, const char *content_type,
         PUT_STR(p, content_type, tn);
     }
     PUT_LIT(p, "\r\nContent-Length: ");
-    p += put_u64(p, content_length);
+    p += fmt_u64(p, content_length);
     if (!keep_alive)
         PUT_LIT(p, "\r\nConnection: close");
     PUT_LIT(p, "\r\n");

@@ -70,7 +70,6 @@ int http_parse_response(const char *buf, size_t len, http_msg_t *m, size_t max_h
 /* Header value by case-insensitive name; NULL when absent. */
 const http_str_t *http_header(const http_msg_t *m, const char *name);
 bool http_str_eq(http_str_t s, const char *lit);          /* exact */
-bool http_str_ieq(http_str_t s, const char *lit);         /* ASCII case-insensitive */
 
 /* ---- chunked decoding, in place and resumable ---- */
 typedef struct {
@@ -111,7 +110,6 @@ int http_frame(const http_msg_t *m, char *buf, size_t len, bool eof, uint64_t ma
 
 /* ---- writing ---- */
 
-const char *http_reason(int status);
 /* "Sun, 06 Nov 1994 08:49:37 GMT" for the current second, cached per thread. */
 const char *http_date(void);
 

@@ -154,8 +154,11 @@ static bool conn_parse(lconn_t *c, bool eof)
         char *start = buf_start(&c->in);
         size_t avail = buf_size(&c->in);
         int rc = http_parse_response(start, avail, &c->msg, HTTP_MAX_HEAD, c->head_request);
-        if (rc == HTTP_INCOMPLETE)
+        if (rc == HTTP_INCOMPLETE) {
+            if (eof)
+                break; /* closed in the middle of an answer: a read error below */
             return true;
+        }
         if (rc < 0) {
             conn_fail(c, LOAD_ERR_PARSE);
             return false;
@@ -164,49 +167,21 @@ static bool conn_parse(lconn_t *c, bool eof)
             c->have_head = true;
             http_chunked_init(&c->chunk);
         }
-        size_t head = (size_t)rc, total;
-        const char *body = start + head;
-        size_t body_len;
-        switch (c->msg.body) {
-        case HTTP_BODY_NONE:
-            total = head;
-            body_len = 0;
-            break;
-        case HTTP_BODY_LENGTH:
-            if (c->msg.content_length > MAX_RESPONSE) {
-                conn_fail(c, LOAD_ERR_PARSE);
-                return false;
-            }
-            total = head + c->msg.content_length;
-            body_len = c->msg.content_length;
-            if (avail < total) {
-                buf_reserve(&c->in, total - avail);
-                return true;
-            }
-            break;
-        case HTTP_BODY_CHUNKED: {
-            ssize_t r = http_chunked_decode(&c->chunk, start + head, avail - head);
-            if (r < 0 || c->chunk.out > MAX_RESPONSE) {
-                conn_fail(c, LOAD_ERR_PARSE);
-                return false;
-            }
-            if (r == 0)
-                return true;
-            total = head + (size_t)r;
-            body_len = c->chunk.out;
-            break;
+        http_frame_t f;
+        int fr = http_frame(&c->msg, start, avail, eof, MAX_RESPONSE, &c->chunk, &f);
+        if (fr < 0) { /* bad framing, or larger than we keep: not an answer we can use */
+            conn_fail(c, LOAD_ERR_PARSE);
+            return false;
         }
-        default: /* until close */
-            if (avail > MAX_RESPONSE) {
-                conn_fail(c, LOAD_ERR_PARSE);
-                return false;
-            }
-            if (!eof)
-                return true;
-            total = avail;
-            body_len = avail - head;
-            break;
+        if (fr == 0) {
+            if (eof)
+                break; /* closed in the middle of an answer: a read error below */
+            if (f.missing)
+                buf_reserve(&c->in, f.missing); /* one allocation for the rest of the body */
+            return true;
         }
+        size_t total = f.total, body_len = f.body_len;
+        const char *body = start + c->msg.head_len;
         if (c->msg.status >= 100 && c->msg.status < 200) {
             /* Interim answer (100 Continue): the real one follows. */
             buf_consume(&c->in, total);
@@ -529,78 +504,120 @@ static void progress_line(lthread_t *ts, int n, const load_config_t *cfg, int64_
     *last_t = now;
 }
 
+/* Adds one thread's figures to the run's. */
+static void merge_thread(load_result_t *res, const lthread_t *t)
+{
+    res->requests += t->r.requests;
+    for (int s = 0; s < 600; s++)
+        res->status[s] += t->r.status[s];
+    for (int e = 0; e < LOAD_ERR_KINDS; e++)
+        res->errors[e] += t->r.errors[e];
+    res->bytes_in += t->r.bytes_in;
+    res->bytes_out += t->r.bytes_out;
+    res->unsent += t->r.unsent;
+    res->connects += t->r.connects;
+    hist_merge(res->latency, t->r.latency);
+    for (size_t q = 0; q < res->nby_request; q++) {
+        load_request_result_t *dst = &res->by_request[q];
+        const load_request_result_t *src = &t->r.by_request[q];
+        dst->sent += src->sent;
+        dst->requests += src->requests;
+        for (int s = 0; s < 600; s++)
+            dst->status[s] += src->status[s];
+        for (int e = 0; e < LOAD_ERR_KINDS; e++)
+            dst->errors[e] += src->errors[e];
+        hist_merge(dst->latency, src->latency);
+    }
+}
+
+/* Shows the progress line once a second until the end of the run. */
+static void show_progress(lthread_t *ts, int nthreads, const load_config_t *cfg, int64_t t0)
+{
+    uint64_t last_req = 0;
+    int64_t last_t = t0;
+    for (;;) {
+        int64_t now = clock_now_ns();
+        int64_t end = t0 + cfg->duration_ns;
+        if (now >= end)
+            break;
+        int64_t step = NS_PER_S - (now - t0) % NS_PER_S;
+        if (now < t0)
+            step = t0 - now + NS_PER_S;
+        if (now + step > end)
+            step = end - now;
+        struct timespec ts_sleep = {step / NS_PER_S, step % NS_PER_S};
+        nanosleep(&ts_sleep, NULL);
+        progress_line(ts, nthreads, cfg, t0, &last_req, &last_t);
+    }
+    fprintf(stderr, "\r\033[K");
+}
+
 int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
     http_url_t url;
-    if (http_url_parse(cfg->url, &url, err, errlen))
-        return -1;
     net_addr_t addr;
-    if (net_resolve(url.host, url.port, &addr, err, errlen))
+    if (http_url_parse(cfg->url, &url, err, errlen) ||
+        net_resolve(url.host, url.port, &addr, err, errlen))
         return -1;
     if (cfg->connections < 1 || cfg->threads < 1) {
         snprintf(err, errlen, "need at least one connection and one thread");
         return -1;
     }
+    if (cfg->nrequests && strcmp(url.target, "/") != 0) {
+        snprintf(err, errlen,
+                 "with a request mix the URL gives only the host and port, not a path ('%s'): "
+                 "each template has its own",
+                 url.target);
+        return -1;
+    }
     int nthreads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
 
-    /* The single request is the same bytes every time: serialize it once. A mix is compiled
-     * once: its templates without placeholders are serialized the same way, the others cut
-     * into pieces rendered per request into each connection's own buffer. */
+    /* What set-up takes is given back at `out`, in reverse, however far it got. */
+    int rc = -1, nready = 0, nstarted = 0;
     buf_t request = BUF_INIT;
     mix_t *mix = NULL;
     char *render = NULL;
     size_t render_max = 0;
+    lthread_t *ts = NULL;
+    lconn_t *conns = NULL;
+
+    /* The single request is the same bytes every time: serialize it once. A mix is compiled
+     * once: its templates without placeholders are serialized the same way, the others cut
+     * into pieces rendered per request into each connection's own buffer. */
     if (cfg->nrequests) {
-        if (strcmp(url.target, "/") != 0) {
-            snprintf(err, errlen,
-                     "with a request mix the URL gives only the host and port, not a path "
-                     "('%s'): each template has its own",
-                     url.target);
-            return -1;
-        }
         mix = mix_new(cfg->requests, cfg->nrequests, url.authority,
                       (const char *const *)cfg->headers, cfg->nheaders, err, errlen);
         if (!mix)
-            return -1;
+            goto out;
         render_max = mix_render_max(mix);
-        if (render_max && !(render = malloc((size_t)cfg->connections * render_max))) {
-            snprintf(err, errlen, "out of memory");
-            mix_free(mix);
-            return -1;
-        }
+        if (render_max && !(render = malloc((size_t)cfg->connections * render_max)))
+            goto oom;
     } else if (http_write_request(&request, cfg->method, url.authority, url.target, cfg->headers,
                                   cfg->nheaders, cfg->body, cfg->body_len)) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        goto oom;
     }
     res->latency = hist_new(1, 3600LL * NS_PER_S, 3);
     if (mix) {
         res->nby_request = cfg->nrequests;
         res->by_request = by_request_new(cfg->nrequests);
     }
-    lthread_t *ts = calloc((size_t)nthreads, sizeof *ts);
-    lconn_t *conns = calloc((size_t)cfg->connections, sizeof *conns);
-    if (!res->latency || (mix && !res->by_request) || !ts || !conns) {
-        snprintf(err, errlen, "out of memory");
-        free(ts);
-        free(conns);
-        buf_free(&request);
-        mix_free(mix);
-        free(render);
-        load_result_free(res);
-        return -1;
-    }
+    ts = calloc((size_t)nthreads, sizeof *ts);
+    conns = calloc((size_t)cfg->connections, sizeof *conns);
+    if (!res->latency || (mix && !res->by_request) || !ts || !conns)
+        goto oom;
+
     uint64_t seed = cfg->seed ? cfg->seed : LOAD_SEED_DEFAULT;
     signal(SIGPIPE, SIG_IGN);
     /* Everybody starts together a little after the threads are up. */
     int64_t t0 = clock_now_ns() + 20 * NS_PER_MS;
-    int64_t interval = cfg->rate > 0 ? (int64_t)llround(cfg->connections * (double)NS_PER_S / cfg->rate) : 0;
+    int64_t interval =
+        cfg->rate > 0 ? (int64_t)llround(cfg->connections * (double)NS_PER_S / cfg->rate) : 0;
     if (cfg->rate > 0 && interval < 1)
         interval = 1;
     double cpu0 = cpu_seconds();
     int next_conn = 0;
-    for (int i = 0; i < nthreads; i++) {
+    for (int i = 0; i < nthreads; i++, nready++) {
         lthread_t *t = &ts[i];
         t->id = i;
         t->cfg = cfg;
@@ -614,8 +631,8 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
             t->r.by_request = by_request_new(cfg->nrequests);
         }
         if (!t->loop || !t->r.latency || (mix && !t->r.by_request)) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
+            nready++; /* what it has is freed at out */
+            goto oom;
         }
         t->nconns = cfg->connections / nthreads + (i < cfg->connections % nthreads);
         t->conns = &conns[next_conn];
@@ -639,77 +656,58 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
                 c->head_request = strcmp(cfg->method, "HEAD") == 0;
             }
             /* Connection g's requests are due at t0 + (g + k*C)/R: evenly spaced overall. */
-            c->next_due = interval ? t0 + (int64_t)llround(c->gidx * (double)NS_PER_S / cfg->rate) : 0;
+            c->next_due =
+                interval ? t0 + (int64_t)llround(c->gidx * (double)NS_PER_S / cfg->rate) : 0;
             loop_timer_init(&c->timer, conn_on_timer);
         }
         loop_timer_init(&t->end_timer, thread_on_start);
         loop_timer_init(&t->sweep, thread_on_sweep);
-        loop_timer_set(t->loop, &t->end_timer, t0);
-        loop_timer_set(t->loop, &t->sweep, t0 + SWEEP_NS);
-    }
-    for (int i = 0; i < nthreads; i++)
-        pthread_create(&ts[i].thread, NULL, thread_main, &ts[i]);
-
-    if (cfg->progress) {
-        uint64_t last_req = 0;
-        int64_t last_t = t0;
-        for (;;) {
-            int64_t now = clock_now_ns();
-            int64_t end = t0 + cfg->duration_ns;
-            if (now >= end)
-                break;
-            int64_t step = NS_PER_S - (now - t0) % NS_PER_S;
-            if (now < t0)
-                step = t0 - now + NS_PER_S;
-            if (now + step > end)
-                step = end - now;
-            struct timespec ts_sleep = {step / NS_PER_S, step % NS_PER_S};
-            nanosleep(&ts_sleep, NULL);
-            progress_line(ts, nthreads, cfg, t0, &last_req, &last_t);
+        if (loop_timer_set(t->loop, &t->end_timer, t0) ||
+            loop_timer_set(t->loop, &t->sweep, t0 + SWEEP_NS)) {
+            nready++;
+            goto oom;
         }
     }
-    int64_t last_done = t0;
-    for (int i = 0; i < nthreads; i++) {
-        lthread_t *t = &ts[i];
-        pthread_join(t->thread, NULL);
-        res->requests += t->r.requests;
-        for (int s = 0; s < 600; s++)
-            res->status[s] += t->r.status[s];
-        for (int e = 0; e < LOAD_ERR_KINDS; e++)
-            res->errors[e] += t->r.errors[e];
-        res->bytes_in += t->r.bytes_in;
-        res->bytes_out += t->r.bytes_out;
-        res->unsent += t->r.unsent;
-        res->connects += t->r.connects;
-        hist_merge(res->latency, t->r.latency);
-        for (size_t q = 0; q < res->nby_request; q++) {
-            load_request_result_t *dst = &res->by_request[q];
-            const load_request_result_t *src = &t->r.by_request[q];
-            dst->sent += src->sent;
-            dst->requests += src->requests;
-            for (int s = 0; s < 600; s++)
-                dst->status[s] += src->status[s];
-            for (int e = 0; e < LOAD_ERR_KINDS; e++)
-                dst->errors[e] += src->errors[e];
-            hist_merge(dst->latency, src->latency);
+    for (; nstarted < nthreads; nstarted++)
+        if (pthread_create(&ts[nstarted].thread, NULL, thread_main, &ts[nstarted]) != 0) {
+            /* Those started end on time by themselves; they are joined at out. */
+            snprintf(err, errlen, "cannot start load thread %d: %s", nstarted, strerror(errno));
+            goto out;
         }
-        if (t->last_done > last_done)
-            last_done = t->last_done;
-        hist_free(t->r.latency);
-        by_request_free(t->r.by_request, t->r.nby_request);
-        loop_free(t->loop);
-    }
     if (cfg->progress)
-        fprintf(stderr, "\r\033[K");
-    res->cpu_s = cpu_seconds() - cpu0;
-    int64_t span = last_done - t0;
-    if (span < cfg->duration_ns)
-        span = cfg->duration_ns;
-    res->elapsed_s = (double)span / NS_PER_S;
+        show_progress(ts, nthreads, cfg, t0);
+    rc = 0;
+
+out:;
+    int64_t last_done = 0;
+    for (int i = 0; i < nstarted; i++) {
+        pthread_join(ts[i].thread, NULL);
+        if (rc == 0)
+            merge_thread(res, &ts[i]);
+        if (ts[i].last_done > last_done)
+            last_done = ts[i].last_done;
+    }
+    for (int i = 0; i < nready; i++) {
+        hist_free(ts[i].r.latency);
+        by_request_free(ts[i].r.by_request, ts[i].r.nby_request);
+        loop_free(ts[i].loop);
+    }
+    if (rc == 0) {
+        res->cpu_s = cpu_seconds() - cpu0;
+        int64_t span = last_done - t0;
+        if (span < cfg->duration_ns)
+            span = cfg->duration_ns;
+        res->elapsed_s = (double)span / NS_PER_S;
+    } else {
+        load_result_free(res);
+    }
     free(ts);
     free(conns);
     buf_free(&request);
     mix_free(mix);
     free(render);
-    return 0;
+    return rc;
+oom:
+    snprintf(err, errlen, "out of memory");
+    goto out;
 }

@@ -6,10 +6,8 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/fmt.h"
 #include "http/http1.h"
-
-/* A rendered number: "-9223372036854775808" is the longest, 20 bytes. */
-#define NUM_MAX 20
 
 /* ---- placeholders ---- */
 
@@ -130,7 +128,7 @@ static bool is_token(const char *s, size_t n)
     return n > 0;
 }
 
-int mix_check(const mix_template_t *rq, char *err, size_t errlen)
+static int mix_check(const mix_template_t *rq, char *err, size_t errlen)
 {
     if (rq->weight < 1 || rq->weight > MIX_MAX_WEIGHT) {
         errf(err, errlen, "weight must be 1..%u, got %u", MIX_MAX_WEIGHT, rq->weight);
@@ -313,7 +311,7 @@ static int compile_dynamic(mix_tpl_t *tp, const mix_template_t *rq, const char *
         errf(err, errlen, "out of memory");
         return -1;
     }
-    tp->max_len = buf_size(&tp->blob) + (size_t)tp->nvalues * NUM_MAX + (body_dyn ? NUM_MAX : 0);
+    tp->max_len = buf_size(&tp->blob) + (size_t)tp->nvalues * FMT_INT_MAX + (body_dyn ? FMT_INT_MAX : 0);
     return 0;
 }
 
@@ -373,7 +371,6 @@ void mix_free(mix_t *m)
     free(m);
 }
 
-size_t mix_count(const mix_t *m) { return m->n; }
 size_t mix_render_max(const mix_t *m) { return m->render_max; }
 bool mix_is_head(const mix_t *m, int i) { return m->tpl[i].head; }
 
@@ -388,25 +385,6 @@ int mix_pick(const mix_t *m, rng_t *r)
     return i;
 }
 
-/* Decimal digits of v, written backwards ending at end. Returns the first digit. */
-static char *put_u64(char *end, uint64_t v)
-{
-    do {
-        *--end = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return end;
-}
-
-static char *put_i64(char *end, int64_t v)
-{
-    if (v >= 0)
-        return put_u64(end, (uint64_t)v);
-    char *p = put_u64(end, 0 - (uint64_t)v);
-    *--p = '-';
-    return p;
-}
-
 size_t mix_render(const mix_t *m, int i, rng_t *r, char *buf, const char **out,
                   mix_sent_t *sent)
 {
@@ -418,15 +396,13 @@ size_t mix_render(const mix_t *m, int i, rng_t *r, char *buf, const char **out,
         return buf_size(&tp->blob);
     }
     /* Draw every value first: the Content-Length, written before the body, depends on them. */
-    char num[MIX_MAX_VALUES][NUM_MAX];
-    const char *digits[MIX_MAX_VALUES];
+    char digits[MIX_MAX_VALUES][FMT_INT_MAX];
     size_t ndigits[MIX_MAX_VALUES];
     size_t body_len = tp->body_lit;
     for (int k = 0; k < tp->nvalues; k++) {
         int64_t v = rng_range(r, tp->lo[k], tp->hi[k]);
         sent->values[k] = v;
-        digits[k] = put_i64(num[k] + NUM_MAX, v);
-        ndigits[k] = (size_t)(num[k] + NUM_MAX - digits[k]);
+        ndigits[k] = fmt_i64(digits[k], v);
         if (k >= tp->body_first)
             body_len += ndigits[k];
     }
@@ -438,10 +414,7 @@ size_t mix_render(const mix_t *m, int i, rng_t *r, char *buf, const char **out,
         if (pt->act == ACT_END)
             break;
         if (pt->act == ACT_LENGTH) {
-            char lb[NUM_MAX];
-            const char *d = put_u64(lb + NUM_MAX, body_len);
-            memcpy(p, d, (size_t)(lb + NUM_MAX - d));
-            p += lb + NUM_MAX - d;
+            p += fmt_u64(p, body_len);
         } else {
             memcpy(p, digits[pt->act], ndigits[pt->act]);
             p += ndigits[pt->act];

@@ -51,24 +51,22 @@ typedef struct {
 /* "WEIGHT METHOD TARGET [BODY]" (the --mix flag): fields separated by blanks, BODY the rest of
  * the string after the blanks that follow TARGET (it may contain blanks; none: no body). The
  * spec is cut in place (a NUL after the method and after the target) and rq points into it.
- * Then checks the template as mix_check does. 0, or -1 with a message in err. */
+ * Then checks the template (below). 0, or -1 with a message in err. */
 int mix_parse_spec(char *spec, mix_template_t *rq, char *err, size_t errlen);
 
-/* Checks one template: a method without blanks or control bytes, a target starting with '/'
- * without them, a weight 1..MIX_MAX_WEIGHT, well-formed placeholders (known name, numbers
- * in range, LO <= HI, at most MIX_MAX_VALUES). 0, or -1 with a message in err. */
-int mix_check(const mix_template_t *rq, char *err, size_t errlen);
+/* mix_parse_spec and mix_new check each template: a method without blanks or control bytes,
+ * a target starting with '/' without them, a weight 1..MIX_MAX_WEIGHT, well-formed
+ * placeholders (known name, numbers in range, LO <= HI, at most MIX_MAX_VALUES). */
 
 typedef struct mix mix_t;
 
-/* Compiles n templates (1..MIX_MAX_TEMPLATES, each checked by mix_check) into requests for
+/* Compiles n templates (1..MIX_MAX_TEMPLATES, each checked) into requests for
  * `authority` (the Host header) with the given "Name: value" headers, laid out exactly as
  * http_write_request lays out a request. NULL with a message in err. */
 mix_t *mix_new(const mix_template_t *rqs, size_t n, const char *authority,
                const char *const *headers, size_t nheaders, char *err, size_t errlen);
 void mix_free(mix_t *m);
 
-size_t mix_count(const mix_t *m);
 /* Bytes a rendering buffer needs: the longest template with placeholders, rendered with the
  * longest numbers; 0 when no template has placeholders (no buffer needed). */
 size_t mix_render_max(const mix_t *m);

@@ -82,7 +82,8 @@ void impl_argv(const impl_t *im, const char *bin, const char *workload, const ch
     out->argv[k] = NULL;
 }
 
-void impl_peers_dir(char *out, size_t n)
+/* peers/ beside this binary (build/stackbench: ../peers), else ./peers. */
+static void impl_peers_dir(char *out, size_t n)
 {
     char exe[4096];
     proc_self_exe(exe, sizeof exe);

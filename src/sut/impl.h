@@ -45,9 +45,6 @@ typedef struct {
 void impl_argv(const impl_t *im, const char *bin, const char *workload, const char *pg_url,
                int pool, impl_argv_t *out);
 
-/* peers/ beside this binary (build/stackbench: ../peers), else ./peers. */
-void impl_peers_dir(char *out, size_t n);
-
 /* ---- the shared flags of run and durability ---- */
 
 typedef struct {
