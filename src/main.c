@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "db/db.h"
 #include "db/durability.h"
 #include "lab/gen.h"
@@ -73,6 +74,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "stackbench: unknown command '%s' (see stackbench --help)\n", cmd);
+    sb_warn(NULL, "unknown command '%s' (see stackbench --help)", cmd);
     return 2;
 }

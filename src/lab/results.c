@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/cpu.h"
 #include "core/fmt.h"
+#include "core/proc.h"
 #include "lab/results.h"
 
 #ifndef SB_VERSION
@@ -149,17 +150,19 @@ void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n)
     }
 }
 
-static void version_of(const char *cmd, char *out, size_t n)
+/* The first line a program prints about its version: the first of the commands `tries`
+ * (NULL-terminated) that runs and exits 0. */
+static void version_of(const char *const *const *tries, char *out, size_t n)
 {
-    snprintf(out, n, "unknown");
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return;
-    if (fgets(out, (int)n, p))
-        out[strcspn(out, "\n")] = 0;
-    else
-        snprintf(out, n, "not found");
-    pclose(p);
+    snprintf(out, n, "not found");
+    for (; *tries; tries++) {
+        const char *const *argv = *tries;
+        char got[1024], err[256];
+        if (proc_run(argv, NULL, 10 * NS_PER_S, got, sizeof got, err, sizeof err) == 0) {
+            snprintf(out, n, "%.*s", (int)strcspn(got, "\n"), got);
+            return;
+        }
+    }
 }
 
 static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, buf_t *out)
@@ -201,14 +204,25 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
     jsonw_key(&w, "c");
     jsonw_str(&w, SB_CC);
     jsonw_key(&w, "go");
-    version_of("go version 2>/dev/null || /usr/local/go/bin/go version 2>/dev/null", v, sizeof v);
+    /* Where scripts/install.sh or the toolchains' own installers put them when PATH does not
+     * have them. */
+    char cargo_rustc[4096];
+    snprintf(cargo_rustc, sizeof cargo_rustc, "%s/.cargo/bin/rustc",
+             getenv("HOME") ? getenv("HOME") : "");
+    const char *const go1[] = {"go", "version", NULL};
+    const char *const go2[] = {"/usr/local/go/bin/go", "version", NULL};
+    const char *const rust1[] = {"rustc", "--version", NULL};
+    const char *const rust2[] = {cargo_rustc, "--version", NULL};
+    const char *const ldd1[] = {"ldd", "--version", NULL};
+    const char *const *const go[] = {go1, go2, NULL}, *const *const rust[] = {rust1, rust2, NULL};
+    const char *const *const ldd[] = {ldd1, NULL};
+    version_of(go, v, sizeof v);
     jsonw_str(&w, v);
     jsonw_key(&w, "rust");
-    version_of("rustc --version 2>/dev/null || $HOME/.cargo/bin/rustc --version 2>/dev/null", v,
-               sizeof v);
+    version_of(rust, v, sizeof v);
     jsonw_str(&w, v);
     jsonw_key(&w, "glibc");
-    version_of("ldd --version 2>/dev/null | head -n 1", v, sizeof v);
+    version_of(ldd, v, sizeof v);
     jsonw_str(&w, v);
     jsonw_obj_end(&w);
 

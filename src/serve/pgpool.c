@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 
 typedef enum { PC_DOWN, PC_CONNECTING, PC_READY } pgc_state;
 
@@ -56,7 +57,7 @@ void pgpool_log(const char *fmt, ...)
     for (char *s = line; *s; s++)
         if (*s == '\n')
             *s = ' ';
-    fprintf(stderr, "stackbench serve sql: %s\n", line);
+    sb_warn("serve sql", "%s", line);
 }
 
 /* libpq's message, on one line, without its trailing newline. */
