@@ -3,7 +3,17 @@
  * Parsing is incremental by re-scanning: a head is parsed only once its terminating empty line
  * is in the buffer (a head is small, so re-scanning a partial one costs little and keeps no
  * state). Names and values point into the caller's buffer, nothing is copied or allocated.
- * Bodies are framed by Content-Length or decoded in place from chunked encoding. */
+ * Bodies are framed by Content-Length or decoded in place from chunked encoding.
+ *
+ * Framing is RFC 9112's with nothing lenient, because a message that two implementations can
+ * read two ways is how requests are smuggled through proxies: every line ends with CRLF (a
+ * bare CR or LF is refused), no white space before a colon, no obsolete line folding, no
+ * control characters in values; one Content-Length line of digits only; a Transfer-Encoding
+ * line (one) whose codings are tokens with chunked once and last (other codings under it: not
+ * implemented); never both, never Transfer-Encoding in HTTP/1.0; one valid Host, required in
+ * HTTP/1.1; request-targets in one of the four forms with only URI characters; chunk sizes of
+ * at most 15 hex digits, chunk extensions and trailer lines well formed and bounded. What is
+ * refused is refused as a whole: the server answers and closes. */
 #ifndef SB_HTTP_HTTP1_H
 #define SB_HTTP_HTTP1_H
 
@@ -37,7 +47,9 @@ typedef enum {
 typedef struct {
     http_str_t method;  /* requests */
     http_str_t target;  /* requests: as sent */
-    http_str_t path;    /* requests: target without the query */
+    http_str_t path;    /* requests: the path to route by: the target without its query (of
+                         * an absolute-form target: its path, "/" when it has none) */
+    http_str_t host;    /* requests: the Host value (empty when absent) */
     int status;         /* responses */
     http_str_t reason;  /* responses */
     int minor;          /* HTTP/1.minor */
@@ -53,13 +65,15 @@ typedef struct {
 /* Results of the parse functions: > 0 is the head length, 0 means more bytes are needed. */
 typedef enum {
     HTTP_INCOMPLETE = 0,
-    HTTP_ERR_SYNTAX = -1,      /* malformed line, header or version */
-    HTTP_ERR_HEAD_TOO_LARGE = -2,
-    HTTP_ERR_TOO_MANY_HEADERS = -3,
-    HTTP_ERR_LENGTH = -4,      /* invalid or conflicting Content-Length, or with chunked */
-    HTTP_ERR_ENCODING = -5,    /* a Transfer-Encoding other than chunked */
-    HTTP_ERR_VERSION = -6,     /* not HTTP/1.0 or HTTP/1.1 */
-    HTTP_ERR_BODY_TOO_LARGE = -7, /* http_frame: the body is larger than allowed */
+    HTTP_ERR_SYNTAX = -1,      /* malformed line, header, target, framing or chunk: 400 */
+    HTTP_ERR_HEAD_TOO_LARGE = -2, /* 431 */
+    HTTP_ERR_TOO_MANY_HEADERS = -3, /* 431 */
+    HTTP_ERR_LENGTH = -4,      /* a bad or repeated Content-Length, or one with chunked: 400 */
+    HTTP_ERR_ENCODING = -5,    /* well-formed transfer codings we do not decode: 501 */
+    HTTP_ERR_VERSION = -6,     /* not HTTP/1.0 or HTTP/1.1: 505 */
+    HTTP_ERR_BODY_TOO_LARGE = -7, /* http_frame: the body is larger than allowed: 413 */
+    HTTP_ERR_HOST = -8,        /* no Host in HTTP/1.1, two, or an invalid one: 400 */
+    HTTP_ERR_EXPECT = -9,      /* an Expect other than 100-continue: 417 */
 } http_status_t;
 
 int http_parse_request(const char *buf, size_t len, http_msg_t *m, size_t max_head);
@@ -77,7 +91,9 @@ typedef struct {
     uint64_t remaining;  /* bytes left in the current chunk */
     size_t pos;          /* raw bytes consumed, from the body start */
     size_t out;          /* decoded bytes, written at the body start */
-    size_t line;         /* length of the current size/trailer line (bounded) */
+    size_t line_at;      /* where the current size or trailer line started (it is bounded) */
+    int digits;          /* of the current chunk size */
+    int trailers;        /* trailer lines so far (bounded) */
 } http_chunked_t;
 
 static inline void http_chunked_init(http_chunked_t *d) { *d = (http_chunked_t){0}; }
@@ -113,11 +129,18 @@ int http_frame(const http_msg_t *m, char *buf, size_t len, bool eof, uint64_t ma
 /* "Sun, 06 Nov 1994 08:49:37 GMT" for the current second, cached per thread. */
 const char *http_date(void);
 
-/* Appends a response head: status line, Date, Content-Type (when given), Content-Length,
- * Connection: close (when !keep_alive), `extra` (already formatted "Name: value\r\n" lines, or
+/* What an answer says of its connection. */
+typedef enum {
+    HTTP_CONN_CLOSE,    /* "Connection: close": the server closes after it */
+    HTTP_CONN_KEEP,     /* nothing: HTTP/1.1 keeps the connection by default */
+    HTTP_CONN_KEEP_10,  /* "Connection: keep-alive": to an HTTP/1.0 client that asked for it */
+} http_conn_t;
+
+/* Appends a response head: status line, Date, Content-Type (when given), Content-Length, the
+ * Connection field conn asks for, `extra` (already formatted "Name: value\r\n" lines, or
  * NULL), and the empty line. 0 or -ENOMEM. */
 int http_write_response_head(buf_t *out, int status, const char *content_type,
-                             size_t content_length, bool keep_alive, const char *extra);
+                             size_t content_length, http_conn_t conn, const char *extra);
 
 /* Appends a whole request. headers: "Name: value" strings. A body (body_len > 0 or a method
  * that carries one) gets Content-Length. 0 or -ENOMEM. */

@@ -41,6 +41,7 @@ struct server_conn {
     bool lingering;          /* output written and half-closed: discarding input until EOF */
     bool head_only;          /* the request being answered is HEAD */
     bool keep_alive;         /* the request being answered allows keep-alive */
+    bool http10;             /* the request being answered is HTTP/1.0 */
     bool peer_closed;        /* epoll reported the peer's FIN: read on to end-of-stream */
     server_later_t *later;   /* a handler answers later (server_defer); nothing else is parsed */
 };
@@ -85,7 +86,8 @@ void server_respond(server_conn_t *c, int status, const char *content_type, cons
                     const void *body, size_t len)
 {
     bool keep = c->keep_alive && !c->closing && !c->w->stopping;
-    if (http_write_response_head(&c->out, status, content_type, len, keep, extra) ||
+    http_conn_t conn = !keep ? HTTP_CONN_CLOSE : c->http10 ? HTTP_CONN_KEEP_10 : HTTP_CONN_KEEP;
+    if (http_write_response_head(&c->out, status, content_type, len, conn, extra) ||
         (!c->head_only && len && buf_append(&c->out, body, len))) {
         c->closing = true; /* out of memory: give up on this connection */
         return;
@@ -179,6 +181,7 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
     const server_service_t *svc = c->w->svc;
     c->head_only = http_str_eq(m->method, "HEAD");
     c->keep_alive = m->keep_alive;
+    c->http10 = m->minor == 0;
     for (size_t i = 0; i < svc->nroutes; i++) {
         const server_route_t *r = &svc->routes[i];
         if (!route_match(m->path, r->path))
@@ -236,10 +239,16 @@ static void conn_process(server_conn_t *c)
         if (rc == HTTP_INCOMPLETE)
             break;
         if (rc < 0) {
+            /* Whatever is refused is answered and the connection closed: after a message whose
+             * framing is in doubt, nothing on the connection can be trusted. */
             if (rc == HTTP_ERR_HEAD_TOO_LARGE || rc == HTTP_ERR_TOO_MANY_HEADERS)
                 respond_and_close(c, 431, "headers_too_large");
             else if (rc == HTTP_ERR_VERSION)
                 respond_and_close(c, 505, "http_version_not_supported");
+            else if (rc == HTTP_ERR_ENCODING)
+                respond_and_close(c, 501, "transfer_coding_not_implemented");
+            else if (rc == HTTP_ERR_EXPECT)
+                respond_and_close(c, 417, "expectation_failed");
             else
                 respond_and_close(c, 400, "bad_request");
             break;

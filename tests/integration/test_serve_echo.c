@@ -92,11 +92,11 @@ TEST(body_over_limit_is_413_and_closes)
 TEST(chunked_body_accepted_and_limited)
 {
     start("--body-limit", "64");
-    CHECK_INT(roundtrip("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    CHECK_INT(roundtrip("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "3\r\n[1,\r\n2\r\n 2\r\n1\r\n]\r\n0\r\n\r\n"),
               200);
     CHECK_STR(resp_body(resp), "[1,2]");
-    char big[1024] = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    char big[1024] = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 10; i++)
         strcat(big, "a\r\n          \r\n");
     strcat(big, "0\r\n\r\n");
@@ -107,17 +107,17 @@ TEST(chunked_body_accepted_and_limited)
 TEST(unknown_path_404_wrong_method_405_with_allow)
 {
     start(NULL, NULL);
-    CHECK_INT(roundtrip("GET /nope HTTP/1.1\r\n\r\n"), 404);
+    CHECK_INT(roundtrip("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"), 404);
     CHECK_STR(resp_body(resp), "{\"error\":\"not_found\"}");
-    CHECK_INT(roundtrip("GET /echo HTTP/1.1\r\n\r\n"), 405);
+    CHECK_INT(roundtrip("GET /echo HTTP/1.1\r\nHost: t\r\n\r\n"), 405);
     char allow[64];
     CHECK(resp_header(resp, "Allow", allow, sizeof allow));
     CHECK_STR(allow, "POST");
     CHECK_STR(resp_body(resp), "{\"error\":\"method_not_allowed\"}");
-    CHECK_INT(roundtrip("DELETE /health HTTP/1.1\r\n\r\n"), 405);
+    CHECK_INT(roundtrip("DELETE /health HTTP/1.1\r\nHost: t\r\n\r\n"), 405);
     CHECK(resp_header(resp, "Allow", allow, sizeof allow));
     CHECK_STR(allow, "GET, HEAD");
-    CHECK_INT(roundtrip("GET /health?probe=1 HTTP/1.1\r\n\r\n"), 200);
+    CHECK_INT(roundtrip("GET /health?probe=1 HTTP/1.1\r\nHost: t\r\n\r\n"), 200);
     CHECK_STR(resp_body(resp), "{\"status\":\"ok\"}");
     stop_clean();
 }
@@ -126,7 +126,7 @@ TEST(head_health_has_length_but_no_body)
 {
     start(NULL, NULL);
     int fd = sock_connect(srv.port);
-    sock_send_str(fd, "HEAD /health HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\n\r\n");
+    sock_send_str(fd, "HEAD /health HTTP/1.1\r\nHost: t\r\n\r\nGET /health HTTP/1.1\r\nHost: t\r\n\r\n");
     ssize_t n = sock_read_all(fd, resp, sizeof resp, 300);
     CHECK(n > 0);
     CHECK(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
@@ -143,7 +143,7 @@ TEST(malformed_http_is_400_and_closes)
 {
     start(NULL, NULL);
     int fd = sock_connect(srv.port);
-    sock_send_str(fd, "GET / HTTP/1.1\r\nBad Header\r\n\r\nGET /health HTTP/1.1\r\n\r\n");
+    sock_send_str(fd, "GET / HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\nGET /health HTTP/1.1\r\nHost: t\r\n\r\n");
     ssize_t n = sock_read_all(fd, resp, sizeof resp, 2000);
     CHECK(n > 0);
     CHECK_INT(resp_status(resp), 400);
@@ -159,7 +159,7 @@ TEST(pipelined_requests_answered_in_order)
     char req[8192] = "";
     for (int i = 0; i < 20; i++) {
         char one[128];
-        snprintf(one, sizeof one, "POST /echo HTTP/1.1\r\nContent-Length: %d\r\n\r\n[%d]",
+        snprintf(one, sizeof one, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n[%d]",
                  i < 10 ? 3 : 4, i);
         strcat(req, one);
     }
@@ -196,7 +196,7 @@ TEST(connection_close_and_http10_close_after_answer)
 {
     start(NULL, NULL);
     int fd = sock_connect(srv.port);
-    sock_send_str(fd, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+    sock_send_str(fd, "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     CHECK(sock_read_all(fd, resp, sizeof resp, 2000) > 0); /* returns because the server closed */
     CHECK_INT(resp_status(resp), 200);
     close(fd);
@@ -212,7 +212,7 @@ TEST(expect_100_continue_then_answer)
 {
     start(NULL, NULL);
     int fd = sock_connect(srv.port);
-    sock_send_str(fd, "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+    sock_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
     ssize_t n = sock_read_all(fd, resp, sizeof resp, 300);
     CHECK(n > 0);
     CHECK(strncmp(resp, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
@@ -228,7 +228,7 @@ TEST(silent_client_mid_request_gets_408)
 {
     start("--request-timeout", "300ms");
     int fd = sock_connect(srv.port);
-    sock_send_str(fd, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\n{");
+    sock_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n{");
     ssize_t n = sock_read_all(fd, resp, sizeof resp, 3000);
     CHECK(n > 0);
     CHECK_INT(resp_status(resp), 408);
@@ -242,7 +242,7 @@ TEST(sigterm_finishes_request_in_flight_then_exits_0)
     start(NULL, NULL);
     int idle = sock_connect(srv.port); /* an idle keep-alive connection is simply closed */
     int fd = sock_connect(srv.port);
-    sock_send_str(fd, "POST /echo HTTP/1.1\r\nContent-Length: 7\r\n\r\n[1,");
+    sock_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\n[1,");
     usleep(100000);
     kill(srv.pid, SIGTERM);
     usleep(100000);
@@ -274,7 +274,7 @@ TEST(random_garbage_never_kills_the_server)
         for (int k = 0; k < n; k++)
             junk[k] = (char)rand_r(&seed);
         if (i % 3 == 0) /* a plausible start, then garbage */
-            memcpy(junk, "POST /echo HTTP/1.1\r\n", n > 21 ? 21 : (size_t)n);
+            memcpy(junk, "POST /echo HTTP/1.1\r\nHost: t\r\n", n > 21 ? 21 : (size_t)n);
         sock_send(fd, junk, (size_t)n);
         shutdown(fd, SHUT_WR);
         sock_read_all(fd, resp, sizeof resp, 1000);
