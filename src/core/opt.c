@@ -1,5 +1,6 @@
 #include "core/opt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -130,11 +131,16 @@ static void help_entry(FILE *f, bool letters, char letter, const char *name, con
     int n = snprintf(left, sizeof left, "  %s%s%s--%s%s%s", letter ? "-" : "",
                      letter ? (char[2]){letter, 0} : "", letter ? ", " : letters ? "    " : "",
                      name, meta ? " " : "", meta ? meta : "");
-    fprintf(f, "%s%*s", left, n + 2 <= HELP_COLUMN ? HELP_COLUMN - n : 2, "");
-    if (n + 2 > HELP_COLUMN) { /* too long for the column: the text below it */
-        fprintf(f, "\n%*s", HELP_COLUMN, "");
+    fputs(left, f);
+    if (!help || !*help) {
+        fputc('\n', f);
+        return;
     }
-    help_text(f, help ? help : "");
+    if (n + 2 <= HELP_COLUMN)
+        fprintf(f, "%*s", HELP_COLUMN - n, "");
+    else /* too long for the column: the text below it */
+        fprintf(f, "\n%*s", HELP_COLUMN, "");
+    help_text(f, help);
 }
 
 void opt_help(const opt_cmd_t *cmd, FILE *f)
@@ -145,14 +151,14 @@ void opt_help(const opt_cmd_t *cmd, FILE *f)
         fprintf(f, "%s stackbench %.*s\n", line ? "      " : "usage:", (int)n, u);
         u += n + (u[n] == '\n');
     }
-    if (cmd->about)
+    if (cmd->about && *cmd->about)
         fprintf(f, "\n%s%s", cmd->about, cmd->about[strlen(cmd->about) - 1] == '\n' ? "" : "\n");
     fprintf(f, "\nflags:\n");
     bool letters = any_letter(cmd->opts);
     for (const opt_t *o = cmd->opts; o && o->name; o++)
         help_entry(f, letters, o->letter, o->name, o->kind == OPT_BOOL ? NULL : o->meta, o->help);
     help_entry(f, letters, 'h', "help", NULL, "this help");
-    if (cmd->more)
+    if (cmd->more && *cmd->more)
         fprintf(f, "\n%s%s", cmd->more, cmd->more[strlen(cmd->more) - 1] == '\n' ? "" : "\n");
     fprintf(f, "\nreference: docs/%s.md, man stackbench\n", cmd->name);
 }
@@ -206,10 +212,16 @@ static int apply(const opt_t *o, const char *arg, char *why, size_t whylen)
             *(int64_t *)o->dst = v;
         return 0;
     case OPT_UINT64: {
+        /* Decimal or 0x hex; not strtoull's base 0, which reads "010" as octal 8. strtoull
+         * also takes a sign and leading blanks: the first character must be a digit. */
+        bool hex = arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X');
+        const char *digits = hex ? arg + 2 : arg;
+        if (!(hex ? isxdigit((unsigned char)*digits) : isdigit((unsigned char)*digits)))
+            return -1;
         char *end;
         errno = 0;
-        unsigned long long x = strtoull(arg, &end, 0);
-        if (errno || *end || !*arg || *arg == '-' || *arg == '+' || *arg == ' ')
+        unsigned long long x = strtoull(digits, &end, hex ? 16 : 10);
+        if (errno || *end)
             return -1;
         *(uint64_t *)o->dst = x;
         return 0;
@@ -288,7 +300,7 @@ int opt_parse(const opt_cmd_t *cmd, int argc, char **argv)
             continue;
         }
         char flag[128];
-        const opt_t *o;
+        const opt_t *o = NULL;
         const char *val = NULL;
         if (a[1] == '-') {
             const char *name = a + 2, *eq = strchr(name, '=');

@@ -237,7 +237,7 @@ int proc_run(const char *const argv[], const proc_opts_t *o, int64_t timeout_ns,
     if (timed_out || !proc_wait(pid, left > 0 ? left : 0, &st)) {
         kill(pid, SIGKILL);
         proc_wait(pid, 5 * NS_PER_S, &st);
-        snprintf(err, errlen, "%s did not finish in %.0f s", argv[0], (double)timeout_ns / NS_PER_S);
+        snprintf(err, errlen, "%s did not finish in %g s", argv[0], (double)timeout_ns / NS_PER_S);
         return -1;
     }
     return st;

@@ -1,7 +1,6 @@
 #include "http/url.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 int http_url_parse(const char *s, http_url_t *u, char *err, size_t errlen)
@@ -10,32 +9,56 @@ int http_url_parse(const char *s, http_url_t *u, char *err, size_t errlen)
         snprintf(err, errlen, "URL must start with http:// (got '%s')", s);
         return -1;
     }
-    const char *p = s + 7, *hend, *rest;
+    const char *p = s + 7, *host, *hend, *rest;
     if (*p == '[') {
         hend = strchr(p, ']');
         if (!hend)
             goto bad;
-        snprintf(u->host, sizeof u->host, "%.*s", (int)(hend - p - 1), p + 1);
+        host = p + 1;
         rest = hend + 1;
     } else {
+        host = p;
         hend = p + strcspn(p, ":/?");
-        snprintf(u->host, sizeof u->host, "%.*s", (int)(hend - p), p);
         rest = hend;
     }
-    if (!u->host[0])
+    if (hend == host)
         goto bad;
-    u->port = 80;
+    int port = 80;
     if (*rest == ':') {
-        char *e;
-        long port = strtol(rest + 1, &e, 10);
-        if (e == rest + 1 || port <= 0 || port > 65535)
+        /* Digits only: strtol would also take a sign and leading white space. */
+        const char *d = rest + 1;
+        for (port = 0; *d >= '0' && *d <= '9'; d++)
+            if ((port = port * 10 + (*d - '0')) > 65535)
+                goto bad;
+        if (d == rest + 1 || port == 0)
             goto bad;
-        u->port = (int)port;
-        rest = e;
+        rest = d;
     }
     if (*rest && *rest != '/' && *rest != '?')
         goto bad;
-    snprintf(u->authority, sizeof u->authority, "%.*s", (int)(rest - (s + 7)), s + 7);
+    /* A part that does not fit is refused: cut short, it would name another host or path. */
+    size_t hn = (size_t)(hend - host), an = (size_t)(rest - p);
+    size_t tn = *rest ? strlen(rest) + (*rest == '?') : 1;
+    if (hn >= sizeof u->host) {
+        snprintf(err, errlen, "URL too long: a host of at most %zu bytes, got %zu",
+                 sizeof u->host - 1, hn);
+        return -1;
+    }
+    if (an >= sizeof u->authority) {
+        snprintf(err, errlen, "URL too long: a host and port of at most %zu bytes, got %zu",
+                 sizeof u->authority - 1, an);
+        return -1;
+    }
+    if (tn >= sizeof u->target) {
+        snprintf(err, errlen, "URL too long: a path and query of at most %zu bytes, got %zu",
+                 sizeof u->target - 1, tn);
+        return -1;
+    }
+    memcpy(u->host, host, hn);
+    u->host[hn] = 0;
+    u->port = port;
+    memcpy(u->authority, p, an);
+    u->authority[an] = 0;
     snprintf(u->target, sizeof u->target, "%s%s", *rest == '?' ? "/" : "", *rest ? rest : "/");
     return 0;
 bad:

@@ -20,8 +20,21 @@ static int hexv(char c)
     return -1;
 }
 
-/* C escapes of s[0..n) into out. -1 on a bad escape. */
-static int unescape(const char *s, size_t n, buf_t *out)
+/* Why a line was refused, for "NAME: line N: why". */
+typedef struct {
+    char why[256];
+} why_t;
+
+/* "a bad escape '\x4' in send": the escape at e, of which left bytes are in the text. */
+static int bad_escape(const char *e, size_t left, const char *what, why_t *w)
+{
+    snprintf(w->why, sizeof w->why, "a bad escape '%.*s' in %s", (int)(left < 4 ? left : 4), e,
+             what);
+    return -1;
+}
+
+/* C escapes of s[0..n) into out. -1 on a bad escape, said in w (what: the directive). */
+static int unescape(const char *s, size_t n, buf_t *out, const char *what, why_t *w)
 {
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -29,8 +42,9 @@ static int unescape(const char *s, size_t n, buf_t *out)
             buf_append(out, &c, 1);
             continue;
         }
+        size_t at = i;
         if (++i >= n)
-            return -1;
+            return bad_escape(s + at, n - at, what, w);
         switch (s[i]) {
         case 'r': c = '\r'; break;
         case 'n': c = '\n'; break;
@@ -39,44 +53,58 @@ static int unescape(const char *s, size_t n, buf_t *out)
         case '\\': c = '\\'; break;
         case 'x': {
             if (i + 2 >= n)
-                return -1;
+                return bad_escape(s + at, n - at, what, w);
             int h = hexv(s[i + 1]), l = hexv(s[i + 2]);
             if (h < 0 || l < 0)
-                return -1;
+                return bad_escape(s + at, n - at, what, w);
             c = (char)(h * 16 + l);
             i += 2;
             break;
         }
         default:
-            return -1;
+            return bad_escape(s + at, n - at, what, w);
         }
         buf_append(out, &c, 1);
     }
     return 0;
 }
 
-/* {repeat:N:TEXT} expansion, then unescaping. */
-static int expand(const char *s, size_t n, buf_t *out)
+#define REPEAT_MAX (64L << 20)
+
+/* {repeat:N:TEXT} expansion, then unescaping. Reads s[0..n) only: a case's text is not
+ * NUL-terminated. */
+static int expand(const char *s, size_t n, buf_t *out, const char *what, why_t *w)
 {
     size_t i = 0;
+    const char *end = s + n;
     while (i < n) {
         const char *r = memmem(s + i, n - i, "{repeat:", 8);
         size_t upto = r ? (size_t)(r - s) : n;
-        if (unescape(s + i, upto - i, out))
+        if (unescape(s + i, upto - i, out, what, w))
             return -1;
         if (!r)
             break;
         const char *p = r + 8;
-        char *end;
-        long count = strtol(p, &end, 10);
-        if (end == p || *end != ':' || count < 0 || count > (64L << 20))
+        long count = 0;
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if ((count = count * 10 + (*p - '0')) > REPEAT_MAX) {
+                snprintf(w->why, sizeof w->why, "a bad {repeat:N:TEXT} in %s: N is at most %ld",
+                         what, REPEAT_MAX);
+                return -1;
+            }
+        if (p == r + 8 || p == end || *p != ':') {
+            snprintf(w->why, sizeof w->why,
+                     "a bad {repeat:N:TEXT} in %s: N must be digits followed by ':'", what);
             return -1;
-        const char *text = end + 1;
-        const char *close = memchr(text, '}', (size_t)(s + n - text));
-        if (!close)
+        }
+        const char *text = p + 1;
+        const char *close = memchr(text, '}', (size_t)(end - text));
+        if (!close) {
+            snprintf(w->why, sizeof w->why, "a bad {repeat:N:TEXT} in %s: no '}' after TEXT", what);
             return -1;
+        }
         buf_t one = BUF_INIT;
-        if (unescape(text, (size_t)(close - text), &one)) {
+        if (unescape(text, (size_t)(close - text), &one, what, w)) {
             buf_free(&one);
             return -1;
         }
@@ -97,19 +125,24 @@ static char *dupn(const char *s, size_t n)
 }
 
 /* A send line: expand, then replace {len} by the length of what follows "\r\n\r\n". */
-static int send_bytes(const char *v, size_t n, contract_step_t *st)
+static int send_bytes(const char *v, size_t n, contract_step_t *st, why_t *w)
 {
     buf_t b = BUF_INIT, mid = BUF_INIT, body = BUF_INIT;
     int rc = -1;
     const char *tok = memmem(v, n, "{len}", 5);
     if (!tok) {
-        if (expand(v, n, &b))
+        if (expand(v, n, &b, "send", w))
             goto out;
     } else {
         const char *sep = memmem(tok, (size_t)(v + n - tok), "\\r\\n\\r\\n", 8);
-        if (!sep || expand(v, (size_t)(tok - v), &b) ||
-            expand(tok + 5, (size_t)(sep + 8 - tok - 5), &mid) ||
-            expand(sep + 8, (size_t)(v + n - sep - 8), &body))
+        if (!sep) {
+            snprintf(w->why, sizeof w->why, "{len} in send without an empty line (\\r\\n\\r\\n) "
+                                            "after it");
+            goto out;
+        }
+        if (expand(v, (size_t)(tok - v), &b, "send", w) ||
+            expand(tok + 5, (size_t)(sep + 8 - tok - 5), &mid, "send", w) ||
+            expand(sep + 8, (size_t)(v + n - sep - 8), &body, "send", w))
             goto out;
         buf_printf(&b, "%zu", buf_size(&body));
         buf_append(&b, buf_start(&mid), buf_size(&mid));
@@ -123,6 +156,26 @@ out:
     buf_free(&mid);
     buf_free(&body);
     return rc;
+}
+
+/* expect's value: "none" (0) or a status 100..599, three digits. */
+static int parse_status(const char *v, size_t n, int *status, why_t *w)
+{
+    if (n == 4 && memcmp(v, "none", 4) == 0) {
+        *status = 0;
+        return 0;
+    }
+    int st = 0;
+    size_t i = 0;
+    for (; i < n && i < 3 && v[i] >= '0' && v[i] <= '9'; i++)
+        st = st * 10 + (v[i] - '0');
+    if (n != 3 || i != 3 || st < 100 || st > 599) {
+        snprintf(w->why, sizeof w->why, "expect: a status 100..599 or none, got '%.*s'",
+                 (int)(n < 40 ? n : 40), v);
+        return -1;
+    }
+    *status = st;
+    return 0;
 }
 
 static contract_step_t *add_step(contract_case_t *c, contract_step_kind_t kind)
@@ -142,6 +195,7 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
     contract_step_t *expect = NULL;
     const char *p = text, *end = text + len;
     int lineno = 0;
+    why_t w = {""};
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
@@ -161,23 +215,35 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
             continue;
         }
         const char *colon = memchr(line, ':', n);
-        if (!colon)
+        if (!colon) {
+            snprintf(w.why, sizeof w.why, "expected 'directive: value', got '%.*s'",
+                     (int)(n < 40 ? n : 40), line);
             goto bad;
+        }
         size_t kn = (size_t)(colon - line);
         const char *v = colon + 1;
         if (v < le && *v == ' ')
             v++;
         size_t vn = (size_t)(le - v);
 #define KEY(k) (kn == strlen(k) && memcmp(line, k, kn) == 0)
+        bool check = KEY("header") || KEY("body") || KEY("body-has") || KEY("head-only");
+        if (check && !expect) {
+            snprintf(w.why, sizeof w.why, "%.*s: no expect before it", (int)kn, line);
+            goto bad;
+        }
         if (KEY("send")) {
-            if (send_bytes(v, vn, add_step(out, STEP_SEND)))
+            if (send_bytes(v, vn, add_step(out, STEP_SEND), &w))
                 goto bad;
             expect = NULL;
         } else if (KEY("pause")) {
             char tmp[32];
             snprintf(tmp, sizeof tmp, "%.*s", (int)vn, v);
-            if (opt_parse_duration_ns(tmp, &add_step(out, STEP_PAUSE)->pause_ns))
+            if (vn >= sizeof tmp ||
+                opt_parse_duration_ns(tmp, &add_step(out, STEP_PAUSE)->pause_ns)) {
+                snprintf(w.why, sizeof w.why, "pause: a duration like 50ms, got '%.*s'",
+                         (int)(vn < 40 ? vn : 40), v);
                 goto bad;
+            }
             expect = NULL;
         } else if (KEY("shutdown")) {
             add_step(out, STEP_SHUTDOWN);
@@ -187,36 +253,54 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
             expect = NULL;
         } else if (KEY("expect")) {
             expect = add_step(out, STEP_EXPECT);
-            if (vn == 4 && memcmp(v, "none", 4) == 0)
-                expect->status = 0;
-            else if ((expect->status = atoi(v)) < 100 || expect->status > 599)
+            if (parse_status(v, vn, &expect->status, &w))
                 goto bad;
-        } else if (expect && KEY("header")) {
+        } else if (KEY("header")) {
             const char *hc = memchr(v, ':', vn);
-            if (!hc || expect->nheaders == CONTRACT_MAX_CHECKS)
+            if (!hc) {
+                snprintf(w.why, sizeof w.why, "header: expected 'Name: value', got '%.*s'",
+                         (int)(vn < 40 ? vn : 40), v);
                 goto bad;
+            }
+            if (expect->nheaders == CONTRACT_MAX_CHECKS) {
+                snprintf(w.why, sizeof w.why, "header: at most %d per expect",
+                         CONTRACT_MAX_CHECKS);
+                goto bad;
+            }
             const char *hv = hc + 1;
             while (hv < le && *hv == ' ')
                 hv++;
             expect->header_name[expect->nheaders] = dupn(v, (size_t)(hc - v));
             expect->header_value[expect->nheaders++] = dupn(hv, (size_t)(le - hv));
-        } else if (expect && KEY("body")) {
+        } else if (KEY("body")) {
             buf_t b = BUF_INIT;
-            if (expand(v, vn, &b))
+            if (expand(v, vn, &b, "body", &w)) {
+                buf_free(&b);
                 goto bad;
+            }
             expect->has_body = true;
             expect->body_len = buf_size(&b);
             expect->body = dupn(buf_start(&b) ? buf_start(&b) : "", expect->body_len);
             buf_free(&b);
-        } else if (expect && KEY("body-has")) {
-            buf_t b = BUF_INIT;
-            if (expand(v, vn, &b) || expect->nbody_has == CONTRACT_MAX_CHECKS)
+        } else if (KEY("body-has")) {
+            if (expect->nbody_has == CONTRACT_MAX_CHECKS) {
+                snprintf(w.why, sizeof w.why, "body-has: at most %d per expect",
+                         CONTRACT_MAX_CHECKS);
                 goto bad;
-            expect->body_has[expect->nbody_has++] = dupn(buf_start(&b) ? buf_start(&b) : "", buf_size(&b));
+            }
+            buf_t b = BUF_INIT;
+            if (expand(v, vn, &b, "body-has", &w)) {
+                buf_free(&b);
+                goto bad;
+            }
+            expect->body_has[expect->nbody_has++] =
+                dupn(buf_start(&b) ? buf_start(&b) : "", buf_size(&b));
             buf_free(&b);
-        } else if (expect && KEY("head-only")) {
+        } else if (KEY("head-only")) {
             expect->head_only = true;
         } else {
+            snprintf(w.why, sizeof w.why, "unknown directive '%.*s'", (int)(kn < 40 ? kn : 40),
+                     line);
             goto bad;
         }
 #undef KEY
@@ -227,7 +311,7 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
     }
     return 0;
 bad:
-    snprintf(err, errlen, "%s: line %d: not understood", name, lineno);
+    snprintf(err, errlen, "%s: line %d: %s", name, lineno, w.why);
     return -1;
 }
 
@@ -294,7 +378,8 @@ int contract_load_dir(const char *dir, contract_t *out, char *err, size_t errlen
         }
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) /* qsort's array must not be NULL, even for no elements */
+        qsort(names, n, sizeof *names, cmp_str);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         char path[4096];

@@ -1,5 +1,5 @@
 /* Tests for the contract case parser (src/verify/contract.c): each directive and what it
- * becomes, the escapes and expansions of values, comments, the "line N" of every error, the
+ * becomes, the escapes and expansions of values, comments, the line and reason of every error, the
  * folder and built-in loaders, and that every case compiled into the binary parses. */
 #include <errno.h>
 #include <sys/stat.h>
@@ -99,10 +99,19 @@ TEST(expect_status_100_to_599)
     contract_case_t *c = parse_ok("expect: 100\nexpect: 599\n");
     CHECK(c && c->nsteps == 2);
     CHECK(c && c->steps[0].status == 100 && c->steps[1].status == 599);
-    CHECK_REFUSED("expect: 99\n", "t: line 1: not understood");
-    CHECK_REFUSED("expect: 600\n", "t: line 1: not understood");
-    CHECK_REFUSED("expect: ok\n", "t: line 1: not understood");
-    CHECK_REFUSED("expect:\n", "t: line 1: not understood");
+    CHECK_REFUSED("expect: 99\n", "t: line 1: expect: a status 100..599 or none, got '99'");
+    CHECK_REFUSED("expect: 600\n", "t: line 1: expect: a status 100..599 or none, got '600'");
+    CHECK_REFUSED("expect: ok\n", "t: line 1: expect: a status 100..599 or none, got 'ok'");
+    CHECK_REFUSED("expect:\n", "t: line 1: expect: a status 100..599 or none, got ''");
+    /* three digits and nothing else (atoi took "200abc" for 200) */
+    CHECK_REFUSED("expect: 200abc\n", "t: line 1: expect: a status 100..599 or none, got '200abc'");
+    CHECK_REFUSED("expect: 2000\n", "t: line 1: expect: a status 100..599 or none, got '2000'");
+    CHECK_REFUSED("expect: 0200\n", "t: line 1: expect: a status 100..599 or none, got '0200'");
+    CHECK_REFUSED("expect: +200\n", "t: line 1: expect: a status 100..599 or none, got '+200'");
+    CHECK_REFUSED("expect:  200\n", "t: line 1: expect: a status 100..599 or none, got ' 200'");
+    CHECK_REFUSED("expect: 200 \n", "t: line 1: expect: a status 100..599 or none, got '200 '");
+    CHECK_REFUSED("expect: nonesuch\n",
+                  "t: line 1: expect: a status 100..599 or none, got 'nonesuch'");
     contract_free(&held);
 }
 
@@ -134,7 +143,7 @@ TEST(body_has_is_repeatable_up_to_the_limit)
     CHECK(c && strcmp(c->steps[0].body_has[7], "\"k7\"") == 0);
     CHECK(c && !c->steps[0].has_body); /* body-has is not body */
     strcat(text, "body-has: one too many\n");
-    CHECK_REFUSED(text, "t: line 10: not understood");
+    CHECK_REFUSED(text, "t: line 10: body-has: at most 8 per expect");
     contract_free(&held);
 }
 
@@ -146,7 +155,7 @@ TEST(headers_up_to_the_limit)
     contract_case_t *c = parse_ok(text);
     CHECK(c && c->steps[0].nheaders == CONTRACT_MAX_CHECKS);
     strcat(text, "header: H8: v\n");
-    CHECK_REFUSED(text, "t: line 10: not understood");
+    CHECK_REFUSED(text, "t: line 10: header: at most 8 per expect");
     contract_free(&held);
 }
 
@@ -159,7 +168,8 @@ TEST(empty_body_is_a_body)
 
 TEST(head_only)
 {
-    contract_case_t *c = parse_ok("send: HEAD /health HTTP/1.1\\r\\n\\r\\n\nexpect: 200\nhead-only: yes\n");
+    contract_case_t *c =
+        parse_ok("send: HEAD /health HTTP/1.1\\r\\n\\r\\n\nexpect: 200\nhead-only: yes\n");
     CHECK(c && c->nsteps == 2 && c->steps[1].head_only);
     contract_free(&held);
 }
@@ -168,8 +178,8 @@ TEST(pause_takes_a_duration)
 {
     contract_case_t *c = parse_ok("pause: 250us\npause: 2s\n");
     CHECK(c && c->steps[0].pause_ns == 250 * NS_PER_US && c->steps[1].pause_ns == 2 * NS_PER_S);
-    CHECK_REFUSED("pause: soon\n", "t: line 1: not understood");
-    CHECK_REFUSED("pause: -1s\n", "t: line 1: not understood");
+    CHECK_REFUSED("pause: soon\n", "t: line 1: pause: a duration like 50ms, got 'soon'");
+    CHECK_REFUSED("pause: -1s\n", "t: line 1: pause: a duration like 50ms, got '-1s'");
     contract_free(&held);
 }
 
@@ -189,12 +199,13 @@ TEST(escapes_in_values)
 
 TEST(bad_escapes_refused)
 {
-    CHECK_REFUSED("send: a\\q\n", "t: line 1: not understood");
-    CHECK_REFUSED("send: a\\\n", "t: line 1: not understood");   /* a lone backslash at the end */
-    CHECK_REFUSED("send: \\x4\n", "t: line 1: not understood");  /* one hex digit */
-    CHECK_REFUSED("send: \\xg0\n", "t: line 1: not understood");
-    CHECK_REFUSED("expect: 200\nbody: \\z\n", "t: line 2: not understood");
-    CHECK_REFUSED("expect: 200\nbody-has: \\z\n", "t: line 2: not understood");
+    CHECK_REFUSED("send: a\\q\n", "t: line 1: a bad escape '\\q' in send");
+    /* a lone backslash at the end, one hex digit */
+    CHECK_REFUSED("send: a\\\n", "t: line 1: a bad escape '\\' in send");
+    CHECK_REFUSED("send: \\x4\n", "t: line 1: a bad escape '\\x4' in send");
+    CHECK_REFUSED("send: \\xg0\n", "t: line 1: a bad escape '\\xg0' in send");
+    CHECK_REFUSED("expect: 200\nbody: \\z\n", "t: line 2: a bad escape '\\z' in body");
+    CHECK_REFUSED("expect: 200\nbody-has: \\z\n", "t: line 2: a bad escape '\\z' in body-has");
 }
 
 TEST(repeat_expands_to_n_copies)
@@ -213,13 +224,22 @@ TEST(repeat_expands_to_n_copies)
     contract_free(&held);
 }
 
+/* "t: line 1: a bad {repeat:N:TEXT} in send: " + why */
+#define CHECK_BAD_REPEAT(text, why)                                                               \
+    CHECK_REFUSED(text, "t: line 1: a bad {repeat:N:TEXT} in send: " why)
+
 TEST(bad_repeat_refused)
 {
-    CHECK_REFUSED("send: {repeat:x:a}\n", "t: line 1: not understood");
-    CHECK_REFUSED("send: {repeat:3a}\n", "t: line 1: not understood");
-    CHECK_REFUSED("send: {repeat:-1:a}\n", "t: line 1: not understood");
-    CHECK_REFUSED("send: {repeat:3:abc\n", "t: line 1: not understood");  /* no closing brace */
-    CHECK_REFUSED("send: {repeat:99999999999:a}\n", "t: line 1: not understood"); /* over 64 Mi */
+    CHECK_BAD_REPEAT("send: {repeat:x:a}\n", "N must be digits followed by ':'");
+    CHECK_BAD_REPEAT("send: {repeat:3a}\n", "N must be digits followed by ':'");
+    CHECK_BAD_REPEAT("send: {repeat:-1:a}\n", "N must be digits followed by ':'");
+    CHECK_BAD_REPEAT("send: {repeat:+1:a}\n", "N must be digits followed by ':'");
+    CHECK_BAD_REPEAT("send: {repeat: 1:a}\n", "N must be digits followed by ':'");
+    CHECK_BAD_REPEAT("send: {repeat:3:abc\n", "no '}' after TEXT");
+    CHECK_BAD_REPEAT("send: {repeat:99999999999:a}\n", "N is at most 67108864"); /* over 64 Mi */
+    CHECK_BAD_REPEAT("send: {repeat:67108865:a}\n", "N is at most 67108864");
+    /* TEXT takes escapes: a bad one is said as such */
+    CHECK_REFUSED("send: {repeat:2:\\q}\n", "t: line 1: a bad escape '\\q' in send");
 }
 
 TEST(len_is_the_length_of_the_body)
@@ -242,12 +262,13 @@ TEST(len_is_the_length_of_the_body)
 TEST(len_without_an_empty_line_refused)
 {
     CHECK_REFUSED("send: P / HTTP/1.1\\r\\nContent-Length: {len}\\r\\n\n",
-                  "t: line 1: not understood");
+                  "t: line 1: {len} in send without an empty line (\\r\\n\\r\\n) after it");
 }
 
 TEST(comments_and_empty_lines)
 {
-    contract_case_t *c = parse_ok("\n#   first comment\n\n# second comment\nsend: x\n#\n\nexpect: 200\n");
+    contract_case_t *c =
+        parse_ok("\n#   first comment\n\n# second comment\nsend: x\n#\n\nexpect: 200\n");
     if (!c)
         return;
     CHECK_STR(c->comment, "first comment"); /* the first one, blanks after '#' dropped */
@@ -270,22 +291,30 @@ TEST(checks_need_an_expect_before_them)
 {
     /* header, body, body-has and head-only describe an answer: an expect must come first, and
      * any other step ends it. */
-    CHECK_REFUSED("header: A: b\n", "t: line 1: not understood");
-    CHECK_REFUSED("body: x\n", "t: line 1: not understood");
-    CHECK_REFUSED("body-has: x\n", "t: line 1: not understood");
-    CHECK_REFUSED("head-only: yes\n", "t: line 1: not understood");
-    CHECK_REFUSED("expect: 200\nsend: x\nbody: x\n", "t: line 3: not understood");
-    CHECK_REFUSED("expect: 200\npause: 1ms\nheader: A: b\n", "t: line 3: not understood");
-    CHECK_REFUSED("expect: 200\nshutdown: write\nbody-has: x\n", "t: line 3: not understood");
-    CHECK_REFUSED("expect: 200\nclosed: yes\nhead-only: yes\n", "t: line 3: not understood");
+    CHECK_REFUSED("header: A: b\n", "t: line 1: header: no expect before it");
+    CHECK_REFUSED("body: x\n", "t: line 1: body: no expect before it");
+    CHECK_REFUSED("body-has: x\n", "t: line 1: body-has: no expect before it");
+    CHECK_REFUSED("head-only: yes\n", "t: line 1: head-only: no expect before it");
+    CHECK_REFUSED("expect: 200\nsend: x\nbody: x\n", "t: line 3: body: no expect before it");
+    CHECK_REFUSED("expect: 200\npause: 1ms\nheader: A: b\n",
+                  "t: line 3: header: no expect before it");
+    CHECK_REFUSED("expect: 200\nshutdown: write\nbody-has: x\n",
+                  "t: line 3: body-has: no expect before it");
+    CHECK_REFUSED("expect: 200\nclosed: yes\nhead-only: yes\n",
+                  "t: line 3: head-only: no expect before it");
 }
 
-TEST(errors_name_the_case_and_the_line)
+TEST(errors_name_the_case_the_line_and_why)
 {
-    CHECK_REFUSED("# c\nsend: x\n\nexpect: 200\nbogus: 1\n", "t: line 5: not understood");
-    CHECK_REFUSED("send: x\nno colon here\n", "t: line 2: not understood");
-    CHECK_REFUSED("Send: x\n", "t: line 1: not understood"); /* directives are lower case */
-    CHECK_REFUSED("expect: 200\nheader: no-colon\n", "t: line 2: not understood");
+    CHECK_REFUSED("# c\nsend: x\n\nexpect: 200\nbogus: 1\n",
+                  "t: line 5: unknown directive 'bogus'");
+    CHECK_REFUSED("send: x\nsned: x\n", "t: line 2: unknown directive 'sned'");
+    CHECK_REFUSED("send: x\nno colon here\n",
+                  "t: line 2: expected 'directive: value', got 'no colon here'");
+    /* directives are lower case */
+    CHECK_REFUSED("Send: x\n", "t: line 1: unknown directive 'Send'");
+    CHECK_REFUSED("expect: 200\nheader: no-colon\n",
+                  "t: line 2: header: expected 'Name: value', got 'no-colon'");
     CHECK_REFUSED("", "t: no steps");
     CHECK_REFUSED("# only a comment\n\n", "t: no steps");
     contract_t c = {0};
@@ -294,7 +323,7 @@ TEST(errors_name_the_case_and_the_line)
                                   sizeof e),
               -1);
     c.ncases = 1;
-    CHECK_STR(e, "07-depth: line 1: not understood");
+    CHECK_STR(e, "07-depth: line 1: expected 'directive: value', got 'x'");
     contract_free(&c);
 }
 
@@ -309,6 +338,46 @@ TEST(only_len_bytes_of_the_text_are_read)
               0);
     CHECK_INT(c.cases[0].nsteps, 2);
     contract_free(&c);
+}
+
+/* Parses s from a buffer of exactly its bytes, no NUL after them (as contract_load_dir
+ * gives a file's text): under ASan a read past the end fails the test. */
+static int parse_exact(const char *s)
+{
+    size_t n = strlen(s);
+    char *text = malloc(n);
+    memcpy(text, s, n);
+    contract_t c = {calloc(1, sizeof(contract_case_t)), 1};
+    err[0] = 0;
+    int rc = contract_parse_case("t", text, n, &c.cases[0], err, sizeof err);
+    contract_free(&c);
+    free(text);
+    return rc;
+}
+
+TEST(expect_on_the_last_line_reads_only_the_text)
+{
+    CHECK_INT(parse_exact("send: x\nexpect: 200"), 0);
+    CHECK_INT(parse_exact("send: x\nexpect: 20"), -1); /* not "20" and whatever follows */
+    CHECK_STR(err, "t: line 2: expect: a status 100..599 or none, got '20'");
+}
+
+TEST(repeat_at_the_end_reads_only_the_text)
+{
+    CHECK_INT(parse_exact("send: {repeat:12"), -1);
+    CHECK_STR(err, "t: line 1: a bad {repeat:N:TEXT} in send: N must be digits followed by ':'");
+    CHECK_INT(parse_exact("send: {repeat:"), -1);
+    CHECK_INT(parse_exact("send: {repeat:2:ab"), -1);
+    CHECK_STR(err, "t: line 1: a bad {repeat:N:TEXT} in send: no '}' after TEXT");
+    CHECK_INT(parse_exact("send: {repeat:2:ab}"), 0);
+}
+
+TEST(pause_and_escapes_at_the_end_read_only_the_text)
+{
+    CHECK_INT(parse_exact("pause: 5"), 0);
+    CHECK_INT(parse_exact("send: \\x4"), -1);
+    CHECK_STR(err, "t: line 1: a bad escape '\\x4' in send");
+    CHECK_INT(parse_exact("send: \\"), -1);
 }
 
 /* ---- loaders ---- */
@@ -361,7 +430,7 @@ TEST(load_dir_reports_the_case_that_does_not_parse)
     contract_t c;
     char e[512] = "";
     CHECK_INT(contract_load_dir(dir, &c, e, sizeof e), -1);
-    CHECK_STR(e, "02-bad: line 3: not understood");
+    CHECK_STR(e, "02-bad: line 3: a bad escape '\\q' in body");
     CHECK_INT(c.ncases, 0);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -379,6 +448,25 @@ TEST(load_dir_of_a_missing_folder_refused)
     CHECK_INT(contract_load_dir(dir, &c, e, sizeof e), -1);
     snprintf(want, sizeof want, "cannot open '%s': %s", dir, strerror(ENOENT));
     CHECK_STR(e, want);
+}
+
+TEST(load_dir_without_cases_refused)
+{
+    char dir[] = "/tmp/sb-contract-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    contract_t c;
+    char e[512] = "", want[600];
+    CHECK_INT(contract_load_dir(dir, &c, e, sizeof e), -1);
+    snprintf(want, sizeof want, "no .case files in '%s'", dir);
+    CHECK_STR(e, want);
+    CHECK_INT(c.ncases, 0);
+    write_file(dir, "notes.txt", "not a case\n"); /* files, but none of them a case */
+    CHECK_INT(contract_load_dir(dir, &c, e, sizeof e), -1);
+    CHECK_STR(e, want);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
 }
 
 TEST(every_builtin_case_parses)
@@ -431,7 +519,11 @@ T_MAIN(T(a_whole_case_becomes_its_steps_in_order), T(expect_none_is_status_0),
        T(bad_escapes_refused), T(repeat_expands_to_n_copies), T(bad_repeat_refused),
        T(len_is_the_length_of_the_body), T(len_without_an_empty_line_refused),
        T(comments_and_empty_lines), T(last_line_without_a_newline),
-       T(checks_need_an_expect_before_them), T(errors_name_the_case_and_the_line),
-       T(only_len_bytes_of_the_text_are_read), T(load_dir_reads_every_case_sorted_by_name),
+       T(checks_need_an_expect_before_them), T(errors_name_the_case_the_line_and_why),
+       T(only_len_bytes_of_the_text_are_read), T(expect_on_the_last_line_reads_only_the_text),
+       T(repeat_at_the_end_reads_only_the_text),
+       T(pause_and_escapes_at_the_end_read_only_the_text),
+       T(load_dir_reads_every_case_sorted_by_name),
        T(load_dir_reports_the_case_that_does_not_parse), T(load_dir_of_a_missing_folder_refused),
-       T(every_builtin_case_parses), T(builtin_of_an_unknown_workload_refused))
+       T(load_dir_without_cases_refused), T(every_builtin_case_parses),
+       T(builtin_of_an_unknown_workload_refused))

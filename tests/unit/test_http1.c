@@ -1,4 +1,5 @@
-/* The HTTP/1.1 codec: requests, responses, chunked bodies, malformed input, writing. */
+/* The HTTP/1.1 codec: requests, responses, chunked bodies, where a message ends (http_frame),
+ * malformed input, writing. */
 #include "t.h"
 
 #include "http/http1.h"
@@ -233,6 +234,231 @@ TEST(chunked_malformed_rejected)
     }
 }
 
+/* ---- where a message ends: http_frame ---- */
+
+/* s parsed as a response (into m); its head length. The bytes are copied to buf, which
+ * http_frame may decode in place. */
+static int response_head(const char *s, char *buf, size_t cap, http_msg_t *m, bool head_request)
+{
+    size_t n = strlen(s);
+    if (n > cap)
+        exit(1);
+    memcpy(buf, s, n);
+    int rc = http_parse_response(buf, n, m, HTTP_MAX_HEAD, head_request);
+    if (rc <= 0) {
+        fprintf(stderr, "    response head not parsed: %d\n", rc);
+        t_failures++;
+    }
+    return rc;
+}
+
+TEST(frame_without_body_ends_at_the_head)
+{
+    char buf[128];
+    const char *s = "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+    memcpy(buf, s, strlen(s));
+    http_msg_t m;
+    int head = http_parse_request(buf, strlen(s), &m, HTTP_MAX_HEAD);
+    CHECK_INT(head, 28);
+    http_chunked_t d;
+    http_chunked_init(&d);
+    http_frame_t f;
+    CHECK_INT(http_frame(&m, buf, strlen(s), false, 1024, &d, &f), 1);
+    CHECK_INT(f.total, 28); /* the pipelined request after it is not part of it */
+    CHECK_INT(f.body_len, 0);
+    CHECK_INT(f.missing, 0);
+}
+
+TEST(frame_content_length_complete)
+{
+    char buf[128];
+    const char *s = "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET";
+    memcpy(buf, s, strlen(s));
+    http_msg_t m;
+    int head = http_parse_request(buf, strlen(s), &m, HTTP_MAX_HEAD);
+    CHECK_INT(head, strlen(s) - 8);
+    http_chunked_t d;
+    http_chunked_init(&d);
+    http_frame_t f;
+    CHECK_INT(http_frame(&m, buf, strlen(s), false, 1024, &d, &f), 1);
+    CHECK_INT(f.total, head + 5);
+    CHECK_INT(f.body_len, 5);
+    CHECK_MEM(buf + head, f.body_len, "hello");
+    CHECK_INT(f.missing, 0);
+    /* exactly the body, nothing after it */
+    CHECK_INT(http_frame(&m, buf, (size_t)head + 5, false, 5, &d, &f), 1);
+    CHECK_INT(f.total, head + 5);
+}
+
+TEST(frame_content_length_incomplete_says_what_is_missing)
+{
+    char buf[128];
+    http_msg_t m;
+    int head = response_head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhe", buf, sizeof buf,
+                             &m, false);
+    http_chunked_t d;
+    http_chunked_init(&d);
+    http_frame_t f;
+    CHECK_INT(http_frame(&m, buf, (size_t)head, false, 1024, &d, &f), 0);
+    CHECK_INT(f.missing, 5);
+    CHECK_INT(http_frame(&m, buf, (size_t)head + 2, false, 1024, &d, &f), 0);
+    CHECK_INT(f.missing, 3);
+    CHECK_INT(http_frame(&m, buf, (size_t)head + 4, false, 1024, &d, &f), 0);
+    CHECK_INT(f.missing, 1);
+}
+
+TEST(frame_content_length_over_max_refused_once_the_head_is_known)
+{
+    char buf[128];
+    http_msg_t m;
+    int head = response_head("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", buf, sizeof buf,
+                             &m, false);
+    http_chunked_t d;
+    http_chunked_init(&d);
+    http_frame_t f;
+    /* not one byte of the body yet */
+    CHECK_INT(http_frame(&m, buf, (size_t)head, false, 99, &d, &f), HTTP_ERR_BODY_TOO_LARGE);
+    CHECK_INT(http_frame(&m, buf, (size_t)head, false, 0, &d, &f), HTTP_ERR_BODY_TOO_LARGE);
+    /* at the limit: allowed, and waiting for it */
+    CHECK_INT(http_frame(&m, buf, (size_t)head, false, 100, &d, &f), 0);
+    CHECK_INT(f.missing, 100);
+}
+
+static const char chunked_answer[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                     "4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\nX-T: 1\r\n\r\n";
+
+TEST(frame_chunked_complete_in_one_piece)
+{
+    char buf[256];
+    char s[256];
+    snprintf(s, sizeof s, "%sHTTP/1.1 204 No Content\r\n\r\n", chunked_answer);
+    http_msg_t m;
+    int head = response_head(s, buf, sizeof buf, &m, false);
+    CHECK_INT(m.body, HTTP_BODY_CHUNKED);
+    http_chunked_t d;
+    http_chunked_init(&d);
+    http_frame_t f;
+    CHECK_INT(http_frame(&m, buf, strlen(s), false, 1024, &d, &f), 1);
+    CHECK_INT(f.total, strlen(chunked_answer)); /* trailers included, the next answer not */
+    CHECK_INT(f.body_len, 9);
+    CHECK_MEM(buf + head, f.body_len, "Wikipedia"); /* decoded in place after the head */
+    CHECK_MEM(buf, 15, "HTTP/1.1 200 OK");        /* the head untouched */
+}
+
+TEST(frame_chunked_fed_byte_by_byte)
+{
+    char buf[256];
+    http_msg_t m;
+    int head = response_head(chunked_answer, buf, sizeof buf, &m, false);
+    size_t n = strlen(chunked_answer);
+    memset(buf + head, '?', n - (size_t)head); /* the body not received yet */
+    http_chunked_t d; /* one decoder for the message, the same buffer growing */
+    http_chunked_init(&d);
+    http_frame_t f;
+    CHECK_INT(http_frame(&m, buf, (size_t)head, false, 1024, &d, &f), 0);
+    for (size_t len = (size_t)head + 1; len < n; len++) {
+        buf[len - 1] = chunked_answer[len - 1]; /* one more byte arrives */
+        int rc = http_frame(&m, buf, len, false, 1024, &d, &f);
+        if (rc != 0) {
+            fprintf(stderr, "    %zu of %zu bytes: %d, expected 0\n", len, n, rc);
+            t_failures++;
+            return;
+        }
+    }
+    buf[n - 1] = chunked_answer[n - 1];
+    CHECK_INT(http_frame(&m, buf, n, false, 1024, &d, &f), 1);
+    CHECK_INT(f.total, n);
+    CHECK_INT(f.body_len, 9);
+    CHECK_MEM(buf + head, f.body_len, "Wikipedia");
+}
+
+TEST(frame_bad_chunked_framing_is_a_syntax_error)
+{
+    static const char *bad[] = {"zz\r\n", "4\r\nWikiX\r\n", "4\r\nWiki\r\n0\r\n\rX", ";\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char s[256], buf[256];
+        snprintf(s, sizeof s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s", bad[i]);
+        http_msg_t m;
+        response_head(s, buf, sizeof buf, &m, false);
+        http_chunked_t d;
+        http_chunked_init(&d);
+        http_frame_t f;
+        CHECK_INT(http_frame(&m, buf, strlen(s), false, 1024, &d, &f), HTTP_ERR_SYNTAX);
+    }
+}
+
+TEST(frame_chunked_decoded_size_over_max_refused)
+{
+    char buf[256];
+    http_msg_t m;
+    response_head(chunked_answer, buf, sizeof buf, &m, false);
+    http_chunked_t d;
+    http_chunked_init(&d);
+    http_frame_t f;
+    CHECK_INT(http_frame(&m, buf, strlen(chunked_answer), false, 8, &d, &f),
+              HTTP_ERR_BODY_TOO_LARGE);
+    /* exactly max_body decoded: allowed */
+    response_head(chunked_answer, buf, sizeof buf, &m, false);
+    http_chunked_init(&d);
+    CHECK_INT(http_frame(&m, buf, strlen(chunked_answer), false, 9, &d, &f), 1);
+    /* refused before the message ends: the first chunk is already too much */
+    const char *s = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nWikipedia";
+    response_head(s, buf, sizeof buf, &m, false);
+    http_chunked_init(&d);
+    CHECK_INT(http_frame(&m, buf, strlen(s), false, 8, &d, &f), HTTP_ERR_BODY_TOO_LARGE);
+}
+
+TEST(frame_until_close_complete_only_at_eof)
+{
+    char buf[128];
+    const char *s = "HTTP/1.1 200 OK\r\n\r\nall of it";
+    http_msg_t m;
+    int head = response_head(s, buf, sizeof buf, &m, false);
+    CHECK_INT(m.body, HTTP_BODY_UNTIL_CLOSE);
+    http_chunked_t d;
+    http_chunked_init(&d);
+    http_frame_t f;
+    CHECK_INT(http_frame(&m, buf, (size_t)head, false, 1024, &d, &f), 0);
+    CHECK_INT(http_frame(&m, buf, strlen(s), false, 1024, &d, &f), 0);
+    CHECK_INT(http_frame(&m, buf, strlen(s), true, 1024, &d, &f), 1);
+    CHECK_INT(f.total, strlen(s));
+    CHECK_INT(f.body_len, 9);
+    CHECK_MEM(buf + head, f.body_len, "all of it");
+    CHECK_INT(http_frame(&m, buf, (size_t)head, true, 1024, &d, &f), 1); /* empty */
+    CHECK_INT(f.body_len, 0);
+    CHECK_INT(http_frame(&m, buf, strlen(s), true, 8, &d, &f), HTTP_ERR_BODY_TOO_LARGE);
+}
+
+TEST(frame_head_1xx_204_304_answers_have_no_body)
+{
+    static const struct {
+        const char *s;
+        bool head_request;
+    } none[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true},
+        {"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", false},
+        {"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", false},
+        {"HTTP/1.1 304 Not Modified\r\n\r\n", false},
+        {"HTTP/1.1 100 Continue\r\n\r\n", false},
+    };
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        char buf[128];
+        char s[160];
+        snprintf(s, sizeof s, "%sHTTP/1.1 200 OK\r\n\r\n", none[i].s); /* what follows it */
+        http_msg_t m;
+        int head = response_head(s, buf, sizeof buf, &m, none[i].head_request);
+        CHECK_INT(head, strlen(none[i].s));
+        CHECK_INT(m.body, HTTP_BODY_NONE);
+        http_chunked_t d;
+        http_chunked_init(&d);
+        http_frame_t f;
+        CHECK_INT(http_frame(&m, buf, strlen(s), false, 0, &d, &f), 1);
+        CHECK_INT(f.total, head);
+        CHECK_INT(f.body_len, 0);
+    }
+}
+
 TEST(write_response_head)
 {
     buf_t b = BUF_INIT;
@@ -281,5 +507,11 @@ T_MAIN(T(request_simple_get), T(request_every_prefix_is_incomplete),
        T(request_content_length_rules), T(request_head_limit_and_header_count),
        T(response_with_length_and_until_close), T(response_garbage_rejected_early),
        T(chunked_decodes_in_place), T(chunked_with_trailers), T(chunked_byte_by_byte_resumes),
-       T(chunked_malformed_rejected), T(write_response_head), T(write_request_adds_host_and_length),
+       T(chunked_malformed_rejected), T(frame_without_body_ends_at_the_head),
+       T(frame_content_length_complete), T(frame_content_length_incomplete_says_what_is_missing),
+       T(frame_content_length_over_max_refused_once_the_head_is_known),
+       T(frame_chunked_complete_in_one_piece), T(frame_chunked_fed_byte_by_byte),
+       T(frame_bad_chunked_framing_is_a_syntax_error),
+       T(frame_chunked_decoded_size_over_max_refused), T(frame_until_close_complete_only_at_eof),
+       T(frame_head_1xx_204_304_answers_have_no_body), T(write_response_head), T(write_request_adds_host_and_length),
        T(date_is_rfc7231_format))

@@ -143,6 +143,84 @@ TEST(garbage_after_the_host_refused)
     CHECK_REFUSED("http://h:80#frag", "malformed URL 'http://h:80#frag'");
 }
 
+TEST(port_with_a_sign_or_white_space_refused)
+{
+    /* digits only: strtol's sign and leading blanks are not part of a port */
+    CHECK_REFUSED("http://h:+80/", "malformed URL 'http://h:+80/'");
+    CHECK_REFUSED("http://h: 80/", "malformed URL 'http://h: 80/'");
+    CHECK_REFUSED("http://h:\t80/", "malformed URL 'http://h:\t80/'");
+    CHECK_REFUSED("http://h:-0/", "malformed URL 'http://h:-0/'");
+    CHECK_REFUSED("http://h:80 /", "malformed URL 'http://h:80 /'");
+}
+
+/* "http://" + a host of n bytes + rest, in a buffer of its own. */
+static const char *url_with_host(size_t n, const char *rest)
+{
+    static char s[4096];
+    memcpy(s, "http://", 7);
+    memset(s + 7, 'a', n);
+    snprintf(s + 7 + n, sizeof s - 7 - n, "%s", rest);
+    return s;
+}
+
+/* "http://h" + a target of n bytes ('/' then 'b's, or '?' then 'b's). */
+static const char *url_with_target(char first, size_t n)
+{
+    static char s[4096] = "http://h";
+    s[8] = first;
+    memset(s + 9, 'b', n - 1);
+    s[8 + n] = 0;
+    return s;
+}
+
+TEST(host_too_long_refused_not_cut)
+{
+    http_url_t u = ok(url_with_host(255, "/x")); /* host[256]: 255 and its NUL fit */
+    CHECK_INT(strlen(u.host), 255);
+    CHECK_STR(u.target, "/x");
+    CHECK_REFUSED(url_with_host(256, "/x"), "URL too long: a host of at most 255 bytes, got 256");
+    CHECK_REFUSED(url_with_host(300, ""), "URL too long: a host of at most 255 bytes, got 300");
+    char s[400] = "http://[";
+    memset(s + 8, 'f', 256);
+    strcpy(s + 264, "]:80/");
+    CHECK_REFUSED(s, "URL too long: a host of at most 255 bytes, got 256");
+}
+
+/* ":" + k zeros + "80/" */
+static const char *port_with_zeros(size_t k)
+{
+    static char s[128] = ":";
+    memset(s + 1, '0', k);
+    strcpy(s + 1 + k, "80/");
+    return s;
+}
+
+TEST(authority_too_long_refused_not_cut)
+{
+    /* a host that fits and a port with leading zeros: host:port over authority[300] */
+    http_url_t u = ok(url_with_host(255, port_with_zeros(41)));
+    CHECK_INT(u.port, 80);
+    CHECK_INT(strlen(u.authority), 299); /* 255 + ":" + 41 zeros + "80" */
+    CHECK_REFUSED(url_with_host(255, port_with_zeros(42)),
+                  "URL too long: a host and port of at most 299 bytes, got 300");
+}
+
+TEST(target_too_long_refused_not_cut)
+{
+    http_url_t u = ok(url_with_target('/', 2047)); /* target[2048]: 2047 and its NUL fit */
+    CHECK_INT(strlen(u.target), 2047);
+    CHECK_REFUSED(url_with_target('/', 2048),
+                  "URL too long: a path and query of at most 2047 bytes, got 2048");
+    CHECK_REFUSED(url_with_target('/', 3000),
+                  "URL too long: a path and query of at most 2047 bytes, got 3000");
+    /* a query-only target gets its "/" first: that byte counts */
+    u = ok(url_with_target('?', 2046));
+    CHECK_INT(strlen(u.target), 2047);
+    CHECK(u.target[0] == '/' && u.target[1] == '?');
+    CHECK_REFUSED(url_with_target('?', 2047),
+                  "URL too long: a path and query of at most 2047 bytes, got 2048");
+}
+
 TEST(unterminated_bracket_refused)
 {
     CHECK_REFUSED("http://[::1", "malformed URL 'http://[::1'");
@@ -159,5 +237,7 @@ T_MAIN(T(host_and_port), T(port_defaults_to_80), T(ipv6_in_brackets),
        T(authority_is_kept_as_written), T(target_defaults_to_slash),
        T(target_keeps_path_and_query), T(query_only_target_gets_a_slash), T(no_scheme_refused),
        T(https_refused), T(empty_host_refused), T(port_out_of_range_refused),
-       T(non_numeric_port_refused), T(garbage_after_the_host_refused),
+       T(non_numeric_port_refused), T(port_with_a_sign_or_white_space_refused),
+       T(host_too_long_refused_not_cut), T(authority_too_long_refused_not_cut),
+       T(target_too_long_refused_not_cut), T(garbage_after_the_host_refused),
        T(unterminated_bracket_refused), T(unbracketed_ipv6_refused))
