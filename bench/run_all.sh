@@ -10,3 +10,5 @@ echo
 bench/csv_rows.sh "${3:-10s}"
 echo
 bench/sql.sh "${4:-10s}"
+echo
+bench/framing.sh

@@ -6,7 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int parse_list(const char *s, cpuset_t *out);
+
 int cpuset_parse(const char *s, cpuset_t *out)
+{
+    int n = parse_list(s, out);
+    if (n < 0)
+        cpuset_clear(out); /* nothing half-filled */
+    return n;
+}
+
+static int parse_list(const char *s, cpuset_t *out)
 {
     cpuset_clear(out);
     if (!s || !*s)

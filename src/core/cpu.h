@@ -31,7 +31,7 @@ static inline bool cpuset_has(const cpuset_t *s, int cpu)
 static inline int cpuset_count(const cpuset_t *s) { return CPU_COUNT(&s->set); }
 
 /* "0,2-3" (numbers and ranges, comma-separated, each below CPUSET_MAX) into out. The number of
- * CPUs (at least 1), or -1 on a malformed list. */
+ * CPUs (at least 1), or -1 on a malformed list (out is then empty). */
 int cpuset_parse(const char *s, cpuset_t *out);
 /* "0,2,3": every CPU of the set in order (empty set: ""). Truncated to n bytes. */
 void cpuset_format(const cpuset_t *s, char *out, size_t n);

@@ -119,7 +119,7 @@ static void help_text(FILE *f, const char *s)
         size_t n = strcspn(p, "\n");
         fprintf(f, "%.*s\n", (int)n, p);
         p += n;
-        if (*p == '\n' && *++p)
+        if (*p == '\n' && *++p && *p != '\n') /* an empty line stays empty */
             fprintf(f, "%*s", HELP_COLUMN, "");
     }
 }

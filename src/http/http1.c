@@ -716,7 +716,8 @@ int http_frame(const http_msg_t *m, char *buf, size_t len, bool eof, uint64_t ma
         return 1;
     case HTTP_BODY_CHUNKED: {
         ssize_t r = http_chunked_decode(d, buf + head, len - head);
-        if (d->out > max_body)
+        /* As soon as a chunk's size says the body will be too large, not once it arrived. */
+        if (d->out > max_body || (r == 0 && d->out + d->remaining > max_body))
             return HTTP_ERR_BODY_TOO_LARGE;
         if (r < 0)
             return HTTP_ERR_SYNTAX;

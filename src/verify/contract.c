@@ -246,9 +246,19 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
             }
             expect = NULL;
         } else if (KEY("shutdown")) {
+            if (!(vn == 5 && memcmp(v, "write", 5) == 0)) {
+                snprintf(w.why, sizeof w.why, "shutdown: only 'write', got '%.*s'",
+                         (int)(vn < 40 ? vn : 40), v);
+                goto bad;
+            }
             add_step(out, STEP_SHUTDOWN);
             expect = NULL;
         } else if (KEY("closed")) {
+            if (!(vn == 3 && memcmp(v, "yes", 3) == 0)) {
+                snprintf(w.why, sizeof w.why, "closed: only 'yes', got '%.*s'",
+                         (int)(vn < 40 ? vn : 40), v);
+                goto bad;
+            }
             add_step(out, STEP_CLOSED);
             expect = NULL;
         } else if (KEY("expect")) {
@@ -297,7 +307,26 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
                 dupn(buf_start(&b) ? buf_start(&b) : "", buf_size(&b));
             buf_free(&b);
         } else if (KEY("head-only")) {
+            if (!(vn == 3 && memcmp(v, "yes", 3) == 0)) {
+                snprintf(w.why, sizeof w.why, "head-only: only 'yes', got '%.*s'",
+                         (int)(vn < 40 ? vn : 40), v);
+                goto bad;
+            }
             expect->head_only = true;
+        } else if (KEY("differs")) {
+            /* "differs: LANG why": an implementation known to answer otherwise */
+            const char *sp = memchr(v, ' ', vn);
+            if (!sp || sp == v || sp + 1 == le) {
+                snprintf(w.why, sizeof w.why, "differs: expected 'LANG why', got '%.*s'",
+                         (int)(vn < 40 ? vn : 40), v);
+                goto bad;
+            }
+            if (out->ndiffers == CONTRACT_MAX_CHECKS) {
+                snprintf(w.why, sizeof w.why, "differs: at most %d", CONTRACT_MAX_CHECKS);
+                goto bad;
+            }
+            out->differs_lang[out->ndiffers] = dupn(v, (size_t)(sp - v));
+            out->differs_why[out->ndiffers++] = dupn(sp + 1, (size_t)(le - sp - 1));
         } else {
             snprintf(w.why, sizeof w.why, "unknown directive '%.*s'", (int)(kn < 40 ? kn : 40),
                      line);
@@ -328,9 +357,21 @@ static void case_free(contract_case_t *c)
         for (int k = 0; k < s->nbody_has; k++)
             free(s->body_has[k]);
     }
+    for (int k = 0; k < c->ndiffers; k++) {
+        free(c->differs_lang[k]);
+        free(c->differs_why[k]);
+    }
     free(c->steps);
     free(c->name);
     free(c->comment);
+}
+
+const char *contract_differs(const contract_case_t *c, const char *lang)
+{
+    for (int k = 0; lang && k < c->ndiffers; k++)
+        if (strcmp(c->differs_lang[k], lang) == 0)
+            return c->differs_why[k];
+    return NULL;
 }
 
 void contract_free(contract_t *c)

@@ -11,6 +11,8 @@
  *   pause: 50ms                        wait before the next step
  *   shutdown: write                    half-close the connection
  *   closed: yes                        the server closes the connection now
+ *   differs: go net/http accepts it    an implementation known to answer otherwise, and why
+ *                                      (its library's choice; repeatable, one per language)
  *
  * Values take C escapes (\r \n \t \\ \xHH); in send lines {repeat:N:TEXT} expands to N copies
  * of TEXT and {len} to the length of what follows the first empty line (the body). The cases
@@ -47,7 +49,12 @@ typedef struct {
     char *comment;              /* its first comment line */
     contract_step_t *steps;
     int nsteps;
+    int ndiffers;               /* differs: lines */
+    char *differs_lang[CONTRACT_MAX_CHECKS], *differs_why[CONTRACT_MAX_CHECKS];
 } contract_case_t;
+
+/* Why lang is known to answer c otherwise, or NULL. */
+const char *contract_differs(const contract_case_t *c, const char *lang);
 
 typedef struct {
     contract_case_t *cases;

@@ -162,8 +162,8 @@ out:
     return rc;
 }
 
-int verify_run(const contract_t *c, const char *url, int64_t timeout_ns, verify_result_t *results,
-               char *err, size_t errlen)
+int verify_run(const contract_t *c, const char *url, const char *lang, int64_t timeout_ns,
+               verify_result_t *results, char *err, size_t errlen)
 {
     http_url_t u;
     net_addr_t addr;
@@ -176,7 +176,9 @@ int verify_run(const contract_t *c, const char *url, int64_t timeout_ns, verify_
         r->name = c->cases[i].name;
         r->why[0] = 0;
         r->ok = run_case(&c->cases[i], &u, timeout_ns, r->why, sizeof r->why) == 0;
-        failed += !r->ok;
+        r->known = contract_differs(&c->cases[i], lang);
+        verify_outcome_t o = verify_outcome(r);
+        failed += o == VERIFY_FAIL || o == VERIFY_STALE;
     }
     return failed;
 }

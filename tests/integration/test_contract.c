@@ -13,18 +13,18 @@ static char out[1 << 16];
     TEST(c_##wl##_passes_the_contract)                                                            \
     {                                                                                             \
         const char *argv[] = {t_stackbench(), "serve", #wl, "--port", "0", NULL};              \
-        CHECK_INT(t_verify(#wl, argv), 0);                                                                   \
+        CHECK_INT(t_verify(#wl, NULL, argv), 0);                                                                   \
     }                                                                                             \
     TEST(go_##wl##_passes_the_contract)                                                           \
     {                                                                                             \
         const char *argv[] = {t_peer("go/bin/stackbench-go"), #wl, "--port", "0", NULL};            \
-        CHECK_INT(t_verify(#wl, argv), 0);                                                                   \
+        CHECK_INT(t_verify(#wl, NULL, argv), 0);                                                                   \
     }                                                                                             \
     TEST(rust_##wl##_passes_the_contract)                                                         \
     {                                                                                             \
         const char *argv[] = {t_peer("rust/target/release/stackbench-rust"), #wl, "--port", "0",    \
                               NULL};                                                              \
-        CHECK_INT(t_verify(#wl, argv), 0);                                                                   \
+        CHECK_INT(t_verify(#wl, NULL, argv), 0);                                                                   \
     }
 
 CONTRACT_TESTS(echo)

@@ -26,21 +26,21 @@ TEST(c_sql_passes_the_contract)
 {
     const char *argv[] = {t_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
                           "--pool", "4", NULL};
-    CHECK_INT(t_verify("sql", argv), 0);
+    CHECK_INT(t_verify("sql", NULL, argv), 0);
 }
 
 TEST(go_sql_passes_the_contract)
 {
     const char *argv[] = {t_peer("go/bin/stackbench-go"), "sql", "--port", "0", "--pg-url", pg.url,
                           "--pool", "4", NULL};
-    CHECK_INT(t_verify("sql", argv), 0);
+    CHECK_INT(t_verify("sql", NULL, argv), 0);
 }
 
 TEST(rust_sql_passes_the_contract)
 {
     const char *argv[] = {t_peer("rust/target/release/stackbench-rust"), "sql", "--port", "0",
                           "--pg-url", pg.url, "--pool", "4", NULL};
-    CHECK_INT(t_verify("sql", argv), 0);
+    CHECK_INT(t_verify("sql", NULL, argv), 0);
 }
 
 TEST(c_sql_over_the_unix_socket_with_one_connection)
@@ -48,7 +48,7 @@ TEST(c_sql_over_the_unix_socket_with_one_connection)
     /* --pool 1 leaves one worker (each worker needs a connection of its own). */
     const char *argv[] = {t_stackbench(), "serve", "sql", "--port", "0", "--pg-url",
                           pg.socket_url, "--pool", "1", "--workers", "2", NULL};
-    CHECK_INT(t_verify("sql", argv), 0);
+    CHECK_INT(t_verify("sql", NULL, argv), 0);
 }
 
 TEST(c_sql_without_a_database_does_not_start)

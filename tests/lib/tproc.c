@@ -52,13 +52,20 @@ int t_stop(t_server_t *p, int sig, int timeout_ms)
 
 long long t_served(const t_server_t *p) { return sut_served(&p->sut); }
 
-int t_verify(const char *workload, const char *const argv[])
+int t_verify(const char *workload, const char *lang, const char *const argv[])
 {
     static char out[1 << 16];
     t_server_t p;
     if (t_start(&p, argv) != 0)
         return -1;
-    const char *v[] = {t_stackbench(), "verify", "-q", workload, p.url, NULL};
+    const char *v[8] = {t_stackbench(), "verify", "-q"};
+    int k = 3;
+    if (lang) {
+        v[k++] = "--lang";
+        v[k++] = lang;
+    }
+    v[k++] = workload;
+    v[k++] = p.url;
     int rc = t_run(v, out, sizeof out, 120000);
     bool passed = rc == 0 && strstr(out, " 0 failed") != NULL;
     if (!passed)

@@ -31,10 +31,10 @@ int t_stop(t_server_t *p, int sig, int timeout_ms);
 /* N from "served N requests" in what it printed, or -1. */
 long long t_served(const t_server_t *p);
 
-/* Starts argv, runs `stackbench verify -q WORKLOAD` against it with the built-in cases, stops
- * it. 0 when every case passed, it exited 0 on SIGTERM and said it served requests; -1 (what
- * went wrong on stderr) otherwise. */
-int t_verify(const char *workload, const char *const argv[]);
+/* Starts argv, runs `stackbench verify -q [--lang LANG] WORKLOAD` against it with the built-in
+ * cases, stops it. 0 when no case failed unexpectedly, it exited 0 on SIGTERM and said it served
+ * requests; -1 (what went wrong on stderr) otherwise. */
+int t_verify(const char *workload, const char *lang, const char *const argv[]);
 
 /* Runs argv to completion, collecting stdout+stderr into out (NUL-terminated; the tail when
  * longer). Its exit status (128+N for signal N), or -1 when it could not run or timed out. */
