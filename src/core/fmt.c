@@ -39,15 +39,3 @@ void fmt_bytes(char *out, size_t n, double b)
     else
         sig3(out, n, b / (1024.0 * 1024 * 1024), "GiB");
 }
-
-void fmt_count(char *out, size_t n, double v)
-{
-    if (v < 1e4)
-        snprintf(out, n, "%.0f", v);
-    else if (v < 1e6)
-        sig3(out, n, v / 1e3, "k");
-    else if (v < 1e9)
-        sig3(out, n, v / 1e6, "M");
-    else
-        sig3(out, n, v / 1e9, "G");
-}

@@ -40,7 +40,5 @@ static inline size_t fmt_i64(char *out, int64_t v)
 void fmt_duration(char *out, size_t n, double ns);
 /* "512B", "1.5KiB", "38.2MiB", "1.21GiB". */
 void fmt_bytes(char *out, size_t n, double bytes);
-/* "812", "81.2k", "8.12M". */
-void fmt_count(char *out, size_t n, double v);
 
 #endif

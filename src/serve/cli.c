@@ -82,6 +82,7 @@ int cmd_serve(int argc, char **argv)
         }
         buf_puts(&more, "\n");
     }
+    buf_append(&more, "", 1); /* a C string for the help */
     const opt_cmd_t cmd = {
         .name = "serve",
         .usage = "serve WORKLOAD [flags]",

@@ -65,8 +65,6 @@ TEST(fmt_three_significant_digits)
     CHECK_STR(s, "3.40s");
     fmt_bytes(s, sizeof s, 1536);
     CHECK_STR(s, "1.50KiB");
-    fmt_count(s, sizeof s, 81234);
-    CHECK_STR(s, "81.2k");
 }
 
 T_MAIN(T(buf_append_consume_reserve_keeps_content), T(opt_durations), T(opt_sizes_and_ints),
