@@ -1051,20 +1051,12 @@ static size_t fmt6(char *out, size_t room, double v)
             x++;
     }
     /* x < 10^18 + 1: integer part, point, six digits */
-    char tmp[32];
-    char *t = tmp + sizeof tmp;
-    for (int i = 0; i < 6; i++) {
-        *--t = (char)('0' + x % 10);
-        x /= 10;
-    }
-    *--t = '.';
-    do {
-        *--t = (char)('0' + x % 10);
-        x /= 10;
-    } while (x);
-    size_t len = (size_t)(tmp + sizeof tmp - t);
-    memcpy(out, t, len);
-    return len;
+    size_t len = fmt_u64(out, x / 1000000);
+    out[len++] = '.';
+    uint64_t frac = x % 1000000;
+    for (int i = 5; i >= 0; i--, frac /= 10)
+        out[len + (size_t)i] = (char)('0' + frac % 10);
+    return len + 6;
 }
 
 static ALWAYS_INLINE uint64_t be64(uint64_t native)

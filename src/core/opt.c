@@ -100,6 +100,41 @@ int opt_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+int opt_split_list(const char *arg, char *store, size_t storelen, const char **out, int max,
+                   const char *const *allowed, const char *what, char *why, size_t whylen)
+{
+    if (strlen(arg) >= storelen) {
+        snprintf(why, whylen, "too long");
+        return -1;
+    }
+    memcpy(store, arg, strlen(arg) + 1);
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(store, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, tok) == 0;
+        if (!ok) {
+            char names[256] = "";
+            for (const char *const *a = allowed; *a; a++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         a == allowed ? "" : ", ", *a);
+            snprintf(why, whylen, "unknown '%s' (%s: %s)", tok, what, names);
+            return -1;
+        }
+        if (n == max) {
+            snprintf(why, whylen, "too many values");
+            return -1;
+        }
+        out[n++] = tok;
+    }
+    if (n == 0) {
+        snprintf(why, whylen, "expected a comma-separated list, got '%s'", arg);
+        return -1;
+    }
+    return n;
+}
+
 /* ---- the flag table ---- */
 
 #define HELP_COLUMN 25 /* where descriptions start */

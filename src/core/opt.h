@@ -64,6 +64,13 @@ int opt_parse(const opt_cmd_t *cmd, int argc, char **argv);
  * naming its reference page. */
 void opt_help(const opt_cmd_t *cmd, FILE *f);
 
+/* A comma-separated list of names ("c,go"), each one of allowed (NULL-terminated), into
+ * out[0..max): copied into store (storelen bytes, which out points into afterwards). The
+ * count, or -1 with the reason in why (a name not allowed, too many, none, too long). For
+ * OPT_FN parsers of list flags. */
+int opt_split_list(const char *arg, char *store, size_t storelen, const char **out, int max,
+                   const char *const *allowed, const char *what, char *why, size_t whylen);
+
 /* "stackbench CMD: message" on stderr and exit 2: a bad combination of flags or operands. */
 void opt_fail(const char *cmd, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 

@@ -14,28 +14,12 @@
 static int parse_workloads(const char *arg, void *dst, char *why, size_t whylen)
 {
     lab_config_t *cfg = dst;
-    static char copy[256];
-    if (strlen(arg) >= sizeof copy) {
-        snprintf(why, whylen, "too long");
+    static char store[256];
+    int n = opt_split_list(arg, store, sizeof store, cfg->workloads, LAB_MAX_WORKLOADS,
+                           lab_workload_names, "workloads", why, whylen);
+    if (n < 0)
         return -1;
-    }
-    snprintf(copy, sizeof copy, "%s", arg);
-    cfg->nworkloads = 0;
-    for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
-        if (!lab_workload(tok)) {
-            snprintf(why, whylen, "unknown '%s' (workloads: echo, csv, sql)", tok);
-            return -1;
-        }
-        if (cfg->nworkloads == LAB_MAX_WORKLOADS) {
-            snprintf(why, whylen, "too many values");
-            return -1;
-        }
-        cfg->workloads[cfg->nworkloads++] = tok;
-    }
-    if (cfg->nworkloads == 0) {
-        snprintf(why, whylen, "expected a comma-separated list, got '%s'", arg);
-        return -1;
-    }
+    cfg->nworkloads = n;
     return 0;
 }
 

@@ -107,28 +107,12 @@ static void impl_peers_dir(char *out, size_t n)
 static int parse_langs(const char *arg, void *dst, char *why, size_t whylen)
 {
     impl_opts_t *o = dst;
-    static char copy[256];
-    if (strlen(arg) >= sizeof copy) {
-        snprintf(why, whylen, "too long");
+    static char store[256];
+    int n = opt_split_list(arg, store, sizeof store, o->langs, IMPL_MAX, impl_langs, "languages",
+                           why, whylen);
+    if (n < 0)
         return -1;
-    }
-    snprintf(copy, sizeof copy, "%s", arg);
-    o->nlangs = 0;
-    for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
-        if (!impl_find(tok)) {
-            snprintf(why, whylen, "unknown '%s' (languages: c, go, rust)", tok);
-            return -1;
-        }
-        if (o->nlangs == IMPL_MAX) {
-            snprintf(why, whylen, "too many values");
-            return -1;
-        }
-        o->langs[o->nlangs++] = tok;
-    }
-    if (o->nlangs == 0) {
-        snprintf(why, whylen, "expected a comma-separated list, got '%s'", arg);
-        return -1;
-    }
+    o->nlangs = n;
     return 0;
 }
 
