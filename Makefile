@@ -48,7 +48,7 @@ $(BUILD)/libstackbench.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/gen/contracts.c: $(CASES) $(wildcard contracts/*/schema.sql) scripts/embed_contracts.sh
+$(BUILD)/gen/contracts.c: $(CASES) $(wildcard contracts/*/*.sql) scripts/embed_contracts.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_contracts.sh $@
 

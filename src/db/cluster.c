@@ -345,7 +345,11 @@ static int write_config(const db_t *pg, char *err, size_t errlen)
              "lc_time = 'C'\n"
              "default_text_search_config = 'pg_catalog.english'\n"
              "dynamic_shared_memory_type = posix\n"
-             "cluster_name = 'stackbench'\n",
+             "cluster_name = 'stackbench'\n"
+             "# what each implementation asks of the database, statement by statement\n"
+             "shared_preload_libraries = 'pg_stat_statements'\n"
+             "pg_stat_statements.track = top\n"
+             "pg_stat_statements.track_utility = on\n",
              pg->port, pg->dir);
     snprintf(path, sizeof path, "%s/data/postgresql.conf", pg->dir);
     if (write_file(pg, path, conf, err, errlen))
@@ -568,6 +572,17 @@ int db_start(db_t *pg, const cpuset_t *cpus, char *err, size_t errlen)
         rc = db_exec_sql(c, "CREATE DATABASE " PG_DB " OWNER " PG_ROLE, "CREATE DATABASE", err,
                       errlen);
     PQfinish(c);
+    /* pg_stat_statements in the workload's database, its reset allowed to the role that runs
+     * the lab's own queries (db_work_reset). */
+    if (!rc && (c = connect_socket(pg, PG_SUPERUSER, PG_DB, err, errlen))) {
+        rc = db_exec_sql(c, "CREATE EXTENSION pg_stat_statements", "CREATE EXTENSION", err, errlen);
+        if (!rc)
+            rc = db_exec_sql(c, "GRANT EXECUTE ON FUNCTION pg_stat_statements_reset TO " PG_ROLE,
+                             "GRANT", err, errlen);
+        PQfinish(c);
+    } else if (!rc) {
+        rc = -1;
+    }
     if (rc || !(c = connect_socket(pg, PG_ROLE, PG_DB, err, errlen)))
         goto fail;
     rc = db_load_schema(c, "sql", err, errlen);

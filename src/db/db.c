@@ -3,8 +3,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/clock.h"
+#include "core/embed.h"
 #include "db/internal.h"
+
+const char *db_schema(const char *workload)
+{
+    const embed_file_t *f = embed_find(workload, "schema.sql");
+    return f ? f->text : NULL;
+}
 
 void db_trim(char *s)
 {
@@ -95,3 +104,75 @@ int db_exec(const db_t *pg, const char *sql, char *err, size_t errlen)
     return rc;
 }
 
+
+/* The first column of the first row of sql, as a number. 0, or -1 with err. */
+static int query_number(PGconn *c, const char *sql, double *out, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, sql);
+    int rc = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        *out = strtod(PQgetvalue(r, 0, 0), NULL);
+        rc = 0;
+    } else {
+        snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+        db_trim(err);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int db_work_read(const db_t *pg, db_work_t *w, char *err, size_t errlen)
+{
+    PGconn *c = db_connect_url(pg->url, err, errlen);
+    if (!c)
+        return -1;
+    int rc = query_number(c,
+                          "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = "
+                          "(SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+                          "query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE "
+                          "'%pg_current_snapshot%' AND query NOT LIKE '%pg_stat_activity%'",
+                          &w->statements, err, errlen);
+    if (!rc)
+        rc = query_number(c, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::float8",
+                          &w->xids, err, errlen);
+    PQfinish(c);
+    return rc;
+}
+
+int db_work_reset(const db_t *pg, char *err, size_t errlen)
+{
+    PGconn *c = db_connect_url(pg->url, err, errlen);
+    if (!c)
+        return -1;
+    int rc = db_exec_sql(c, "SELECT pg_stat_statements_reset()", "pg_stat_statements_reset", err,
+                         errlen);
+    PQfinish(c);
+    return rc;
+}
+
+int db_wait_quiet(const db_t *pg, int64_t timeout_ns)
+{
+    char err[256];
+    PGconn *c = db_connect_url(pg->url, err, sizeof err);
+    if (!c)
+        return -1;
+    int64_t end = clock_now_ns() + timeout_ns;
+    int rc = -1;
+    for (;;) {
+        double others = 1;
+        if (query_number(c,
+                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                         "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                         &others, err, sizeof err) == 0 &&
+            others == 0) {
+            rc = 0;
+            break;
+        }
+        if (clock_now_ns() >= end)
+            break;
+        struct timespec ts = {0, 20 * NS_PER_MS};
+        nanosleep(&ts, NULL);
+    }
+    PQfinish(c);
+    return rc;
+}

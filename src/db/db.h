@@ -94,9 +94,27 @@ int db_cleanup_on_signals(db_t *pg);
  * others) over pg->url. 0, or -1 with the failing statement and the server's message. */
 int db_exec(const db_t *pg, const char *sql, char *err, size_t errlen);
 
-/* The schema.sql of a workload (contracts/WORKLOAD/schema.sql, compiled into the binary by
- * scripts/embed_contracts.sh), or NULL when it has none. */
+/* The schema.sql of a workload (contracts/WORKLOAD/schema.sql, compiled in: core/embed.h), or
+ * NULL when it has none. */
 const char *db_schema(const char *workload);
+
+/* What the database did for the services: statements executed (pg_stat_statements calls, the
+ * lab's own queries left out) and transaction ids used (each transaction that wrote takes one:
+ * pg_current_snapshot's xmax moves by one). Counters: take the difference of two readings. */
+typedef struct {
+    double statements;
+    double xids;
+} db_work_t;
+
+/* The counters now. 0, or -1 with the reason (pg_stat_statements is not loaded: a server given
+ * with --pg-url may lack it). Statement counts are up to date at once; call after the services
+ * have gone (db_wait_quiet) so that nothing is in flight. */
+int db_work_read(const db_t *pg, db_work_t *w, char *err, size_t errlen);
+/* pg_stat_statements_reset(). 0, or -1 with the reason. */
+int db_work_reset(const db_t *pg, char *err, size_t errlen);
+/* Waits up to timeout_ns until no connection but ours is open to pg's database (a stopped
+ * service's backends have ended). 0, or -1 when some remain. */
+int db_wait_quiet(const db_t *pg, int64_t timeout_ns);
 
 /* `stackbench pg`: a throwaway PostgreSQL around a command. */
 int cmd_pg(int argc, char **argv);

@@ -170,9 +170,9 @@ int durability_run(const impl_opts_t *o, const char *lang, durability_t *d)
     d->lang = lang;
     d->ok = true;
     char bin[4096], why[2048];
-    const impl_t *im = impl_find(lang);
+    const impl_t *im = impl_default(lang, "sql");
     if (!im) {
-        fail(d, "unknown language");
+        fail(d, "no sql implementation in that language");
         return -1;
     }
     if (impl_binary(im, o->peers_dir, bin, sizeof bin, why, sizeof why)) {
@@ -187,10 +187,14 @@ int durability_run(const impl_opts_t *o, const char *lang, durability_t *d)
         db_stop(&pg);
         return -1;
     }
-    impl_argv_t argv;
-    impl_argv(im, bin, "sql", pg.url, o->pool, &argv);
+    static impl_argv_t argv;
+    if (impl_argv(im, bin, "sql", pg.url, o->pool, 0, &argv, why, sizeof why)) {
+        fail(d, why);
+        db_stop(&pg);
+        return -1;
+    }
     static sut_t svc;
-    if (sut_start(&svc, argv.argv, &o->cpus_service, START_TIMEOUT, why, sizeof why)) {
+    if (sut_start(&svc, argv.argv, &o->cpus_service, NULL, START_TIMEOUT, why, sizeof why)) {
         fail(d, why);
         db_stop(&pg);
         return -1;

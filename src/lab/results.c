@@ -23,29 +23,42 @@
 #define SB_CC "unknown"
 #endif
 
-/* Best req/s among the ok cells of a workload. */
-static double best_rps(const lab_cell_t *cells, int n, const char *workload)
+/* Best req/s among the ok cells that compare with c (its workload and tier). */
+static double best_rps(const lab_cell_t *cells, int n, const lab_cell_t *c)
 {
     double best = 0;
     for (int i = 0; i < n; i++)
-        if (cells[i].ok && !strcmp(cells[i].workload, workload) && cells[i].rps > best)
+        if (cells[i].ok && lab_same_group(&cells[i], c) && cells[i].rps > best)
             best = cells[i].rps;
     return best;
 }
 
+/* "go tuned", "c idiomatic": the implementation as the tables name it. */
+static void impl_label(const lab_cell_t *c, char *out, size_t n)
+{
+    snprintf(out, n, "%s %s", c->name, c->tier);
+}
+
+/* What the row measures: the framework, what does the work, the database strategy. */
+static void what_label(const lab_cell_t *c, char *out, size_t n)
+{
+    snprintf(out, n, "%s; %s%s%s", c->framework, c->does, c->db_strategy ? "; " : "",
+             c->db_strategy ? c->db_strategy : "");
+}
+
 typedef struct {
-    char lang[16], rps[24], p50[24], p99[24], p999[24], rss[24], cpu[24], errors[24], vs[24];
-    const char *note;
-    char notebuf[600];
+    char impl[48], rps[24], p50[24], p99[24], p999[24], rss[24], cpu[24], errors[24], vs[24];
+    char note[700];
 } row_t;
 
 static void make_row(const lab_cell_t *c, double best, row_t *r)
 {
     memset(r, 0, sizeof *r);
-    snprintf(r->lang, sizeof r->lang, "%s", c->lang);
+    impl_label(c, r->impl, sizeof r->impl);
+    char what[256];
+    what_label(c, what, sizeof what);
     if (!c->ok && c->requests == 0) {
-        snprintf(r->notebuf, sizeof r->notebuf, "failed: %s", c->reason);
-        r->note = r->notebuf;
+        snprintf(r->note, sizeof r->note, "failed: %s", c->reason);
         return;
     }
     snprintf(r->rps, sizeof r->rps, "%.0f", c->rps);
@@ -59,15 +72,20 @@ static void make_row(const lab_cell_t *c, double best, row_t *r)
         snprintf(r->vs, sizeof r->vs, "best");
     else if (best > 0)
         snprintf(r->vs, sizeof r->vs, "%+.0f %%", 100 * (c->rps / best - 1));
+    size_t k = (size_t)snprintf(r->note, sizeof r->note, "%s", what);
     if (!c->ok)
-        snprintf(r->notebuf, sizeof r->notebuf, "%s", c->reason);
+        k += (size_t)snprintf(r->note + k, sizeof r->note - k, "; %s", c->reason);
     else if (c->load_bound)
-        snprintf(r->notebuf, sizeof r->notebuf,
-                 "load-bound (load CPU %.0f %%): compare CPU µs/req", 100 * c->load_cpu_share);
-    else if (c->db_cpu_s >= 0 && c->requests)
-        snprintf(r->notebuf, sizeof r->notebuf, "+ database %.2f µs/req, %.0f %% of its CPUs",
-                 c->db_cpu_us_per_req, 100 * c->db_cpu_share);
-    r->note = r->notebuf;
+        k += (size_t)snprintf(r->note + k, sizeof r->note - k,
+                              "; load-bound (load CPU %.0f %%): compare CPU µs/req",
+                              100 * c->load_cpu_share);
+    if (c->db_cpu_s >= 0 && c->requests && k < sizeof r->note)
+        k += (size_t)snprintf(r->note + k, sizeof r->note - k,
+                              "; + database %.2f µs/req, %.0f %% of its CPUs",
+                              c->db_cpu_us_per_req, 100 * c->db_cpu_share);
+    if (c->db_round_trips_per_req >= 0 && k < sizeof r->note)
+        snprintf(r->note + k, sizeof r->note - k, ", %.2f statements and %.2f commits per request",
+                 c->db_round_trips_per_req, c->db_commits_per_req);
 }
 
 /* printf's widths count bytes; "µ" is two bytes and one column. */
@@ -83,30 +101,138 @@ static void col(FILE *f, const char *s, int width, bool left)
         fprintf(f, "%*s%s  ", pad, "", s);
 }
 
-static const char *const heads[] = {"workload", "lang", "req/s", "p50", "p99", "p99.9",
-                                    "peak RSS", "CPU µs/req", "errors", "vs best"};
-static const int widths[] = {8, 5, 9, 8, 8, 8, 9, 10, 6, 7};
+static void cols(FILE *f, const char *const *v, const int *widths, int n, int nleft)
+{
+    for (int k = 0; k < n; k++)
+        col(f, v[k], widths[k], k < nleft);
+}
+
+static const char *const heads[] = {"workload", "implementation", "req/s",  "p50", "p99",
+                                    "p99.9",    "peak RSS",       "CPU µs/req", "errors",
+                                    "vs tier"};
+static const int widths[] = {8, 15, 9, 8, 8, 8, 9, 10, 6, 7};
+#define NCOLS 10
+
+/* The lead lines of one workload: within each tier, the fastest over the others; across
+ * tiers, the fastest of all over the best of each other tier (labelled: strategies differ). */
+static void lead_lines(FILE *f, const lab_cell_t *cells, int n, const char *wl)
+{
+    const char *tiers[8];
+    int ntiers = 0;
+    for (int i = 0; i < n; i++) {
+        bool seen = false;
+        for (int t = 0; t < ntiers; t++)
+            seen |= !strcmp(tiers[t], cells[i].tier);
+        if (!strcmp(cells[i].workload, wl) && cells[i].ok && !seen && ntiers < 8)
+            tiers[ntiers++] = cells[i].tier;
+    }
+    const lab_cell_t *top[8] = {0}, *all = NULL;
+    for (int t = 0; t < ntiers; t++) {
+        for (int i = 0; i < n; i++)
+            if (cells[i].ok && !strcmp(cells[i].workload, wl) && !strcmp(cells[i].tier, tiers[t]) &&
+                (!top[t] || cells[i].rps > top[t]->rps))
+                top[t] = &cells[i];
+        if (!all || top[t]->rps > all->rps)
+            all = top[t];
+        char line[600], a[48];
+        impl_label(top[t], a, sizeof a);
+        int len = snprintf(line, sizeof line, "%s, %s: %s leads in req/s", wl, tiers[t], a);
+        int others = 0;
+        for (int i = 0; i < n; i++) {
+            const lab_cell_t *c = &cells[i];
+            if (c == top[t] || !c->ok || !lab_same_group(c, top[t]) || c->rps <= 0 ||
+                (size_t)len >= sizeof line)
+                continue;
+            char b[48];
+            impl_label(c, b, sizeof b);
+            len += snprintf(line + len, sizeof line - (size_t)len, "%s +%.0f %% over %s",
+                            others++ ? "," : ":", 100 * (top[t]->rps / c->rps - 1), b);
+        }
+        if (!others)
+            len += snprintf(line + len, sizeof line - (size_t)len, " (alone in its tier)");
+        fprintf(f, "%s\n", line);
+    }
+    if (ntiers > 1) {
+        char line[600], a[48];
+        impl_label(all, a, sizeof a);
+        int len = snprintf(line, sizeof line, "%s, across tiers (strategies differ): %s", wl, a);
+        int others = 0;
+        for (int t = 0; t < ntiers && (size_t)len < sizeof line; t++) {
+            if (top[t] == all || top[t]->rps <= 0)
+                continue;
+            char b[48];
+            impl_label(top[t], b, sizeof b);
+            len += snprintf(line + len, sizeof line - (size_t)len, "%s +%.0f %% over %s",
+                            others++ ? "," : "", 100 * (all->rps / top[t]->rps - 1), b);
+        }
+        fprintf(f, "%s\n", line);
+    }
+}
+
+static void print_equal_load(const lab_config_t *cfg, const lab_cell_t *cells, int n, FILE *f)
+{
+    bool any = false;
+    for (int i = 0; i < n; i++)
+        any |= cells[i].equal.rate > 0;
+    if (!any)
+        return;
+    fprintf(f, "\nequal load: every implementation of a workload open loop at the same rate, %d %% "
+               "of the slowest maximum, %.0fs each\n\n",
+            cfg->equal_load_pct, (double)cfg->equal_load_ns / NS_PER_S);
+    static const char *const eh[] = {"workload", "implementation", "rate", "achieved", "p50",
+                                     "p99", "p99.9", "p99.99", "max", "GC p99/max"};
+    static const int ew[] = {8, 15, 9, 9, 8, 8, 8, 8, 8, 17};
+    cols(f, eh, ew, 10, 2);
+    fprintf(f, "\n");
+    for (int i = 0; i < n; i++) {
+        const lab_cell_t *c = &cells[i];
+        const lab_open_t *o = &c->equal;
+        if (o->rate <= 0)
+            continue;
+        char impl[48], rate[24], ach[24], l[5][24], gc[48] = "";
+        impl_label(c, impl, sizeof impl);
+        snprintf(rate, sizeof rate, "%.0f", o->rate);
+        if (!o->ran) {
+            const char *v[] = {c->workload, impl, rate};
+            cols(f, v, ew, 3, 2);
+            fprintf(f, "%s\n", o->reason);
+            continue;
+        }
+        snprintf(ach, sizeof ach, "%.0f", o->rate_achieved);
+        static const int li[] = {0, 1, 2, 3, 4};
+        for (int k = 0; k < 5; k++)
+            fmt_duration(l[k], sizeof l[k], o->lat_us[li[k]] * 1e3);
+        if (o->gc_known && o->gc_pauses > 0) {
+            char p99[24], mx[24];
+            fmt_duration(p99, sizeof p99, o->gc_pause_p99_us * 1e3);
+            fmt_duration(mx, sizeof mx, o->gc_pause_max_us * 1e3);
+            snprintf(gc, sizeof gc, "%s/%s", p99, mx);
+        } else if (o->gc_known) {
+            snprintf(gc, sizeof gc, "no pause");
+        }
+        const char *v[] = {c->workload, impl, rate, ach, l[0], l[1], l[2], l[3], l[4], gc};
+        cols(f, v, ew, 10, 2);
+        fprintf(f, "%s\n", o->held ? "" : o->reason);
+    }
+}
 
 void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n)
 {
     FILE *f = stdout;
-    for (int i = 0; i < 10; i++)
-        col(f, heads[i], widths[i], i < 2);
-    fprintf(f, "\n");
+    cols(f, heads, widths, NCOLS, 2);
+    fprintf(f, "what it measures\n");
     for (int i = 0; i < n; i++) {
         row_t r;
-        make_row(&cells[i], best_rps(cells, n, cells[i].workload), &r);
-        const char *v[] = {cells[i].workload, r.lang, r.rps, r.p50, r.p99, r.p999,
+        make_row(&cells[i], best_rps(cells, n, &cells[i]), &r);
+        const char *v[] = {cells[i].workload, r.impl, r.rps, r.p50, r.p99, r.p999,
                            r.rss, r.cpu, r.errors, r.vs};
         if (!r.rps[0]) {
-            col(f, v[0], widths[0], true);
-            col(f, v[1], widths[1], true);
+            cols(f, v, widths, 2, 2);
             fprintf(f, "%s\n", r.note);
             continue;
         }
-        for (int k = 0; k < 10; k++)
-            col(f, v[k], widths[k], k < 2);
-        fprintf(f, "%s\n", r.note && *r.note ? r.note : "");
+        cols(f, v, widths, NCOLS, 2);
+        fprintf(f, "%s\n", r.note);
         /* A mix: each kind of request on a line of its own, in the same columns (req/s: its
          * share of the cell's), named at the end. */
         for (int k = 0; k < cells[i].nby_request; k++) {
@@ -119,35 +245,15 @@ void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n)
             fmt_duration(p999, sizeof p999, c->by_request[k].lat_us[3] * 1e3);
             snprintf(errs, sizeof errs, "%llu", (unsigned long long)c->by_request[k].errors);
             const char *sv[] = {"", "", rps, p50, p99, p999, "", "", errs, ""};
-            for (int q = 0; q < 10; q++)
-                col(f, sv[q], widths[q], q < 2);
+            cols(f, sv, widths, NCOLS, 2);
             fprintf(f, "%s %s\n", c->by_request[k].method, c->by_request[k].target);
         }
     }
-    /* One line per workload: the edge of the fastest over each other language. */
     for (int w = 0; w < cfg->nworkloads; w++) {
-        const char *wl = cfg->workloads[w];
-        const lab_cell_t *best = NULL;
-        for (int i = 0; i < n; i++)
-            if (cells[i].ok && !strcmp(cells[i].workload, wl) &&
-                (!best || cells[i].rps > best->rps))
-                best = &cells[i];
-        if (!best)
-            continue;
-        char line[512];
-        int len = snprintf(line, sizeof line, "%s: %s leads in req/s", wl, best->lang);
-        int others = 0;
-        for (int i = 0; i < n; i++) {
-            const lab_cell_t *c = &cells[i];
-            if (c == best || !c->ok || strcmp(c->workload, wl) || c->rps <= 0)
-                continue;
-            len += snprintf(line + len, sizeof line - (size_t)len, "%s +%.0f %% over %s",
-                            others++ ? "," : ":", 100 * (best->rps / c->rps - 1), c->lang);
-            if ((size_t)len >= sizeof line)
-                break;
-        }
-        fprintf(f, "\n%s\n", line);
+        fprintf(f, "\n");
+        lead_lines(f, cells, n, cfg->workloads[w]);
     }
+    print_equal_load(cfg, cells, n, f);
 }
 
 /* The first line a program prints about its version: the first of the commands `tries`
@@ -163,6 +269,163 @@ static void version_of(const char *const *const *tries, char *out, size_t n)
             return;
         }
     }
+}
+
+/* The labels of a cell: which implementation, in which tier, doing what. */
+static void write_labels(jsonw_t *w, const lab_cell_t *c)
+{
+    jsonw_key(w, "name");
+    jsonw_str(w, c->name);
+    jsonw_key(w, "tier");
+    jsonw_str(w, c->tier);
+    jsonw_key(w, "framework");
+    jsonw_str(w, c->framework);
+    jsonw_key(w, "does");
+    jsonw_str(w, c->does);
+    jsonw_key(w, "db_strategy");
+    c->db_strategy ? jsonw_str(w, c->db_strategy) : jsonw_null(w);
+}
+
+/* One open-loop run: its rate, what it achieved, its latency. */
+static void write_open(jsonw_t *w, const lab_open_t *o, bool windows)
+{
+    jsonw_key(w, "rate");
+    jsonw_double(w, o->rate, 1);
+    jsonw_key(w, "ran");
+    jsonw_bool(w, o->ran);
+    jsonw_key(w, "rate_achieved");
+    jsonw_double(w, o->rate_achieved, 1);
+    jsonw_key(w, "held");
+    jsonw_bool(w, o->held);
+    jsonw_key(w, "reason");
+    jsonw_str(w, o->reason);
+    jsonw_key(w, "requests");
+    jsonw_uint(w, o->requests);
+    jsonw_key(w, "errors");
+    jsonw_uint(w, o->errors);
+    jsonw_key(w, "unsent");
+    jsonw_uint(w, o->unsent);
+    jsonw_key(w, "latency_us");
+    jsonw_obj_begin(w);
+    static const char *const lk[] = {"p50", "p99", "p999", "p9999", "max", "mean"};
+    for (int k = 0; k < 6; k++) {
+        jsonw_key(w, lk[k]);
+        jsonw_double(w, o->lat_us[k], 1);
+    }
+    jsonw_obj_end(w);
+    if (!windows)
+        return;
+    jsonw_key(w, "gc");
+    if (o->gc_known) {
+        jsonw_obj_begin(w);
+        jsonw_key(w, "pauses");
+        jsonw_int(w, o->gc_pauses);
+        jsonw_key(w, "cycles");
+        jsonw_int(w, o->gc_cycles);
+        jsonw_key(w, "pause_p99_us");
+        o->gc_pauses > 0 ? jsonw_double(w, o->gc_pause_p99_us, 1) : jsonw_null(w);
+        jsonw_key(w, "pause_max_us");
+        o->gc_pauses > 0 ? jsonw_double(w, o->gc_pause_max_us, 1) : jsonw_null(w);
+        jsonw_obj_end(w);
+    } else {
+        jsonw_null(w);
+    }
+    jsonw_key(w, "window_ms");
+    jsonw_int(w, 100);
+    jsonw_key(w, "windows");
+    jsonw_arr_begin(w);
+    for (int k = 0; k < o->nwindows; k++) {
+        jsonw_obj_begin(w);
+        jsonw_key(w, "t_ms");
+        jsonw_int(w, (int64_t)k * 100);
+        jsonw_key(w, "count");
+        jsonw_uint(w, o->windows[k].count);
+        jsonw_key(w, "p99_us");
+        jsonw_double(w, o->windows[k].p99_us, 1);
+        jsonw_key(w, "max_us");
+        jsonw_double(w, o->windows[k].max_us, 1);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}
+
+/* equal_load {pct, duration_s, rate {WORKLOAD: r}, cells [...]}: null when not run. */
+static void write_equal_load(jsonw_t *w, const lab_config_t *cfg, const lab_cell_t *cells, int n)
+{
+    jsonw_key(w, "equal_load");
+    bool any = false;
+    for (int i = 0; i < n; i++)
+        any |= cells[i].equal.rate > 0;
+    if (!any) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_obj_begin(w);
+    jsonw_key(w, "pct");
+    jsonw_int(w, cfg->equal_load_pct);
+    jsonw_key(w, "duration_s");
+    jsonw_double(w, (double)cfg->equal_load_ns / NS_PER_S, 3);
+    jsonw_key(w, "rate");
+    jsonw_obj_begin(w);
+    for (int k = 0; k < cfg->nworkloads; k++)
+        for (int i = 0; i < n; i++)
+            if (!strcmp(cells[i].workload, cfg->workloads[k]) && cells[i].equal.rate > 0) {
+                jsonw_key(w, cfg->workloads[k]);
+                jsonw_double(w, cells[i].equal.rate, 1);
+                break;
+            }
+    jsonw_obj_end(w);
+    jsonw_key(w, "cells");
+    jsonw_arr_begin(w);
+    for (int i = 0; i < n; i++) {
+        if (cells[i].equal.rate <= 0)
+            continue;
+        jsonw_obj_begin(w);
+        jsonw_key(w, "workload");
+        jsonw_str(w, cells[i].workload);
+        jsonw_key(w, "lang");
+        jsonw_str(w, cells[i].lang);
+        write_labels(w, &cells[i]);
+        write_open(w, &cells[i].equal, true);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+    jsonw_obj_end(w);
+}
+
+/* sweep [{workload, lang, labels, points [{pct, rate...}]}]: null without --sweep. */
+static void write_sweep(jsonw_t *w, const lab_config_t *cfg, const lab_cell_t *cells, int n)
+{
+    jsonw_key(w, "sweep");
+    if (!cfg->sweep) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_arr_begin(w);
+    for (int i = 0; i < n; i++) {
+        if (cells[i].sweep[0].rate <= 0)
+            continue;
+        jsonw_obj_begin(w);
+        jsonw_key(w, "workload");
+        jsonw_str(w, cells[i].workload);
+        jsonw_key(w, "lang");
+        jsonw_str(w, cells[i].lang);
+        write_labels(w, &cells[i]);
+        jsonw_key(w, "max_rps");
+        jsonw_double(w, cells[i].rps, 1);
+        jsonw_key(w, "points");
+        jsonw_arr_begin(w);
+        for (int k = 0; k < LAB_SWEEP_POINTS; k++) {
+            jsonw_obj_begin(w);
+            jsonw_key(w, "pct");
+            jsonw_int(w, lab_sweep_pct[k]);
+            write_open(w, &cells[i].sweep[k], false);
+            jsonw_obj_end(w);
+        }
+        jsonw_arr_end(w);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
 }
 
 static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, buf_t *out)
@@ -290,6 +553,7 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
         jsonw_str(&w, c->workload);
         jsonw_key(&w, "lang");
         jsonw_str(&w, c->lang);
+        write_labels(&w, c);
         jsonw_key(&w, "status");
         jsonw_str(&w, c->ok ? "ok" : "failed");
         jsonw_key(&w, "reason");
@@ -336,6 +600,12 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
         db ? jsonw_double(&w, c->db_cpu_us_per_req, 3) : jsonw_null(&w);
         jsonw_key(&w, "db_cpu_share");
         db ? jsonw_double(&w, c->db_cpu_share, 3) : jsonw_null(&w);
+        /* sql: the database's work per request (null: not known). */
+        bool work = c->db_round_trips_per_req >= 0;
+        jsonw_key(&w, "db_round_trips_per_req");
+        work ? jsonw_double(&w, c->db_round_trips_per_req, 3) : jsonw_null(&w);
+        jsonw_key(&w, "db_commits_per_req");
+        work ? jsonw_double(&w, c->db_commits_per_req, 3) : jsonw_null(&w);
         /* A mix: each kind of request on its own (empty for a single request). */
         jsonw_key(&w, "by_request");
         jsonw_arr_begin(&w);
@@ -363,6 +633,8 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);
+    write_equal_load(&w, cfg, cells, n);
+    write_sweep(&w, cfg, cells, n);
     jsonw_obj_end(&w);
     buf_puts(out, "\n");
 }
@@ -387,14 +659,47 @@ static void write_md(const lab_config_t *cfg, const lab_cell_t *cells, int n, bu
                sysconf(_SC_NPROCESSORS_ONLN), model, cs, cl, db,
                cfg->impl.connections, cfg->rate > 0 ? "open loop" : "closed loop (max rate)",
                (double)cfg->impl.duration_ns / NS_PER_S, (double)cfg->warmup_ns / NS_PER_S);
-    buf_puts(out, "| workload | lang | req/s | p50 | p99 | p99.9 | peak RSS | CPU µs/req | errors "
-                  "| vs best | note |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    buf_puts(out, "| workload | implementation | req/s | p50 | p99 | p99.9 | peak RSS | CPU µs/req "
+                  "| errors | vs tier | what it measures |\n"
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (int i = 0; i < n; i++) {
         row_t r;
-        make_row(&cells[i], best_rps(cells, n, cells[i].workload), &r);
+        make_row(&cells[i], best_rps(cells, n, &cells[i]), &r);
         buf_printf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                   cells[i].workload, r.lang, r.rps, r.p50, r.p99, r.p999, r.rss, r.cpu, r.errors,
-                   r.vs, r.note ? r.note : "");
+                   cells[i].workload, r.impl, r.rps, r.p50, r.p99, r.p999, r.rss, r.cpu, r.errors,
+                   r.vs, r.note);
+    }
+    bool any = false;
+    for (int i = 0; i < n; i++)
+        any |= cells[i].equal.rate > 0;
+    if (!any)
+        return;
+    buf_printf(out, "\nEqual load: open loop at %d %% of each workload's slowest maximum, %.0fs "
+                    "each.\n\n| workload | implementation | rate | achieved | p50 | p99 | p99.9 | "
+                    "p99.99 | max | GC pause p99 / max |\n"
+                    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+               cfg->equal_load_pct, (double)cfg->equal_load_ns / NS_PER_S);
+    for (int i = 0; i < n; i++) {
+        const lab_open_t *o = &cells[i].equal;
+        if (o->rate <= 0)
+            continue;
+        char impl[48], l[5][24], gc[64] = "";
+        impl_label(&cells[i], impl, sizeof impl);
+        for (int k = 0; k < 5; k++)
+            fmt_duration(l[k], sizeof l[k], o->lat_us[k] * 1e3);
+        if (o->gc_known && o->gc_pauses > 0) {
+            char a[24], b[24];
+            fmt_duration(a, sizeof a, o->gc_pause_p99_us * 1e3);
+            fmt_duration(b, sizeof b, o->gc_pause_max_us * 1e3);
+            snprintf(gc, sizeof gc, "%s / %s", a, b);
+        }
+        if (o->ran)
+            buf_printf(out, "| %s | %s | %.0f | %.0f%s | %s | %s | %s | %s | %s | %s |\n",
+                       cells[i].workload, impl, o->rate, o->rate_achieved,
+                       o->held ? "" : " (not held)", l[0], l[1], l[2], l[3], l[4], gc);
+        else
+            buf_printf(out, "| %s | %s | %.0f | %s | | | | | | |\n", cells[i].workload, impl,
+                       o->rate, o->reason);
     }
 }
 

@@ -1,16 +1,23 @@
-/* The matrix runner: one cell per workload × language, each a pipeline of stages (run.h). */
+/* The matrix runner: one cell per workload × implementation, each a pipeline of stages
+ * (run.h); then, per workload, the equal-load block and (--sweep) the open-loop points. */
 #include "lab/run.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "codec/json.h"
 #include "core/clock.h"
+#include "core/net.h"
 #include "core/proc.h"
 #include "db/db.h"
+#include "http/client.h"
+#include "http/url.h"
 #include "lab/workloads.h"
 #include "sut/meter.h"
 #include "sut/sut.h"
@@ -18,6 +25,11 @@
 
 #define START_TIMEOUT (15 * NS_PER_S)
 #define STOP_TIMEOUT (15 * NS_PER_S)
+#define OPEN_WARMUP_NS (1 * NS_PER_S) /* before each open-loop run: a fresh instance warms */
+#define SWEEP_POINT_NS (3 * NS_PER_S)
+#define WINDOW_NS (100 * NS_PER_MS)
+
+const int lab_sweep_pct[LAB_SWEEP_POINTS] = {10, 25, 50, 75, 90, 100};
 
 /* The sql workload's database, started (or created on --pg-url) once for the run. */
 typedef struct {
@@ -31,12 +43,14 @@ typedef struct {
     const lab_config_t *cfg;
     lab_db_t *db;
     const lab_workload_t *wl;
-    const impl_t *impl;
     char bin[4096];
     impl_argv_t argv;
+    char url[128];           /* a user implementation: where the lab told it to listen */
     sut_t sut;
-    char label[96];
+    char label[128];
     load_result_t lr;        /* the measured run */
+    db_work_t work0;         /* sql: the database's counters before the fresh instance */
+    bool work_known;
     lab_cell_t *c;           /* what the cell reports */
 } cell_t;
 
@@ -58,6 +72,11 @@ static void progress(const cell_t *x, const char *what)
         fprintf(stderr, "\r\033[K  %s  %s…", x->label, what);
 }
 
+bool lab_same_group(const lab_cell_t *a, const lab_cell_t *b)
+{
+    return strcmp(a->workload, b->workload) == 0 && strcmp(a->tier, b->tier) == 0;
+}
+
 static bool check_answer(const http_msg_t *m, const char *body, size_t len, const mix_sent_t *sent,
                          void *ud)
 {
@@ -68,8 +87,8 @@ static bool check_answer(const http_msg_t *m, const char *body, size_t len, cons
 }
 
 /* The load engine's configuration for the cell's workload against its instance. */
-static void load_config(const cell_t *x, int64_t duration, const char *what, load_config_t *lc,
-                        char *url, size_t un, char *label, size_t ln)
+static void load_config(const cell_t *x, int64_t duration, double rate, const char *what,
+                        load_config_t *lc, char *url, size_t un, char *label, size_t ln)
 {
     const lab_config_t *cfg = x->cfg;
     const lab_workload_t *wl = x->wl;
@@ -82,7 +101,7 @@ static void load_config(const cell_t *x, int64_t duration, const char *what, loa
     lc->connections = cfg->impl.connections;
     lc->threads = cpuset_count(&cfg->impl.cpus_load);
     lc->duration_ns = duration;
-    lc->rate = cfg->rate;
+    lc->rate = rate;
     lc->method = wl->mix ? NULL : wl->method;
     lc->headers = (const char **)wl->headers;
     lc->nheaders = wl->nheaders;
@@ -96,6 +115,21 @@ static void load_config(const cell_t *x, int64_t duration, const char *what, loa
     lc->progress_label = label;
 }
 
+/* A port that was free a moment ago, for an implementation told where to listen. */
+static int free_port(void)
+{
+    net_addr_t a;
+    char err[128];
+    if (net_resolve("127.0.0.1", 0, &a, err, sizeof err))
+        return -1;
+    int fd = net_listen(&a, false, 1);
+    if (fd < 0)
+        return -1;
+    int port = net_local_port(fd);
+    close(fd);
+    return port;
+}
+
 /* ---- the stages ---- */
 
 /* The workload, the binary and its command line; the database as the schema left it. */
@@ -107,23 +141,29 @@ static int stage_prepare(cell_t *x, const char *build_err)
         return fail(x, "unknown workload '%s'", c->workload);
     if (build_err && *build_err)
         return fail(x, "%s", build_err);
-    if (!(x->impl = impl_find(c->lang)))
-        return fail(x, "unknown language '%s'", c->lang);
-    if (impl_binary(x->impl, x->cfg->impl.peers_dir, x->bin, sizeof x->bin, why, sizeof why))
+    if (impl_binary(c->impl, x->cfg->impl.peers_dir, x->bin, sizeof x->bin, why, sizeof why))
         return fail(x, "%s", why);
     struct stat st;
-    if (stat(x->bin, &st) == 0)
+    if (!c->impl->command && stat(x->bin, &st) == 0)
         c->binary_bytes = (uint64_t)st.st_size;
     const char *pg_url = NULL;
     if (x->wl->db_reset) {
         if (!x->db->up)
             return fail(x, "database: %s", x->db->err);
         pg_url = x->db->db.url;
-        /* Every language starts from the same data. */
+        /* Every implementation starts from the same data. */
         if (db_exec(&x->db->db, x->wl->db_reset, why, sizeof why))
             return fail(x, "database reset: %s", why);
     }
-    impl_argv(x->impl, x->bin, c->workload, pg_url, x->cfg->impl.pool, &x->argv);
+    int port = 0;
+    if (c->impl->command && (port = free_port()) < 0)
+        return fail(x, "no free port for %s", c->name);
+    if (impl_argv(c->impl, x->bin, c->workload, pg_url, x->cfg->impl.pool, port, &x->argv, why,
+                  sizeof why))
+        return fail(x, "%s", why);
+    x->url[0] = 0;
+    if (port)
+        snprintf(x->url, sizeof x->url, "http://127.0.0.1:%d", port);
     return 0;
 }
 
@@ -132,13 +172,14 @@ static int stage_prepare(cell_t *x, const char *build_err)
 static int start_instance(cell_t *x)
 {
     char why[1024];
-    if (sut_start(&x->sut, x->argv.argv, &x->cfg->impl.cpus_service, START_TIMEOUT, why,
-                  sizeof why))
+    if (sut_start(&x->sut, x->argv.argv, &x->cfg->impl.cpus_service, x->url[0] ? x->url : NULL,
+                  START_TIMEOUT, why, sizeof why))
         return fail(x, "%s", why);
     int health = sut_wait_healthy(x->sut.url, START_TIMEOUT);
     if (health < 0) {
         sut_stop(&x->sut, SIGKILL, NS_PER_S);
-        return fail(x, "GET /health never answered 200 at %s", x->sut.url);
+        return fail(x, "GET /health never answered 200 at %s%s%.200s", x->sut.url,
+                    x->sut.loglen ? ": " : "", x->sut.log);
     }
     return health;
 }
@@ -158,12 +199,14 @@ static int stage_verify(cell_t *x)
             res ? verify_run(&ct, x->sut.url, x->c->lang, 5 * NS_PER_S, res, why, sizeof why) : -1;
         if (failed < 0)
             rc = fail(x, "contract: %.480s", res ? why : "out of memory");
-        for (int i = 0; failed > 0 && i < ct.ncases; i++)
-            if (verify_outcome(&res[i]) == VERIFY_FAIL || verify_outcome(&res[i]) == VERIFY_STALE) {
+        for (int i = 0; failed > 0 && i < ct.ncases; i++) {
+            verify_outcome_t o = verify_outcome(&res[i]);
+            if (o == VERIFY_FAIL || o == VERIFY_STALE) {
                 rc = fail(x, "contract: %d of %d cases differ; %.60s: %.380s", failed, ct.ncases,
-                          res[i].name, res[i].why);
+                          res[i].name, o == VERIFY_STALE ? "passes, but differs: says not" : res[i].why);
                 break;
             }
+        }
         free(res);
         contract_free(&ct);
     }
@@ -173,9 +216,32 @@ static int stage_verify(cell_t *x)
     return rc;
 }
 
+/* sql: the database's counters, before a fresh instance. */
+static void work_begin(cell_t *x)
+{
+    char why[256];
+    x->work_known = x->wl->db_reset && db_work_reset(&x->db->db, why, sizeof why) == 0 &&
+                    db_work_read(&x->db->db, &x->work0, why, sizeof why) == 0;
+}
+
+/* sql: statements and writing transactions per request the instance sent to the database,
+ * once it has gone (its backends flushed everything). */
+static void work_end(cell_t *x, uint64_t db_requests)
+{
+    lab_cell_t *c = x->c;
+    db_work_t w;
+    char why[256];
+    if (!x->work_known || db_requests == 0 || db_wait_quiet(&x->db->db, 5 * NS_PER_S) ||
+        db_work_read(&x->db->db, &w, why, sizeof why))
+        return;
+    c->db_round_trips_per_req = (w.statements - x->work0.statements) / (double)db_requests;
+    c->db_commits_per_req = (w.xids - x->work0.xids) / (double)db_requests;
+}
+
 /* A fresh instance for the measurement. */
 static int stage_start(cell_t *x)
 {
+    work_begin(x);
     int health = start_instance(x);
     if (health < 0)
         return -1;
@@ -184,18 +250,19 @@ static int stage_start(cell_t *x)
 }
 
 /* Load that is not measured: caches, pools, JITs and allocators settle. */
-static void stage_warm_up(cell_t *x)
+static uint64_t warm_up(cell_t *x, int64_t ns, double rate)
 {
-    if (x->cfg->warmup_ns <= 0)
-        return;
+    if (ns <= 0)
+        return 0;
     load_config_t lc;
     load_result_t lr;
-    char url[256], label[128], err[512];
-    load_config(x, x->cfg->warmup_ns, "warm-up", &lc, url, sizeof url, label, sizeof label);
-    if (load_run(&lc, &lr, err, sizeof err) == 0) {
-        x->c->sent += lr.requests;
-        load_result_free(&lr);
-    }
+    char url[256], label[160], err[512];
+    load_config(x, ns, rate, "warm-up", &lc, url, sizeof url, label, sizeof label);
+    if (load_run(&lc, &lr, err, sizeof err) != 0)
+        return 0;
+    uint64_t n = lr.requests;
+    load_result_free(&lr);
+    return n;
 }
 
 /* The measured run, with the service's /proc sampled and the database's CPU read around it. */
@@ -204,8 +271,9 @@ static int stage_measure(cell_t *x)
     const lab_config_t *cfg = x->cfg;
     lab_cell_t *c = x->c;
     load_config_t lc;
-    char url[256], label[128], err[512];
-    load_config(x, cfg->impl.duration_ns, "measuring", &lc, url, sizeof url, label, sizeof label);
+    char url[256], label[160], err[512];
+    load_config(x, cfg->impl.duration_ns, cfg->rate, "measuring", &lc, url, sizeof url, label,
+                sizeof label);
     const db_t *db = &x->db->db;
     bool db_metered = x->wl->db_reset && !db->external && db->pid > 0;
     double db0 = db_metered ? proc_tree_cpu_s(db->pid) : -1;
@@ -259,10 +327,11 @@ static int stage_measure(cell_t *x)
 }
 
 /* SIGTERM: its exit status and what it says it served. */
-static void stage_stop(cell_t *x)
+static void stage_stop(cell_t *x, uint64_t health)
 {
     x->c->exit_status = sut_stop(&x->sut, SIGTERM, STOP_TIMEOUT);
     x->c->served = sut_served(&x->sut);
+    work_end(x, x->c->sent - health);
 }
 
 /* A clean exit, and every answer right. */
@@ -277,28 +346,251 @@ static void stage_check(cell_t *x)
                  (unsigned long long)c->body_errors);
 }
 
-static void run_cell(const lab_config_t *cfg, lab_db_t *db, const char *workload,
-                     const char *lang, const char *build_err, lab_cell_t *c, int idx, int total)
+static void cell_init(cell_t *x, const lab_config_t *cfg, lab_db_t *db, lab_cell_t *c, int idx,
+                      int total)
 {
-    memset(c, 0, sizeof *c);
-    c->workload = workload;
-    c->lang = lang;
+    memset(x, 0, sizeof *x);
+    x->cfg = cfg;
+    x->db = db;
+    x->c = c;
+    x->wl = lab_workload(c->workload);
+    snprintf(x->label, sizeof x->label, "[%d/%d] %s · %s %s%s%s", idx, total, c->workload,
+             c->name, c->tier, c->db_strategy ? " " : "", c->db_strategy ? c->db_strategy : "");
+}
+
+static void run_cell(const lab_config_t *cfg, lab_db_t *db, const char *build_err, lab_cell_t *c,
+                     int idx, int total)
+{
     c->ok = true;
     c->served = -1;
     c->db_cpu_s = -1;
+    c->db_round_trips_per_req = c->db_commits_per_req = -1;
     static cell_t x; /* large (paths, the service's log): not on the stack */
-    memset(&x, 0, sizeof x);
-    x.cfg = cfg;
-    x.db = db;
-    x.c = c;
-    snprintf(x.label, sizeof x.label, "[%d/%d] %s · %s", idx, total, workload, lang);
+    cell_init(&x, cfg, db, c, idx, total);
     if (stage_prepare(&x, build_err) || stage_verify(&x) || stage_start(&x))
         return;
-    stage_warm_up(&x);
+    uint64_t health = c->sent;
+    progress(&x, "warm-up");
+    c->sent += warm_up(&x, cfg->warmup_ns, cfg->rate);
     int measured = stage_measure(&x);
-    stage_stop(&x);
+    stage_stop(&x, health);
     if (measured == 0)
         stage_check(&x);
+}
+
+/* ---- open loop at a given rate: the equal-load block, a sweep ---- */
+
+/* Go's runtime pause histogram (/debug/gc-pauses of the Go peer): buckets (seconds, n+1
+ * boundaries) and counts (n). false when the implementation has none. */
+typedef struct {
+    double bounds[512];
+    double counts[512];
+    int n;
+    double cycles;
+} gc_hist_t;
+
+static bool gc_read(const char *url, gc_hist_t *g)
+{
+    http_url_t u;
+    char err[256];
+    if (http_url_parse(url, &u, err, sizeof err))
+        return false;
+    http_client_t c;
+    if (http_client_open(&c, u.host, u.port, NS_PER_S, err, sizeof err))
+        return false;
+    char req[256];
+    int rl = snprintf(req, sizeof req, "GET /debug/gc-pauses HTTP/1.1\r\nHost: %s\r\n\r\n",
+                      u.authority);
+    http_msg_t m;
+    http_frame_t f;
+    bool ok = false;
+    if (http_client_send(&c, req, (size_t)rl, NS_PER_S) == 0 &&
+        http_client_answer(&c, false, 2 * NS_PER_S, &m, &f) > 0 && m.status == 200) {
+        const char *body = buf_start(&c.in) + m.head_len;
+        json_error_t e;
+        json_members_t it;
+        if (json_validate(body, f.body_len, &e) == 0 &&
+            json_members_begin(&it, body, f.body_len) == 0) {
+            const char *name, *val;
+            size_t nl, vl;
+            int nb = 0, nc = 0;
+            while (json_members_next(&it, &name, &nl, &val, &vl)) {
+                json_elements_t el;
+                double *dst = json_name_eq(name, nl, "buckets") ? g->bounds
+                              : json_name_eq(name, nl, "counts") ? g->counts
+                                                                  : NULL;
+                if (json_name_eq(name, nl, "gc_cycles"))
+                    g->cycles = strtod(val, NULL);
+                if (!dst || json_elements_begin(&el, val, vl))
+                    continue;
+                int *k = dst == g->bounds ? &nb : &nc;
+                const char *ev;
+                size_t en;
+                while (json_elements_next(&el, &ev, &en) && *k < 512)
+                    dst[(*k)++] = en == 4 && !memcmp(ev, "null", 4) ? INFINITY : strtod(ev, NULL);
+            }
+            g->n = nc;
+            ok = nc > 0 && nb == nc + 1;
+        }
+    }
+    http_client_close(&c);
+    return ok;
+}
+
+/* Pause p99 and max from two readings (µs: each a bucket's upper bound, its lower bound when
+ * that is infinite). */
+static void gc_figures(const gc_hist_t *a, const gc_hist_t *b, lab_open_t *o)
+{
+    double total = 0;
+    for (int i = 0; i < b->n; i++)
+        total += b->counts[i] - a->counts[i];
+    o->gc_pauses = (long long)total;
+    o->gc_cycles = (long long)(b->cycles - a->cycles);
+    o->gc_pause_p99_us = o->gc_pause_max_us = total > 0 ? 0 : -1;
+    double seen = 0;
+    for (int i = 0; i < b->n && total > 0; i++) {
+        double d = b->counts[i] - a->counts[i];
+        if (d <= 0)
+            continue;
+        double hi = isfinite(b->bounds[i + 1]) ? b->bounds[i + 1] : b->bounds[i];
+        seen += d;
+        if (o->gc_pause_p99_us == 0 && seen >= 0.99 * total)
+            o->gc_pause_p99_us = hi * 1e6;
+        o->gc_pause_max_us = hi * 1e6;
+    }
+}
+
+/* A fresh instance of an ok cell, warmed up at the rate, then each rate for ns, open loop. */
+static void run_open(const lab_config_t *cfg, lab_db_t *db, lab_cell_t *c, const double *rates,
+                     lab_open_t *outs, int n, int64_t ns, const char *what, int idx, int total)
+{
+    static cell_t x;
+    cell_init(&x, cfg, db, c, idx, total);
+    lab_cell_t scratch = *c; /* the stages write into a cell: not into the measured one */
+    scratch.ok = true;
+    x.c = &scratch;
+    for (int i = 0; i < n; i++)
+        outs[i] = (lab_open_t){.rate = rates[i], .gc_pause_p99_us = -1, .gc_pause_max_us = -1};
+    if (stage_prepare(&x, NULL) || start_instance(&x) < 0) {
+        for (int i = 0; i < n; i++)
+            snprintf(outs[i].reason, sizeof outs[i].reason, "%.250s", scratch.reason);
+        return;
+    }
+    progress(&x, "warm-up");
+    warm_up(&x, OPEN_WARMUP_NS, rates[0]);
+    for (int i = 0; i < n; i++) {
+        lab_open_t *o = &outs[i];
+        load_config_t lc;
+        load_result_t lr;
+        char url[256], label[160], err[512];
+        char doing[96];
+        snprintf(doing, sizeof doing, "%s at %.0f req/s", what, rates[i]);
+        load_config(&x, ns, rates[i], doing, &lc, url, sizeof url, label, sizeof label);
+        lc.window_ns = WINDOW_NS;
+        static gc_hist_t g0, g1;
+        bool gc = strcmp(c->lang, "go") == 0 && gc_read(x.sut.url, &g0);
+        if (load_run(&lc, &lr, err, sizeof err) != 0) {
+            snprintf(o->reason, sizeof o->reason, "load: %.240s", err);
+            continue;
+        }
+        if (gc && gc_read(x.sut.url, &g1)) {
+            gc_figures(&g0, &g1, o);
+            o->gc_known = true;
+        }
+        o->ran = true;
+        o->requests = lr.requests;
+        o->errors = load_errors_total(&lr);
+        o->unsent = lr.unsent;
+        o->rate_achieved = lr.elapsed_s > 0 ? (double)lr.requests / lr.elapsed_s : 0;
+        o->held = o->errors == 0 && fabs(o->rate_achieved - o->rate) <= 0.01 * o->rate;
+        static const double pct[] = {50, 99, 99.9, 99.99};
+        for (int k = 0; k < 4; k++)
+            o->lat_us[k] = (double)hist_percentile(lr.latency, pct[k]) / 1e3;
+        o->lat_us[4] = (double)hist_max(lr.latency) / 1e3;
+        o->lat_us[5] = hist_mean(lr.latency) / 1e3;
+        /* The windows of the run itself (its drain excluded). */
+        size_t nw = (size_t)(ns / WINDOW_NS);
+        for (size_t w = 0; w < lr.nwindows && w < nw && w < LAB_MAX_WINDOWS; w++) {
+            o->windows[w].count = hist_count(lr.windows[w]);
+            o->windows[w].p99_us = (double)hist_percentile(lr.windows[w], 99) / 1e3;
+            o->windows[w].max_us = (double)hist_max(lr.windows[w]) / 1e3;
+            o->nwindows = (int)w + 1;
+        }
+        if (!o->held)
+            snprintf(o->reason, sizeof o->reason, "could not hold %.0f req/s: %.0f, %llu errors",
+                     o->rate, o->rate_achieved, (unsigned long long)o->errors);
+        load_result_free(&lr);
+    }
+    sut_stop(&x.sut, SIGTERM, STOP_TIMEOUT);
+}
+
+/* Per workload: every ok cell at pct % of the slowest maximum among them. */
+static void equal_load(const lab_config_t *cfg, lab_db_t *db, lab_cell_t *cells, int n,
+                       const char *workload, int *idx, int total)
+{
+    double slowest = 0;
+    for (int i = 0; i < n; i++)
+        if (cells[i].ok && !strcmp(cells[i].workload, workload) && cells[i].rps > 0 &&
+            (slowest == 0 || cells[i].rps < slowest))
+            slowest = cells[i].rps;
+    if (slowest <= 0)
+        return;
+    double rate = floor(slowest * cfg->equal_load_pct / 100.0);
+    if (rate < 1)
+        rate = 1;
+    for (int i = 0; i < n; i++)
+        if (cells[i].ok && !strcmp(cells[i].workload, workload))
+            run_open(cfg, db, &cells[i], &rate, &cells[i].equal, 1, cfg->equal_load_ns,
+                     "equal load", ++*idx, total);
+}
+
+static void sweep(const lab_config_t *cfg, lab_db_t *db, lab_cell_t *c, int idx, int total)
+{
+    double rates[LAB_SWEEP_POINTS];
+    for (int k = 0; k < LAB_SWEEP_POINTS; k++)
+        rates[k] = fmax(1, floor(c->rps * lab_sweep_pct[k] / 100.0));
+    run_open(cfg, db, c, rates, c->sweep, LAB_SWEEP_POINTS, SWEEP_POINT_NS, "sweep", idx, total);
+}
+
+/* ---- the plan and the run ---- */
+
+static bool listed(const char *const *list, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+int lab_plan(const lab_config_t *cfg, lab_cell_t *cells, int max)
+{
+    const impl_t *impls[IMPL_MAX * 2];
+    int nimpl = 0;
+    for (int i = 0; impl_builtin[i]; i++)
+        if (listed(cfg->impl.langs, cfg->impl.nlangs, impl_builtin[i]->lang) &&
+            listed(cfg->tiers, cfg->ntiers, impl_builtin[i]->tier))
+            impls[nimpl++] = impl_builtin[i];
+    for (int i = 0; i < cfg->nuser; i++)
+        impls[nimpl++] = &cfg->user[i];
+    int n = 0;
+    for (int w = 0; w < cfg->nworkloads; w++)
+        for (int i = 0; i < nimpl && n < max; i++) {
+            const impl_serves_t *sv = impl_serves(impls[i], cfg->workloads[w]);
+            if (!sv)
+                continue;
+            lab_cell_t *c = &cells[n++];
+            memset(c, 0, sizeof *c);
+            c->workload = cfg->workloads[w];
+            c->impl = impls[i];
+            c->serves = sv;
+            c->name = impls[i]->name;
+            c->lang = impls[i]->lang;
+            c->tier = impls[i]->tier;
+            c->framework = impls[i]->framework;
+            c->does = sv->does;
+            c->db_strategy = sv->db_strategy;
+        }
+    return n;
 }
 
 void lab_config_init(lab_config_t *cfg)
@@ -307,7 +599,11 @@ void lab_config_init(lab_config_t *cfg)
     impl_opts_init(&cfg->impl, 10 * NS_PER_S);
     for (int i = 0; lab_workload_names[i] && i < LAB_MAX_WORKLOADS; i++)
         cfg->workloads[cfg->nworkloads++] = lab_workload_names[i];
+    for (int i = 0; impl_tiers[i]; i++)
+        cfg->tiers[cfg->ntiers++] = impl_tiers[i];
     cfg->warmup_ns = 3 * NS_PER_S;
+    cfg->equal_load_pct = 70;
+    cfg->equal_load_ns = 5 * NS_PER_S;
     cfg->out_dir = "results";
 }
 
@@ -318,22 +614,31 @@ void lab_config_resolve(lab_config_t *cfg)
         cfg->cpus_db = cfg->impl.cpus_service;
 }
 
-void lab_run(const lab_config_t *cfg, lab_cell_t *cells)
+void lab_run(const lab_config_t *cfg, lab_cell_t *cells, int n)
 {
     const impl_opts_t *o = &cfg->impl;
     signal(SIGPIPE, SIG_IGN);
     /* The lab itself (progress, /proc sampling, the load threads) stays off the service CPUs. */
     cpuset_pin_process(0, &o->cpus_load);
 
-    /* Peers are built first, each once (make skips what has not changed). */
-    static char build_err[IMPL_MAX][512];
-    for (int i = 0; i < o->nlangs; i++) {
+    /* What has a build is built first, each build once (make skips what has not changed). */
+    static char build_err[LAB_MAX_CELLS][512];
+    for (int i = 0; i < n; i++) {
         build_err[i][0] = 0;
-        const impl_t *im = impl_find(o->langs[i]);
-        if (!im || !im->build_target)
+        const impl_t *im = cells[i].impl;
+        int first = i;
+        for (int k = 0; k < i; k++)
+            if (cells[k].impl->build_target && im->build_target &&
+                !strcmp(cells[k].impl->build_target, im->build_target))
+                first = k;
+        if (!im->build_target)
             continue;
+        if (first < i) {
+            memcpy(build_err[i], build_err[first], sizeof build_err[i]);
+            continue;
+        }
         if (o->progress)
-            fprintf(stderr, "\r\033[K  building the %s peer…", o->langs[i]);
+            fprintf(stderr, "\r\033[K  building the %s peer…", im->lang);
         impl_build(im, o->peers_dir, build_err[i], sizeof build_err[i]);
     }
 
@@ -353,11 +658,26 @@ void lab_run(const lab_config_t *cfg, lab_cell_t *cells)
         db.up = (cfg->pg_url ? db_use(&db.db, cfg->pg_url, db.err, sizeof db.err)
                              : db_start(&db.db, &cfg->cpus_db, db.err, sizeof db.err)) == 0;
     }
-    int total = cfg->nworkloads * o->nlangs, k = 0;
-    for (int w = 0; w < cfg->nworkloads; w++)
-        for (int l = 0; l < o->nlangs; l++, k++)
-            run_cell(cfg, &db, cfg->workloads[w], o->langs[l], build_err[l], &cells[k], k + 1,
-                     total);
+    int total = n;
+    for (int w = 0; w < cfg->nworkloads; w++) {
+        const char *wl = cfg->workloads[w];
+        int nw = 0;
+        for (int i = 0; i < n; i++)
+            nw += !strcmp(cells[i].workload, wl);
+        total += (cfg->equal_load_pct > 0 ? nw : 0) + (cfg->sweep ? nw : 0);
+    }
+    int idx = 0;
+    for (int w = 0; w < cfg->nworkloads; w++) {
+        const char *wl = cfg->workloads[w];
+        for (int i = 0; i < n; i++)
+            if (!strcmp(cells[i].workload, wl))
+                run_cell(cfg, &db, build_err[i], &cells[i], ++idx, total);
+        if (cfg->equal_load_pct > 0 && cfg->rate == 0)
+            equal_load(cfg, &db, cells, n, wl, &idx, total);
+        for (int i = 0; cfg->sweep && cfg->rate == 0 && i < n; i++)
+            if (!strcmp(cells[i].workload, wl) && cells[i].ok)
+                sweep(cfg, &db, &cells[i], ++idx, total);
+    }
     if (db.needed)
         db_stop(&db.db);
     if (o->progress)

@@ -20,13 +20,24 @@
 #include "sut/impl.h"
 
 #define LAB_MAX_WORKLOADS 8
+#define LAB_MAX_CELLS 64
+#define LAB_MAX_WINDOWS 200            /* 100 ms windows kept per equal-load cell */
+#define LAB_SWEEP_POINTS 6
 
 typedef struct {
     impl_opts_t impl;               /* languages, duration, connections, pool, CPUs, peers */
     const char *workloads[LAB_MAX_WORKLOADS];
     int nworkloads;
+    const char *tiers[4];           /* --tiers: the tiers run (default both) */
+    int ntiers;
+    impl_t user[IMPL_MAX];          /* --impl NAME=COMMAND: implementations of the user's */
+    int nuser;
     int64_t warmup_ns;
     double rate;                    /* 0: max (closed loop) */
+    int equal_load_pct;             /* the equal-load block's rate: this % of the slowest
+                                     * maximum of each workload; 0: no such block */
+    int64_t equal_load_ns;          /* its measured time per cell */
+    bool sweep;                     /* each implementation at 10..100 % of its own maximum */
     cpuset_t cpus_db;               /* sql: the throwaway PostgreSQL's CPUs (default: the
                                      * service's: service and database share them) */
     bool have_cpus_db;
@@ -36,8 +47,32 @@ typedef struct {
     char argv_line[1024];           /* the exact command line, for results.json */
 } lab_config_t;
 
+/* An open-loop run of a cell at a given rate: the equal-load block, a point of a sweep. */
 typedef struct {
-    const char *workload, *lang;
+    bool ran;                       /* measured (else reason says why not) */
+    char reason[256];
+    double rate;                    /* the target, req/s */
+    double rate_achieved;           /* answers / elapsed */
+    bool held;                      /* rate_achieved within 1 % of the target, no errors */
+    uint64_t requests, errors, unsent;
+    double lat_us[6];               /* p50, p99, p99.9, p99.99, max, mean */
+    int nwindows;                   /* the latency of each 100 ms, by completion time */
+    struct {
+        double p99_us, max_us;
+        uint64_t count;
+    } windows[LAB_MAX_WINDOWS];
+    /* Go: the runtime's stop-the-world GC pauses during the run (runtime/metrics), read from
+     * the peer's /debug/gc-pauses (gc_known); -1 when there was none. */
+    bool gc_known;
+    double gc_pause_p99_us, gc_pause_max_us;
+    long long gc_cycles, gc_pauses;
+} lab_open_t;
+
+typedef struct {
+    const char *workload;
+    const impl_t *impl;             /* who serves it, and how (impl_serves) */
+    const impl_serves_t *serves;
+    const char *name, *lang, *tier, *framework, *does, *db_strategy; /* labels, from impl */
     bool ok;
     char reason[512];
     uint64_t requests;
@@ -52,7 +87,7 @@ typedef struct {
     uint64_t status_errors, body_errors;
     bool load_bound;                /* the load engine, not the service, was saturated */
     double load_cpu_share;          /* load CPU used / load CPU available */
-    long long served;               /* what the service said it served */
+    long long served;               /* what the service said it served; -1: it does not say */
     uint64_t sent;                  /* what the lab had answered: health + warm-up + measured */
     int exit_status;
     uint64_t binary_bytes;
@@ -60,6 +95,11 @@ typedef struct {
                                      * metered (a server given with --pg-url) */
     double db_cpu_us_per_req;
     double db_cpu_share;            /* db_cpu_s / (elapsed × database CPUs) */
+    /* sql: the work the database did per request the instance served (its warm-up and
+     * measured requests): statements it executed (pg_stat_statements calls: the round trips
+     * a request needs when it has the connection to itself; pipelining overlaps them) and
+     * transactions that wrote (transaction ids used); -1: not known. */
+    double db_round_trips_per_req, db_commits_per_req;
     /* A mix (sql): each template's answers and latency, in the workload's order. */
     int nby_request;
     struct {
@@ -67,16 +107,28 @@ typedef struct {
         uint64_t requests, errors;
         double lat_us[4];           /* p50, p90, p99, p99.9 */
     } by_request[MIX_MAX_TEMPLATES];
+    lab_open_t equal;               /* the equal-load block's run (equal.ran) */
+    lab_open_t sweep[LAB_SWEEP_POINTS]; /* --sweep: at lab_sweep_pct[i] % of its maximum */
 } lab_cell_t;
 
-/* Defaults: every language and workload, 10 s after 3 s of warm-up, 64 connections, pool 8. */
+extern const int lab_sweep_pct[LAB_SWEEP_POINTS];
+
+/* Defaults: every implementation of every tier and workload, 10 s after 3 s of warm-up, 64
+ * connections, pool 8, the equal-load block at 70 % for 5 s. */
 void lab_config_init(lab_config_t *cfg);
 /* After the flags: impl_opts_resolve, and cpus_db when not given (the service CPUs). */
 void lab_config_resolve(lab_config_t *cfg);
 
-/* Runs the matrix. cells gets nworkloads × nlangs entries, workload-major. Call from the main
- * thread (the services and the database are its children: db/db.h). */
-void lab_run(const lab_config_t *cfg, lab_cell_t *cells);
+/* The cells the configuration asks for, workload-major, then in implementation order (the
+ * built-ins of --langs and --tiers, then the user's). Returns how many (at most max). */
+int lab_plan(const lab_config_t *cfg, lab_cell_t *cells, int max);
+
+/* Runs the planned cells. Call from the main thread (the services and the database are its
+ * children: db/db.h). */
+void lab_run(const lab_config_t *cfg, lab_cell_t *cells, int n);
+
+/* Two cells compare (vs best, the lead lines) when they serve one workload in one tier. */
+bool lab_same_group(const lab_cell_t *a, const lab_cell_t *b);
 
 /* `stackbench run`. */
 int cmd_run(int argc, char **argv);

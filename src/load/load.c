@@ -120,6 +120,11 @@ static void conn_done(lconn_t *c, const char *body, size_t body_len)
     const http_msg_t *m = &c->msg;
     int64_t from = t->interval ? c->due : c->sent_at;
     hist_record(t->r.latency, now - from);
+    if (t->r.nwindows) {
+        int64_t w = (now - t->t0) / t->cfg->window_ns;
+        if (w >= 0 && (size_t)w < t->r.nwindows)
+            hist_record(t->r.windows[w], now - from);
+    }
     t->r.requests++;
     if (m->status < 600)
         t->r.status[m->status]++;
@@ -467,8 +472,32 @@ static void by_request_free(load_request_result_t *br, size_t n)
     free(br);
 }
 
+/* n histograms for windows (one significant digit: about 4 KiB each). */
+static hist_t **windows_new(size_t n)
+{
+    hist_t **w = calloc(n ? n : 1, sizeof *w);
+    for (size_t i = 0; w && i < n; i++)
+        if (!(w[i] = hist_new(1000, 3600LL * NS_PER_S, 1))) {
+            while (i--)
+                hist_free(w[i]);
+            free(w);
+            return NULL;
+        }
+    return w;
+}
+
+static void windows_free(hist_t **w, size_t n)
+{
+    for (size_t i = 0; w && i < n; i++)
+        hist_free(w[i]);
+    free(w);
+}
+
 void load_result_free(load_result_t *r)
 {
+    windows_free(r->windows, r->nwindows);
+    r->windows = NULL;
+    r->nwindows = 0;
     hist_free(r->latency);
     r->latency = NULL;
     by_request_free(r->by_request, r->nby_request);
@@ -517,6 +546,8 @@ static void merge_thread(load_result_t *res, const lthread_t *t)
     res->unsent += t->r.unsent;
     res->connects += t->r.connects;
     hist_merge(res->latency, t->r.latency);
+    for (size_t w = 0; w < res->nwindows && w < t->r.nwindows; w++)
+        hist_merge(res->windows[w], t->r.windows[w]);
     for (size_t q = 0; q < res->nby_request; q++) {
         load_request_result_t *dst = &res->by_request[q];
         const load_request_result_t *src = &t->r.by_request[q];
@@ -598,6 +629,14 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         goto oom;
     }
     res->latency = hist_new(1, 3600LL * NS_PER_S, 3);
+    /* Windows over the run and its drain (answers owed at the end may come up to a timeout
+     * later). */
+    size_t nwin = cfg->window_ns > 0
+                      ? (size_t)((cfg->duration_ns + cfg->timeout_ns) / cfg->window_ns + 1)
+                      : 0;
+    if (nwin && !(res->windows = windows_new(nwin)))
+        goto oom;
+    res->nwindows = nwin;
     if (mix) {
         res->nby_request = cfg->nrequests;
         res->by_request = by_request_new(cfg->nrequests);
@@ -626,11 +665,16 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         t->addr = &addr;
         t->loop = loop_new();
         t->r.latency = hist_new(1, 3600LL * NS_PER_S, 3);
+        if (nwin) {
+            t->r.windows = windows_new(nwin);
+            t->r.nwindows = t->r.windows ? nwin : 0;
+        }
         if (mix) {
             t->r.nby_request = cfg->nrequests;
             t->r.by_request = by_request_new(cfg->nrequests);
         }
-        if (!t->loop || !t->r.latency || (mix && !t->r.by_request)) {
+        if (!t->loop || !t->r.latency || (mix && !t->r.by_request) ||
+            (nwin && !t->r.windows)) {
             nready++; /* what it has is freed at out */
             goto oom;
         }
@@ -689,6 +733,7 @@ out:;
     }
     for (int i = 0; i < nready; i++) {
         hist_free(ts[i].r.latency);
+        windows_free(ts[i].r.windows, ts[i].r.nwindows);
         by_request_free(ts[i].r.by_request, ts[i].r.nby_request);
         loop_free(ts[i].loop);
     }

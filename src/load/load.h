@@ -56,6 +56,9 @@ typedef struct {
     const char *progress_label; /* printed first on the progress line, or NULL */
     load_check_cb check;
     void *check_ud;
+    /* > 0: the latency of the answers that complete in each window of this length, from the
+     * start, is also kept (load_result_t windows): pauses show over time. */
+    int64_t window_ns;
 } load_config_t;
 
 enum { LOAD_ERR_CONNECT, LOAD_ERR_READ, LOAD_ERR_WRITE, LOAD_ERR_TIMEOUT, LOAD_ERR_PARSE,
@@ -83,6 +86,10 @@ typedef struct {
     uint64_t connects;          /* connections opened (re-opens included) */
     load_request_result_t *by_request; /* with a mix: one per template, in order; else NULL */
     size_t nby_request;
+    /* With window_ns: one histogram per window (nanoseconds, one significant digit: a window
+     * says when, the whole run's histogram says how much), answers completing in it. */
+    hist_t **windows;
+    size_t nwindows;
 } load_result_t;
 
 void load_config_defaults(load_config_t *cfg);

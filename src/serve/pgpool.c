@@ -34,6 +34,7 @@ struct pgpool {
     const pgpool_stmt_t *stmts;
     int nstmts;
     int64_t timeout_ns;
+    int max_inflight;
     pgpool_job_t *wait_head, *wait_tail; /* jobs no connection has taken yet, oldest first */
     loop_timer_t tick;
     int nconns;
@@ -433,7 +434,7 @@ static void dispatch(pgpool_t *p)
         pgc_t *best = NULL;
         for (int i = 0; i < p->nconns; i++) {
             pgc_t *c = &p->conns[i];
-            if (c->state == PC_READY && c->inflight < PGPOOL_MAX_INFLIGHT &&
+            if (c->state == PC_READY && c->inflight < p->max_inflight &&
                 (!best || c->inflight < best->inflight))
                 best = c;
         }
@@ -479,19 +480,22 @@ static void on_tick(loop_t *loop, loop_timer_t *t)
     loop_timer_set(loop, t, now + PGPOOL_TICK_NS);
 }
 
-pgpool_t *pgpool_open(loop_t *loop, const char *conninfo, int nconns, const pgpool_stmt_t *stmts,
-                        int nstmts, int64_t timeout_ns, char *err, size_t errlen)
+pgpool_t *pgpool_open(loop_t *loop, const pgpool_config_t *cfg, char *err, size_t errlen)
 {
+    int nconns = cfg->nconns;
     pgpool_t *p = calloc(1, sizeof *p + (size_t)nconns * sizeof(pgc_t));
-    if (!p || !(p->conninfo = strdup(conninfo))) {
+    if (!p || !(p->conninfo = strdup(cfg->conninfo))) {
         free(p);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     p->loop = loop;
-    p->stmts = stmts;
-    p->nstmts = nstmts;
-    p->timeout_ns = timeout_ns;
+    p->stmts = cfg->stmts;
+    p->nstmts = cfg->nstmts;
+    p->timeout_ns = cfg->timeout_ns;
+    p->max_inflight = cfg->max_inflight < 1 ? 1
+                      : cfg->max_inflight > PGPOOL_MAX_INFLIGHT ? PGPOOL_MAX_INFLIGHT
+                                                                : cfg->max_inflight;
     p->nconns = nconns;
     loop_timer_init(&p->tick, on_tick);
     for (int i = 0; i < nconns; i++) {
@@ -505,19 +509,20 @@ pgpool_t *pgpool_open(loop_t *loop, const char *conninfo, int nconns, const pgpo
      * every statement prepared, or does not start. */
     for (int i = 0; i < nconns; i++) {
         pgc_t *c = &p->conns[i];
-        c->pg = PQconnectdb(conninfo);
+        c->pg = PQconnectdb(p->conninfo);
         if (PQstatus(c->pg) != CONNECTION_OK) {
             copy_error(err, errlen, PQerrorMessage(c->pg));
             goto fail;
         }
         PQsetNoticeProcessor(c->pg, on_notice, NULL);
-        for (int k = 0; k < nstmts; k++) {
-            PGresult *r = PQprepare(c->pg, stmts[k].name, stmts[k].sql, stmts[k].nparams, NULL);
+        for (int k = 0; k < p->nstmts; k++) {
+            const pgpool_stmt_t *st = &p->stmts[k];
+            PGresult *r = PQprepare(c->pg, st->name, st->sql, st->nparams, NULL);
             bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
             if (!ok) {
                 char why[200];
                 copy_error(why, sizeof why, PQresultErrorMessage(r));
-                snprintf(err, errlen, "cannot prepare %s: %s", stmts[k].name, why);
+                snprintf(err, errlen, "cannot prepare %s: %s", st->name, why);
             }
             PQclear(r);
             if (!ok)

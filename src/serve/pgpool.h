@@ -6,7 +6,8 @@
  * transaction, and one job costs one write and, for the whole sequence, one round trip. Many
  * jobs are in flight on one connection at once; their results come back in order. A job goes to
  * the ready connection with the fewest jobs in flight, or waits in a queue when every
- * connection has PGPOOL_MAX_INFLIGHT.
+ * connection has max_inflight (1: a connection serves one job at a time, as a classic pool
+ * lends it to one request; PGPOOL_MAX_INFLIGHT: pipelined).
  *
  * Failures. Every job ends, through its callback, within the pool's timeout (plus one tick of
  * PGPOOL_TICK_NS): a job that waits that long for a connection, or whose connection does not
@@ -32,7 +33,7 @@
 
 #define PGPOOL_MAX_STMTS 4         /* statements in one job */
 #define PGPOOL_MAX_PARAMS 2        /* parameters of one statement */
-#define PGPOOL_MAX_INFLIGHT 32     /* jobs pipelined on one connection */
+#define PGPOOL_MAX_INFLIGHT 32     /* jobs pipelined on one connection, at most */
 #define PGPOOL_TICK_NS (50 * 1000 * 1000LL)
 #define PGPOOL_MAX_BACKOFF_NS (250 * 1000 * 1000LL)
 
@@ -75,12 +76,19 @@ struct pgpool_job {
 
 typedef struct pgpool pgpool_t;
 
-/* Opens nconns connections to conninfo (a libpq URL or key=value string) and prepares stmts
- * on each, blocking (the loop is not running yet), then hands them to the loop. timeout_ns
- * bounds each job (see above). NULL with the reason in err when a connection cannot be
- * opened or a statement does not prepare. stmts must outlive the pool. */
-pgpool_t *pgpool_open(loop_t *loop, const char *conninfo, int nconns, const pgpool_stmt_t *stmts,
-                        int nstmts, int64_t timeout_ns, char *err, size_t errlen);
+typedef struct {
+    const char *conninfo;       /* a libpq URL or key=value string */
+    int nconns;
+    const pgpool_stmt_t *stmts; /* prepared on every connection; must outlive the pool */
+    int nstmts;
+    int64_t timeout_ns;         /* bounds each job (see above) */
+    int max_inflight;           /* jobs on one connection at once: 1..PGPOOL_MAX_INFLIGHT */
+} pgpool_config_t;
+
+/* Opens the connections and prepares the statements on each, blocking (the loop is not running
+ * yet), then hands them to the loop. NULL with the reason in err when a connection cannot be
+ * opened or a statement does not prepare. */
+pgpool_t *pgpool_open(loop_t *loop, const pgpool_config_t *cfg, char *err, size_t errlen);
 
 /* Runs a job; its callback tells how it ended (possibly before this returns). */
 void pgpool_submit(pgpool_t *p, pgpool_job_t *job);

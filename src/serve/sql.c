@@ -10,15 +10,16 @@
  * libpq in pipeline mode on the worker's event loop, statements prepared on every connection);
  * the answer is given when the job ends, and the connection waits for it meanwhile.
  *
- * An order is two statements in one pipeline segment: the debit, then the insert, then a Sync.
- * Statements between two Syncs run as one implicit transaction, committed when the server
- * handles the Sync and before it answers it, so the order is answered 201 only once the Sync's
- * answer (PGRES_PIPELINE_SYNC) has arrived with no statement failing. One write and one round
- * trip per order; the Go and Rust peers run BEGIN, UPDATE, INSERT, COMMIT as four round trips,
- * as their libraries do. The insert selects from accounts, so it writes nothing when the debit
- * found no account (404). Explicit BEGIN/COMMIT are not used: in the extended protocol a failed
- * statement inside BEGIN leaves the transaction block open and aborted past the Sync, and
- * every later job on that connection would fail until a ROLLBACK. */
+ * Every request is one statement of contracts/sql/queries.sql, the same texts the Go and Rust
+ * peers run: an order is one data-modifying WITH (the debit, then the insert of the order),
+ * which PostgreSQL runs as one implicit transaction, committed before its Sync is answered, so
+ * the order is answered 201 only once that answer (PGRES_PIPELINE_SYNC) has come with the
+ * statement succeeding. One write and one round trip per request. No row: no such account,
+ * nothing written (404).
+ *
+ * --db-strategy says how many requests one connection carries at once: `pipelined` (the
+ * default) up to PGPOOL_MAX_INFLIGHT in libpq's pipeline mode, `exclusive` one, as a classic
+ * pool lends a connection to one request at a time (the Go and Rust peers' idiomatic pools). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,30 +28,26 @@
 #include "core/clock.h"
 #include "serve/pgpool.h"
 #include "serve/services.h"
+#include "serve/sql_queries.h"
 #include "serve/sql_request.h"
 
 #define DB_TIMEOUT_NS (2 * NS_PER_S) /* the contract's 2 s */
 
-enum { ST_ACCOUNT, ST_ACCOUNTS, ST_DEBIT, ST_ORDER };
+enum { ST_ACCOUNT, ST_ACCOUNTS, ST_ORDER, ST_COUNT };
 
-static const pgpool_stmt_t statements[] = {
-    [ST_ACCOUNT] = {"account", "SELECT balance, name FROM accounts WHERE id = $1", 1},
-    [ST_ACCOUNTS] = {"accounts",
-                     "SELECT id, balance, name FROM accounts WHERE id = ANY($1::int[]) ORDER BY id",
-                     1},
-    [ST_DEBIT] = {"debit",
-                  "UPDATE accounts SET balance = balance - $2 WHERE id = $1 RETURNING balance", 2},
-    [ST_ORDER] = {"order",
-                  "INSERT INTO orders (account_id, amount) SELECT id, $2 FROM accounts "
-                  "WHERE id = $1 RETURNING id",
-                  2},
+/* The statements, their texts from contracts/sql/queries.sql (sql_configure fills them). */
+static pgpool_stmt_t statements[ST_COUNT] = {
+    [ST_ACCOUNT] = {"account", NULL, 1},
+    [ST_ACCOUNTS] = {"accounts", NULL, 1},
+    [ST_ORDER] = {"order", NULL, 2},
 };
 
 /* The service's settings (its flags), read by every worker as it starts. */
 static struct {
     const char *pg_url;
     int pool;
-} settings = {.pool = 8};
+    int max_inflight;       /* --db-strategy: 1 exclusive, PGPOOL_MAX_INFLIGHT pipelined */
+} settings = {.pool = 8, .max_inflight = PGPOOL_MAX_INFLIGHT};
 
 typedef struct sql_req sql_req_t;
 
@@ -129,19 +126,18 @@ static void answer_job(server_conn_t *c, sql_req_t *r, pgpool_status_t st)
         respond_json(c, 200, out);
         return;
     case REQ_ORDER: {
-        PGresult *ins = r->job.res[1];
-        if (PQntuples(res) == 0 || PQntuples(ins) == 0) {
+        if (PQntuples(res) == 0) {
             server_respond_error(c, 404, "not_found"); /* nothing was written */
             return;
         }
         buf_puts(out, "{\"id\":");
-        buf_puts(out, PQgetvalue(ins, 0, 0));
+        buf_puts(out, PQgetvalue(res, 0, 0));
         buf_puts(out, ",\"account_id\":");
         buf_puts(out, r->id);
         buf_puts(out, ",\"amount\":");
         buf_puts(out, r->amount);
         buf_puts(out, ",\"balance\":");
-        buf_puts(out, PQgetvalue(res, 0, 0));
+        buf_puts(out, PQgetvalue(res, 0, 1));
         buf_puts(out, "}");
         respond_json(c, 201, out);
         return;
@@ -277,14 +273,11 @@ static void order_post(server_conn_t *c, server_req_t *req, void *state)
     }
     snprintf(r->id, sizeof r->id, "%d", account);
     snprintf(r->amount, sizeof r->amount, "%lld", (long long)amount);
-    r->job.nstmts = 2;
+    r->job.nstmts = 1;
     r->job.once = true;
-    r->job.q[0].stmt = ST_DEBIT;
-    r->job.q[1].stmt = ST_ORDER;
-    for (int i = 0; i < 2; i++) {
-        r->job.q[i].params[0] = r->id;
-        r->job.q[i].params[1] = r->amount;
-    }
+    r->job.q[0].stmt = ST_ORDER;
+    r->job.q[0].params[0] = r->id;
+    r->job.q[0].params[1] = r->amount;
     req_run(c, r);
 }
 
@@ -296,6 +289,12 @@ static int sql_configure(server_config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "sql needs --pg-url URL (the database to serve)");
         return -1;
     }
+    for (int i = 0; i < ST_COUNT; i++)
+        if (!(statements[i].sql = sql_query(statements[i].name))) {
+            snprintf(err, errlen, "no statement '%s' in contracts/sql/queries.sql",
+                     statements[i].name);
+            return -1;
+        }
     /* Every worker needs a connection of its own. */
     cpuset_t allowed;
     cpuset_allowed(&allowed);
@@ -314,9 +313,13 @@ static void *sql_worker_init(const server_worker_t *info, char *err, size_t errl
     /* --pool is the total: worker i gets its share, the first ones one more. */
     int n = settings.pool / info->nworkers + (info->id < settings.pool % info->nworkers);
     char why[400];
-    w->pool = pgpool_open(info->loop, settings.pg_url, n, statements,
-                          sizeof statements / sizeof statements[0], DB_TIMEOUT_NS, why,
-                          sizeof why);
+    const pgpool_config_t pc = {.conninfo = settings.pg_url,
+                                .nconns = n,
+                                .stmts = statements,
+                                .nstmts = ST_COUNT,
+                                .timeout_ns = DB_TIMEOUT_NS,
+                                .max_inflight = settings.max_inflight};
+    w->pool = pgpool_open(info->loop, &pc, why, sizeof why);
     if (!w->pool) {
         snprintf(err, errlen, "cannot open the connection pool: %s", why);
         free(w);
@@ -337,6 +340,16 @@ static void sql_worker_done(void *state)
     free(w);
 }
 
+static int parse_strategy(const char *arg, void *dst, char *why, size_t whylen)
+{
+    if (strcmp(arg, "exclusive") == 0 || strcmp(arg, "pipelined") == 0) {
+        *(int *)dst = strcmp(arg, "exclusive") == 0 ? 1 : PGPOOL_MAX_INFLIGHT;
+        return 0;
+    }
+    snprintf(why, whylen, "expected exclusive or pipelined, got '%s'", arg);
+    return -1;
+}
+
 static const opt_t sql_flags[] = {
     {"pg-url", 0, OPT_STR, &settings.pg_url, "URL",
      "sql: the database, a libpq URL or key=value string, e.g.\n"
@@ -345,6 +358,10 @@ static const opt_t sql_flags[] = {
      "sql: database connections in all, split among the workers\n"
      "(default 8; at most one worker per connection)",
      .min = 1, .max = 10000},
+    {"db-strategy", 0, OPT_FN, &settings.max_inflight, "S",
+     "sql: pipelined (up to 32 requests in flight on one\n"
+     "connection, default) or exclusive (one at a time)",
+     .fn = parse_strategy},
     {0},
 };
 

@@ -8,27 +8,75 @@
 #include "core/clock.h"
 #include "core/proc.h"
 
-static const impl_t impls[] = {
-    {"c", NULL, NULL},
-    {"go", "go/bin/stackbench-go", "go/bin/stackbench-go"},
-    {"rust", "rust/target/release/stackbench-rust", "rust/target/release/stackbench-rust"},
-};
+#define GO_BIN "go/bin/stackbench-go"
+#define RUST_BIN "rust/target/release/stackbench-rust"
+#define C_CORE "stackbench server core (epoll)"
+#define GO_HTTP "net/http"
+#define RUST_HTTP "axum 0.8 on hyper"
+
+static const impl_t c_tuned = {
+    "c", "c", "tuned", C_CORE, NULL, NULL, NULL,
+    {{"echo", "one-pass validating minifier", "", NULL},
+     {"csv", "SSE2 schema kernel, fixed point", "--tier tuned", NULL},
+     {"sql", "libpq pipeline mode on the loop", "--db-strategy pipelined", "pipelined 32"}}};
+static const impl_t c_idiomatic = {
+    "c", "c", "idiomatic", C_CORE, NULL, NULL, NULL,
+    {{"csv", "libcsv, strtod, a hash table", "--tier idiomatic", NULL},
+     {"sql", "libpq, a request per connection", "--db-strategy exclusive", "exclusive"}}};
+static const impl_t go_tuned = {
+    "go", "go", "tuned", GO_HTTP, GO_BIN, GO_BIN, NULL,
+    {{"echo", "one-pass validating minifier", "--tier tuned", NULL},
+     {"csv", "one-pass scan, SWAR, fixed point", "--tier tuned", NULL}}};
+static const impl_t go_idiomatic = {
+    "go", "go", "idiomatic", GO_HTTP, GO_BIN, GO_BIN, NULL,
+    {{"echo", "encoding/json", "--tier idiomatic", NULL},
+     {"csv", "encoding/csv, strconv", "--tier idiomatic", NULL},
+     {"sql", "pgx v5 pgxpool", "--tier idiomatic --db-strategy exclusive", "exclusive"}}};
+static const impl_t rust_tuned = {
+    "rust", "rust", "tuned", RUST_HTTP, RUST_BIN, RUST_BIN, NULL,
+    {{"echo", "one-pass validating minifier", "--tier tuned", NULL},
+     {"csv", "SSE2 schema kernel (std::arch)", "--tier tuned", NULL},
+     {"sql", "tokio-postgres, shared clients", "--db-strategy pipelined", "pipelined 32"}}};
+static const impl_t rust_idiomatic = {
+    "rust", "rust", "idiomatic", RUST_HTTP, RUST_BIN, RUST_BIN, NULL,
+    {{"echo", "serde_json", "--tier idiomatic", NULL},
+     {"csv", "csv crate", "--tier idiomatic", NULL},
+     {"sql", "tokio-postgres + deadpool", "--tier idiomatic --db-strategy exclusive",
+      "exclusive"}}};
+
+const impl_t *const impl_builtin[] = {&c_tuned,  &c_idiomatic,  &go_tuned, &go_idiomatic,
+                                      &rust_tuned, &rust_idiomatic, NULL};
 const char *const impl_langs[] = {"c", "go", "rust", NULL};
+const char *const impl_tiers[] = {"idiomatic", "tuned", NULL};
 
 #define BUILD_TIMEOUT (30 * 60 * NS_PER_S) /* a first Rust build on a small machine */
 
-const impl_t *impl_find(const char *lang)
+const impl_serves_t *impl_serves(const impl_t *im, const char *workload)
 {
-    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++)
-        if (strcmp(impls[i].lang, lang) == 0)
-            return &impls[i];
+    for (int i = 0; i < IMPL_MAX_WORKLOADS && im->serves[i].workload; i++)
+        if (strcmp(im->serves[i].workload, workload) == 0)
+            return &im->serves[i];
+    return NULL;
+}
+
+const impl_t *impl_default(const char *lang, const char *workload)
+{
+    /* The variant each language's service runs when it is given no flag: C's tuned one, the
+     * peers' idiomatic one. */
+    const char *tier = strcmp(lang, "c") == 0 ? "tuned" : "idiomatic";
+    for (int i = 0; impl_builtin[i]; i++)
+        if (strcmp(impl_builtin[i]->lang, lang) == 0 && strcmp(impl_builtin[i]->tier, tier) == 0 &&
+            impl_serves(impl_builtin[i], workload))
+            return impl_builtin[i];
     return NULL;
 }
 
 int impl_binary(const impl_t *im, const char *peers_dir, char *bin, size_t n, char *why,
                 size_t whylen)
 {
-    if (!im->binary)
+    if (im->command)
+        snprintf(bin, n, "/bin/sh");
+    else if (!im->binary)
         proc_self_exe(bin, n);
     else
         snprintf(bin, n, "%s/%s", peers_dir, im->binary);
@@ -61,25 +109,86 @@ int impl_build(const impl_t *im, const char *peers_dir, char *why, size_t whylen
     return -1;
 }
 
-void impl_argv(const impl_t *im, const char *bin, const char *workload, const char *pg_url,
-               int pool, impl_argv_t *out)
+/* Appends src to out[*n] with {name} replaced by value: false when it does not fit. */
+static bool fill(char *out, size_t cap, size_t *n, const char *src)
+{
+    size_t len = strlen(src);
+    if (*n + len >= cap)
+        return false;
+    memcpy(out + *n, src, len);
+    *n += len;
+    out[*n] = 0;
+    return true;
+}
+
+static int fill_command(const char *tmpl, const char *const keys[], const char *const vals[],
+                        char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (const char *p = tmpl; *p;) {
+        bool done = false;
+        for (int k = 0; keys[k] && !done; k++) {
+            size_t kl = strlen(keys[k]);
+            if (strncmp(p, keys[k], kl) == 0) {
+                if (!fill(out, cap, &n, vals[k]))
+                    return -1;
+                p += kl;
+                done = true;
+            }
+        }
+        if (!done) {
+            if (n + 1 >= cap)
+                return -1;
+            out[n++] = *p++;
+            out[n] = 0;
+        }
+    }
+    return 0;
+}
+
+int impl_argv(const impl_t *im, const char *bin, const char *workload, const char *pg_url,
+              int pool, int port, impl_argv_t *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof *out);
+    snprintf(out->pool, sizeof out->pool, "%d", pool);
+    snprintf(out->port, sizeof out->port, "%d", port);
     int k = 0;
+    if (im->command) {
+        const char *const keys[] = {"{port}", "{workload}", "{pg_url}", "{pool}", NULL};
+        const char *const vals[] = {out->port, workload, pg_url ? pg_url : "", out->pool, NULL};
+        if (fill_command(im->command, keys, vals, out->command, sizeof out->command)) {
+            snprintf(why, whylen, "the command of %s is too long", im->name);
+            return -1;
+        }
+        out->argv[k++] = "/bin/sh";
+        out->argv[k++] = "-c";
+        out->argv[k++] = out->command;
+        out->argv[k] = NULL;
+        return 0;
+    }
     out->argv[k++] = bin;
     if (!im->binary)
         out->argv[k++] = "serve";
     out->argv[k++] = workload;
     out->argv[k++] = "--port";
     out->argv[k++] = "0";
+    const impl_serves_t *sv = impl_serves(im, workload);
+    if (sv && sv->args && *sv->args) {
+        snprintf(out->words, sizeof out->words, "%s", sv->args);
+        char *save = NULL;
+        for (char *w = strtok_r(out->words, " ", &save); w && k < 18;
+             w = strtok_r(NULL, " ", &save))
+            out->argv[k++] = w;
+    }
     if (pg_url) {
-        snprintf(out->pool, sizeof out->pool, "%d", pool);
         out->argv[k++] = "--pg-url";
         out->argv[k++] = pg_url;
         out->argv[k++] = "--pool";
         out->argv[k++] = out->pool;
     }
     out->argv[k] = NULL;
+    return 0;
 }
 
 /* peers/ beside this binary (build/stackbench: ../peers), else ./peers. */

@@ -1,6 +1,13 @@
 /* impl: the implementations stackbench measures, one table: the C services of this binary and
- * the Go and Rust peers (peers/go, peers/rust), how each is built, where its binary is, and
- * the command line that serves a workload on a free port.
+ * the Go and Rust peers (peers/go, peers/rust), each in its tiers, plus those a user adds
+ * (`stackbench run --impl NAME=COMMAND`); how each is built, where its binary is, what does the
+ * work for each workload, and the command line that serves a workload.
+ *
+ * A tier says which strategy a row measures: `idiomatic` (the libraries a good team of that
+ * language reaches for first, used competently) or `tuned` (the algorithm and strategy of the
+ * fastest known implementation, written by hand in that language). For sql the tier goes with
+ * the database strategy: `exclusive` (a connection serves one request at a time, as a pool
+ * lends it) or `pipelined 32` (up to 32 requests in flight on one connection).
  *
  * Also the flags shared by the commands that run implementations (`stackbench run` and
  * `stackbench durability`): which languages, how long, how many connections and database
@@ -15,35 +22,64 @@
 #include "core/cpu.h"
 #include "core/opt.h"
 
-#define IMPL_MAX 8
+#define IMPL_MAX 16           /* implementations in one run, user ones included */
+#define IMPL_MAX_WORKLOADS 4
+
+/* What an implementation does for one workload. */
+typedef struct {
+    const char *workload;     /* "echo" */
+    const char *does;         /* what does the work: "encoding/csv", "one-pass scan, SWAR" */
+    const char *args;         /* its own flags for it, space-separated ("--tier tuned"), or "" */
+    const char *db_strategy;  /* sql: "exclusive", "pipelined 32"; NULL for the others */
+} impl_serves_t;
 
 typedef struct {
-    const char *lang;         /* "c", "go", "rust" */
-    const char *binary;       /* under the peers folder; NULL: this binary (`stackbench serve`) */
-    const char *build_target; /* `make -C PEERS TARGET` builds it (skipping what is up to date);
-                               * NULL: nothing to build */
+    const char *name;         /* what --langs and the tables call it: its language, or a
+                               * user's NAME */
+    const char *lang;
+    const char *tier;         /* "idiomatic", "tuned", or a user's label */
+    const char *framework;    /* its HTTP server: "stackbench server core", "net/http" ... */
+    const char *binary;       /* under the peers folder; NULL: this binary, or a user command */
+    const char *build_target; /* `make -C PEERS TARGET` builds it; NULL: nothing to build */
+    const char *command;      /* a user's implementation: a shell command, {port} {workload}
+                               * {pg_url} {pool} filled in; NULL: built in */
+    impl_serves_t serves[IMPL_MAX_WORKLOADS];
 } impl_t;
 
-/* The implementation of lang, or NULL. */
-const impl_t *impl_find(const char *lang);
-/* "c", "go", "rust", NULL: every language, for flags and help. */
+/* The built-in implementations, NULL-terminated, in table order (C, Go, Rust; tuned before
+ * idiomatic). */
+extern const impl_t *const impl_builtin[];
+/* "c", "go", "rust", NULL: the built-in languages, for flags and help. */
 extern const char *const impl_langs[];
+/* "idiomatic", "tuned", NULL. */
+extern const char *const impl_tiers[];
 
-/* Its binary's path. 0, or -1 with the reason in why (not built). */
+/* What im does for workload, or NULL when it does not implement it. */
+const impl_serves_t *impl_serves(const impl_t *im, const char *workload);
+/* The first built-in implementation of lang that serves workload (its default variant), or
+ * NULL. */
+const impl_t *impl_default(const char *lang, const char *workload);
+
+/* Its binary's path (a user implementation: /bin/sh). 0, or -1 with the reason in why (not
+ * built). */
 int impl_binary(const impl_t *im, const char *peers_dir, char *bin, size_t n, char *why,
                 size_t whylen);
 /* Builds it if it has a build (make prints nothing when it is up to date). 0, or -1 with the
  * last line make printed in why. */
 int impl_build(const impl_t *im, const char *peers_dir, char *why, size_t whylen);
 
-/* The command line serving workload on a free port (it prints the port it got): BIN [serve]
- * WORKLOAD --port 0, and for a database workload --pg-url URL --pool N. */
+/* The command line serving workload: built in, BIN [serve] WORKLOAD --port 0 and its own flags
+ * (it prints the port it got), and for a database workload --pg-url URL --pool N; a user's,
+ * /bin/sh -c COMMAND with port (chosen by the caller), workload, pg_url and pool filled in. */
 typedef struct {
-    const char *argv[12];
-    char pool[16];
+    const char *argv[24];
+    char pool[16], port[16];
+    char words[256];          /* the serves' args, cut into words */
+    char command[4096];       /* a user command, filled in */
 } impl_argv_t;
-void impl_argv(const impl_t *im, const char *bin, const char *workload, const char *pg_url,
-               int pool, impl_argv_t *out);
+/* 0, or -1 with the reason in why (a user command too long). */
+int impl_argv(const impl_t *im, const char *bin, const char *workload, const char *pg_url,
+              int pool, int port, impl_argv_t *out, char *why, size_t whylen);
 
 /* ---- the shared flags of run and durability ---- */
 

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,54 +16,71 @@
 #include "http/client.h"
 #include "http/url.h"
 
-/* Appends what the child printed (keeping the tail when it is long). 1: read something or
- * nothing yet, 0: EOF. */
-static int drain(sut_t *s, int64_t wait_ns)
+/* The child's stderr is an unlinked temporary file, not a pipe: a service that writes a line
+ * per request cannot fill it and block, and what it wrote is read whenever we look. */
+static int temp_log(char *err, size_t errlen)
 {
-    struct pollfd p = {.fd = s->err_fd, .events = POLLIN};
-    if (poll(&p, 1, (int)(wait_ns / NS_PER_MS)) <= 0)
-        return 1;
-    char tmp[4096];
-    ssize_t n = read(s->err_fd, tmp, sizeof tmp);
-    if (n <= 0)
-        return 0;
-    size_t room = sizeof s->log - 1;
-    if ((size_t)n > room)
-        n = (ssize_t)room;
-    if (s->loglen + (size_t)n > room) {
-        size_t drop = s->loglen + (size_t)n - room;
-        memmove(s->log, s->log + drop, s->loglen - drop);
-        s->loglen -= drop;
-    }
-    memcpy(s->log + s->loglen, tmp, (size_t)n);
-    s->loglen += (size_t)n;
-    s->log[s->loglen] = 0;
-    return 1;
-}
-
-int sut_start(sut_t *s, const char *const argv[], const cpuset_t *cpus, int64_t timeout_ns,
-              char *err, size_t errlen)
-{
-    memset(s, 0, sizeof *s);
-    s->err_fd = -1;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
+    char path[] = "/tmp/sb-sut-XXXXXX";
+    int fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create a log file: %s", strerror(errno));
         return -1;
     }
+    unlink(path);
+    return fd;
+}
+
+/* Reads what the child wrote since last time into log (keeping the tail when it is long). */
+static void drain(sut_t *s)
+{
+    char tmp[4096];
+    ssize_t n;
+    while (s->err_fd >= 0 && (n = pread(s->err_fd, tmp, sizeof tmp, s->logpos)) > 0) {
+        s->logpos += n;
+        size_t room = sizeof s->log - 1;
+        if ((size_t)n > room)
+            n = (ssize_t)room;
+        if (s->loglen + (size_t)n > room) {
+            size_t drop = s->loglen + (size_t)n - room;
+            memmove(s->log, s->log + drop, s->loglen - drop);
+            s->loglen -= drop;
+        }
+        memcpy(s->log + s->loglen, tmp, (size_t)n);
+        s->loglen += (size_t)n;
+        s->log[s->loglen] = 0;
+    }
+}
+
+static void nap(int64_t ns)
+{
+    struct timespec ts = {ns / NS_PER_S, ns % NS_PER_S};
+    nanosleep(&ts, NULL);
+}
+
+int sut_start(sut_t *s, const char *const argv[], const cpuset_t *cpus, const char *url,
+              int64_t timeout_ns, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if ((s->err_fd = temp_log(err, errlen)) < 0)
+        return -1;
     /* If the lab dies (killed, or a signal it does not handle), the service is stopped too
      * instead of running on, pinned, as an orphan. */
-    proc_opts_t o = {.cpus = cpus, .err = fds[1], .deathsig = SIGTERM};
+    proc_opts_t o = {.cpus = cpus, .err = s->err_fd, .deathsig = SIGTERM};
     s->pid = proc_spawn(argv, &o, err, errlen);
-    close(fds[1]);
     if (s->pid < 0) {
-        close(fds[0]);
+        close(s->err_fd);
+        s->err_fd = -1;
         s->pid = 0;
         return -1;
     }
-    s->err_fd = fds[0];
+    if (url) { /* it was told where to listen: sut_wait_healthy finds out when it does */
+        snprintf(s->url, sizeof s->url, "%s", url);
+        return 0;
+    }
     int64_t end = clock_now_ns() + timeout_ns;
-    while (clock_now_ns() < end) {
+    bool exited = false;
+    for (;;) {
+        drain(s);
         const char *l = strstr(s->log, "listening on http://");
         if (l) {
             const char *hp = l + strlen("listening on http://");
@@ -77,40 +93,40 @@ int sut_start(sut_t *s, const char *const argv[], const cpuset_t *cpus, int64_t 
                 }
             }
         }
-        if (!drain(s, 50 * NS_PER_MS))
-            break; /* it exited */
+        int st;
+        if (proc_wait(s->pid, 0, &st)) {
+            exited = true;
+            break;
+        }
+        if (clock_now_ns() >= end)
+            break;
+        nap(20 * NS_PER_MS);
     }
+    drain(s);
     snprintf(err, errlen, "did not start: %s", s->loglen ? s->log : "no output");
     err[strcspn(err, "\n")] = 0;
-    sut_stop(s, SIGKILL, NS_PER_S);
+    if (!exited)
+        sut_stop(s, SIGKILL, NS_PER_S);
+    if (s->err_fd >= 0)
+        close(s->err_fd);
+    s->err_fd = -1;
+    s->pid = 0;
     return -1;
+}
+
+int sut_alive(const sut_t *s)
+{
+    return s->pid > 0 && proc_alive(s->pid);
 }
 
 int sut_stop(sut_t *s, int sig, int64_t timeout_ns)
 {
     if (s->pid <= 0)
         return -1;
-    kill(s->pid, sig);
-    int64_t end = clock_now_ns() + timeout_ns;
-    int rc = -1, st;
-    for (;;) {
-        if (proc_wait(s->pid, 0, &st)) {
-            rc = st;
-            break;
-        }
-        if (clock_now_ns() > end) {
-            kill(s->pid, SIGKILL);
-            proc_wait(s->pid, -1, &st);
-            break;
-        }
-        drain(s, 20 * NS_PER_MS); /* a full pipe would block its last words, and its exit */
-    }
-    while (drain(s, 50 * NS_PER_MS) == 1 && s->err_fd >= 0) {
-        struct pollfd p = {.fd = s->err_fd, .events = POLLIN};
-        if (poll(&p, 1, 0) <= 0)
-            break;
-    }
-    close(s->err_fd);
+    int rc = proc_stop(s->pid, sig, timeout_ns);
+    drain(s);
+    if (s->err_fd >= 0)
+        close(s->err_fd);
     s->err_fd = -1;
     s->pid = 0;
     return rc;

@@ -14,18 +14,23 @@
 
 typedef struct {
     pid_t pid;
-    int err_fd;              /* its stderr */
+    int err_fd;              /* its stderr: an unlinked temporary file */
+    off_t logpos;            /* read up to here */
     char url[128];           /* http://127.0.0.1:PORT */
     char log[16384];         /* the tail of what it printed */
     size_t loglen;
 } sut_t;
 
 /* Starts argv pinned to cpus (NULL: not pinned) and waits up to timeout_ns for its listening
- * line. If this process dies, the child gets SIGTERM (call from a thread that lives as long as
- * the child should). 0, or -1 with the reason in err (its output included). */
-int sut_start(sut_t *s, const char *const argv[], const cpuset_t *cpus, int64_t timeout_ns,
-              char *err, size_t errlen);
-/* Sends sig and waits up to timeout_ns, reading what it prints meanwhile; then SIGKILL.
+ * line; with url (an implementation told where to listen, that prints no such line), does
+ * not wait: sut_wait_healthy does. If this process dies, the child gets SIGTERM (call from a
+ * thread that lives as long as the child should). 0, or -1 with the reason in err (its output
+ * included). */
+int sut_start(sut_t *s, const char *const argv[], const cpuset_t *cpus, const char *url,
+              int64_t timeout_ns, char *err, size_t errlen);
+/* It still runs. */
+int sut_alive(const sut_t *s);
+/* Sends sig and waits up to timeout_ns; then SIGKILL.
  * Returns the exit status, 128+N when a signal N ended it, or -1 when it had to be killed. */
 int sut_stop(sut_t *s, int sig, int64_t timeout_ns);
 /* N of "served N requests", or -1. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/embed.h"
 #include "core/opt.h"
 
 static int hexv(char c)
@@ -453,11 +454,14 @@ int contract_load_dir(const char *dir, contract_t *out, char *err, size_t errlen
 int contract_load_builtin(const char *workload, contract_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < contract_nbuiltins; i++) {
-        const contract_builtin_t *b = &contract_builtins[i];
-        if (strcmp(b->workload, workload) != 0)
+    for (size_t i = 0; i < embed_nfiles; i++) {
+        const embed_file_t *f = &embed_files[i];
+        size_t n = strlen(f->name);
+        if (strcmp(f->dir, workload) != 0 || n < 6 || strcmp(f->name + n - 5, ".case") != 0)
             continue;
-        if (add_case(out, b->name, b->text, b->len, err, errlen)) {
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(n - 5), f->name);
+        if (add_case(out, name, f->text, f->len, err, errlen)) {
             contract_free(out);
             return -1;
         }

@@ -66,17 +66,8 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
                         char *err, size_t errlen);
 /* All *.case files of a folder, sorted by name. */
 int contract_load_dir(const char *dir, contract_t *out, char *err, size_t errlen);
-/* The cases compiled into the binary for a workload. */
+/* The cases compiled into the binary for a workload (core/embed.h). */
 int contract_load_builtin(const char *workload, contract_t *out, char *err, size_t errlen);
 void contract_free(contract_t *c);
-
-/* Compiled in by the build (build/gen/contracts.c, from the files contracts/WORKLOAD/NAME.case). */
-typedef struct {
-    const char *workload, *name;
-    const char *text;
-    size_t len;
-} contract_builtin_t;
-extern const contract_builtin_t contract_builtins[];
-extern const size_t contract_nbuiltins;
 
 #endif

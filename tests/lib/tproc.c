@@ -34,7 +34,7 @@ int t_start(t_server_t *p, const char *const argv[])
 {
     memset(p, 0, sizeof *p);
     char err[1024];
-    if (sut_start(&p->sut, argv, NULL, 5 * NS_PER_S, err, sizeof err) != 0) {
+    if (sut_start(&p->sut, argv, NULL, NULL, 5 * NS_PER_S, err, sizeof err) != 0) {
         fprintf(stderr, "    %s: %s\n", argv[0], err);
         return -1;
     }
