@@ -1,5 +1,6 @@
-/* `stackbench run` end to end: a short run over C, Go and Rust whose results.json has every
- * figure for every cell, and whose request counts match what each service says it served. */
+/* `stackbench run` end to end: a short run over C, Go and Rust in their tiers whose
+ * results.json has every figure for every cell and the equal-load block, and whose request
+ * counts match what each service says it served. */
 #include "t.h"
 
 #include <math.h>
@@ -38,23 +39,39 @@ static void read_json(const char *path)
     fclose(f);
 }
 
-/* The index in "cells" of the cell of this workload and language, or -1 (the failure said). */
-static int find_cell(const char *workload, const char *lang)
+/* The index in ARRAY ("cells", "equal_load.cells") of the entry of this workload, name and
+ * tier (NULL: any), or -1 (the failure said). */
+static int find_in(const char *array, const char *workload, const char *name, const char *tier)
 {
-    int n = jsonq_len(json, json_len, "cells");
+    int n = jsonq_len(json, json_len, array);
     for (int i = 0; i < n; i++) {
-        char path[64], w[64], l[64];
-        snprintf(path, sizeof path, "cells.%d.workload", i);
-        bool wok = jsonq_str(json, json_len, path, w, sizeof w);
-        snprintf(path, sizeof path, "cells.%d.lang", i);
-        if (wok && jsonq_str(json, json_len, path, l, sizeof l) && strcmp(w, workload) == 0 &&
-            strcmp(l, lang) == 0)
+        char path[96], w[64], nm[64], t[64];
+        snprintf(path, sizeof path, "%s.%d.workload", array, i);
+        bool ok = jsonq_str(json, json_len, path, w, sizeof w);
+        snprintf(path, sizeof path, "%s.%d.name", array, i);
+        ok = ok && jsonq_str(json, json_len, path, nm, sizeof nm);
+        snprintf(path, sizeof path, "%s.%d.tier", array, i);
+        ok = ok && jsonq_str(json, json_len, path, t, sizeof t);
+        if (ok && !strcmp(w, workload) && !strcmp(nm, name) && (!tier || !strcmp(t, tier)))
             return i;
     }
-    fprintf(stderr, "    results.json: no cell with workload \"%s\" and lang \"%s\" (%d cells)\n",
-            workload, lang, n);
+    fprintf(stderr, "    results.json: no %s entry with workload \"%s\", name \"%s\", tier \"%s\""
+                    " (%d there)\n", array, workload, name, tier ? tier : "any", n);
     t_failures++;
     return -1;
+}
+
+static int find_cell(const char *workload, const char *name) { return find_in("cells", workload, name, NULL); }
+
+/* A number at PATH (a missing one fails the test, named). */
+static double num_at(const char *path)
+{
+    double v;
+    if (jsonq_num(json, json_len, path, &v))
+        return v;
+    fprintf(stderr, "    results.json: %s is not a number\n", path);
+    t_failures++;
+    return NAN;
 }
 
 /* A key the test reads must be there: a missing one (or one of another type) fails the test,
@@ -108,32 +125,40 @@ static bool top_str(const char *path)
     return false;
 }
 
-TEST(three_cells_every_figure_and_counts_match)
+TEST(every_implementation_of_echo_every_figure_and_counts_match)
 {
     char dir[] = "/tmp/sb-lab-XXXXXX";
     if (!mkdtemp(dir))
         exit(1);
-    const char *argv[] = {t_stackbench(), "run", "--langs", "c,go,rust", "--workloads", "echo", "--duration", "1s",
-                          "--warmup", "500ms", "--connections", "16", "--out", dir, NULL};
+    const char *argv[] = {t_stackbench(), "run", "--langs", "c,go,rust", "--workloads", "echo",
+                          "--duration", "1s", "--warmup", "500ms", "--connections", "16",
+                          "--equal-load-duration", "1s", "--out", dir, NULL};
     int rc = t_run(argv, out, sizeof out, 300000);
     if (rc != 0)
         fprintf(stderr, "%s\n", out);
     CHECK_INT(rc, 0);
     CHECK(strstr(out, "req/s") != NULL);
+    CHECK(strstr(out, "equal load:") != NULL);
     char path[256];
     snprintf(path, sizeof path, "%s/results.json", dir);
     read_json(path);
     CHECK(top_str("machine.cpu_model"));
     CHECK(top_str("versions.c"));
     CHECK(top_str("flags.command"));
-    CHECK_INT(jsonq_len(json, json_len, "cells"), 3);
-    static const char *const langs[] = {"c", "go", "rust"};
-    for (int i = 0; i < 3; i++) {
-        int c = find_cell("echo", langs[i]);
+    /* C's one echo (tuned), Go's and Rust's two tiers */
+    static const struct {
+        const char *name, *tier;
+    } impls[] = {{"c", "tuned"}, {"go", "tuned"}, {"go", "idiomatic"}, {"rust", "tuned"},
+                 {"rust", "idiomatic"}};
+    CHECK_INT(jsonq_len(json, json_len, "cells"), 5);
+    for (int i = 0; i < 5; i++) {
+        int c = find_in("cells", "echo", impls[i].name, impls[i].tier);
         if (c < 0)
             continue;
         int failures_before = t_failures;
         CHECK_STR(cell_str(c, "status"), "ok");
+        CHECK(cell_str(c, "framework")[0] != 0);
+        CHECK(cell_str(c, "does")[0] != 0);
         CHECK(cell_num(c, "requests") > 0);
         CHECK(cell_num(c, "rps") > 0);
         CHECK(cell_num(c, "latency_us.p50") > 0);
@@ -149,15 +174,53 @@ TEST(three_cells_every_figure_and_counts_match)
         /* everything the lab sent was served, no more, no less */
         CHECK(cell_num(c, "served") == cell_num(c, "sent"));
         CHECK(cell_num(c, "sent") > cell_num(c, "requests"));
+        /* the same implementation at the equal rate, open loop */
+        int e = find_in("equal_load.cells", "echo", impls[i].name, impls[i].tier);
+        if (e >= 0) {
+            char k[96];
+            snprintf(k, sizeof k, "equal_load.cells.%d.rate", e);
+            double rate = num_at(k);
+            CHECK(rate > 0 && rate == num_at("equal_load.rate.echo"));
+            snprintf(k, sizeof k, "equal_load.cells.%d.rate_achieved", e);
+            CHECK(num_at(k) > 0);
+            static const char *const lk[] = {"p50", "p99", "p999", "p9999", "max"};
+            double prev = 0;
+            for (int q = 0; q < 5; q++) {
+                snprintf(k, sizeof k, "equal_load.cells.%d.latency_us.%s", e, lk[q]);
+                double v = num_at(k);
+                CHECK(v >= prev);
+                prev = v;
+            }
+            snprintf(k, sizeof k, "equal_load.cells.%d.windows", e);
+            CHECK(jsonq_len(json, json_len, k) >= 5); /* a second in 100 ms windows */
+            snprintf(k, sizeof k, "equal_load.cells.%d.gc", e);
+            const char *gv;
+            size_t gn;
+            CHECK(jsonq_get(json, json_len, k, &gv, &gn)); /* null but for Go: an object */
+            if (!strcmp(impls[i].name, "go")) {
+                snprintf(k, sizeof k, "equal_load.cells.%d.gc.pauses", e);
+                CHECK(num_at(k) >= 0);
+            }
+        }
         if (t_failures != failures_before) {
             char where[32];
             const char *v;
             size_t n;
             snprintf(where, sizeof where, "cells.%d", c);
             if (jsonq_get(json, json_len, where, &v, &n))
-                fprintf(stderr, "    %s: %.*s\n", langs[i], (int)n, v);
+                fprintf(stderr, "    %s %s: %.*s\n", impls[i].name, impls[i].tier, (int)n, v);
         }
     }
+    /* the slowest at 70 %: every equal-load rate is 70 % of the slowest cell's maximum */
+    double slowest = INFINITY;
+    for (int i = 0; i < 5; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "cells.%d.rps", i);
+        double r = num_at(k);
+        if (r < slowest)
+            slowest = r;
+    }
+    CHECK(fabs(num_at("equal_load.rate.echo") - floor(slowest * 0.7)) <= 1);
     snprintf(path, sizeof path, "%s/results.md", dir);
     FILE *f = fopen(path, "r");
     CHECK(f != NULL);
@@ -178,8 +241,9 @@ TEST(a_cell_that_cannot_start_is_reported_and_the_run_goes_on)
     char peers[300];
     snprintf(peers, sizeof peers, "%s/peers", dir);
     mkdir(peers, 0755);
-    const char *argv[] = {t_stackbench(), "run", "--langs", "go,c", "--workloads", "echo", "--duration", "300ms",
-                          "--warmup", "0s", "--peers", peers, "--out", dir, NULL};
+    const char *argv[] = {t_stackbench(), "run", "--langs", "go,c", "--workloads", "echo",
+                          "--duration", "300ms", "--warmup", "0s", "--equal-load", "0", "--peers",
+                          peers, "--out", dir, NULL};
     int rc = t_run(argv, out, sizeof out, 120000);
     CHECK_INT(rc, 0); /* one cell ran */
     char path[256];
@@ -210,5 +274,5 @@ TEST(bad_run_flags_exit_2)
     CHECK_INT(t_run(a3, out, sizeof out, 5000), 2);
 }
 
-T_MAIN(T(three_cells_every_figure_and_counts_match),
+T_MAIN(T(every_implementation_of_echo_every_figure_and_counts_match),
        T(a_cell_that_cannot_start_is_reported_and_the_run_goes_on), T(bad_run_flags_exit_2))

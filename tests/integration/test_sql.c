@@ -14,7 +14,9 @@
 
 #include "core/clock.h"
 #include "core/proc.h"
+#include "core/pq.h"
 #include "db/db.h"
+#include "serve/sql_queries.h"
 #include "jsonq.h"
 #include "tproc.h"
 #include "tsock.h"
@@ -41,6 +43,124 @@ TEST(rust_sql_passes_the_contract)
     const char *argv[] = {t_peer("rust/target/release/stackbench-rust"), "sql", "--port", "0",
                           "--pg-url", pg.url, "--pool", "4", NULL};
     CHECK_INT(t_verify("sql", NULL, argv), 0);
+}
+
+/* What reached the database while argv served the contract: exactly the statements of
+ * contracts/sql/queries.sql, each run, nothing else (no BEGIN, no COMMIT, no other text). */
+static void runs_exactly_the_contract_statements(const char *const argv[])
+{
+    char err[512];
+    CHECK_INT(db_work_reset(&pg, err, sizeof err), 0);
+    CHECK_INT(t_verify("sql", NULL, argv), 0);
+    CHECK_INT(db_wait_quiet(&pg, 5 * NS_PER_S), 0);
+    PGconn *c = PQconnectdb(pg.url);
+    PGresult *r = PQexec(c, "SELECT query, calls FROM pg_stat_statements WHERE query NOT LIKE "
+                            "'%pg_stat%' AND query NOT LIKE '%pg_current_snapshot%' ORDER BY query");
+    CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
+    static const char *const names[] = {"account", "accounts", "order"};
+    bool seen[3] = {false};
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+        const char *q = PQgetvalue(r, i, 0);
+        int k = -1;
+        for (int j = 0; j < 3; j++)
+            if (sql_query(names[j]) && strcmp(q, sql_query(names[j])) == 0)
+                k = j;
+        if (k < 0) {
+            fprintf(stderr, "    the database ran a statement not in queries.sql (%s times): %s\n",
+                    PQgetvalue(r, i, 1), q);
+            t_failures++;
+        } else {
+            seen[k] = true;
+        }
+    }
+    for (int j = 0; j < 3; j++)
+        if (!seen[j]) {
+            fprintf(stderr, "    statement %s of queries.sql never ran\n", names[j]);
+            t_failures++;
+        }
+    PQclear(r);
+    PQfinish(c);
+}
+
+TEST(c_pipelined_runs_exactly_the_contract_statements)
+{
+    const char *argv[] = {t_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
+                          "--pool", "4", "--db-strategy", "pipelined", NULL};
+    runs_exactly_the_contract_statements(argv);
+}
+
+TEST(c_exclusive_runs_exactly_the_contract_statements)
+{
+    const char *argv[] = {t_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
+                          "--pool", "4", "--db-strategy", "exclusive", NULL};
+    runs_exactly_the_contract_statements(argv);
+}
+
+TEST(go_runs_exactly_the_contract_statements)
+{
+    const char *argv[] = {t_peer("go/bin/stackbench-go"), "sql", "--port", "0", "--pg-url", pg.url,
+                          "--pool", "4", "--db-strategy", "exclusive", NULL};
+    runs_exactly_the_contract_statements(argv);
+}
+
+TEST(rust_exclusive_runs_exactly_the_contract_statements)
+{
+    const char *argv[] = {t_peer("rust/target/release/stackbench-rust"), "sql", "--port", "0",
+                          "--pg-url", pg.url, "--pool", "4", "--db-strategy", "exclusive", NULL};
+    runs_exactly_the_contract_statements(argv);
+}
+
+TEST(rust_pipelined_runs_exactly_the_contract_statements)
+{
+    const char *argv[] = {t_peer("rust/target/release/stackbench-rust"), "sql", "--port", "0",
+                          "--pg-url", pg.url, "--pool", "4", "--db-strategy", "pipelined", NULL};
+    runs_exactly_the_contract_statements(argv);
+}
+
+/* The lab measures the database's work per request and finds it equal: one statement per
+ * request and one writing transaction per order (a fifth of the mix) in every implementation. */
+TEST(lab_shows_equal_database_work_per_request)
+{
+    char dir[] = "/tmp/sb-sqllab-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    const char *argv[] = {t_stackbench(), "run", "--workloads", "sql", "--duration", "1s",
+                          "--warmup", "500ms", "--connections", "16", "--equal-load", "0",
+                          "--out", dir, NULL};
+    int rc = t_run(argv, out, sizeof out, 240000);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    CHECK_INT(rc, 0);
+    char path[300];
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    FILE *f = fopen(path, "r");
+    static char json[1 << 20];
+    size_t n = f ? fread(json, 1, sizeof json - 1, f) : 0;
+    if (f)
+        fclose(f);
+    int cells = jsonq_len(json, n, "cells");
+    CHECK_INT(cells, 5); /* C pipelined and exclusive, Go exclusive, Rust both */
+    for (int i = 0; i < cells; i++) {
+        char k[96], name[32] = "", tier[32] = "";
+        double trips = NAN, commits = NAN;
+        snprintf(k, sizeof k, "cells.%d.name", i);
+        CHECK(jsonq_str(json, n, k, name, sizeof name));
+        snprintf(k, sizeof k, "cells.%d.tier", i);
+        CHECK(jsonq_str(json, n, k, tier, sizeof tier));
+        snprintf(k, sizeof k, "cells.%d.db_round_trips_per_req", i);
+        CHECK(jsonq_num(json, n, k, &trips));
+        snprintf(k, sizeof k, "cells.%d.db_commits_per_req", i);
+        CHECK(jsonq_num(json, n, k, &commits));
+        if (!(fabs(trips - 1) < 0.01) || !(commits > 0.15 && commits < 0.25)) {
+            fprintf(stderr, "    %s %s: %.3f statements, %.3f commits per request\n", name, tier,
+                    trips, commits);
+            t_failures++;
+        }
+    }
+    char cmd[350];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "    could not remove %s\n", dir);
 }
 
 TEST(c_sql_over_the_unix_socket_with_one_connection)
@@ -191,6 +311,12 @@ int main(int argc, char **argv)
         T(c_sql_passes_the_contract),
         T(go_sql_passes_the_contract),
         T(rust_sql_passes_the_contract),
+        T(c_pipelined_runs_exactly_the_contract_statements),
+        T(c_exclusive_runs_exactly_the_contract_statements),
+        T(go_runs_exactly_the_contract_statements),
+        T(rust_exclusive_runs_exactly_the_contract_statements),
+        T(rust_pipelined_runs_exactly_the_contract_statements),
+        T(lab_shows_equal_database_work_per_request),
         T(c_sql_over_the_unix_socket_with_one_connection),
         T(c_sql_without_a_database_does_not_start),
         T(c_sql_answers_503_within_2s_when_the_database_hangs_and_recovers),
