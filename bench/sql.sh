@@ -3,7 +3,10 @@
 #   bench/sql.sh [DURATION]     (default 10s)
 #
 # 1. `stackbench run --workloads sql`: the default mix (80 % GET /accounts/{random id}, 20 %
-#    POST /orders) for C, Go and Rust, with the database's CPU per request.
+#    POST /orders) for every sql implementation (C pipelined and exclusive, Go exclusive, Rust
+#    exclusive and pipelined), with the database's CPU and work per request; once with
+#    PostgreSQL sharing the service's CPU (the default), once with PostgreSQL on a CPU apart
+#    from the service's (on 2 CPUs that is the load engine's CPU: said in the heading).
 # 2. Reads only (GET /accounts/{random id}) on one throwaway PostgreSQL pinned to the service
 #    CPU: each service with --pool 8 (service and database share that CPU, as on one host),
 #    then pgbench with the same SELECT as a prepared statement over 8 connections from the load
@@ -19,8 +22,16 @@ make -s stackbench peers >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-echo "== the sql row: default mix"
-./stackbench run --workloads sql --duration "$DUR" --warmup 2s --out "$out" | sed -n '/^workload/,/leads/p'
+echo "== the sql row: default mix, PostgreSQL on the service's CPU $SERVER_CPU"
+./stackbench run --workloads sql --duration "$DUR" --warmup 2s --equal-load 0 \
+    --cpus-service "$SERVER_CPU" --cpus-load "$LOAD_CPU" --out "$out" |
+    sed -n '/^workload/,/across tiers/p'
+echo
+DB_CPU=${DB_CPU:-$LOAD_CPU}
+echo "== the same, PostgreSQL on CPU $DB_CPU, apart from the service$([ "$DB_CPU" = "$LOAD_CPU" ] && echo ' (it shares the load engine'"'"'s CPU)')"
+./stackbench run --workloads sql --duration "$DUR" --warmup 2s --equal-load 0 \
+    --cpus-service "$SERVER_CPU" --cpus-load "$LOAD_CPU" --cpus-db "$DB_CPU" --out "$out" |
+    sed -n '/^workload/,/across tiers/p'
 echo
 
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -32,11 +43,14 @@ secs=${DUR%s}
 echo "== reads only: GET /accounts/{random id}, pool 8, service and PostgreSQL on CPU $SERVER_CPU, load on CPU $LOAD_CPU, $DUR each"
 printf "  %-16s %12s %15s %12s %12s\n" "" "req/s" "CPU µs/req" "vs pgbench" "vs pipelined"
 declare -A rps cpu
-for lang in c go rust; do
+impls="c go rust c-exclusive rust-pipelined"
+for lang in $impls; do
     case $lang in
-    c) cmd=(./stackbench serve sql) ;;
+    c) cmd=(./stackbench serve sql --db-strategy pipelined) ;;
+    c-exclusive) cmd=(./stackbench serve sql --db-strategy exclusive) ;;
     go) cmd=(peers/go/bin/stackbench-go sql) ;;
-    rust) cmd=(peers/rust/target/release/stackbench-rust sql) ;;
+    rust) cmd=(peers/rust/target/release/stackbench-rust sql --db-strategy exclusive) ;;
+    rust-pipelined) cmd=(peers/rust/target/release/stackbench-rust sql --db-strategy pipelined) ;;
     esac
     bench_start "$lang" "$SERVER_CPU" "${cmd[@]}" --port 0 --pg-url "$STACKBENCH_PG_URL" --pool 8
     ./stackbench load -q -c 64 -t 1 --cpus "$LOAD_CPU" -d 2s --mix "1 GET /accounts/{rand:1:10000}" \
@@ -65,7 +79,7 @@ pgb() { # pgb SCRIPT SECONDS: transactions/s
 pgb "$out/read.sql" 2 >/dev/null
 tps=$(pgb "$out/read.sql" "$secs")
 qps16=$(awk -v t="$(pgb "$out/read16.sql" "$secs")" "BEGIN { print t * 16 }")
-for lang in c go rust; do
+for lang in $impls; do
     printf "  %-16s %12.0f %14s %11.2fx %11.2fx\n" "$lang" "${rps[$lang]}" "${cpu[$lang]}" \
         "$(awk -v a="${rps[$lang]}" -v b="$tps" "BEGIN { print a / b }")" \
         "$(awk -v a="${rps[$lang]}" -v b="$qps16" "BEGIN { print a / b }")"
