@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -133,6 +134,53 @@ func (l bodyLimit) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffe
 	if err == nil {
 		return true
 	}
+	l.refuse(w, err)
+	return false
+}
+
+// readInto is read for a caller that keeps its own buffer: the body goes into buf[:0], grown
+// when it is too small, and the result is returned (buf's memory when it was large enough).
+// A body of known length is read straight into a slice of that length, once, with no
+// intermediate buffer and no final read to see its end.
+func (l bodyLimit) readInto(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, bool) {
+	if r.ContentLength > l.max {
+		writeJSONAndClose(w, http.StatusRequestEntityTooLarge, l.tooLargeBody)
+		return buf, false
+	}
+	var err error
+	if r.ContentLength >= 0 {
+		n := int(r.ContentLength)
+		buf = slices.Grow(buf[:0], n)[:n]
+		_, err = io.ReadFull(r.Body, buf) // io.ErrUnexpectedEOF when cut short
+	} else {
+		buf, err = appendAll(buf[:0], http.MaxBytesReader(w, r.Body, l.max))
+	}
+	if err != nil {
+		l.refuse(w, err)
+		return buf, false
+	}
+	return buf, true
+}
+
+// appendAll appends what src gives until EOF to b (io.ReadAll into a buffer of one's own).
+func appendAll(b []byte, src io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := src.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// refuse answers a body that could not be read, and closes the connection after the answer.
+func (l bodyLimit) refuse(w http.ResponseWriter, err error) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
@@ -145,7 +193,6 @@ func (l bodyLimit) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffe
 		// the connection cannot be trusted any more.
 		writeJSONAndClose(w, http.StatusBadRequest, badRequestBody)
 	}
-	return false
 }
 
 // Answers that never change, the same for every workload.
