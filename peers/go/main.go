@@ -15,7 +15,7 @@
 //     hand in Go with nothing the other languages are denied (no unsafe, no assembly). The
 //     HTTP layer stays net/http: only the work of the request changes.
 //
-// echo offers both; csv and sql only idiomatic (see sql.go for why sql has no tuned tier).
+// echo and csv offer both; sql only idiomatic (see sql.go for why).
 //
 // GOMAXPROCS is left at Go's default on purpose: the runtime sizes it from the CPU affinity
 // mask the process starts with, so it follows the CPUs the lab pins the service to.
@@ -70,7 +70,7 @@ var defaultBodyLimits = map[string]int64{"csv": csvBodyLimit}
 // their own.
 var workloads = map[string]workload{
 	"csv": {"POST /csv: per-symbol aggregate of posted CSV trades; GET /health",
-		map[string]newHandler{tierIdiomatic: newCSV}},
+		map[string]newHandler{tierIdiomatic: newCSV, tierTuned: newCSVTuned}},
 	"echo": {"POST /echo: the posted JSON minified; GET /health",
 		map[string]newHandler{tierIdiomatic: newEcho, tierTuned: newEchoTuned}},
 	"sql": {"GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
@@ -90,7 +90,7 @@ flags:
   --port N             port (default 8080; 0 picks a free one, printed on start)
   --body-limit BYTES   largest request body in bytes (default 1048576, csv 16777216): 413 above
   --tier TIER          idiomatic (default): the libraries a Go team reaches for first;
-                       tuned: the C implementation's algorithm by hand (echo only)
+                       tuned: the C implementation's algorithm by hand (echo and csv only)
   --pg-url URL         sql: the database, a libpq URL or keyword/value string (required)
   --pool N             sql: database connections to keep open (default 8)
   --db-strategy S      sql: exclusive (default, the only one): a pooled connection serves one

@@ -52,7 +52,7 @@ func TestParseArgs(t *testing.T) {
 			t.Errorf("run(%q): exit %d, want 2", args, got)
 		}
 	}
-	for _, name := range []string{"echo"} {
+	for _, name := range []string{"csv", "echo"} {
 		for _, tier := range []string{tierIdiomatic, tierTuned} {
 			if _, _, err := parseArgs([]string{name, "--tier", tier}); err != nil {
 				t.Errorf("%s --tier %s: %v", name, tier, err)
