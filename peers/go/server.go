@@ -85,13 +85,15 @@ func countRequests(next http.Handler, n *atomic.Uint64) http.Handler {
 }
 
 // contractMux is a ServeMux that answers the way every contract wants: GET /health, and JSON
-// 404 and 405 answers (net/http's own are plain text). Workloads add their routes with route.
+// 404 and 405 answers (net/http's own are plain text), and GET /debug/gc-pauses for the lab
+// (debug.go). Workloads add their routes with route.
 type contractMux struct{ *http.ServeMux }
 
 func newContractMux() contractMux {
 	m := contractMux{http.NewServeMux()}
 	m.HandleFunc("GET /health", health) // GET patterns match HEAD as well
 	m.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
+	m.route("GET", "/debug/gc-pauses", gcPauses)
 	m.HandleFunc("/", notFound)
 	return m
 }
