@@ -19,17 +19,17 @@ import (
 	"time"
 )
 
-// newCSVServer serves the csv workload with the production timeouts.
-func newCSVServer(t *testing.T, bodyLimit int64) *httptest.Server {
+// newCSVServer serves the csv workload's tier with the production timeouts.
+func newCSVServer(t *testing.T, tier string, bodyLimit int64) *httptest.Server {
 	t.Helper()
-	h, err := newCSV(config{host: "127.0.0.1", bodyLimit: bodyLimit})
+	h, err := workloads["csv"].tiers[tier](config{host: "127.0.0.1", bodyLimit: bodyLimit, tier: tier})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return startTestServer(t, h, requestTimeout)
 }
 
-// aggregateCSV runs the parser alone: the answer, or the error's JSON.
+// aggregateCSV runs the idiomatic parser alone: the answer, or the error's JSON.
 func aggregateCSV(body string) (string, bool) {
 	var t trades
 	b := []byte(body)
@@ -38,6 +38,21 @@ func aggregateCSV(body string) (string, bool) {
 	}
 	return string(t.appendJSON(nil)), true
 }
+
+// aggregateCSVTuned runs the tuned parser alone, as aggregateCSV.
+func aggregateCSVTuned(body string) (string, bool) {
+	var a csvAgg
+	if bad := a.aggregate([]byte(body)); bad != nil {
+		return string(bad.appendJSON(nil)), false
+	}
+	return string(a.appendJSON(nil)), true
+}
+
+// csvKernels are the parsers of the two tiers.
+var csvKernels = []struct {
+	tier      string
+	aggregate func(body string) (string, bool)
+}{{tierIdiomatic, aggregateCSV}, {tierTuned, aggregateCSVTuned}}
 
 func invalid(line, column int, reason string) string {
 	return fmt.Sprintf(`{"error":"invalid_csv","line":%d,"column":%d,"reason":%q}`, line, column, reason)
@@ -102,10 +117,11 @@ func TestCSVValid(t *testing.T) {
 		{"sum in body order", "1,A,0.1,3\n1,A,0.2,3\n1,A,0.3,3\n", aggAnswer(3, sym("A", 3, 9, "0.100000", "0.300000", "0.200000"))},
 		{"lone CR then LF only ends", "1,A,1,1\n\r\n", aggAnswer(1, one("A", "1.000000"))},
 	}
-	for _, c := range cases {
-		got, _ := aggregateCSV(c.body)
-		if got != c.want {
-			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
+	for _, k := range csvKernels {
+		for _, c := range cases {
+			if got, _ := k.aggregate(c.body); got != c.want {
+				t.Errorf("%s, %s:\n got %s\nwant %s", k.tier, c.name, got, c.want)
+			}
 		}
 	}
 }
@@ -200,10 +216,12 @@ func TestCSVInvalid(t *testing.T) {
 		{"empty quoted line", "\"\"\n", 1, 1, "bad timestamp"},
 		{"commas only", ",,,\n", 1, 1, "bad timestamp"},
 	}
-	for _, c := range cases {
-		got, ok := aggregateCSV(c.body)
-		if want := invalid(c.line, c.column, c.reason); ok || got != want {
-			t.Errorf("%s (%q):\n got %s\nwant %s", c.name, c.body, got, want)
+	for _, k := range csvKernels {
+		for _, c := range cases {
+			got, ok := k.aggregate(c.body)
+			if want := invalid(c.line, c.column, c.reason); ok || got != want {
+				t.Errorf("%s, %s (%q):\n got %s\nwant %s", k.tier, c.name, c.body, got, want)
+			}
 		}
 	}
 }
@@ -214,6 +232,8 @@ func TestIsTimestamp(t *testing.T) {
 		"2026-11-23T08:15:30Z", "2026-11-23T08:15:30.1Z", "2026-11-23T08:15:30.123456789Z",
 		"2028-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "0000-02-29T00:00:00Z", "9999-12-31T23:59:59Z",
 		"2026-01-31T00:00:00+00:00", "2026-04-30T00:00:00-23:59", "2026-11-23T08:15:30.5+23:59",
+		"2026-11-23T08:15:30.1234567+23:59", "2026-11-23T08:15:30.12345678-00:00",
+		"2026-11-23T08:15:30.123456789+23:59", "2026-11-23T08:15:30.12345678Z",
 	}
 	bad := []string{
 		"", "1234567890123456", "-1", "+1", "1.5", " 1", "1 ", "1e3",
@@ -226,22 +246,28 @@ func TestIsTimestamp(t *testing.T) {
 		"2026-11-23T08:15:30+01", "2026-11-23T08:15:30+01:00Z", "2026-11-23T08:15:30ZZ",
 		"2026-11-23T08:15:30Z ", "26-11-23T08:15:30Z", "2026-1-23T08:15:30Z", "20260-11-23T08:15:30Z",
 		"2026-11-23T08:15:3Z", "２026-11-23T08:15:30Z", "2026-11-23T08:15:30UTC",
+		"2026-11-23T08:15:30.12345678+23:60", "2026-11-23T08:15:30.123456789+24:00",
+		"2026-11-23T08:15:30.123456789+2:00", "2026-11-23T08:15:30.12345678+23-59",
+		"2026-11-23T08:15:30.1234567+3a:00", "2026-11-23T08:15:30.1+30:00", "2026-11-23T08:15:30.1+00:5x",
+		"2026-11-23T08:15:30.12345678", "2026-11-23T08:15:30.123456789", "2026-11-23T08:15:30.",
 	}
 	for _, s := range good {
-		if !isTimestamp(s) {
-			t.Errorf("isTimestamp(%q) = false, want true", s)
+		if !isTimestamp(s) || !matchesWhole(matchTimestamp, s) {
+			t.Errorf("isTimestamp(%q) = %v, matchTimestamp %v; want true", s, isTimestamp(s), matchesWhole(matchTimestamp, s))
 		}
 	}
 	for _, s := range bad {
-		if isTimestamp(s) {
-			t.Errorf("isTimestamp(%q) = true, want false", s)
+		if isTimestamp(s) || matchesWhole(matchTimestamp, s) {
+			t.Errorf("isTimestamp(%q) = %v, matchTimestamp %v; want false", s, isTimestamp(s), matchesWhole(matchTimestamp, s))
 		}
 	}
 }
 
 // TestCSVHTTP runs the routes of contracts/csv.md through a real server.
-func TestCSVHTTP(t *testing.T) {
-	ts := newCSVServer(t, csvBodyLimit)
+func TestCSVHTTP(t *testing.T) { eachTier(t, testCSVHTTP) }
+
+func testCSVHTTP(t *testing.T, tier string) {
+	ts := newCSVServer(t, tier, csvBodyLimit)
 
 	res, body := post(t, ts, "/csv", hdr+exampleTrades)
 	checkJSONAnswer(t, res, http.StatusOK)
@@ -291,9 +317,11 @@ func TestCSVHTTP(t *testing.T) {
 	}
 }
 
-func TestCSVBodyLimit(t *testing.T) {
+func TestCSVBodyLimit(t *testing.T) { eachTier(t, testCSVBodyLimit) }
+
+func testCSVBodyLimit(t *testing.T, tier string) {
 	const limit = 1000
-	ts := newCSVServer(t, limit)
+	ts := newCSVServer(t, tier, limit)
 	wantBody := fmt.Sprintf(`{"error":"body_too_large","limit":%d}`, limit)
 	row := "1,A,1,1\n"
 	atLimit := strings.Repeat(row, limit/len(row)) + strings.Repeat("\n", limit%len(row))
@@ -338,12 +366,14 @@ func TestCSVDefaultBodyLimit(t *testing.T) {
 }
 
 // TestCSVContractCases runs contracts/csv/*.case, the contract as data, against the handler.
-func TestCSVContractCases(t *testing.T) {
+func TestCSVContractCases(t *testing.T) { eachTier(t, testCSVContractCases) }
+
+func testCSVContractCases(t *testing.T, tier string) {
 	files, _ := filepath.Glob("../../contracts/csv/*.case")
 	if len(files) == 0 {
 		t.Skip("no contracts/csv/*.case")
 	}
-	ts := newCSVServer(t, csvBodyLimit)
+	ts := newCSVServer(t, tier, csvBodyLimit)
 	for _, file := range files {
 		text, err := os.ReadFile(file)
 		if err != nil {
@@ -793,12 +823,14 @@ func BenchmarkCSVHandler(b *testing.B) {
 
 // TestCSVAgainstPeer compares the answers with another implementation's, byte for byte, over
 // random bodies: STACKBENCH_CSV_PEER=http://127.0.0.1:PORT go test -run AgainstPeer.
-func TestCSVAgainstPeer(t *testing.T) {
+func TestCSVAgainstPeer(t *testing.T) { eachTier(t, testCSVAgainstPeer) }
+
+func testCSVAgainstPeer(t *testing.T, tier string) {
 	peer := os.Getenv("STACKBENCH_CSV_PEER")
 	if peer == "" {
 		t.Skip("STACKBENCH_CSV_PEER not set")
 	}
-	ts := newCSVServer(t, csvBodyLimit)
+	ts := newCSVServer(t, tier, csvBodyLimit)
 	postBody := func(url string, body []byte) string {
 		res, err := http.Post(url+"/csv", "text/csv", bytes.NewReader(body))
 		if err != nil {

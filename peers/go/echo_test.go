@@ -15,20 +15,30 @@ import (
 
 const testLimit = 1 << 20
 
-// newTestServer serves the echo workload with the production timeouts unless told otherwise.
-func newTestServer(t *testing.T, readTimeout time.Duration) *httptest.Server {
+// newTestServer serves the echo workload's tier with the production timeouts unless told
+// otherwise.
+func newTestServer(t *testing.T, tier string, readTimeout time.Duration) *httptest.Server {
 	t.Helper()
-	h, err := newEcho(config{host: "127.0.0.1", bodyLimit: testLimit})
+	h, err := workloads["echo"].tiers[tier](config{host: "127.0.0.1", bodyLimit: testLimit, tier: tier})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return startTestServer(t, h, readTimeout)
 }
 
+// eachTier runs test once per tier, as a subtest named after it.
+func eachTier(t *testing.T, test func(t *testing.T, tier string)) {
+	for _, tier := range []string{tierIdiomatic, tierTuned} {
+		t.Run(tier, func(t *testing.T) { test(t, tier) })
+	}
+}
+
 func nested(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
 
-func TestEchoMinifies(t *testing.T) {
-	ts := newTestServer(t, requestTimeout)
+func TestEchoMinifies(t *testing.T) { eachTier(t, testEchoMinifies) }
+
+func testEchoMinifies(t *testing.T, tier string) {
+	ts := newTestServer(t, tier, requestTimeout)
 	cases := []struct{ name, in, want string }{
 		{"object", "{ \"id\" : 7, \"tags\" : [ \"a\", \"b\" ],\n  \"ok\" : true, \"n\" : null, \"x\" : {} }",
 			`{"id":7,"tags":["a","b"],"ok":true,"n":null,"x":{}}`},
@@ -65,8 +75,10 @@ func TestEchoMinifies(t *testing.T) {
 	}
 }
 
-func TestEchoRejectsInvalidJSON(t *testing.T) {
-	ts := newTestServer(t, requestTimeout)
+func TestEchoRejectsInvalidJSON(t *testing.T) { eachTier(t, testEchoRejectsInvalidJSON) }
+
+func testEchoRejectsInvalidJSON(t *testing.T, tier string) {
+	ts := newTestServer(t, tier, requestTimeout)
 	cases := []struct {
 		name, in string
 		offset   int64
@@ -127,8 +139,10 @@ func TestEchoRejectsInvalidJSON(t *testing.T) {
 	}
 }
 
-func TestHealth(t *testing.T) {
-	ts := newTestServer(t, requestTimeout)
+func TestHealth(t *testing.T) { eachTier(t, testHealth) }
+
+func testHealth(t *testing.T, tier string) {
+	ts := newTestServer(t, tier, requestTimeout)
 	for _, path := range []string{"/health", "/health?probe=1"} {
 		res, err := http.Get(ts.URL + path)
 		if err != nil {
@@ -156,8 +170,10 @@ func TestHealth(t *testing.T) {
 	}
 }
 
-func TestRoutingErrors(t *testing.T) {
-	ts := newTestServer(t, requestTimeout)
+func TestRoutingErrors(t *testing.T) { eachTier(t, testRoutingErrors) }
+
+func testRoutingErrors(t *testing.T, tier string) {
+	ts := newTestServer(t, tier, requestTimeout)
 	cases := []struct {
 		method, path string
 		status       int
@@ -185,8 +201,10 @@ func TestRoutingErrors(t *testing.T) {
 	}
 }
 
-func TestBodyLimit(t *testing.T) {
-	ts := newTestServer(t, requestTimeout)
+func TestBodyLimit(t *testing.T) { eachTier(t, testBodyLimit) }
+
+func testBodyLimit(t *testing.T, tier string) {
+	ts := newTestServer(t, tier, requestTimeout)
 	wantBody := fmt.Sprintf(`{"error":"body_too_large","limit":%d}`, testLimit)
 	atLimit := `"` + strings.Repeat("a", testLimit-2) + `"`
 	over := `"` + strings.Repeat("a", testLimit+22) + `"`
@@ -237,8 +255,10 @@ func TestBodyLimit(t *testing.T) {
 	})
 }
 
-func TestKeepAlivePipeliningAndClose(t *testing.T) {
-	ts := newTestServer(t, requestTimeout)
+func TestKeepAlivePipeliningAndClose(t *testing.T) { eachTier(t, testKeepAlivePipeliningAndClose) }
+
+func testKeepAlivePipeliningAndClose(t *testing.T, tier string) {
+	ts := newTestServer(t, tier, requestTimeout)
 
 	t.Run("pipelined, answered in order", func(t *testing.T) {
 		c := dialRaw(t, ts)
@@ -315,8 +335,10 @@ func TestKeepAlivePipeliningAndClose(t *testing.T) {
 	})
 }
 
-func TestBrokenRequests(t *testing.T) {
-	ts := newTestServer(t, requestTimeout)
+func TestBrokenRequests(t *testing.T) { eachTier(t, testBrokenRequests) }
+
+func testBrokenRequests(t *testing.T, tier string) {
+	ts := newTestServer(t, tier, requestTimeout)
 	cases := []struct {
 		name, request string
 		status        int
@@ -358,8 +380,10 @@ func TestBrokenRequests(t *testing.T) {
 	})
 }
 
-func TestBodyTimeoutIs408(t *testing.T) {
-	ts := newTestServer(t, 300*time.Millisecond)
+func TestBodyTimeoutIs408(t *testing.T) { eachTier(t, testBodyTimeoutIs408) }
+
+func testBodyTimeoutIs408(t *testing.T, tier string) {
+	ts := newTestServer(t, tier, 300*time.Millisecond)
 	c := dialRaw(t, ts)
 	c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{\"a\": 1")
 	res, body := c.answer("POST")

@@ -1,10 +1,21 @@
 // Command stackbench-go is the Go peer of stackbench: the same workloads as the C services
-// (contracts/*.md), written the way a Go team would write them, with the standard library.
+// (contracts/*.md), in Go.
 //
-//	stackbench-go WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES]
+//	stackbench-go WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES] [--tier TIER]
 //
-// Each workload lives in its own file and registers a constructor in the workloads table
-// below; server.go runs whatever handler the workload builds.
+// Each workload lives in its own file and registers its constructors in the workloads table
+// below, one per tier it offers; server.go runs whatever handler the workload builds.
+//
+// # Tiers
+//
+// Every implementation says how it was written, so that a comparison compares like with like:
+//   - idiomatic (the default): the libraries a good Go team reaches for first (net/http,
+//     encoding/json, encoding/csv, pgx), used competently;
+//   - tuned: the algorithm and strategy of the fastest implementation, the C one, written by
+//     hand in Go with nothing the other languages are denied (no unsafe, no assembly). The
+//     HTTP layer stays net/http: only the work of the request changes.
+//
+// echo and csv offer both; sql only idiomatic (see sql.go for why).
 //
 // GOMAXPROCS is left at Go's default on purpose: the runtime sizes it from the CPU affinity
 // mask the process starts with, so it follows the CPUs the lab pins the service to.
@@ -27,32 +38,50 @@ type config struct {
 	host      string
 	port      int
 	bodyLimit int64
+	tier      string // tierIdiomatic or tierTuned
 	pgURL     string // sql: the database, a libpq URL or keyword/value string
 	pool      int    // sql: the number of database connections kept open
+	dbStrat   string // sql: how requests share database connections (dbExclusive)
 }
 
-// A workload builds the HTTP handler that serves one contract.
+// The tiers (see the package comment).
+const (
+	tierIdiomatic = "idiomatic"
+	tierTuned     = "tuned"
+)
+
+// dbExclusive is the one --db-strategy of the Go peer: pgx's pool lends a connection to one
+// request at a time (sql.go says why there is no other).
+const dbExclusive = "exclusive"
+
+// A workload builds the HTTP handler that serves one contract, for each tier it offers.
 type workload struct {
 	summary string
-	handler func(cfg config) (http.Handler, error)
+	tiers   map[string]newHandler
 }
+
+type newHandler func(cfg config) (http.Handler, error)
 
 // defaultBodyLimits are the --body-limit defaults of the workloads whose contract sets one
 // other than 1 MiB.
 var defaultBodyLimits = map[string]int64{"csv": csvBodyLimit}
 
-// workloads is the table main dispatches on. New workloads (csv, sql, grpc) add a line here
-// and a file of their own.
+// workloads is the table main dispatches on. New workloads add a line here and a file of
+// their own.
 var workloads = map[string]workload{
-	"csv":  {"POST /csv: per-symbol aggregate of posted CSV trades; GET /health", newCSV},
-	"echo": {"POST /echo: the posted JSON minified; GET /health", newEcho},
-	"sql":  {"GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL", newSQL},
+	"csv": {"POST /csv: per-symbol aggregate of posted CSV trades; GET /health",
+		map[string]newHandler{tierIdiomatic: newCSV, tierTuned: newCSVTuned}},
+	"echo": {"POST /echo: the posted JSON minified; GET /health",
+		map[string]newHandler{tierIdiomatic: newEcho, tierTuned: newEchoTuned}},
+	"sql": {"GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
+		map[string]newHandler{tierIdiomatic: newSQL}},
 }
 
 const usageText = `usage: stackbench-go WORKLOAD [flags]
 
 Serves a workload over HTTP/1.1 until SIGTERM or SIGINT, then stops accepting, finishes the
-requests in flight and prints "served N requests".
+requests in flight and prints "served N requests". Every workload also answers
+GET /debug/gc-pauses: the Go runtime's GC pause histogram, for the lab (not in any contract).
 
 workloads:
 %s
@@ -60,15 +89,21 @@ flags:
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             port (default 8080; 0 picks a free one, printed on start)
   --body-limit BYTES   largest request body in bytes (default 1048576, csv 16777216): 413 above
+  --tier TIER          idiomatic (default): the libraries a Go team reaches for first;
+                       tuned: the C implementation's algorithm by hand (echo and csv only)
   --pg-url URL         sql: the database, a libpq URL or keyword/value string (required)
   --pool N             sql: database connections to keep open (default 8)
+  --db-strategy S      sql: exclusive (default, the only one): a pooled connection serves one
+                       request at a time
   -h, --help           this help
 `
 
 func usage(w io.Writer) {
 	var list strings.Builder
 	for _, name := range slices.Sorted(maps.Keys(workloads)) {
-		fmt.Fprintf(&list, "  %-8s %s\n", name, workloads[name].summary)
+		wl := workloads[name]
+		tiers := slices.Sorted(maps.Keys(wl.tiers))
+		fmt.Fprintf(&list, "  %-8s %s (tiers: %s)\n", name, wl.summary, strings.Join(tiers, ", "))
 	}
 	fmt.Fprintf(w, usageText, list.String())
 }
@@ -88,7 +123,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "stackbench-go: %v (see stackbench-go --help)\n", err)
 		return 2
 	}
-	h, err := workloads[name].handler(cfg)
+	h, err := workloads[name].tiers[cfg.tier](cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stackbench-go %s: %v\n", name, err)
 		return 1
@@ -111,7 +146,9 @@ func parseArgs(args []string) (config, string, error) {
 	fs.IntVar(&cfg.port, "port", 8080, "port (0 picks a free one)")
 	fs.Int64Var(&cfg.bodyLimit, "body-limit", 1<<20, "largest request body in bytes")
 	fs.StringVar(&cfg.pgURL, "pg-url", "", "sql: the database")
+	fs.StringVar(&cfg.tier, "tier", tierIdiomatic, "idiomatic or tuned")
 	fs.IntVar(&cfg.pool, "pool", 8, "sql: database connections to keep open")
+	fs.StringVar(&cfg.dbStrat, "db-strategy", dbExclusive, "sql: exclusive")
 
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", err
@@ -126,8 +163,18 @@ func parseArgs(args []string) (config, string, error) {
 	if fs.NArg() > 0 {
 		return cfg, "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if _, ok := workloads[name]; !ok {
+	wl, ok := workloads[name]
+	if !ok {
 		return cfg, "", fmt.Errorf("unknown workload %q", name)
+	}
+	if cfg.tier != tierIdiomatic && cfg.tier != tierTuned {
+		return cfg, "", fmt.Errorf("invalid --tier %q: want idiomatic or tuned", cfg.tier)
+	}
+	if _, ok := wl.tiers[cfg.tier]; !ok {
+		return cfg, "", fmt.Errorf("%s has no %s tier in Go", name, cfg.tier)
+	}
+	if cfg.dbStrat != dbExclusive {
+		return cfg, "", fmt.Errorf("invalid --db-strategy %q: Go has only exclusive", cfg.dbStrat)
 	}
 	if limit, ok := defaultBodyLimits[name]; ok && !flagSet(fs, "body-limit") {
 		cfg.bodyLimit = limit

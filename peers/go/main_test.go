@@ -7,14 +7,22 @@ import (
 )
 
 func TestParseArgs(t *testing.T) {
+	defaults := config{host: "127.0.0.1", port: 8080, bodyLimit: 1 << 20, tier: tierIdiomatic, pool: 8, dbStrat: dbExclusive}
+	with := func(change func(c *config)) config {
+		c := defaults
+		change(&c)
+		return c
+	}
 	good := []struct {
 		args []string
 		want config
 	}{
-		{[]string{"echo"}, config{host: "127.0.0.1", port: 8080, bodyLimit: 1 << 20, pool: 8}},
-		{[]string{"echo", "--port", "0", "--host", "::1", "--body-limit", "64"}, config{host: "::1", port: 0, bodyLimit: 64, pool: 8}},
-		{[]string{"--port=9", "echo", "-body-limit=7"}, config{host: "127.0.0.1", port: 9, bodyLimit: 7, pool: 8}},
-		{[]string{"echo", "--pg-url", "host=/tmp port=1", "--pool=3"}, config{host: "127.0.0.1", port: 8080, bodyLimit: 1 << 20, pgURL: "host=/tmp port=1", pool: 3}},
+		{[]string{"echo"}, defaults},
+		{[]string{"echo", "--port", "0", "--host", "::1", "--body-limit", "64"}, with(func(c *config) { c.host, c.port, c.bodyLimit = "::1", 0, 64 })},
+		{[]string{"--port=9", "echo", "-body-limit=7"}, with(func(c *config) { c.port, c.bodyLimit = 9, 7 })},
+		{[]string{"echo", "--pg-url", "host=/tmp port=1", "--pool=3"}, with(func(c *config) { c.pgURL, c.pool = "host=/tmp port=1", 3 })},
+		{[]string{"echo", "--tier", "tuned"}, with(func(c *config) { c.tier = tierTuned })},
+		{[]string{"--tier=idiomatic", "echo", "--db-strategy", "exclusive"}, defaults},
 	}
 	for _, g := range good {
 		cfg, name, err := parseArgs(g.args)
@@ -26,6 +34,8 @@ func TestParseArgs(t *testing.T) {
 		{}, {"nope"}, {"echo", "--bogus"}, {"echo", "--port", "x"}, {"echo", "--port", "65536"},
 		{"echo", "--port", "-1"}, {"echo", "--body-limit", "0"}, {"echo", "extra"}, {"--port"},
 		{"echo", "--pool", "0"}, {"echo", "--pool", "x"},
+		{"echo", "--tier", "fast"}, {"echo", "--tier", ""}, {"sql", "--tier", "tuned"},
+		{"sql", "--db-strategy", "pipelined"}, {"echo", "--db-strategy", ""},
 	}
 	for _, b := range bad {
 		if _, _, err := parseArgs(b); err == nil || errors.Is(err, flag.ErrHelp) {
@@ -37,7 +47,16 @@ func TestParseArgs(t *testing.T) {
 			t.Errorf("parseArgs(%q): err %v, want flag.ErrHelp", h, err)
 		}
 	}
-	if got := run([]string{"echo", "--bogus"}); got != 2 {
-		t.Errorf("run with a bad flag: exit %d, want 2", got)
+	for _, args := range [][]string{{"echo", "--bogus"}, {"sql", "--tier", "tuned"}, {"sql", "--db-strategy", "shared"}} {
+		if got := run(args); got != 2 {
+			t.Errorf("run(%q): exit %d, want 2", args, got)
+		}
+	}
+	for _, name := range []string{"csv", "echo"} {
+		for _, tier := range []string{tierIdiomatic, tierTuned} {
+			if _, _, err := parseArgs([]string{name, "--tier", tier}); err != nil {
+				t.Errorf("%s --tier %s: %v", name, tier, err)
+			}
+		}
 	}
 }

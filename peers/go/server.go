@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -84,13 +85,15 @@ func countRequests(next http.Handler, n *atomic.Uint64) http.Handler {
 }
 
 // contractMux is a ServeMux that answers the way every contract wants: GET /health, and JSON
-// 404 and 405 answers (net/http's own are plain text). Workloads add their routes with route.
+// 404 and 405 answers (net/http's own are plain text), and GET /debug/gc-pauses for the lab
+// (debug.go). Workloads add their routes with route.
 type contractMux struct{ *http.ServeMux }
 
 func newContractMux() contractMux {
 	m := contractMux{http.NewServeMux()}
 	m.HandleFunc("GET /health", health) // GET patterns match HEAD as well
 	m.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
+	m.route("GET", "/debug/gc-pauses", gcPauses)
 	m.HandleFunc("/", notFound)
 	return m
 }
@@ -133,6 +136,53 @@ func (l bodyLimit) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffe
 	if err == nil {
 		return true
 	}
+	l.refuse(w, err)
+	return false
+}
+
+// readInto is read for a caller that keeps its own buffer: the body goes into buf[:0], grown
+// when it is too small, and the result is returned (buf's memory when it was large enough).
+// A body of known length is read straight into a slice of that length, once, with no
+// intermediate buffer and no final read to see its end.
+func (l bodyLimit) readInto(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, bool) {
+	if r.ContentLength > l.max {
+		writeJSONAndClose(w, http.StatusRequestEntityTooLarge, l.tooLargeBody)
+		return buf, false
+	}
+	var err error
+	if r.ContentLength >= 0 {
+		n := int(r.ContentLength)
+		buf = slices.Grow(buf[:0], n)[:n]
+		_, err = io.ReadFull(r.Body, buf) // io.ErrUnexpectedEOF when cut short
+	} else {
+		buf, err = appendAll(buf[:0], http.MaxBytesReader(w, r.Body, l.max))
+	}
+	if err != nil {
+		l.refuse(w, err)
+		return buf, false
+	}
+	return buf, true
+}
+
+// appendAll appends what src gives until EOF to b (io.ReadAll into a buffer of one's own).
+func appendAll(b []byte, src io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := src.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// refuse answers a body that could not be read, and closes the connection after the answer.
+func (l bodyLimit) refuse(w http.ResponseWriter, err error) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
@@ -145,7 +195,6 @@ func (l bodyLimit) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffe
 		// the connection cannot be trusted any more.
 		writeJSONAndClose(w, http.StatusBadRequest, badRequestBody)
 	}
-	return false
 }
 
 // Answers that never change, the same for every workload.

@@ -5,21 +5,38 @@ package main
 //	GET  /accounts/{id}        one account
 //	GET  /accounts?ids=1,2,3   the accounts that exist among 1 to 20 ids, sorted by id
 //	POST /orders               {"account_id":N,"amount":N}: debit the account and record the
-//	                           order in one transaction, answer 201 once committed
+//	                           order in one statement, answer 201 once committed
 //	GET  /health               {"status":"ok"}, without touching the database
 //
+// Every request is one statement of contracts/sql/queries.sql, the same texts in every
+// language (sqlStatements; sql_test.go compares them with the file): one round trip, and for
+// an order one implicit transaction, as the debit and the insert are one data-modifying WITH.
+// Each connection prepares the three statements when it opens, under their names in that
+// file, and requests run them by name.
+//
 // The pool keeps --pool connections open (MinConns = MaxConns), opened before the service
-// says it is listening. Statements are prepared once per connection by pgx's statement
-// cache (QueryExecModeCacheStatement, pgx's default).
+// says it is listening.
+//
+// # One request per connection at a time (--db-strategy exclusive), and only that
+//
+// pgxpool lends a connection to one request at a time: a request holds it from its statement
+// to its last row. That is the one strategy the Go peer has. pgx pipelines only within one
+// caller's Batch (the statements of one request, sent together), never the statements of
+// concurrent requests on one connection, and there is no pgx or database/sql setting that
+// would; a hand-made multiplexer over pgconn would be a database driver of our own, not what
+// a Go team uses. The C service's pipelined strategy has no Go counterpart.
+//
+// # Failures
 //
 // Every request that uses the database has dbTimeout to get a connection and use it; past
 // that, or when the database cannot be reached, it is answered 503. Broken connections are
 // never handed out again: pgx closes a connection on an I/O error or a FATAL message from
 // the server, pgxpool destroys closed connections on release and pings connections idle for
 // more than a second before handing them out, and opens new ones on demand, so the service
-// recovers by itself once the database is back. A request that failed only because its
+// recovers by itself once the database is back. A read that failed only because its
 // connection had died in the meantime (the database restarted since it was last used) runs
-// again on another connection, unless a COMMIT had been sent.
+// again on another connection. An order never runs again once its statement may have been
+// sent: it may have committed, and only pgx's SafeToRetry (nothing was sent) says otherwise.
 
 import (
 	"bytes"
@@ -38,6 +55,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -55,13 +73,18 @@ const (
 	maxPool = math.MaxInt32
 )
 
-// The statements, each prepared once per connection by pgx's statement cache.
+// The statements of contracts/sql/queries.sql, by the name each has there (the text without
+// its final ';'). go:embed cannot reach outside the module, so they are copied here, and
+// TestSQLStatementsAreTheContracts fails when the copy and the file differ.
 const (
 	sqlAccount  = `SELECT balance, name FROM accounts WHERE id = $1`
-	sqlAccounts = `SELECT id, balance, name FROM accounts WHERE id = ANY($1) ORDER BY id`
-	sqlDebit    = `UPDATE accounts SET balance = balance - $2 WHERE id = $1 RETURNING balance`
-	sqlOrder    = `INSERT INTO orders (account_id, amount) VALUES ($1, $2) RETURNING id`
+	sqlAccounts = `SELECT id, balance, name FROM accounts WHERE id = ANY($1::int[]) ORDER BY id`
+	sqlOrder    = `WITH debit AS (UPDATE accounts SET balance = balance - $2 WHERE id = $1 RETURNING id, balance) INSERT INTO orders (account_id, amount) SELECT id, $2 FROM debit RETURNING id, (SELECT balance FROM debit)`
 )
+
+// sqlStatements maps each statement's name to its text: every connection prepares them under
+// these names when it opens.
+var sqlStatements = map[string]string{"account": sqlAccount, "accounts": sqlAccounts, "order": sqlOrder}
 
 // Answers that never change (the shared ones are in server.go).
 var (
@@ -127,6 +150,7 @@ func poolConfig(url string, size int32) (*pgxpool.Config, error) {
 	}
 	pc.MaxConns = size
 	pc.MinConns = size
+	pc.AfterConnect = prepareStatements
 	// The health check reopens the connections a database restart closed, up to MinConns;
 	// every second rather than pgxpool's every minute, so that the pool is whole again
 	// within a second of the database coming back (a check with nothing to reopen costs
@@ -139,6 +163,16 @@ func poolConfig(url string, size int32) (*pgxpool.Config, error) {
 		pc.ConnConfig.ConnectTimeout = dbTimeout
 	}
 	return pc, nil
+}
+
+// prepareStatements prepares sqlStatements on a new connection, each under its name.
+func prepareStatements(ctx context.Context, c *pgx.Conn) error {
+	for name, text := range sqlStatements {
+		if _, err := c.Prepare(ctx, name, text); err != nil {
+			return fmt.Errorf("preparing %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // openPool opens the pool pc describes and waits until all its connections are open, so
@@ -179,7 +213,7 @@ func (s *sqlService) account(w http.ResponseWriter, r *http.Request) {
 	var balance int64
 	var name string
 	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-		return c.QueryRow(ctx, sqlAccount, id).Scan(&balance, &name)
+		return c.QueryRow(ctx, "account", id).Scan(&balance, &name)
 	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -208,7 +242,7 @@ func (s *sqlService) accounts(w http.ResponseWriter, r *http.Request) {
 	out := make([]byte, 0, 16+64*len(ids))
 	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
 		out = append(out[:0], `{"accounts":[`...)
-		rows, err := c.Query(ctx, sqlAccounts, ids)
+		rows, err := c.Query(ctx, "accounts", ids)
 		if err != nil {
 			return err
 		}
@@ -249,23 +283,12 @@ func (s *sqlService) order(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var orderID, balance int64
 	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-		tx, err := c.Begin(ctx)
-		if err != nil {
-			return err
+		// No row: no such account, and nothing was written.
+		err := c.QueryRow(ctx, "order", req.accountID, req.amount).Scan(&orderID, &balance)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) && !pgconn.SafeToRetry(err) {
+			return &unsureError{err}
 		}
-		defer tx.Rollback(ctx) // nothing left to undo after a commit
-		// The UPDATE first: it finds out whether the account exists (no row: nothing is
-		// written) and locks it, so the INSERT's foreign key check cannot fail.
-		if err := tx.QueryRow(ctx, sqlDebit, req.accountID, req.amount).Scan(&balance); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, sqlOrder, req.accountID, req.amount).Scan(&orderID); err != nil {
-			return err
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return &commitError{err}
-		}
-		return nil
+		return err
 	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -286,18 +309,18 @@ func (s *sqlService) order(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// commitError is a failed COMMIT: whether the transaction was committed is unknown, so
-// the request is never run again.
-type commitError struct{ err error }
+// unsureError is an order that failed after its statement may have reached the database:
+// whether it committed is unknown, so it is never run again.
+type unsureError struct{ err error }
 
-func (e *commitError) Error() string { return "commit: " + e.err.Error() }
-func (e *commitError) Unwrap() error { return e.err }
+func (e *unsureError) Error() string { return "order sent, outcome unknown: " + e.err.Error() }
+func (e *unsureError) Unwrap() error { return e.err }
 
 // withConn runs f on a pooled connection. When f fails and its connection is found closed
 // afterwards, f runs again on another connection while ctx allows: the connection was dead
 // before f used it (the database restarted since it was last used), or died under it, and
-// either way no COMMIT of f's reached the database (commitError is never retried), so
-// running f again is safe. Release destroys a connection that pgx closed, so each retry
+// unless f says its outcome is unknown (unsureError, never retried) running it again is
+// safe. Release destroys a connection that pgx closed, so each retry
 // uses up one dead connection: after a restart every pooled connection may be dead, hence
 // up to the pool's size + 1 tries, the last one on a new connection (pgxpool's Acquire
 // bounds its own retries the same way).
@@ -310,7 +333,7 @@ func (s *sqlService) withConn(ctx context.Context, f func(c *pgxpool.Conn) error
 		err = f(c)
 		dead := err != nil && c.Conn().IsClosed()
 		c.Release()
-		var unsure *commitError
+		var unsure *unsureError
 		if !dead || attempt >= s.attempts || ctx.Err() != nil || errors.As(err, &unsure) {
 			return err
 		}

@@ -35,6 +35,54 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// contractStatements reads contracts/sql/queries.sql: each `-- name: NAME` line starts a
+// statement, made of the lines after it that are not comments, without its final ';'.
+func contractStatements(t *testing.T) map[string]string {
+	t.Helper()
+	text, err := os.ReadFile("../../contracts/sql/queries.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	statements := map[string]string{}
+	var name string
+	var lines []string
+	flush := func() {
+		if name != "" {
+			statements[name] = strings.TrimSuffix(strings.TrimSpace(strings.Join(lines, "\n")), ";")
+		}
+		lines = nil
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		if n, ok := strings.CutPrefix(line, "-- name:"); ok {
+			flush()
+			name = strings.TrimSpace(n)
+			continue
+		}
+		if name != "" && !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			lines = append(lines, line)
+		}
+	}
+	flush()
+	return statements
+}
+
+func TestSQLStatementsAreTheContracts(t *testing.T) {
+	want := contractStatements(t)
+	if len(want) != 3 {
+		t.Fatalf("contracts/sql/queries.sql has %d statements (%v), want account, accounts and order", len(want), want)
+	}
+	for name, text := range want {
+		if got, ok := sqlStatements[name]; !ok || got != text {
+			t.Errorf("statement %s:\n here     %q\n contract %q", name, got, text)
+		}
+	}
+	for name := range sqlStatements {
+		if _, ok := want[name]; !ok {
+			t.Errorf("statement %s is not in contracts/sql/queries.sql", name)
+		}
+	}
+}
+
 func TestParseID(t *testing.T) {
 	good := map[string]int32{"1": 1, "42": 42, "007": 7, "2147483647": math32, "10000": 10000}
 	for in, want := range good {
@@ -609,6 +657,7 @@ type pgProxy struct {
 	thawed *sync.Cond
 	ln     net.Listener
 	frozen bool
+	mute   bool // the server's next bytes are dropped and their connection cut
 	conns  map[net.Conn]bool
 }
 
@@ -663,11 +712,11 @@ func (p *pgProxy) forward(c net.Conn) {
 	p.mu.Lock()
 	p.conns[c], p.conns[d] = true, true
 	p.mu.Unlock()
-	go p.pipe(d, c)
-	p.pipe(c, d)
+	go p.pipe(d, c, false)
+	p.pipe(c, d, true)
 }
 
-func (p *pgProxy) pipe(dst, src net.Conn) {
+func (p *pgProxy) pipe(dst, src net.Conn, toClient bool) {
 	defer func() {
 		dst.Close()
 		src.Close()
@@ -684,7 +733,14 @@ func (p *pgProxy) pipe(dst, src net.Conn) {
 			for p.frozen {
 				p.thawed.Wait()
 			}
+			mute := p.mute && toClient
+			if mute {
+				p.mute = false
+			}
 			p.mu.Unlock()
+			if mute {
+				return
+			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -714,6 +770,14 @@ func (p *pgProxy) up(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.listen(ln)
+}
+
+// cutNextAnswer cuts the connection on which the server next answers, dropping the answer:
+// what the client sent has reached the server, nothing comes back.
+func (p *pgProxy) cutNextAnswer() {
+	p.mu.Lock()
+	p.mute = true
+	p.mu.Unlock()
 }
 
 func (p *pgProxy) freeze() {
@@ -843,6 +907,38 @@ func TestSQLDatabaseOutage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("database thawed: answering after %v, pool whole after %v", time.Since(back), waitWhole(t, s, back))
+}
+
+// TestSQLOrderNeverSentTwice: an order whose statement reached the database but whose answer
+// was lost may have committed: it is answered 503 and not run again, and it is in the
+// database once.
+func TestSQLOrderNeverSentTwice(t *testing.T) {
+	pc := pgConfig(t, 2)
+	proxy := startProxy(t, pc)
+	s, base := pgService(t, pc)
+	before := countOrders(t, s.pool)
+	b9995 := balanceOf(t, s.pool, 9995)
+
+	proxy.cutNextAnswer()
+	got := do(t, "POST", base+"/orders", `{"account_id":9995,"amount":3}`)
+	if got.status != 503 || got.body != unavail {
+		t.Errorf("order with its answer lost: %d %s, want 503", got.status, got.body)
+	}
+	// The database has run it, once (it may still be committing as the answer is cut).
+	deadline := time.Now().Add(2 * time.Second)
+	for countOrders(t, s.pool) == before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := countOrders(t, s.pool); n != before+1 {
+		t.Errorf("%d orders written, want 1", n-before)
+	}
+	if b := balanceOf(t, s.pool, 9995); b != b9995-3 {
+		t.Errorf("balance %d, want %d", b, b9995-3)
+	}
+	if got := do(t, "POST", base+"/orders", `{"account_id":9995,"amount":1}`); got.status != 201 {
+		t.Errorf("next order: %d %s", got.status, got.body)
+	}
 }
 
 // TestSQLRealRestart stops and starts the real PostgreSQL with the commands in
