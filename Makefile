@@ -1,6 +1,7 @@
 # stackbench build. `make` builds ./stackbench and its man page ./stackbench.1; `make test`
 # runs every test; `make sanitize` runs the same tests built with AddressSanitizer +
-# UndefinedBehaviorSanitizer; `make fuzz` runs each libFuzzer target for FUZZ_SECONDS;
+# UndefinedBehaviorSanitizer; `make fuzz` runs each libFuzzer target for FUZZ_SECONDS (`make
+# fuzz-long`, by hand, for FUZZ_RUNS executions each);
 # `make peers` builds the Go and Rust peers.
 CC      ?= cc
 BUILD   ?= build
@@ -30,7 +31,7 @@ TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/t
 FUZZ_SECONDS ?= 20
 PEER_TESTS   ?= 1
 
-.PHONY: all man test sanitize fuzz peers clean bench install-deps run check
+.PHONY: all man test sanitize fuzz fuzz-build fuzz-long peers clean bench install-deps run check
 all: stackbench man
 
 stackbench: $(BUILD)/stackbench
@@ -97,6 +98,43 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 fuzz-build: $(FUZZ_TARGETS)
 fuzz: fuzz-build
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ONLY=1 tests/run.sh
+
+# Long fuzzing, run by hand (the tests run `make fuzz`'s short one): each target for FUZZ_RUNS
+# executions from its kept corpus, one after the other. As in tests/run.sh the new inputs a
+# target finds go to a scratch folder, $(BUILD)/fuzz-long/NAME (kept after the run), and an
+# input that fails to $(BUILD)/fuzz-long/artifacts; each run's output is in
+# $(BUILD)/fuzz-long/NAME.log. Ends with one line per target: executions, coverage (the last
+# cov: of libFuzzer, from its final line) and seconds; exit status 1 when a target failed.
+#
+# What a run found is kept by merging it into the kept corpus: -merge=1 copies into the first
+# folder only the inputs of the others that add coverage.
+#     build/fuzz/fuzz_X -merge=1 tests/fuzz/corpus/fuzz_X build/fuzz-long/fuzz_X
+# To minimise the kept corpus itself, merge it into an empty folder and take that instead:
+#     mkdir /tmp/min && build/fuzz/fuzz_X -merge=1 /tmp/min tests/fuzz/corpus/fuzz_X \
+#         && rm -r tests/fuzz/corpus/fuzz_X && mv /tmp/min tests/fuzz/corpus/fuzz_X
+# An input that failed is never merged: it stays out of the corpus until the bug is fixed.
+FUZZ_RUNS ?= 10000000
+fuzz-long: fuzz-build
+	@out=$(BUILD)/fuzz-long; mkdir -p $$out/artifacts; : > $$out/summary; failed=0; \
+	export ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}; \
+	export UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}; \
+	for bin in $(FUZZ_TARGETS); do \
+	    name=$${bin##*/}; mkdir -p $$out/$$name; \
+	    echo "== $$name ($(FUZZ_RUNS) runs)"; \
+	    start=$$(date +%s); \
+	    if $$bin -runs=$(FUZZ_RUNS) -print_final_stats=1 -artifact_prefix=$$out/artifacts/$$name- \
+	            $$out/$$name tests/fuzz/corpus/$$name > $$out/$$name.log 2>&1; then \
+	        status=ok; \
+	    else \
+	        status=FAIL; failed=1; tail -n 30 $$out/$$name.log; \
+	    fi; \
+	    secs=$$(( $$(date +%s) - start )); \
+	    execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$out/$$name.log); \
+	    cov=$$(grep -o 'cov: [0-9]*' $$out/$$name.log | tail -n 1 | cut -d' ' -f2); \
+	    printf '%-4s %-18s %10s executions  cov %5s  %6ss\n' $$status $$name \
+	        "$${execs:-?}" "$${cov:-?}" $$secs | tee -a $$out/summary; \
+	done; \
+	echo; cat $$out/summary; exit $$failed
 
 peers:
 	@$(MAKE) -s -C peers
