@@ -717,7 +717,8 @@ int http_frame(const http_msg_t *m, char *buf, size_t len, bool eof, uint64_t ma
     case HTTP_BODY_CHUNKED: {
         ssize_t r = http_chunked_decode(d, buf + head, len - head);
         /* As soon as a chunk's size says the body will be too large, not once it arrived. */
-        if (d->out > max_body || (r == 0 && d->out + d->remaining > max_body))
+        if (d->out > max_body ||
+            (r == 0 && d->state == CH_DATA && d->out + d->remaining > max_body))
             return HTTP_ERR_BODY_TOO_LARGE;
         if (r < 0)
             return HTTP_ERR_SYNTAX;

@@ -268,7 +268,7 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
                 goto bad;
         } else if (KEY("header")) {
             const char *hc = memchr(v, ':', vn);
-            if (!hc) {
+            if (!hc || hc == v) {
                 snprintf(w.why, sizeof w.why, "header: expected 'Name: value', got '%.*s'",
                          (int)(vn < 40 ? vn : 40), v);
                 goto bad;
@@ -284,6 +284,10 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
             expect->header_name[expect->nheaders] = dupn(v, (size_t)(hc - v));
             expect->header_value[expect->nheaders++] = dupn(hv, (size_t)(le - hv));
         } else if (KEY("body")) {
+            if (expect->has_body) {
+                snprintf(w.why, sizeof w.why, "body: a second one for the same expect");
+                goto bad;
+            }
             buf_t b = BUF_INIT;
             if (expand(v, vn, &b, "body", &w)) {
                 buf_free(&b);

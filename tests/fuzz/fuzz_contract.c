@@ -18,14 +18,7 @@
  * copying (and below libFuzzer's memory limit).
  *
  * A NUL byte of the text ends the C string it is copied into (a name, a value): the checks
- * that a string is non-empty apply to texts without one.
- *
- * Known defects, whose inputs are skipped (known_defect) until the parser refuses them, so
- * that the rest is still searched:
- *   - a second body: line under one expect replaces the first, whose copy is then lost
- *     (contract_free cannot free it);
- *   - "header: : value" is taken as a check of a header with an empty name, which no answer
- *     can have. */
+ * that a string is non-empty apply to texts without one. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,44 +48,6 @@ static uint64_t repeat_bytes(const char *text, size_t len)
             return total;
     }
     return total;
-}
-
-static bool key_is(const char *line, size_t kn, const char *key)
-{
-    return kn == strlen(key) && memcmp(line, key, kn) == 0;
-}
-
-/* Whether text has one of the known defects above: an expect with two body: lines (a
- * directive is what precedes a line's first ':'; send, pause, shutdown, closed and expect end
- * an expect's checks), or a header: line whose name is empty. */
-static bool known_defect(const char *text, size_t len)
-{
-    bool body = false;
-    for (const char *p = text, *end = text + len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *colon = memchr(p, ':', (size_t)(le - p));
-        if (colon && p[0] != '#') {
-            size_t kn = (size_t)(colon - p);
-            const char *v = colon + 1;
-            if (v < le && *v == ' ')
-                v++;
-            if (key_is(p, kn, "body")) {
-                if (body)
-                    return true;
-                body = true;
-            } else if (key_is(p, kn, "header")) {
-                if (v < le && *v == ':')
-                    return true;
-            } else if (key_is(p, kn, "expect") || key_is(p, kn, "send") ||
-                       key_is(p, kn, "pause") || key_is(p, kn, "shutdown") ||
-                       key_is(p, kn, "closed")) {
-                body = false;
-            }
-        }
-        p = nl ? nl + 1 : end;
-    }
-    return false;
 }
 
 /* Reads every byte of s[0..n), so that AddressSanitizer checks the allocation holds them. */
@@ -210,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size ? size : 1);
     memcpy(text, data, size);
-    if (repeat_bytes(text, size) > REPEAT_BUDGET || known_defect(text, size)) {
+    if (repeat_bytes(text, size) > REPEAT_BUDGET) {
         free(text);
         return 0;
     }
