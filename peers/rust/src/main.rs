@@ -2,7 +2,7 @@
 //! (lib.rs) from the command line.
 //!
 //! ```text
-//! stackbench-rust WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES]
+//! stackbench-rust WORKLOAD [--tier idiomatic|tuned] [--host ADDR] [--port N] [--body-limit BYTES]
 //! stackbench-rust sql --pg-url URL [--pool N] [--host ADDR] [--port N] [--body-limit BYTES]
 //! ```
 //!
@@ -16,16 +16,18 @@ use std::process::ExitCode;
 use axum::Router;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use stackbench_rust::tier::Tier;
 use stackbench_rust::{csv, echo, server, sql};
 
 /// A workload: its name on the command line, a one-line summary for `--help`, its largest
 /// request body unless `--body-limit` says otherwise, and the constructor of its router (given
-/// the command line and the body limit in force).
+/// the command line and the body limit in force), which first refuses the flags that do not
+/// apply to it.
 struct Workload {
     name: &'static str,
     summary: &'static str,
     body_limit: usize,
-    router: fn(&Cli, usize) -> Building,
+    router: fn(&Cli, usize) -> Result<Building, StartError>,
 }
 
 /// A router being built: ready at once for most workloads; sql first opens its connection pool.
@@ -50,21 +52,30 @@ const WORKLOADS: &[Workload] = &[
         name: "echo",
         summary: "POST /echo: the posted JSON minified; GET /health",
         body_limit: 1 << 20,
-        router: |_, body_limit| built(echo::router(echo::Config { body_limit })),
+        router: |cli, body_limit| {
+            let tier = cli.tier;
+            Ok(built(echo::router(echo::Config { body_limit, tier })))
+        },
     },
     Workload {
         name: "csv",
         summary: "POST /csv: CSV trades aggregated per symbol; GET /health",
         body_limit: csv::DEFAULT_BODY_LIMIT,
-        router: |_, body_limit| built(csv::router(csv::Config { body_limit })),
+        router: |_, body_limit| Ok(built(csv::router(csv::Config { body_limit }))),
     },
     Workload {
         name: "sql",
         summary: "GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
         body_limit: 1 << 20,
         router: |cli, body_limit| {
+            if cli.tier == Tier::Tuned {
+                // The database's work is PostgreSQL's: there is no hand-written tier to compare.
+                return Err(StartError::Usage(
+                    "sql has no tuned tier (--tier idiomatic)".into(),
+                ));
+            }
             let (pg_url, pool) = (cli.pg_url.clone(), cli.pool);
-            Box::pin(async move {
+            Ok(Box::pin(async move {
                 let pg_url =
                     pg_url.ok_or_else(|| StartError::Usage("--pg-url is required".into()))?;
                 let config = sql::Config {
@@ -75,7 +86,7 @@ const WORKLOADS: &[Workload] = &[
                 sql::router(config)
                     .await
                     .map_err(|e| StartError::Failed(e.to_string()))
-            })
+            }))
         },
     },
 ];
@@ -107,6 +118,11 @@ struct Cli {
     /// sql: database connections to keep open
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_pool)]
     pool: usize,
+
+    /// The implementation: idiomatic (the crates a Rust team reaches for first) or tuned (the C
+    /// service's algorithm by hand; echo and csv)
+    #[arg(long, value_name = "TIER", default_value_t = Tier::Idiomatic)]
+    tier: Tier,
 }
 
 fn parse_body_limit(s: &str) -> Result<usize, String> {
@@ -163,7 +179,12 @@ async fn main() -> ExitCode {
     let Some(workload) = WORKLOADS.iter().find(|w| w.name == name) else {
         return usage_error(&format!("unknown workload '{name}'"));
     };
-    let app = match (workload.router)(&cli, cli.body_limit.unwrap_or(workload.body_limit)).await {
+    let building = (workload.router)(&cli, cli.body_limit.unwrap_or(workload.body_limit));
+    let app = match building {
+        Ok(building) => building.await,
+        Err(e) => Err(e),
+    };
+    let app = match app {
         Ok(app) => app,
         Err(StartError::Usage(msg)) => return usage_error(&msg),
         Err(StartError::Failed(msg)) => {
@@ -247,7 +268,36 @@ mod tests {
     async fn start(args: &[&str]) -> Result<Router, StartError> {
         let cli = parse(args).unwrap();
         let workload = WORKLOADS.iter().find(|w| w.name == args[0]).unwrap();
-        (workload.router)(&cli, workload.body_limit).await
+        (workload.router)(&cli, workload.body_limit)?.await
+    }
+
+    #[test]
+    fn tier_flag() {
+        let cli = parse(&["echo"]).unwrap();
+        assert_eq!(cli.tier, Tier::Idiomatic);
+        let cli = parse(&["csv", "--tier", "tuned"]).unwrap();
+        assert_eq!(cli.tier, Tier::Tuned);
+        for args in [&["echo", "--tier", "fast"][..], &["echo", "--tier"]] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn flags_that_do_not_apply_are_usage_errors() {
+        for args in [&[
+            "sql",
+            "--tier",
+            "tuned",
+            "--pg-url",
+            "postgresql://u@127.0.0.1:1/x",
+        ][..]]
+        {
+            assert!(
+                matches!(start(args).await, Err(StartError::Usage(_))),
+                "{args:?}"
+            );
+        }
+        assert!(start(&["echo", "--tier", "tuned"]).await.is_ok());
     }
 
     #[tokio::test]
