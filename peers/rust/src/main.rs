@@ -61,7 +61,10 @@ const WORKLOADS: &[Workload] = &[
         name: "csv",
         summary: "POST /csv: CSV trades aggregated per symbol; GET /health",
         body_limit: csv::DEFAULT_BODY_LIMIT,
-        router: |_, body_limit| Ok(built(csv::router(csv::Config { body_limit }))),
+        router: |cli, body_limit| {
+            let tier = cli.tier;
+            Ok(built(csv::router(csv::Config { body_limit, tier })))
+        },
     },
     Workload {
         name: "sql",
@@ -298,6 +301,7 @@ mod tests {
             );
         }
         assert!(start(&["echo", "--tier", "tuned"]).await.is_ok());
+        assert!(start(&["csv", "--tier", "tuned"]).await.is_ok());
     }
 
     #[tokio::test]
