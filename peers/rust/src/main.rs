@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! stackbench-rust WORKLOAD [--tier idiomatic|tuned] [--host ADDR] [--port N] [--body-limit BYTES]
-//! stackbench-rust sql --pg-url URL [--pool N] [--host ADDR] [--port N] [--body-limit BYTES]
+//! stackbench-rust sql --pg-url URL [--pool N] [--db-strategy exclusive|pipelined] [...]
 //! ```
 //!
 //! This file parses the command line, builds the router of the workload it names, and hands it
@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use axum::Router;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use stackbench_rust::sql::DbStrategy;
 use stackbench_rust::tier::Tier;
 use stackbench_rust::{csv, echo, server, sql};
 
@@ -46,6 +47,16 @@ fn built(router: Router) -> Building {
     Box::pin(ready(Ok(router)))
 }
 
+/// `--db-strategy` is how the sql workload uses its connections: elsewhere it is a mistake.
+fn only_sql_has_db_strategy(cli: &Cli) -> Result<(), StartError> {
+    match cli.db_strategy {
+        Some(_) => Err(StartError::Usage(
+            "--db-strategy is for the sql workload only".into(),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The workloads `main` dispatches on. New workloads (grpc) add a module and an entry here.
 const WORKLOADS: &[Workload] = &[
     Workload {
@@ -54,6 +65,7 @@ const WORKLOADS: &[Workload] = &[
         body_limit: 1 << 20,
         router: |cli, body_limit| {
             let tier = cli.tier;
+            only_sql_has_db_strategy(cli)?;
             Ok(built(echo::router(echo::Config { body_limit, tier })))
         },
     },
@@ -63,6 +75,7 @@ const WORKLOADS: &[Workload] = &[
         body_limit: csv::DEFAULT_BODY_LIMIT,
         router: |cli, body_limit| {
             let tier = cli.tier;
+            only_sql_has_db_strategy(cli)?;
             Ok(built(csv::router(csv::Config { body_limit, tier })))
         },
     },
@@ -72,12 +85,14 @@ const WORKLOADS: &[Workload] = &[
         body_limit: 1 << 20,
         router: |cli, body_limit| {
             if cli.tier == Tier::Tuned {
-                // The database's work is PostgreSQL's: there is no hand-written tier to compare.
+                // The database's work is PostgreSQL's, and the driver's pipelining is the
+                // `--db-strategy pipelined` choice: there is no hand-written tier to compare.
                 return Err(StartError::Usage(
-                    "sql has no tuned tier (--tier idiomatic)".into(),
+                    "sql has no tuned tier (--tier idiomatic; --db-strategy chooses how the pool is used)".into(),
                 ));
             }
             let (pg_url, pool) = (cli.pg_url.clone(), cli.pool);
+            let strategy = cli.db_strategy.unwrap_or_default();
             Ok(Box::pin(async move {
                 let pg_url =
                     pg_url.ok_or_else(|| StartError::Usage("--pg-url is required".into()))?;
@@ -85,6 +100,7 @@ const WORKLOADS: &[Workload] = &[
                     body_limit,
                     pg_url,
                     pool,
+                    strategy,
                 };
                 sql::router(config)
                     .await
@@ -126,6 +142,11 @@ struct Cli {
     /// service's algorithm by hand; echo and csv)
     #[arg(long, value_name = "TIER", default_value_t = Tier::Idiomatic)]
     tier: Tier,
+
+    /// sql: exclusive (a pooled connection serves one request at a time) or pipelined (up to
+    /// 32 requests in flight on each connection) [default: exclusive]
+    #[arg(long, value_name = "STRATEGY")]
+    db_strategy: Option<DbStrategy>,
 }
 
 fn parse_body_limit(s: &str) -> Result<usize, String> {
@@ -275,26 +296,40 @@ mod tests {
     }
 
     #[test]
-    fn tier_flag() {
+    fn tier_and_db_strategy_flags() {
         let cli = parse(&["echo"]).unwrap();
-        assert_eq!(cli.tier, Tier::Idiomatic);
+        assert_eq!((cli.tier, cli.db_strategy), (Tier::Idiomatic, None));
         let cli = parse(&["csv", "--tier", "tuned"]).unwrap();
         assert_eq!(cli.tier, Tier::Tuned);
-        for args in [&["echo", "--tier", "fast"][..], &["echo", "--tier"]] {
+        let cli = parse(&["sql", "--db-strategy", "pipelined", "--tier", "idiomatic"]).unwrap();
+        assert_eq!(
+            (cli.tier, cli.db_strategy),
+            (Tier::Idiomatic, Some(DbStrategy::Pipelined))
+        );
+        let cli = parse(&["sql", "--db-strategy", "exclusive"]).unwrap();
+        assert_eq!(cli.db_strategy, Some(DbStrategy::Exclusive));
+        for args in [
+            &["echo", "--tier", "fast"][..],
+            &["echo", "--tier"],
+            &["sql", "--db-strategy", "shared"],
+        ] {
             assert!(parse(args).is_err(), "{args:?}");
         }
     }
 
     #[tokio::test]
     async fn flags_that_do_not_apply_are_usage_errors() {
-        for args in [&[
-            "sql",
-            "--tier",
-            "tuned",
-            "--pg-url",
-            "postgresql://u@127.0.0.1:1/x",
-        ][..]]
-        {
+        for args in [
+            &["echo", "--db-strategy", "exclusive"][..],
+            &["csv", "--db-strategy", "pipelined"],
+            &[
+                "sql",
+                "--tier",
+                "tuned",
+                "--pg-url",
+                "postgresql://u@127.0.0.1:1/x",
+            ],
+        ] {
             assert!(
                 matches!(start(args).await, Err(StartError::Usage(_))),
                 "{args:?}"

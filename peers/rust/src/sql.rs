@@ -16,11 +16,15 @@
 //! for an order one implicit transaction (its debit and its insert are one data-modifying
 //! WITH; no row means no such account, and nothing was written).
 //!
-//! # The pool
+//! # Two ways to use the connections (`--db-strategy`)
 //!
-//! A deadpool-postgres pool (`exclusive`): a connection serves one request at a time.
+//! - `exclusive` (`exclusive`, the default): a deadpool-postgres pool; a connection serves one
+//!   request at a time, as a team would write it first.
+//! - `pipelined` (`pipelined`): `--pool` tokio-postgres clients shared by every request, up to
+//!   32 requests in flight on each (tokio-postgres pipelines the queries of a shared client), as
+//!   the C service's pool does with libpq's pipeline mode.
 //!
-//! # Failures
+//! # Failures (both strategies)
 //!
 //! Every request that uses the database has `DB_TIMEOUT` in total to get a connection and run
 //! its statement; past that, or when the database cannot be reached, it is answered 503. A
@@ -40,6 +44,7 @@
 //! `1e2` are not integers, `100000000000000000000` is one, out of range).
 
 mod exclusive;
+pub mod pipelined;
 pub mod queries;
 
 use std::borrow::Cow;
@@ -47,6 +52,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,6 +72,7 @@ use tokio_postgres::error::Severity;
 use tokio_postgres::{Client, Statement};
 
 pub use exclusive::{open_pool, pool};
+pub use pipelined::Pipelined;
 use queries::Query;
 
 use crate::server;
@@ -83,6 +90,37 @@ const MAX_IDS: usize = 20;
 /// The largest amount of an order; the smallest is 1.
 const MAX_AMOUNT: i64 = 1_000_000;
 
+/// How the service uses its connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DbStrategy {
+    /// A connection serves one request at a time (deadpool-postgres).
+    #[default]
+    Exclusive,
+    /// Up to `pipelined::MAX_IN_FLIGHT` requests in flight on each connection.
+    Pipelined,
+}
+
+impl FromStr for DbStrategy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DbStrategy, String> {
+        match s {
+            "exclusive" => Ok(DbStrategy::Exclusive),
+            "pipelined" => Ok(DbStrategy::Pipelined),
+            _ => Err(format!("want exclusive or pipelined, not '{s}'")),
+        }
+    }
+}
+
+impl fmt::Display for DbStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DbStrategy::Exclusive => "exclusive",
+            DbStrategy::Pipelined => "pipelined",
+        })
+    }
+}
+
 pub struct Config {
     /// Largest request body, in bytes.
     pub body_limit: usize,
@@ -90,6 +128,7 @@ pub struct Config {
     pub pg_url: String,
     /// The number of connections the service keeps.
     pub pool: usize,
+    pub strategy: DbStrategy,
 }
 
 /// Why the service cannot start.
@@ -115,7 +154,10 @@ impl StdError for StartError {}
 /// Opens every connection (statements prepared) and builds the router over them.
 pub async fn router(config: Config) -> Result<Router, StartError> {
     let pg = pg_config(&config.pg_url)?;
-    let db = Database::Exclusive(open_pool(pg, config.pool).await?);
+    let db = match config.strategy {
+        DbStrategy::Exclusive => Database::Exclusive(open_pool(pg, config.pool).await?),
+        DbStrategy::Pipelined => Database::Pipelined(Pipelined::open(pg, config.pool).await?),
+    };
     Ok(routes(db, config.body_limit))
 }
 
@@ -129,14 +171,21 @@ pub fn pg_config(pg_url: &str) -> Result<tokio_postgres::Config, StartError> {
     pg_url.parse().map_err(StartError::PgUrl)
 }
 
-/// The connections.
+/// The connections, used one way or the other.
 pub enum Database {
     Exclusive(deadpool_postgres::Pool),
+    Pipelined(Pipelined),
 }
 
 impl From<deadpool_postgres::Pool> for Database {
     fn from(pool: deadpool_postgres::Pool) -> Self {
         Database::Exclusive(pool)
+    }
+}
+
+impl From<Pipelined> for Database {
+    fn from(pipelined: Pipelined) -> Self {
+        Database::Pipelined(pipelined)
     }
 }
 
@@ -150,6 +199,7 @@ impl Database {
     {
         match self {
             Database::Exclusive(pool) => exclusive::run(pool, query, f).await,
+            Database::Pipelined(p) => p.run(query, f).await,
         }
     }
 }
@@ -162,12 +212,12 @@ type Job<'c, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> 
 
 /// At most one line a second to stderr, so that a database down under load does not flood it.
 #[derive(Default)]
-struct Log {
+pub struct Log {
     last: Mutex<Option<Instant>>,
 }
 
 impl Log {
-    fn line(&self, text: fmt::Arguments<'_>) {
+    pub fn line(&self, text: fmt::Arguments<'_>) {
         let now = Instant::now();
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
@@ -186,10 +236,14 @@ struct Service {
 
 impl Service {
     fn new(db: Database, body_limit: usize) -> Self {
+        let log = match &db {
+            Database::Pipelined(p) => p.log(),
+            Database::Exclusive(_) => Arc::default(),
+        };
         Service {
             db,
             body_limit,
-            log: Arc::default(),
+            log,
         }
     }
 
@@ -222,8 +276,10 @@ impl Service {
 enum Failure {
     /// `DB_TIMEOUT` passed: no connection free (or opened) in time, or a statement too slow.
     Timeout,
-    /// No connection: the database could not be reached.
+    /// exclusive: no connection, the database could not be reached.
     Pool(PoolError),
+    /// pipelined: no connection is up or being opened; the last reason one went down.
+    Down(String),
     /// The connection was found closed before the statement was sent to it.
     Closed,
     /// A statement that writes nothing (a read, or a prepare) failed.
@@ -277,6 +333,7 @@ impl fmt::Display for Failure {
             Failure::Timeout => write!(f, "timed out after {}s", DB_TIMEOUT.as_secs()),
             Failure::Pool(PoolError::Backend(e)) => f.write_str(&one_line(e)),
             Failure::Pool(e) => write!(f, "{e}"),
+            Failure::Down(why) => write!(f, "no database connection: {why}"),
             Failure::Closed => f.write_str("the connection was closed"),
             Failure::Statement(e) => f.write_str(&one_line(e)),
             Failure::Order(e) => write!(f, "order, outcome unknown if lost: {}", one_line(e)),
