@@ -2,6 +2,10 @@
 //! `timestamp,symbol,price,quantity` and answers their aggregate per symbol (count, quantity,
 //! min/max price, VWAP); `GET /health` answers `{"status":"ok"}`.
 //!
+//! Two tiers (see `tier`), with the same answers byte for byte, errors included: `tuned` is
+//! the C service's one-pass kernel (`tuned` module); `idiomatic`, below, is what a Rust team
+//! writes first, on the `csv` crate.
+//!
 //! # Reading the body: the `csv` crate, and what it does not check
 //!
 //! Records come from `csv::Reader` (`has_headers(false)`: the header is recognised by its
@@ -51,8 +55,11 @@
 //! four names (ASCII case-insensitive, after unquoting); otherwise it is a trade like any
 //! other.
 
+pub mod tuned;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
@@ -63,7 +70,8 @@ use axum::routing::post;
 use csv::{ByteRecord, ReaderBuilder, Terminator};
 use serde::Serialize;
 
-use crate::server;
+use crate::server::{self, AnswerBuf, Recycler};
+use crate::tier::Tier;
 
 /// The default largest request body: 16 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 16 << 20;
@@ -75,14 +83,63 @@ const HEADER: [&[u8]; 4] = [b"timestamp", b"symbol", b"price", b"quantity"];
 pub struct Config {
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    pub tier: Tier,
 }
 
 pub fn router(config: Config) -> Router {
+    let csv = match config.tier {
+        Tier::Idiomatic => post(csv).with_state(config),
+        Tier::Tuned => post(csv_tuned).with_state(Arc::new(Tuned {
+            body_limit: config.body_limit,
+            aggregates: Recycler::new(64, tuned::Aggregate::worth_keeping),
+            buffers: server::buffers(),
+        })),
+    };
     Router::new()
-        .route("/csv", server::only("POST", post(csv)))
+        .route("/csv", server::only("POST", csv))
         .route("/health", server::health_route())
         .layer(DefaultBodyLimit::max(config.body_limit))
-        .with_state(config)
+}
+
+/// What the tuned handler keeps from one request to the next.
+struct Tuned {
+    body_limit: usize,
+    /// Symbol tables, reset and reused.
+    aggregates: Recycler<tuned::Aggregate>,
+    /// The answers' buffers.
+    buffers: Arc<Recycler<Vec<u8>>>,
+}
+
+/// `POST /csv`, tuned: the body read once, parsed and aggregated in one pass into a recycled
+/// symbol table, the answer written into a recycled buffer.
+async fn csv_tuned(State(t): State<Arc<Tuned>>, request: Request) -> Response {
+    let body = match server::read_body(request, t.body_limit).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let mut aggregate = t.aggregates.take();
+    aggregate.reset();
+    let answer = match aggregate.add_body(&body) {
+        Ok(()) => {
+            let mut out = AnswerBuf::take(&t.buffers);
+            aggregate.write_json(out.vec());
+            server::json(out.into_bytes())
+        }
+        Err(invalid) => invalid_answer(&invalid),
+    };
+    t.aggregates.give(aggregate);
+    answer
+}
+
+/// 400 `{"error":"invalid_csv","line":L,"column":C,"reason":"..."}`.
+fn invalid_answer(invalid: &Invalid) -> Response {
+    let body = InvalidCsv {
+        error: "invalid_csv",
+        line: invalid.line,
+        column: invalid.column,
+        reason: invalid.reason.text(),
+    };
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
 #[derive(Serialize)]
@@ -103,15 +160,7 @@ async fn csv(State(config): State<Config>, request: Request) -> Response {
     // thread hop and more threads than CPUs).
     match aggregate(&body) {
         Ok(summary) => server::json(summary.to_json()),
-        Err(invalid) => {
-            let body = InvalidCsv {
-                error: "invalid_csv",
-                line: invalid.line,
-                column: invalid.column,
-                reason: invalid.reason.text(),
-            };
-            (StatusCode::BAD_REQUEST, Json(body)).into_response()
-        }
+        Err(invalid) => invalid_answer(&invalid),
     }
 }
 

@@ -2,8 +2,8 @@
 //! (lib.rs) from the command line.
 //!
 //! ```text
-//! stackbench-rust WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES]
-//! stackbench-rust sql --pg-url URL [--pool N] [--host ADDR] [--port N] [--body-limit BYTES]
+//! stackbench-rust WORKLOAD [--tier idiomatic|tuned] [--host ADDR] [--port N] [--body-limit BYTES]
+//! stackbench-rust sql --pg-url URL [--pool N] [--db-strategy exclusive|pipelined] [...]
 //! ```
 //!
 //! This file parses the command line, builds the router of the workload it names, and hands it
@@ -16,16 +16,19 @@ use std::process::ExitCode;
 use axum::Router;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use stackbench_rust::sql::DbStrategy;
+use stackbench_rust::tier::Tier;
 use stackbench_rust::{csv, echo, server, sql};
 
 /// A workload: its name on the command line, a one-line summary for `--help`, its largest
 /// request body unless `--body-limit` says otherwise, and the constructor of its router (given
-/// the command line and the body limit in force).
+/// the command line and the body limit in force), which first refuses the flags that do not
+/// apply to it.
 struct Workload {
     name: &'static str,
     summary: &'static str,
     body_limit: usize,
-    router: fn(&Cli, usize) -> Building,
+    router: fn(&Cli, usize) -> Result<Building, StartError>,
 }
 
 /// A router being built: ready at once for most workloads; sql first opens its connection pool.
@@ -44,38 +47,65 @@ fn built(router: Router) -> Building {
     Box::pin(ready(Ok(router)))
 }
 
+/// `--db-strategy` is how the sql workload uses its connections: elsewhere it is a mistake.
+fn only_sql_has_db_strategy(cli: &Cli) -> Result<(), StartError> {
+    match cli.db_strategy {
+        Some(_) => Err(StartError::Usage(
+            "--db-strategy is for the sql workload only".into(),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The workloads `main` dispatches on. New workloads (grpc) add a module and an entry here.
 const WORKLOADS: &[Workload] = &[
     Workload {
         name: "echo",
         summary: "POST /echo: the posted JSON minified; GET /health",
         body_limit: 1 << 20,
-        router: |_, body_limit| built(echo::router(echo::Config { body_limit })),
+        router: |cli, body_limit| {
+            let tier = cli.tier;
+            only_sql_has_db_strategy(cli)?;
+            Ok(built(echo::router(echo::Config { body_limit, tier })))
+        },
     },
     Workload {
         name: "csv",
         summary: "POST /csv: CSV trades aggregated per symbol; GET /health",
         body_limit: csv::DEFAULT_BODY_LIMIT,
-        router: |_, body_limit| built(csv::router(csv::Config { body_limit })),
+        router: |cli, body_limit| {
+            let tier = cli.tier;
+            only_sql_has_db_strategy(cli)?;
+            Ok(built(csv::router(csv::Config { body_limit, tier })))
+        },
     },
     Workload {
         name: "sql",
         summary: "GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
         body_limit: 1 << 20,
         router: |cli, body_limit| {
+            if cli.tier == Tier::Tuned {
+                // The database's work is PostgreSQL's, and the driver's pipelining is the
+                // `--db-strategy pipelined` choice: there is no hand-written tier to compare.
+                return Err(StartError::Usage(
+                    "sql has no tuned tier (--tier idiomatic; --db-strategy chooses how the pool is used)".into(),
+                ));
+            }
             let (pg_url, pool) = (cli.pg_url.clone(), cli.pool);
-            Box::pin(async move {
+            let strategy = cli.db_strategy.unwrap_or_default();
+            Ok(Box::pin(async move {
                 let pg_url =
                     pg_url.ok_or_else(|| StartError::Usage("--pg-url is required".into()))?;
                 let config = sql::Config {
                     body_limit,
                     pg_url,
                     pool,
+                    strategy,
                 };
                 sql::router(config)
                     .await
                     .map_err(|e| StartError::Failed(e.to_string()))
-            })
+            }))
         },
     },
 ];
@@ -107,6 +137,16 @@ struct Cli {
     /// sql: database connections to keep open
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_pool)]
     pool: usize,
+
+    /// The implementation: idiomatic (the crates a Rust team reaches for first) or tuned (the C
+    /// service's algorithm by hand; echo and csv)
+    #[arg(long, value_name = "TIER", default_value_t = Tier::Idiomatic)]
+    tier: Tier,
+
+    /// sql: exclusive (a pooled connection serves one request at a time) or pipelined (up to
+    /// 32 requests in flight on each connection) [default: exclusive]
+    #[arg(long, value_name = "STRATEGY")]
+    db_strategy: Option<DbStrategy>,
 }
 
 fn parse_body_limit(s: &str) -> Result<usize, String> {
@@ -163,7 +203,12 @@ async fn main() -> ExitCode {
     let Some(workload) = WORKLOADS.iter().find(|w| w.name == name) else {
         return usage_error(&format!("unknown workload '{name}'"));
     };
-    let app = match (workload.router)(&cli, cli.body_limit.unwrap_or(workload.body_limit)).await {
+    let building = (workload.router)(&cli, cli.body_limit.unwrap_or(workload.body_limit));
+    let app = match building {
+        Ok(building) => building.await,
+        Err(e) => Err(e),
+    };
+    let app = match app {
         Ok(app) => app,
         Err(StartError::Usage(msg)) => return usage_error(&msg),
         Err(StartError::Failed(msg)) => {
@@ -247,7 +292,51 @@ mod tests {
     async fn start(args: &[&str]) -> Result<Router, StartError> {
         let cli = parse(args).unwrap();
         let workload = WORKLOADS.iter().find(|w| w.name == args[0]).unwrap();
-        (workload.router)(&cli, workload.body_limit).await
+        (workload.router)(&cli, workload.body_limit)?.await
+    }
+
+    #[test]
+    fn tier_and_db_strategy_flags() {
+        let cli = parse(&["echo"]).unwrap();
+        assert_eq!((cli.tier, cli.db_strategy), (Tier::Idiomatic, None));
+        let cli = parse(&["csv", "--tier", "tuned"]).unwrap();
+        assert_eq!(cli.tier, Tier::Tuned);
+        let cli = parse(&["sql", "--db-strategy", "pipelined", "--tier", "idiomatic"]).unwrap();
+        assert_eq!(
+            (cli.tier, cli.db_strategy),
+            (Tier::Idiomatic, Some(DbStrategy::Pipelined))
+        );
+        let cli = parse(&["sql", "--db-strategy", "exclusive"]).unwrap();
+        assert_eq!(cli.db_strategy, Some(DbStrategy::Exclusive));
+        for args in [
+            &["echo", "--tier", "fast"][..],
+            &["echo", "--tier"],
+            &["sql", "--db-strategy", "shared"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn flags_that_do_not_apply_are_usage_errors() {
+        for args in [
+            &["echo", "--db-strategy", "exclusive"][..],
+            &["csv", "--db-strategy", "pipelined"],
+            &[
+                "sql",
+                "--tier",
+                "tuned",
+                "--pg-url",
+                "postgresql://u@127.0.0.1:1/x",
+            ],
+        ] {
+            assert!(
+                matches!(start(args).await, Err(StartError::Usage(_))),
+                "{args:?}"
+            );
+        }
+        assert!(start(&["echo", "--tier", "tuned"]).await.is_ok());
+        assert!(start(&["csv", "--tier", "tuned"]).await.is_ok());
     }
 
     #[tokio::test]

@@ -16,8 +16,8 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
@@ -61,6 +61,91 @@ pub fn json(body: impl Into<Bytes>) -> Response {
         body.into(),
     )
         .into_response()
+}
+
+/// Values kept for reuse from one request to the next (the tuned tiers' answer buffers and csv
+/// symbol tables), as the C service keeps its buffers per connection: a request takes one (or
+/// a new one when none is spare) and gives it back when done. At most `keep` are kept, and
+/// `give` drops what `keep_it` refuses (a buffer grown too large to be worth its memory).
+pub struct Recycler<T> {
+    spare: Mutex<Vec<T>>,
+    keep: usize,
+    keep_it: fn(&T) -> bool,
+}
+
+impl<T: Default> Recycler<T> {
+    pub fn new(keep: usize, keep_it: fn(&T) -> bool) -> Self {
+        Recycler {
+            spare: Mutex::new(Vec::with_capacity(keep)),
+            keep,
+            keep_it,
+        }
+    }
+
+    pub fn take(&self) -> T {
+        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        spare.unwrap_or_default()
+    }
+
+    pub fn give(&self, value: T) {
+        if !(self.keep_it)(&value) {
+            return;
+        }
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        if spare.len() < self.keep {
+            spare.push(value);
+        }
+    }
+}
+
+/// The largest answer buffer worth keeping: the echo body limit.
+const KEEP_BUF_MAX: usize = 1 << 20;
+
+/// Answer buffers: up to 64 of at most 1 MiB each are kept.
+pub fn buffers() -> Arc<Recycler<Vec<u8>>> {
+    Arc::new(Recycler::new(64, |b: &Vec<u8>| {
+        b.capacity() <= KEEP_BUF_MAX
+    }))
+}
+
+/// An answer body written into a recycled buffer, which goes back to its recycler once hyper
+/// has sent the answer and dropped the body.
+pub struct AnswerBuf {
+    buf: Vec<u8>,
+    home: Arc<Recycler<Vec<u8>>>,
+}
+
+impl AnswerBuf {
+    /// An empty buffer from `home`.
+    pub fn take(home: &Arc<Recycler<Vec<u8>>>) -> Self {
+        let mut buf = home.take();
+        buf.clear();
+        AnswerBuf {
+            buf,
+            home: Arc::clone(home),
+        }
+    }
+
+    pub fn vec(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// The answer body, without a copy.
+    pub fn into_bytes(self) -> Bytes {
+        Bytes::from_owner(self)
+    }
+}
+
+impl AsRef<[u8]> for AnswerBuf {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for AnswerBuf {
+    fn drop(&mut self) {
+        self.home.give(std::mem::take(&mut self.buf));
+    }
 }
 
 /// `GET /health` (and HEAD): `{"status":"ok"}`, the same for every workload.

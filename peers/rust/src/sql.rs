@@ -1,38 +1,39 @@
-//! The `sql` workload (contracts/sql.md): an API over PostgreSQL through a pool of tokio-postgres
-//! connections (deadpool-postgres).
+//! The `sql` workload (contracts/sql.md): an API over PostgreSQL through tokio-postgres
+//! connections.
 //!
 //! ```text
 //! GET  /accounts/{id}        one account
 //! GET  /accounts?ids=1,2,3   the accounts that exist among 1 to 20 ids, sorted by id
 //! POST /orders               {"account_id":N,"amount":N}: debit the account and record the
-//!                            order in one transaction, answer 201 once committed
+//!                            order in one statement, answer 201 once committed
 //! GET  /health               {"status":"ok"}, without touching the database
 //! ```
 //!
-//! # The pool
+//! # One statement per request
 //!
-//! deadpool keeps at most `--pool` connections and opens them on demand; `router` opens all of
-//! them before the service says it is listening, so that the first requests find the pool as
-//! warm as the other languages' services do. Each connection prepares a statement the first
-//! time it runs it and keeps it (deadpool's `prepare_cached`).
+//! Every request that uses the database runs one of the three statements of
+//! contracts/sql/queries.sql (`queries`), prepared once per connection: one round trip, and
+//! for an order one implicit transaction (its debit and its insert are one data-modifying
+//! WITH; no row means no such account, and nothing was written).
 //!
-//! # Failures
+//! # Two ways to use the connections (`--db-strategy`)
+//!
+//! - `exclusive` (`exclusive`, the default): a deadpool-postgres pool; a connection serves one
+//!   request at a time, as a team would write it first.
+//! - `pipelined` (`pipelined`): `--pool` tokio-postgres clients shared by every request, up to
+//!   32 requests in flight on each (tokio-postgres pipelines the queries of a shared client), as
+//!   the C service's pool does with libpq's pipeline mode.
+//!
+//! # Failures (both strategies)
 //!
 //! Every request that uses the database has `DB_TIMEOUT` in total to get a connection and run
-//! its statements; past that, or when the database cannot be reached, it is answered 503. A
-//! connection whose request ran out of time is closed rather than handed out again: it may be
-//! stuck on a hung server, or still busy with the statements given up on.
+//! its statement; past that, or when the database cannot be reached, it is answered 503. A
+//! connection whose statement ran out of time is closed: it may be stuck on a hung server.
 //!
-//! Broken connections are not handed out again either. When PostgreSQL goes away, the
-//! connection's task (tokio-postgres) sees its socket close, and deadpool's recycling
-//! (`RecyclingMethod::Fast`: `Client::is_closed`) drops the closed connection the next time it
-//! comes out of the pool and opens a new one in its place, so the service recovers by itself
-//! once the database is back. (deadpool has no background task: after a restart, connections
-//! are reopened as requests need them, not all at once.) `Fast` rather than `Verified`, which would cost a round trip on
-//! every request: the one case `is_closed` misses, a connection whose server went away so
-//! recently that its task has not seen it yet, is handled by `Service::with_client`, which runs
-//! a request that failed only because its connection was dead again on another connection,
-//! unless a COMMIT had been sent.
+//! A read whose connection turns out to be dead (the database restarted since it was last used,
+//! or died under it) runs again on another connection while time allows. An order does not,
+//! once its statement may have reached the database: whether it committed is unknown, and
+//! running it again could debit twice. It is answered 503 (the C service does the same).
 //!
 //! # Answers
 //!
@@ -42,11 +43,16 @@
 //! names, the last of a repeated name counts, and numbers judged on their JSON text (`1.0` and
 //! `1e2` are not integers, `100000000000000000000` is one, out of range).
 
+mod exclusive;
+pub mod pipelined;
+pub mod queries;
+
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,23 +63,25 @@ use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use deadpool_postgres::{
-    ClientWrapper, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod,
-};
+use deadpool_postgres::PoolError;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use tokio::time::{Instant, timeout, timeout_at};
-use tokio_postgres::NoTls;
+use tokio::time::Instant;
 use tokio_postgres::error::Severity;
+use tokio_postgres::{Client, Statement};
+
+pub use exclusive::{open_pool, pool};
+pub use pipelined::Pipelined;
+use queries::Query;
 
 use crate::server;
 
 /// The database part of a request: getting a connection (which may mean opening one) and
-/// running the statements. The contract's 2 s.
+/// running the statement. The contract's 2 s.
 pub const DB_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Opening the whole pool at start.
+/// Opening every connection at start.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most ids `GET /accounts?ids=` takes.
@@ -82,20 +90,45 @@ const MAX_IDS: usize = 20;
 /// The largest amount of an order; the smallest is 1.
 const MAX_AMOUNT: i64 = 1_000_000;
 
-/// The statements, each prepared once per connection.
-const SQL_ACCOUNT: &str = "SELECT balance, name FROM accounts WHERE id = $1";
-const SQL_ACCOUNTS: &str = "SELECT id, balance, name FROM accounts WHERE id = ANY($1) ORDER BY id";
-const SQL_DEBIT: &str =
-    "UPDATE accounts SET balance = balance - $2 WHERE id = $1 RETURNING balance";
-const SQL_ORDER: &str = "INSERT INTO orders (account_id, amount) VALUES ($1, $2) RETURNING id";
+/// How the service uses its connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DbStrategy {
+    /// A connection serves one request at a time (deadpool-postgres).
+    #[default]
+    Exclusive,
+    /// Up to `pipelined::MAX_IN_FLIGHT` requests in flight on each connection.
+    Pipelined,
+}
+
+impl FromStr for DbStrategy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DbStrategy, String> {
+        match s {
+            "exclusive" => Ok(DbStrategy::Exclusive),
+            "pipelined" => Ok(DbStrategy::Pipelined),
+            _ => Err(format!("want exclusive or pipelined, not '{s}'")),
+        }
+    }
+}
+
+impl fmt::Display for DbStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DbStrategy::Exclusive => "exclusive",
+            DbStrategy::Pipelined => "pipelined",
+        })
+    }
+}
 
 pub struct Config {
     /// Largest request body, in bytes.
     pub body_limit: usize,
     /// The database: a URL or a keyword/value string, as tokio-postgres reads them.
     pub pg_url: String,
-    /// The number of connections the pool keeps.
+    /// The number of connections the service keeps.
     pub pool: usize,
+    pub strategy: DbStrategy,
 }
 
 /// Why the service cannot start.
@@ -103,7 +136,7 @@ pub struct Config {
 pub enum StartError {
     /// `--pg-url` is not a connection string.
     PgUrl(tokio_postgres::Error),
-    /// The pool's connections could not all be opened.
+    /// The connections could not all be opened.
     Pool(String),
 }
 
@@ -118,15 +151,19 @@ impl fmt::Display for StartError {
 
 impl StdError for StartError {}
 
-/// Opens the pool (every connection of it) and builds the router over it.
+/// Opens every connection (statements prepared) and builds the router over them.
 pub async fn router(config: Config) -> Result<Router, StartError> {
-    let pool = open_pool(pg_config(&config.pg_url)?, config.pool).await?;
-    Ok(routes(pool, config.body_limit))
+    let pg = pg_config(&config.pg_url)?;
+    let db = match config.strategy {
+        DbStrategy::Exclusive => Database::Exclusive(open_pool(pg, config.pool).await?),
+        DbStrategy::Pipelined => Database::Pipelined(Pipelined::open(pg, config.pool).await?),
+    };
+    Ok(routes(db, config.body_limit))
 }
 
-/// The contract's routes over `pool`, whether its connections are open yet or not.
-pub fn routes(pool: Pool, body_limit: usize) -> Router {
-    Service::new(pool, body_limit).routes()
+/// The contract's routes over `db`, whether its connections are open yet or not.
+pub fn routes(db: impl Into<Database>, body_limit: usize) -> Router {
+    Service::new(db.into(), body_limit).routes()
 }
 
 /// The connection settings `pg_url` gives.
@@ -134,59 +171,79 @@ pub fn pg_config(pg_url: &str) -> Result<tokio_postgres::Config, StartError> {
     pg_url.parse().map_err(StartError::PgUrl)
 }
 
-/// A pool of at most `size` connections to the database `pg` describes, none opened yet.
-pub fn pool(pg: tokio_postgres::Config, size: usize) -> Pool {
-    let manager = Manager::from_config(
-        pg,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
-        .max_size(size)
-        .build()
-        .expect("a pool without deadpool timeouts needs no runtime")
+/// The connections, used one way or the other.
+pub enum Database {
+    Exclusive(deadpool_postgres::Pool),
+    Pipelined(Pipelined),
 }
 
-/// A pool of `size` connections to the database `pg` describes, all of them open: they are
-/// taken at once, which opens them, and given back.
-pub async fn open_pool(pg: tokio_postgres::Config, size: usize) -> Result<Pool, StartError> {
-    let pool = pool(pg, size);
-    let warm_up = async {
-        let mut held = Vec::with_capacity(size);
-        for _ in 0..size {
-            held.push(pool.get().await?);
-        }
-        Ok::<_, PoolError>(())
-    };
-    match timeout(START_TIMEOUT, warm_up).await {
-        Ok(Ok(())) => Ok(pool),
-        Ok(Err(e)) => Err(StartError::Pool(Failure::Pool(e).to_string())),
-        Err(_) => Err(StartError::Pool(format!(
-            "not open within {}s",
-            START_TIMEOUT.as_secs()
-        ))),
+impl From<deadpool_postgres::Pool> for Database {
+    fn from(pool: deadpool_postgres::Pool) -> Self {
+        Database::Exclusive(pool)
     }
 }
 
-/// The service: the pool and what the handlers share.
+impl From<Pipelined> for Database {
+    fn from(pipelined: Pipelined) -> Self {
+        Database::Pipelined(pipelined)
+    }
+}
+
+impl Database {
+    /// Runs `query`'s statement through `f` on a connection, all within `DB_TIMEOUT`, with the
+    /// retry rules of the module's doc.
+    async fn run<T, F>(&self, query: Query, f: F) -> Result<T, Failure>
+    where
+        F: for<'c> FnMut(&'c Client, &'c Statement) -> Job<'c, T> + Send,
+        T: Send,
+    {
+        match self {
+            Database::Exclusive(pool) => exclusive::run(pool, query, f).await,
+            Database::Pipelined(p) => p.run(query, f).await,
+        }
+    }
+}
+
+/// What `Database::run` runs: a statement on a connection. Boxed: a closure cannot name the
+/// future of the async fn it calls. (An async closure, `AsyncFnMut`, would need no box, but
+/// rustc then fails to prove the handlers' futures `Send` for every lifetime of the borrowed
+/// connection.)
+type Job<'c, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + Send + 'c>>;
+
+/// At most one line a second to stderr, so that a database down under load does not flood it.
+#[derive(Default)]
+pub struct Log {
+    last: Mutex<Option<Instant>>,
+}
+
+impl Log {
+    pub fn line(&self, text: fmt::Arguments<'_>) {
+        let now = Instant::now();
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
+            *last = Some(now);
+            eprintln!("stackbench-rust sql: {text}");
+        }
+    }
+}
+
+/// The service: the connections and what the handlers share.
 struct Service {
-    pool: Pool,
+    db: Database,
     body_limit: usize,
-    /// How many connections `with_client` tries: the pool's size + 1.
-    attempts: usize,
-    /// When a database failure was last logged: at most one line a second.
-    last_log: Mutex<Option<Instant>>,
+    log: Arc<Log>,
 }
 
 impl Service {
-    fn new(pool: Pool, body_limit: usize) -> Self {
+    fn new(db: Database, body_limit: usize) -> Self {
+        let log = match &db {
+            Database::Pipelined(p) => p.log(),
+            Database::Exclusive(_) => Arc::default(),
+        };
         Service {
-            attempts: pool.status().max_size + 1,
-            pool,
+            db,
             body_limit,
-            last_log: Mutex::new(None),
+            log,
         }
     }
 
@@ -207,99 +264,67 @@ impl Service {
             .with_state(Arc::new(self))
     }
 
-    /// Runs `f` on a pooled connection, all within `DB_TIMEOUT`.
-    ///
-    /// When `f` fails because its connection is dead, `f` runs again on another connection
-    /// while time allows: the connection was dead before `f` used it (the database restarted
-    /// since it was last used), or died under it, and either way no COMMIT of `f`'s reached the
-    /// database (`Failure::Commit` is never retried), so running `f` again is safe. Each retry
-    /// throws away one dead connection: after a restart every pooled connection may be dead,
-    /// hence up to the pool's size + 1 tries, the last one on a new connection.
-    async fn with_client<T>(
-        &self,
-        mut f: impl for<'c> FnMut(&'c mut ClientWrapper) -> Job<'c, T>,
-    ) -> Result<T, Failure> {
-        let deadline = Instant::now() + DB_TIMEOUT;
-        let mut attempt = 1;
-        loop {
-            let mut client = timeout_at(deadline, self.pool.get())
-                .await
-                .map_err(|_| Failure::Timeout)?
-                .map_err(Failure::Pool)?;
-            let Ok(result) = timeout_at(deadline, f(&mut client)).await else {
-                drop(Object::take(client)); // closes it: see the module's doc
-                return Err(Failure::Timeout);
-            };
-            match result {
-                Err(e) if e.lost(&client) => {
-                    drop(Object::take(client)); // a dead connection goes now
-                    let retry = !matches!(e, Failure::Commit(_))
-                        && attempt < self.attempts
-                        && Instant::now() < deadline;
-                    if !retry {
-                        return Err(e);
-                    }
-                    attempt += 1;
-                }
-                result => return result,
-            }
-        }
-    }
-
-    /// 503 for a database failure. At most one line a second goes to stderr, so that a
-    /// database down under load does not flood it.
+    /// 503 for a database failure, logged (rate-limited).
     fn unavailable(&self, failure: &Failure) -> Response {
-        let now = Instant::now();
-        let mut last = self.last_log.lock().unwrap_or_else(|e| e.into_inner());
-        if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
-            *last = Some(now);
-            eprintln!("stackbench-rust sql: answering 503: {failure}");
-        }
+        self.log.line(format_args!("answering 503: {failure}"));
         server::error(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
     }
 }
 
-/// What `with_client` runs on a connection. Boxed: a closure cannot name the future of the async
-/// fn it calls. (An async closure, `AsyncFnMut`, would need no box, but rustc then fails to
-/// prove the handlers' futures `Send` for every lifetime of the borrowed connection.)
-type Job<'c, T> = Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'c>>;
-
 /// Why a request could not use the database.
 #[derive(Debug)]
 enum Failure {
-    /// `DB_TIMEOUT` passed: no connection free (or opened) in time, or statements too slow.
+    /// `DB_TIMEOUT` passed: no connection free (or opened) in time, or a statement too slow.
     Timeout,
-    /// No connection: the database could not be reached.
+    /// exclusive: no connection, the database could not be reached.
     Pool(PoolError),
-    /// A statement failed.
+    /// pipelined: no connection is up or being opened; the last reason one went down.
+    Down(String),
+    /// The connection was found closed before the statement was sent to it.
+    Closed,
+    /// A statement that writes nothing (a read, or a prepare) failed.
     Statement(tokio_postgres::Error),
-    /// COMMIT failed: whether the transaction was committed is unknown.
-    Commit(tokio_postgres::Error),
-}
-
-impl From<tokio_postgres::Error> for Failure {
-    fn from(e: tokio_postgres::Error) -> Self {
-        Failure::Statement(e)
-    }
+    /// The order's statement failed. When its connection was lost, whether it committed is
+    /// unknown.
+    Order(tokio_postgres::Error),
 }
 
 impl Failure {
+    /// The failure of `query`'s statement.
+    fn of(query: Query, e: tokio_postgres::Error) -> Failure {
+        if query.writes() {
+            Failure::Order(e)
+        } else {
+            Failure::Statement(e)
+        }
+    }
+
     /// Whether the failure came from `client`'s connection being dead: closed, or told by the
     /// server that it is being closed (a FATAL error, as in a shutdown), which may come before
     /// the connection's task has seen the socket close.
-    fn lost(&self, client: &ClientWrapper) -> bool {
-        let (Failure::Statement(e) | Failure::Commit(e)) = self else {
-            return false;
+    fn lost(&self, client: &Client) -> bool {
+        let (Failure::Statement(e) | Failure::Order(e)) = self else {
+            return matches!(self, Failure::Closed);
         };
-        client.is_closed()
-            || e.is_closed()
-            || e.as_db_error().is_some_and(|db| {
-                matches!(
-                    db.parsed_severity(),
-                    Some(Severity::Fatal | Severity::Panic)
-                )
-            })
+        client.is_closed() || connection_error(e)
     }
+
+    /// Whether the request may run again on another connection after `lost`: nothing it sent
+    /// can have written anything.
+    fn retryable(&self) -> bool {
+        !matches!(self, Failure::Order(_))
+    }
+}
+
+/// Whether `e` says that its connection is gone.
+fn connection_error(e: &tokio_postgres::Error) -> bool {
+    e.is_closed()
+        || e.as_db_error().is_some_and(|db| {
+            matches!(
+                db.parsed_severity(),
+                Some(Severity::Fatal | Severity::Panic)
+            )
+        })
 }
 
 impl fmt::Display for Failure {
@@ -308,8 +333,10 @@ impl fmt::Display for Failure {
             Failure::Timeout => write!(f, "timed out after {}s", DB_TIMEOUT.as_secs()),
             Failure::Pool(PoolError::Backend(e)) => f.write_str(&one_line(e)),
             Failure::Pool(e) => write!(f, "{e}"),
+            Failure::Down(why) => write!(f, "no database connection: {why}"),
+            Failure::Closed => f.write_str("the connection was closed"),
             Failure::Statement(e) => f.write_str(&one_line(e)),
-            Failure::Commit(e) => write!(f, "commit: {}", one_line(e)),
+            Failure::Order(e) => write!(f, "order, outcome unknown if lost: {}", one_line(e)),
         }
     }
 }
@@ -364,7 +391,10 @@ async fn account(State(s): Shared, id: Result<Path<String>, PathRejection>) -> R
     let Some(id) = id.ok().and_then(|Path(id)| parse_id(&id)) else {
         return bad_request();
     };
-    match s.with_client(|c| Box::pin(find_account(c, id))).await {
+    let found =
+        s.db.run(Query::Account, |c, st| Box::pin(find_account(c, st, id)))
+            .await;
+    match found {
         Ok(Some(account)) => Json(account).into_response(),
         Ok(None) => not_found(),
         Err(e) => s.unavailable(&e),
@@ -380,10 +410,12 @@ async fn accounts(State(s): Shared, RawQuery(query): RawQuery) -> Response {
     else {
         return bad_request();
     };
-    match s
-        .with_client(|c| Box::pin(find_accounts(c, ids.clone())))
-        .await
-    {
+    let found =
+        s.db.run(Query::Accounts, |c, st| {
+            Box::pin(find_accounts(c, st, ids.clone()))
+        })
+        .await;
+    match found {
         Ok(accounts) => Json(Accounts { accounts }).into_response(),
         Err(e) => s.unavailable(&e),
     }
@@ -399,17 +431,23 @@ async fn order(State(s): Shared, request: Request) -> Response {
         Ok(req) => req,
         Err(refusal) => return refusal.into_response(),
     };
-    match s.with_client(|c| Box::pin(place_order(c, req))).await {
+    let placed =
+        s.db.run(Query::Order, |c, st| Box::pin(place_order(c, st, req)))
+            .await;
+    match placed {
         Ok(Some(order)) => (StatusCode::CREATED, Json(order)).into_response(),
         Ok(None) => not_found(),
         Err(e) => s.unavailable(&e),
     }
 }
 
-/// The account `id`, if there is one.
-async fn find_account(c: &mut ClientWrapper, id: i32) -> Result<Option<Account>, Failure> {
-    let statement = c.prepare_cached(SQL_ACCOUNT).await?;
-    let Some(row) = c.query_opt(&statement, &[&id]).await? else {
+/// The account `id`, if there is one (`Query::Account`).
+async fn find_account(
+    c: &Client,
+    statement: &Statement,
+    id: i32,
+) -> Result<Option<Account>, tokio_postgres::Error> {
+    let Some(row) = c.query_opt(statement, &[&id]).await? else {
         return Ok(None);
     };
     Ok(Some(Account {
@@ -419,12 +457,14 @@ async fn find_account(c: &mut ClientWrapper, id: i32) -> Result<Option<Account>,
     }))
 }
 
-/// The accounts among `ids` that exist, sorted by id, each once.
-async fn find_accounts(c: &mut ClientWrapper, ids: Vec<i32>) -> Result<Vec<Account>, Failure> {
-    let statement = c.prepare_cached(SQL_ACCOUNTS).await?;
-    let rows = c.query(&statement, &[&ids]).await?;
-    let accounts = rows
-        .iter()
+/// The accounts among `ids` that exist, sorted by id, each once (`Query::Accounts`).
+async fn find_accounts(
+    c: &Client,
+    statement: &Statement,
+    ids: Vec<i32>,
+) -> Result<Vec<Account>, tokio_postgres::Error> {
+    let rows = c.query(statement, &[&ids]).await?;
+    rows.iter()
         .map(|row| {
             Ok(Account {
                 id: row.try_get(0)?,
@@ -432,35 +472,29 @@ async fn find_accounts(c: &mut ClientWrapper, ids: Vec<i32>) -> Result<Vec<Accou
                 name: row.try_get(2)?,
             })
         })
-        .collect::<Result<_, tokio_postgres::Error>>()?;
-    Ok(accounts)
+        .collect()
 }
 
-/// Debits the account and records the order in one transaction; `None` when there is no such
-/// account (nothing is written then).
-async fn place_order(c: &mut ClientWrapper, req: OrderRequest) -> Result<Option<Order>, Failure> {
-    let tx = c.transaction().await?;
-    // The UPDATE first: it finds out whether the account exists (no row: the transaction is
-    // rolled back as it is dropped) and locks it, so the INSERT's foreign key check cannot fail.
-    let debit = tx.prepare_cached(SQL_DEBIT).await?;
-    let Some(row) = tx
-        .query_opt(&debit, &[&req.account_id, &req.amount])
+/// Debits the account and records the order, one statement (`Query::Order`) and so one
+/// implicit transaction, committed when the statement's answer is complete (tokio-postgres
+/// ends a query at the server's ReadyForQuery, which comes after the commit). `None` when
+/// there is no such account: nothing was written.
+async fn place_order(
+    c: &Client,
+    statement: &Statement,
+    req: OrderRequest,
+) -> Result<Option<Order>, tokio_postgres::Error> {
+    let Some(row) = c
+        .query_opt(statement, &[&req.account_id, &req.amount])
         .await?
     else {
         return Ok(None);
     };
-    let balance: i64 = row.try_get(0)?;
-    let insert = tx.prepare_cached(SQL_ORDER).await?;
-    let row = tx
-        .query_one(&insert, &[&req.account_id, &req.amount])
-        .await?;
-    let id: i64 = row.try_get(0)?;
-    tx.commit().await.map_err(Failure::Commit)?;
     Ok(Some(Order {
-        id,
+        id: row.try_get(0)?,
         account_id: req.account_id,
         amount: req.amount,
-        balance,
+        balance: row.try_get(1)?,
     }))
 }
 
@@ -634,15 +668,13 @@ impl Visitor<'_> for MemberNameVisitor {
 }
 
 #[cfg(test)]
-mod tests {
-    //! Parsing, JSON, and the retries of `Service::with_client`. The routes are tested through
-    //! the router in tests/sql.rs. The retry tests need PostgreSQL: they are `#[ignore]`d, and
-    //! fail when run without STACKBENCH_PG_URL (see tests/sql.rs).
+pub(crate) mod tests {
+    //! Parsing and JSON; what the tests of both strategies share. The routes are tested through
+    //! the router in tests/sql.rs, each strategy's retries in its own module.
 
     use super::*;
 
     const MAX_ID: i32 = i32::MAX;
-    const LIMIT: usize = 1 << 20;
 
     #[test]
     fn ids() {
@@ -872,59 +904,12 @@ mod tests {
 
     /// The database of STACKBENCH_PG_URL. The tests that call this are `#[ignore]`d for it;
     /// run without it, they fail saying why.
-    fn database() -> tokio_postgres::Config {
+    pub(super) fn database() -> tokio_postgres::Config {
         let url = std::env::var("STACKBENCH_PG_URL").unwrap_or_else(|_| {
             panic!("STACKBENCH_PG_URL is not set: this test needs a PostgreSQL (`stackbench pg` gives one)")
         });
         pg_config(&url).unwrap()
     }
 
-    const KILL_SELF: &str = "SELECT pg_terminate_backend(pg_backend_pid())";
-
-    /// A request whose connection dies under it runs again on another connection.
-    #[tokio::test]
-    #[ignore = "needs a PostgreSQL: STACKBENCH_PG_URL (stackbench pg -- cargo test -- --include-ignored --skip real_restart)"]
-    async fn a_dead_connection_is_retried_on_another() {
-        let pg = database();
-        let service = Service::new(open_pool(pg, 2).await.unwrap(), LIMIT);
-        let mut tries = 0;
-        let got = service
-            .with_client(|c| {
-                tries += 1;
-                let first = tries == 1;
-                Box::pin(async move {
-                    if first {
-                        c.simple_query(KILL_SELF).await?;
-                    }
-                    Ok(c.query_one("SELECT 1", &[]).await?.get::<_, i32>(0))
-                })
-            })
-            .await;
-        assert_eq!((got.ok(), tries), (Some(1), 2));
-        assert_eq!(
-            service.pool.status().size,
-            1,
-            "the dead connection was thrown away"
-        );
-    }
-
-    /// ...unless its COMMIT had been sent: whether it committed is unknown.
-    #[tokio::test]
-    #[ignore = "needs a PostgreSQL: STACKBENCH_PG_URL (stackbench pg -- cargo test -- --include-ignored --skip real_restart)"]
-    async fn a_failed_commit_is_not_retried() {
-        let pg = database();
-        let service = Service::new(open_pool(pg, 2).await.unwrap(), LIMIT);
-        let mut tries = 0;
-        let got = service
-            .with_client(|c| {
-                tries += 1;
-                Box::pin(async move {
-                    let e = c.simple_query(KILL_SELF).await.unwrap_err();
-                    Err::<(), _>(Failure::Commit(e))
-                })
-            })
-            .await;
-        assert!(matches!(got, Err(Failure::Commit(_))), "{got:?}");
-        assert_eq!(tries, 1);
-    }
+    pub(super) const KILL_SELF: &str = "SELECT pg_terminate_backend(pg_backend_pid())";
 }
