@@ -1,6 +1,6 @@
 /* Differential test of the csv workload: thousands of generated bodies, valid and malformed,
- * sent to the C service and to the Go and Rust peers; every answer (status and body, byte for
- * byte) must be the same in all three. */
+ * sent to all six implementations (C, Go and Rust, each tier idiomatic and tuned); every answer
+ * (status and body, byte for byte) must be the same in all six. */
 #include "t.h"
 
 #include <signal.h>
@@ -77,19 +77,27 @@ static void mutate(buf_t *b, rng_t *st)
     }
 }
 
-TEST(c_go_and_rust_give_identical_answers)
+#define NIMPL 6
+
+TEST(every_csv_implementation_gives_identical_answers)
 {
-    impl_t im[3] = {{.name = "c"}, {.name = "go"}, {.name = "rust"}};
-    const char *a0[] = {t_stackbench(), "serve", "csv", "--port", "0", NULL};
-    const char *a1[] = {t_peer("go/bin/stackbench-go"), "csv", "--port", "0", NULL};
-    const char *a2[] = {t_peer("rust/target/release/stackbench-rust"), "csv", "--port", "0", NULL};
-    const char *const *argv[] = {a0, a1, a2};
-    for (int i = 0; i < 3; i++) {
+    const char *go = t_peer("go/bin/stackbench-go");
+    const char *rust = t_peer("rust/target/release/stackbench-rust");
+    impl_t im[NIMPL] = {{.name = "c tuned"},  {.name = "c idiomatic"},    {.name = "go tuned"},
+                        {.name = "go idiomatic"}, {.name = "rust tuned"}, {.name = "rust idiomatic"}};
+    const char *a0[] = {t_stackbench(), "serve", "csv", "--tier", "tuned", "--port", "0", NULL};
+    const char *a1[] = {t_stackbench(), "serve", "csv", "--tier", "idiomatic", "--port", "0", NULL};
+    const char *a2[] = {go, "csv", "--tier", "tuned", "--port", "0", NULL};
+    const char *a3[] = {go, "csv", "--tier", "idiomatic", "--port", "0", NULL};
+    const char *a4[] = {rust, "csv", "--tier", "tuned", "--port", "0", NULL};
+    const char *a5[] = {rust, "csv", "--tier", "idiomatic", "--port", "0", NULL};
+    const char *const *argv[NIMPL] = {a0, a1, a2, a3, a4, a5};
+    for (int i = 0; i < NIMPL; i++) {
         im[i].fd = -1;
         if (t_start(&im[i].p, argv[i]) != 0)
             exit(1);
     }
-    static char resp[3][1 << 16];
+    static char resp[NIMPL][1 << 16];
     int differ = 0, valid = 0, invalid = 0;
     rng_t st;
     rng_seed(&st, 42, 0);
@@ -99,17 +107,17 @@ TEST(c_go_and_rust_give_identical_answers)
         if (k % 3 != 0) /* two thirds malformed, some of them twice */
             for (int m = 0; m < 1 + (int)rng_below(&st, 2); m++)
                 mutate(&body, &st);
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < NIMPL; i++)
             if (ask(&im[i], buf_start(&body) ? buf_start(&body) : "", buf_size(&body), resp[i],
                     sizeof resp[i]) != 0)
                 snprintf(resp[i], sizeof resp[i], "(no answer)");
         /* Date headers differ: compare status line and body. */
-        for (int i = 1; i < 3; i++) {
+        for (int i = 1; i < NIMPL; i++) {
             bool same = resp_status(resp[0]) == resp_status(resp[i]) &&
                         strcmp(resp_body(resp[0]), resp_body(resp[i])) == 0;
             if (!same) {
                 differ++;
-                fprintf(stderr, "    input %d differs (c vs %s):\n    body: %.*s\n    c:  %d %s\n    %s: %d %s\n",
+                fprintf(stderr, "    input %d differs (c tuned vs %s):\n    body: %.*s\n    c tuned: %d %s\n    %s: %d %s\n",
                         k, im[i].name, (int)(buf_size(&body) < 300 ? buf_size(&body) : 300),
                         buf_start(&body) ? buf_start(&body) : "", resp_status(resp[0]),
                         resp_body(resp[0]), im[i].name, resp_status(resp[i]), resp_body(resp[i]));
@@ -125,11 +133,11 @@ TEST(c_go_and_rust_give_identical_answers)
     CHECK_INT(differ, 0);
     CHECK(valid > INPUTS / 5);
     CHECK(invalid > INPUTS / 5);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NIMPL; i++) {
         if (im[i].fd >= 0)
             close(im[i].fd);
         CHECK_INT(t_stop(&im[i].p, SIGTERM, 15000), 0);
     }
 }
 
-T_MAIN(T(c_go_and_rust_give_identical_answers))
+T_MAIN(T(every_csv_implementation_gives_identical_answers))
