@@ -44,7 +44,7 @@ static int parse_rate(const char *arg, void *dst, char *why, size_t whylen)
 
 /* --impl NAME=COMMAND and the flags that label the last one given. */
 typedef struct {
-    char name[32], command[2048], tier[32], framework[96], workloads[128];
+    char name[32], command[2048], tier[32], framework[96], does[96], db_strategy[32], workloads[128];
     bool have_workloads;
 } user_flags_t;
 
@@ -78,10 +78,13 @@ static int parse_impl(const char *arg, void *dst, char *why, size_t whylen)
     snprintf(u->command, sizeof u->command, "%s", eq + 1);
     snprintf(u->tier, sizeof u->tier, "idiomatic");
     snprintf(u->framework, sizeof u->framework, "?");
+    snprintf(u->does, sizeof u->does, "?");
+    snprintf(u->db_strategy, sizeof u->db_strategy, "?");
     return 0;
 }
 
-/* --impl-tier, --impl-framework, --impl-workloads: a field of the last --impl. */
+/* --impl-tier, --impl-framework, --impl-does, --impl-db-strategy, --impl-workloads: a field of
+ * the last --impl. */
 static int impl_label(const char *arg, size_t off, size_t cap, char *why, size_t whylen)
 {
     if (!nusers) {
@@ -104,6 +107,17 @@ static int parse_impl_tier(const char *arg, void *dst, char *why, size_t whylen)
 static int parse_impl_framework(const char *arg, void *dst, char *why, size_t whylen)
 {
     return impl_label(arg, offsetof(user_flags_t, framework), sizeof users[0].framework, why,
+                      whylen);
+}
+
+static int parse_impl_does(const char *arg, void *dst, char *why, size_t whylen)
+{
+    return impl_label(arg, offsetof(user_flags_t, does), sizeof users[0].does, why, whylen);
+}
+
+static int parse_impl_db_strategy(const char *arg, void *dst, char *why, size_t whylen)
+{
+    return impl_label(arg, offsetof(user_flags_t, db_strategy), sizeof users[0].db_strategy, why,
                       whylen);
 }
 
@@ -132,7 +146,8 @@ static int parse_tiers(const char *arg, void *dst, char *why, size_t whylen)
 }
 
 /* The user's implementations as the lab's impl_t: every workload of the run unless
- * --impl-workloads says which; what does the work and the database strategy unknown. */
+ * --impl-workloads says which; what does the work and the database strategy "?" unless
+ * --impl-does and --impl-db-strategy say. */
 static void resolve_users(lab_config_t *cfg)
 {
     for (int i = 0; i < nusers; i++) {
@@ -151,8 +166,8 @@ static void resolve_users(lab_config_t *cfg)
             for (int k = 0; k < cfg->nworkloads; k++)
                 wl[nw++] = cfg->workloads[k];
         for (int k = 0; k < nw && k < IMPL_MAX_WORKLOADS; k++)
-            im->serves[k] = (impl_serves_t){wl[k], "?", "",
-                                            lab_workload(wl[k])->db_reset ? "?" : NULL};
+            im->serves[k] = (impl_serves_t){wl[k], u->does, "",
+                                            lab_workload(wl[k])->db_reset ? u->db_strategy : NULL};
     }
 }
 
@@ -164,9 +179,6 @@ int cmd_run(int argc, char **argv)
     for (int i = 0; i < argc && len + 2 < sizeof cfg.argv_line; i++)
         len += (size_t)snprintf(cfg.argv_line + len, sizeof cfg.argv_line - len, "%s%s",
                                 i ? " " : "stackbench ", argv[i]);
-    opt_t opts[IMPL_OPTS_FLAGS + 16];
-    int n = impl_opts_flags(&cfg.impl, "measured time per cell (default 10s)",
-                            "connections (default 64)", opts);
     const opt_t own[] = {
         {"workloads", 0, OPT_FN, &cfg, "LIST", "workloads, from echo,csv,sql (default all three)",
          .fn = parse_workloads},
@@ -198,6 +210,13 @@ int cmd_run(int argc, char **argv)
          .fn = parse_impl_tier},
         {"impl-framework", 0, OPT_FN, NULL, "TEXT", "the last --impl's framework, for the tables",
          .fn = parse_impl_framework},
+        {"impl-does", 0, OPT_FN, NULL, "TEXT",
+         "what does the last --impl's work (its JSON or CSV code),\n"
+         "for the tables",
+         .fn = parse_impl_does},
+        {"impl-db-strategy", 0, OPT_FN, NULL, "TEXT",
+         "sql: the last --impl's database strategy, for the tables",
+         .fn = parse_impl_db_strategy},
         {"impl-workloads", 0, OPT_FN, NULL, "LIST",
          "the workloads the last --impl serves (default: all run)", .fn = parse_impl_workloads},
         {"out", 0, OPT_STR, &cfg.out_dir, "DIR", "where results go (default results)"},
@@ -209,6 +228,9 @@ int cmd_run(int argc, char **argv)
          "service CPUs, shared with the service)",
          .seen = &cfg.have_cpus_db},
     };
+    opt_t opts[IMPL_OPTS_FLAGS + sizeof own / sizeof own[0] + 1];
+    int n = impl_opts_flags(&cfg.impl, "measured time per cell (default 10s)",
+                            "connections (default 64)", opts);
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         opts[n++] = own[i];
     opts[n] = (opt_t){0};
@@ -252,10 +274,10 @@ int cmd_run(int argc, char **argv)
     int nload = cpuset_count(&cfg.impl.cpus_load);
     char equal[96] = "";
     if (cfg.equal_load_pct > 0 && cfg.rate == 0)
-        snprintf(equal, sizeof equal, "; then each at %d %% of its workload's slowest, %.0fs",
+        snprintf(equal, sizeof equal, "; then each at %d %% of its workload's slowest, %gs",
                  cfg.equal_load_pct, (double)cfg.equal_load_ns / NS_PER_S);
     printf("stackbench run: %d cell%s, service on CPU %s, load on CPU %s (%d thread%s)%s, "
-           "%d connections, %s, %.0fs each after %.0fs warm-up%s\n\n",
+           "%d connections, %s, %gs each after %gs warm-up%s\n\n",
            ncells, ncells == 1 ? "" : "s", cs, cl, nload, nload == 1 ? "" : "s", db,
            cfg.impl.connections, cfg.rate > 0 ? "open loop" : "max rate",
            (double)cfg.impl.duration_ns / NS_PER_S, (double)cfg.warmup_ns / NS_PER_S, equal);

@@ -1,5 +1,6 @@
 /* The run's results: an aligned table for people, results.json (stable keys) and results.md. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,23 +89,42 @@ static void make_row(const lab_cell_t *c, double best, row_t *r)
                  c->db_round_trips_per_req, c->db_commits_per_req);
 }
 
+/* A table row is built in row[] and printed by row_end without the spaces it ends in. */
+static char row[2048];
+static size_t rowlen;
+
 /* printf's widths count bytes; "µ" is two bytes and one column. */
-static void col(FILE *f, const char *s, int width, bool left)
+static void col(const char *s, int width, bool left)
 {
     int cols = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         cols += (*p & 0xC0) != 0x80;
     int pad = width > cols ? width - cols : 0;
-    if (left)
-        fprintf(f, "%s%*s  ", s, pad, "");
-    else
-        fprintf(f, "%*s%s  ", pad, "", s);
+    int w = left ? snprintf(row + rowlen, sizeof row - rowlen, "%s%*s  ", s, pad, "")
+                 : snprintf(row + rowlen, sizeof row - rowlen, "%*s%s  ", pad, "", s);
+    if (w > 0)
+        rowlen = rowlen + (size_t)w < sizeof row ? rowlen + (size_t)w : sizeof row - 1;
 }
 
-static void cols(FILE *f, const char *const *v, const int *widths, int n, int nleft)
+static void cols(const char *const *v, const int *widths, int n, int nleft)
 {
     for (int k = 0; k < n; k++)
-        col(f, v[k], widths[k], k < nleft);
+        col(v[k], widths[k], k < nleft);
+}
+
+/* The row, then what fmt says, then a newline; trailing spaces dropped. */
+static void __attribute__((format(printf, 2, 3))) row_end(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(row + rowlen, sizeof row - rowlen, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        rowlen = rowlen + (size_t)w < sizeof row ? rowlen + (size_t)w : sizeof row - 1;
+    while (rowlen > 0 && row[rowlen - 1] == ' ')
+        rowlen--;
+    fprintf(f, "%.*s\n", (int)rowlen, row);
+    rowlen = 0;
 }
 
 static const char *const heads[] = {"workload", "implementation", "req/s",  "p50", "p99",
@@ -182,8 +202,8 @@ static void print_equal_load(const lab_config_t *cfg, const lab_cell_t *cells, i
     static const char *const eh[] = {"workload", "implementation", "rate", "achieved", "p50",
                                      "p99", "p99.9", "p99.99", "max", "GC p99/max"};
     static const int ew[] = {8, 15, 9, 9, 8, 8, 8, 8, 8, 17};
-    cols(f, eh, ew, 10, 2);
-    fprintf(f, "\n");
+    cols(eh, ew, 10, 2);
+    row_end(f, "%s", "");
     for (int i = 0; i < n; i++) {
         const lab_cell_t *c = &cells[i];
         const lab_open_t *o = &c->equal;
@@ -194,8 +214,8 @@ static void print_equal_load(const lab_config_t *cfg, const lab_cell_t *cells, i
         snprintf(rate, sizeof rate, "%.0f", o->rate);
         if (!o->ran) {
             const char *v[] = {c->workload, impl, rate};
-            cols(f, v, ew, 3, 2);
-            fprintf(f, "%s\n", o->reason);
+            cols(v, ew, 3, 2);
+            row_end(f, "%s", o->reason);
             continue;
         }
         snprintf(ach, sizeof ach, "%.0f", o->rate_achieved);
@@ -211,28 +231,28 @@ static void print_equal_load(const lab_config_t *cfg, const lab_cell_t *cells, i
             snprintf(gc, sizeof gc, "no pause");
         }
         const char *v[] = {c->workload, impl, rate, ach, l[0], l[1], l[2], l[3], l[4], gc};
-        cols(f, v, ew, 10, 2);
-        fprintf(f, "%s\n", o->held ? "" : o->reason);
+        cols(v, ew, 10, 2);
+        row_end(f, "%s", o->held ? "" : o->reason);
     }
 }
 
 void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n)
 {
     FILE *f = stdout;
-    cols(f, heads, widths, NCOLS, 2);
-    fprintf(f, "what it measures\n");
+    cols(heads, widths, NCOLS, 2);
+    row_end(f, "what it measures");
     for (int i = 0; i < n; i++) {
         row_t r;
         make_row(&cells[i], best_rps(cells, n, &cells[i]), &r);
         const char *v[] = {cells[i].workload, r.impl, r.rps, r.p50, r.p99, r.p999,
                            r.rss, r.cpu, r.errors, r.vs};
         if (!r.rps[0]) {
-            cols(f, v, widths, 2, 2);
-            fprintf(f, "%s\n", r.note);
+            cols(v, widths, 2, 2);
+            row_end(f, "%s", r.note);
             continue;
         }
-        cols(f, v, widths, NCOLS, 2);
-        fprintf(f, "%s\n", r.note);
+        cols(v, widths, NCOLS, 2);
+        row_end(f, "%s", r.note);
         /* A mix: each kind of request on a line of its own, in the same columns (req/s: its
          * share of the cell's), named at the end. */
         for (int k = 0; k < cells[i].nby_request; k++) {
@@ -245,8 +265,8 @@ void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n)
             fmt_duration(p999, sizeof p999, c->by_request[k].lat_us[3] * 1e3);
             snprintf(errs, sizeof errs, "%llu", (unsigned long long)c->by_request[k].errors);
             const char *sv[] = {"", "", rps, p50, p99, p999, "", "", errs, ""};
-            cols(f, sv, widths, NCOLS, 2);
-            fprintf(f, "%s %s\n", c->by_request[k].method, c->by_request[k].target);
+            cols(sv, widths, NCOLS, 2);
+            row_end(f, "%s %s", c->by_request[k].method, c->by_request[k].target);
         }
     }
     for (int w = 0; w < cfg->nworkloads; w++) {

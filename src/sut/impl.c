@@ -147,6 +147,17 @@ static int fill_command(const char *tmpl, const char *const keys[], const char *
     return 0;
 }
 
+/* No shell control operator or grouping, not already exec, not starting with an assignment. */
+static bool simple_command(const char *cmd)
+{
+    while (*cmd == ' ' || *cmd == '\t')
+        cmd++;
+    size_t first = strcspn(cmd, " \t");
+    if (strncmp(cmd, "exec ", 5) == 0 || memchr(cmd, '=', first))
+        return false;
+    return strpbrk(cmd, ";&|()`\n") == NULL;
+}
+
 int impl_argv(const impl_t *im, const char *bin, const char *workload, const char *pg_url,
               int pool, int port, impl_argv_t *out, char *why, size_t whylen)
 {
@@ -157,7 +168,13 @@ int impl_argv(const impl_t *im, const char *bin, const char *workload, const cha
     if (im->command) {
         const char *const keys[] = {"{port}", "{workload}", "{pg_url}", "{pool}", NULL};
         const char *const vals[] = {out->port, workload, pg_url ? pg_url : "", out->pool, NULL};
-        if (fill_command(im->command, keys, vals, out->command, sizeof out->command)) {
+        /* A simple command replaces the shell (exec), so that the lab's SIGTERM reaches the
+         * service and its exit status is the service's; dash would otherwise fork, die of the
+         * signal itself (143) and leave the service running. A compound one is the user's
+         * to end in exec. */
+        size_t pre = simple_command(im->command) ? 5 : 0;
+        memcpy(out->command, "exec ", pre);
+        if (fill_command(im->command, keys, vals, out->command + pre, sizeof out->command - pre)) {
             snprintf(why, whylen, "the command of %s is too long", im->name);
             return -1;
         }

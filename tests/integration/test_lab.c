@@ -263,6 +263,45 @@ TEST(a_cell_that_cannot_start_is_reported_and_the_run_goes_on)
         fprintf(stderr, "    could not remove %s\n", dir);
 }
 
+TEST(a_users_implementation_runs_beside_the_built_in_ones)
+{
+    char dir[] = "/tmp/sb-lab-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    const char *root = getenv("SB_ROOT");
+    char impl[600];
+    snprintf(impl, sizeof impl, "py=python3 %s/tests/tools/echo.py {port}", root ? root : ".");
+    const char *argv[] = {t_stackbench(), "run", "--langs", "c", "--workloads", "echo",
+                          "--duration", "500ms", "--warmup", "200ms", "--connections", "8",
+                          "--equal-load", "0", "--impl", impl, "--impl-framework", "asyncio",
+                          "--impl-does", "a validating minifier", "--out", dir, NULL};
+    int rc = t_run(argv, out, sizeof out, 120000);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    CHECK_INT(rc, 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    read_json(path);
+    CHECK_INT(jsonq_len(json, json_len, "cells"), 2);
+    int py = find_in("cells", "echo", "py", "idiomatic");
+    if (py >= 0) {
+        /* checked, loaded, metered and stopped like the others: SIGTERM reached python3 (a
+         * shell in between would have died of it, failing the cell) and its count matches */
+        CHECK_STR(cell_str(py, "status"), "ok");
+        CHECK_STR(cell_str(py, "framework"), "asyncio");
+        CHECK_STR(cell_str(py, "does"), "a validating minifier");
+        CHECK(cell_num(py, "rps") > 0);
+        CHECK(cell_num(py, "errors") == 0);
+        CHECK(cell_num(py, "cpu_us_per_req") > 0);
+        CHECK(cell_num(py, "served") == cell_num(py, "sent"));
+    }
+    CHECK(strstr(out, "py") != NULL);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "    could not remove %s\n", dir);
+}
+
 TEST(bad_run_flags_exit_2)
 {
     const char *a1[] = {t_stackbench(), "run", "--langs", "c,cobol", NULL};
@@ -272,7 +311,14 @@ TEST(bad_run_flags_exit_2)
     CHECK_INT(t_run(a2, out, sizeof out, 5000), 2);
     const char *a3[] = {t_stackbench(), "run", "--cpus-service", "x", NULL};
     CHECK_INT(t_run(a3, out, sizeof out, 5000), 2);
+    const char *a4[] = {t_stackbench(), "run", "--impl", "just-a-command", NULL};
+    CHECK_INT(t_run(a4, out, sizeof out, 5000), 2);
+    CHECK(strstr(out, "NAME=COMMAND") != NULL);
+    const char *a5[] = {t_stackbench(), "run", "--impl-does", "x", "--impl", "a=b", NULL};
+    CHECK_INT(t_run(a5, out, sizeof out, 5000), 2);
+    CHECK(strstr(out, "comes after the --impl") != NULL);
 }
 
 T_MAIN(T(every_implementation_of_echo_every_figure_and_counts_match),
-       T(a_cell_that_cannot_start_is_reported_and_the_run_goes_on), T(bad_run_flags_exit_2))
+       T(a_cell_that_cannot_start_is_reported_and_the_run_goes_on),
+       T(a_users_implementation_runs_beside_the_built_in_ones), T(bad_run_flags_exit_2))
