@@ -1,5 +1,5 @@
-/* One contract, checked everywhere: the C service and the Go and Rust peers each pass every
- * case of contracts/WORKLOAD/ through `stackbench verify`. */
+/* One contract, checked everywhere: every tier of the C service and of the Go and Rust peers
+ * passes every case of contracts/WORKLOAD/ through `stackbench verify` (sql: test_sql.c). */
 #include "t.h"
 
 #include <signal.h>
@@ -9,26 +9,33 @@
 
 static char out[1 << 16];
 
-#define CONTRACT_TESTS(wl)                                                                        \
-    TEST(c_##wl##_passes_the_contract)                                                            \
+/* One implementation of wl, in one tier, against the contract. */
+#define CONTRACT_TEST(name, wl, tier, ...)                                                        \
+    TEST(name##_##wl##_passes_the_contract)                                                       \
     {                                                                                             \
-        const char *argv[] = {t_stackbench(), "serve", #wl, "--port", "0", NULL};              \
-        CHECK_INT(t_verify(#wl, NULL, argv), 0);                                                                   \
-    }                                                                                             \
-    TEST(go_##wl##_passes_the_contract)                                                           \
-    {                                                                                             \
-        const char *argv[] = {t_peer("go/bin/stackbench-go"), #wl, "--port", "0", NULL};            \
-        CHECK_INT(t_verify(#wl, NULL, argv), 0);                                                                   \
-    }                                                                                             \
-    TEST(rust_##wl##_passes_the_contract)                                                         \
-    {                                                                                             \
-        const char *argv[] = {t_peer("rust/target/release/stackbench-rust"), #wl, "--port", "0",    \
-                              NULL};                                                              \
-        CHECK_INT(t_verify(#wl, NULL, argv), 0);                                                                   \
+        const char *argv[] = {__VA_ARGS__, #wl, "--tier", tier, "--port", "0", NULL};             \
+        CHECK_INT(t_verify(#wl, NULL, argv), 0);                                                  \
     }
 
-CONTRACT_TESTS(echo)
-CONTRACT_TESTS(csv)
+#define GO t_peer("go/bin/stackbench-go")
+#define RUST t_peer("rust/target/release/stackbench-rust")
+
+/* Every tier of every language that serves the workload. */
+TEST(c_echo_passes_the_contract) /* C has one echo, its tuned one: no --tier */
+{
+    const char *argv[] = {t_stackbench(), "serve", "echo", "--port", "0", NULL};
+    CHECK_INT(t_verify("echo", NULL, argv), 0);
+}
+CONTRACT_TEST(go_tuned, echo, "tuned", GO)
+CONTRACT_TEST(go_idiomatic, echo, "idiomatic", GO)
+CONTRACT_TEST(rust_tuned, echo, "tuned", RUST)
+CONTRACT_TEST(rust_idiomatic, echo, "idiomatic", RUST)
+CONTRACT_TEST(c_tuned, csv, "tuned", t_stackbench(), "serve")
+CONTRACT_TEST(c_idiomatic, csv, "idiomatic", t_stackbench(), "serve")
+CONTRACT_TEST(go_tuned, csv, "tuned", GO)
+CONTRACT_TEST(go_idiomatic, csv, "idiomatic", GO)
+CONTRACT_TEST(rust_tuned, csv, "tuned", RUST)
+CONTRACT_TEST(rust_idiomatic, csv, "idiomatic", RUST)
 
 TEST(verify_reports_what_differs)
 {
@@ -46,7 +53,9 @@ TEST(verify_reports_what_differs)
     t_stop(&p, SIGTERM, 5000);
 }
 
-T_MAIN(T(c_echo_passes_the_contract), T(go_echo_passes_the_contract),
-       T(rust_echo_passes_the_contract), T(c_csv_passes_the_contract),
-       T(go_csv_passes_the_contract), T(rust_csv_passes_the_contract),
-       T(verify_reports_what_differs))
+T_MAIN(T(c_echo_passes_the_contract), T(go_tuned_echo_passes_the_contract),
+       T(go_idiomatic_echo_passes_the_contract), T(rust_tuned_echo_passes_the_contract),
+       T(rust_idiomatic_echo_passes_the_contract), T(c_tuned_csv_passes_the_contract),
+       T(c_idiomatic_csv_passes_the_contract), T(go_tuned_csv_passes_the_contract),
+       T(go_idiomatic_csv_passes_the_contract), T(rust_tuned_csv_passes_the_contract),
+       T(rust_idiomatic_csv_passes_the_contract), T(verify_reports_what_differs))
