@@ -479,6 +479,11 @@ class Server:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        # Stopped: a second signal must not kill us on the way out (closing the loop would put
+        # the default action back), so ignore them from here on.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
         print("served %d requests" % self.served, file=sys.stderr, flush=True)
 
 
