@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "db/durability.h"
+#include "decide/decide.h"
 #include "lab/gen.h"
 #include "lab/run.h"
 #include "load/cli.h"
@@ -31,6 +32,9 @@ static const struct {
     {"durability", "", "kill PostgreSQL under each sql service: is every 201 kept?",
      cmd_durability},
     {"pg", "[-- COMMAND]", "a throwaway PostgreSQL with the sql data, around a command", cmd_pg},
+    {"verdict", "[DIR]", "which language per workload for a team, why, and the bill", cmd_verdict},
+    {"claims", "[DIR]", "the published Go and Rust claims, checked against a run", cmd_claims},
+    {"decide", "MESH.yaml", "a mesh of services: keep or move each, and the bill", cmd_decide},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -101,3 +101,25 @@ int buf_write_file(const buf_t *b, const char *path)
         rc = -errno;
     return rc;
 }
+
+int buf_read_file(buf_t *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -errno;
+    int rc = 0;
+    for (;;) {
+        if ((rc = buf_reserve(b, 64 * 1024 + 1)) != 0)
+            break;
+        size_t got = fread(buf_end(b), 1, buf_room(b) - 1, f);
+        buf_commit(b, got);
+        if (got == 0) {
+            rc = ferror(f) ? -EIO : 0;
+            break;
+        }
+    }
+    fclose(f);
+    if (rc == 0)
+        *buf_end(b) = 0;
+    return rc;
+}

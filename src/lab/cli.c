@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/opt.h"
+#include "decide/decide.h"
 #include "lab/results.h"
 #include "lab/run.h"
 #include "lab/workloads.h"
@@ -175,6 +176,7 @@ int cmd_run(int argc, char **argv)
 {
     static lab_config_t cfg;
     lab_config_init(&cfg);
+    decide_opts_t decide = {0};
     size_t len = 0;
     for (int i = 0; i < argc && len + 2 < sizeof cfg.argv_line; i++)
         len += (size_t)snprintf(cfg.argv_line + len, sizeof cfg.argv_line - len, "%s%s",
@@ -227,6 +229,14 @@ int cmd_run(int argc, char **argv)
          "sql: CPUs of the throwaway PostgreSQL (default: the\n"
          "service CPUs, shared with the service)",
          .seen = &cfg.have_cpus_db},
+        {"profile", 0, OPT_STR, &decide.profile, "FILE",
+         "the verdict's team and service (default the shipped\n"
+         "examples/profile.yaml; see stackbench verdict)"},
+        {"prices", 0, OPT_STR, &decide.prices, "FILE",
+         "the verdict's instance types and prices (default the\n"
+         "shipped examples/prices.yaml)"},
+        {"traffic", 0, OPT_FN, &decide.traffic_rps, "N",
+         "req/s the verdict sizes for (default the profile's peak)", .fn = decide_parse_traffic},
     };
     opt_t opts[IMPL_OPTS_FLAGS + sizeof own / sizeof own[0] + 1];
     int n = impl_opts_flags(&cfg.impl, "measured time per cell (default 10s)",
@@ -243,7 +253,9 @@ int cmd_run(int argc, char **argv)
                  "the service CPUs, checked against its workload's contract, warmed up, then loaded\n"
                  "from the load CPUs with the same requests while its memory and CPU are sampled;\n"
                  "then all of a workload's implementations again at one equal open-loop rate, for\n"
-                 "their tail latency. Prints the tables and writes results.json and results.md.",
+                 "their tail latency. Prints the tables and writes results.json and results.md;\n"
+                 "then the verdict for a profile and the published claims checked (stackbench\n"
+                 "verdict, stackbench claims), also in verdict.json, claims.json and results.md.",
         .opts = opts,
     };
     int first = opt_parse(&cmd, argc, argv);
@@ -251,6 +263,12 @@ int cmd_run(int argc, char **argv)
         opt_fail("run", "unexpected argument '%s'", argv[first]);
     lab_config_resolve(&cfg);
     resolve_users(&cfg);
+    /* A bad profile or prices file is said now, not after the measuring. */
+    char err[512];
+    if (decide_check(&decide, err, sizeof err) != 0) {
+        sb_warn("run", "%s", err);
+        return 2;
+    }
 
     lab_cell_t *cells = calloc(LAB_MAX_CELLS, sizeof *cells);
     if (!cells) {
@@ -284,13 +302,18 @@ int cmd_run(int argc, char **argv)
     fflush(stdout);
     lab_run(&cfg, cells, ncells);
     lab_print_table(&cfg, cells, ncells);
-    char err[512];
     int rc = 0;
     if (lab_write_results(&cfg, cells, ncells, err, sizeof err)) {
         sb_warn("run", "%s", err);
         rc = 1;
     } else {
-        printf("\nwritten: %s/results.json, %s/results.md\n", cfg.out_dir, cfg.out_dir);
+        printf("\n");
+        if (decide_after_run(cfg.out_dir, &decide, stdout, err, sizeof err) != 0) {
+            sb_warn("run", "%s", err);
+            rc = 1;
+        }
+        printf("\nwritten: %s/results.json, results.md, verdict.json, claims.json\n",
+               cfg.out_dir);
     }
     int failed = 0;
     for (int i = 0; i < ncells; i++)

@@ -8,6 +8,8 @@
  * stackbench.1 beside the binary, which the Makefile builds for every BUILD folder). */
 #include "t.h"
 
+#include "decide/verdict.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <libgen.h>
@@ -495,6 +497,24 @@ TEST(every_docs_page_links_back_to_readme)
     }
 }
 
+/* The verdict's rules are one table in the code (src/decide/rules.c); README and
+ * docs/verdict.md name each, as `id`. */
+TEST(readme_and_verdict_page_list_every_verdict_rule)
+{
+    const char *root = env("SB_ROOT");
+    const char *pages[] = {"README.md", "docs/verdict.md"};
+    for (size_t p = 0; p < sizeof pages / sizeof pages[0]; p++) {
+        char *md = read_text(path_of("%s/%s", root, pages[p]));
+        CHECK(md != NULL);
+        for (int i = 0; md && i < verdict_nrules; i++)
+            if (!strstr(md, path_of("`%s`", verdict_rules[i].id))) {
+                fprintf(stderr, "    %s: no `%s` (a rule of the verdict)\n", pages[p],
+                        verdict_rules[i].id);
+                t_failures++;
+            }
+    }
+}
+
 /* GitHub's anchor of a heading: lower case, spaces as hyphens, punctuation dropped (ASCII
  * punctuation but - and _, and the dashes — and –); other UTF-8 is kept. */
 static void heading_anchor(const char *h, char *out, size_t cap)
@@ -594,5 +614,5 @@ T_MAIN(T(every_command_has_a_docs_page_showing_its_usage),
        T(each_commands_help_ends_by_naming_its_docs_page),
        T(man_page_has_every_command_and_every_flag_of_its_help),
        T(man_page_carries_the_version_of_the_binary), T(readme_links_every_docs_page),
-       T(every_docs_page_links_back_to_readme),
+       T(every_docs_page_links_back_to_readme), T(readme_and_verdict_page_list_every_verdict_rule),
        T(every_relative_link_in_readme_and_docs_leads_to_a_file_and_heading))

@@ -1,0 +1,34 @@
+/* decide: the decision's commands. `stackbench verdict` (per workload, for a profile: which
+ * language, why, what it costs), `stackbench claims` (the published claims checked) and
+ * `stackbench decide` (a mesh of services: keep or move, and the bill), all three over the
+ * results.json of a run; and what `stackbench run` adds at its end. */
+#ifndef SB_DECIDE_DECIDE_H
+#define SB_DECIDE_DECIDE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+    const char *profile;          /* a profile.yaml, or NULL: the shipped example */
+    const char *prices;           /* a prices.yaml, or NULL: the shipped one */
+    double traffic_rps;           /* 0: the profile's peak */
+} decide_opts_t;
+
+/* The --traffic flag's parser (opt_fn_cb): a positive number of requests per second. */
+int decide_parse_traffic(const char *arg, void *dst, char *why, size_t whylen);
+/* Loads the profile and prices the options name and checks that they go together (the
+ * profile's instance type is in the prices), so that a run can refuse a bad file before it
+ * measures anything. 0, or -1 with "FILE:LINE:COLUMN: what is wrong" in err. */
+int decide_check(const decide_opts_t *o, char *err, size_t errlen);
+
+/* The end of a run: the verdict for every workload of DIR's results and the claims table on
+ * out, verdict.json and claims.json beside results.json, and both as sections of results.md.
+ * 0, or -1 with one line in err (a bad profile or prices file). */
+int decide_after_run(const char *dir, const decide_opts_t *o, FILE *out, char *err,
+                     size_t errlen);
+
+int cmd_verdict(int argc, char **argv);
+int cmd_claims(int argc, char **argv);
+int cmd_decide(int argc, char **argv);
+
+#endif

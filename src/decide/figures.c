@@ -1,0 +1,300 @@
+/* figures: results.json read back (figures.h). The reading is by name, member by member, with
+ * codec/json.h's iterators over the validated text: a key this reader does not know is skipped,
+ * a key it needs and does not find leaves the figure NAN. */
+#include "decide/figures.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/json.h"
+#include "core/buf.h"
+#include "core/cpu.h"
+
+typedef struct {
+    const char *p;
+    size_t n;
+} slice_t;
+
+static bool member(slice_t obj, const char *key, slice_t *out)
+{
+    json_members_t it;
+    if (json_members_begin(&it, obj.p, obj.n) != 0)
+        return false;
+    const char *name, *value;
+    size_t name_len, value_len;
+    while (json_members_next(&it, &name, &name_len, &value, &value_len))
+        if (json_name_eq(name, name_len, key)) {
+            out->p = value;
+            out->n = value_len;
+            return true;
+        }
+    return false;
+}
+
+/* A number, or NAN for null, a missing key or anything else. */
+static double num(slice_t obj, const char *key)
+{
+    slice_t v;
+    if (!member(obj, key, &v) || v.n == 0 || v.n > 63)
+        return NAN;
+    char tmp[64];
+    memcpy(tmp, v.p, v.n);
+    tmp[v.n] = 0;
+    char *end;
+    double d = strtod(tmp, &end);
+    return end == tmp + v.n && (tmp[0] == '-' || (tmp[0] >= '0' && tmp[0] <= '9')) ? d : NAN;
+}
+
+static bool boolean(slice_t obj, const char *key)
+{
+    slice_t v;
+    return member(obj, key, &v) && v.n == 4 && !memcmp(v.p, "true", 4);
+}
+
+/* A string member into out (the few escapes our writer makes decoded; a \u escape kept as
+ * written: these are labels for people); "" when missing or not a string. */
+static void str(slice_t obj, const char *key, char *out, size_t cap)
+{
+    out[0] = 0;
+    slice_t v;
+    if (!member(obj, key, &v) || v.n < 2 || v.p[0] != '"')
+        return;
+    size_t k = 0;
+    for (size_t i = 1; i + 1 < v.n && k + 1 < cap; i++) {
+        char c = v.p[i];
+        if (c == '\\' && i + 2 < v.n) {
+            c = v.p[++i];
+            c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+        }
+        out[k++] = c;
+    }
+    out[k] = 0;
+}
+
+static const char *const lang_keys[LANG_N] = {"c", "go", "rust"};
+
+static int lang_of(const char *s)
+{
+    for (int l = 0; l < LANG_N; l++)
+        if (!strcmp(s, lang_keys[l]))
+            return l;
+    return -1;
+}
+
+static void read_cell(slice_t c, fig_cell_t *out)
+{
+    memset(out, 0, sizeof *out);
+    str(c, "workload", out->workload, sizeof out->workload);
+    str(c, "name", out->name, sizeof out->name);
+    char lang[32];
+    str(c, "lang", lang, sizeof lang);
+    out->lang = lang_of(lang);
+    str(c, "tier", out->tier, sizeof out->tier);
+    str(c, "framework", out->framework, sizeof out->framework);
+    str(c, "does", out->does, sizeof out->does);
+    str(c, "db_strategy", out->db_strategy, sizeof out->db_strategy);
+    char status[16];
+    str(c, "status", status, sizeof status);
+    out->ok = !strcmp(status, "ok");
+    str(c, "reason", out->reason, sizeof out->reason);
+    out->load_bound = boolean(c, "load_bound");
+    out->rps = num(c, "rps");
+    slice_t lat;
+    bool have_lat = member(c, "latency_us", &lat);
+    out->p50_us = have_lat ? num(lat, "p50") : NAN;
+    out->p99_us = have_lat ? num(lat, "p99") : NAN;
+    out->p999_us = have_lat ? num(lat, "p999") : NAN;
+    out->cpu_us_per_req = num(c, "cpu_us_per_req");
+    out->db_cpu_us_per_req = num(c, "db_cpu_us_per_req");
+    out->rss_peak_kib = num(c, "rss_peak_kib");
+    out->startup_ms = num(c, "startup_ms");
+    out->idle_rss_kib = num(c, "idle_rss_kib");
+    out->eq_rate = out->eq_achieved = NAN;
+    out->eq_p50_us = out->eq_p99_us = out->eq_p999_us = out->eq_max_us = NAN;
+    out->gc_pause_p99_us = out->gc_pause_max_us = NAN;
+    if (!out->ok) {
+        out->rps = out->cpu_us_per_req = out->db_cpu_us_per_req = NAN;
+        out->p50_us = out->p99_us = out->p999_us = out->rss_peak_kib = NAN;
+    }
+}
+
+static fig_cell_t *find(figures_t *f, const char *workload, const char *name, const char *tier)
+{
+    for (int i = 0; i < f->n; i++)
+        if (!strcmp(f->cells[i].workload, workload) && !strcmp(f->cells[i].name, name) &&
+            !strcmp(f->cells[i].tier, tier))
+            return &f->cells[i];
+    return NULL;
+}
+
+static void read_equal(slice_t e, figures_t *f)
+{
+    fig_cell_t key;
+    read_cell(e, &key);
+    fig_cell_t *c = find(f, key.workload, key.name, key.tier);
+    if (!c)
+        return;
+    c->eq_ran = boolean(e, "ran");
+    c->eq_held = boolean(e, "held");
+    c->eq_rate = num(e, "rate");
+    c->eq_achieved = num(e, "rate_achieved");
+    slice_t lat;
+    if (c->eq_ran && member(e, "latency_us", &lat)) {
+        c->eq_p50_us = num(lat, "p50");
+        c->eq_p99_us = num(lat, "p99");
+        c->eq_p999_us = num(lat, "p999");
+        c->eq_max_us = num(lat, "max");
+    }
+    slice_t gc;
+    if (member(e, "gc", &gc)) {
+        c->gc_pause_p99_us = num(gc, "pause_p99_us");
+        c->gc_pause_max_us = num(gc, "pause_max_us");
+    }
+}
+
+static void read_dev(slice_t d, figures_t *f)
+{
+    char lang[32];
+    str(d, "lang", lang, sizeof lang);
+    int l = lang_of(lang);
+    if (l < 0)
+        return;
+    fig_dev_t *o = &f->dev[l];
+    memset(o, 0, sizeof *o);
+    slice_t b, deps, loc;
+    bool have_b = member(d, "build", &b), have_deps = member(d, "deps", &deps);
+    o->clean_wall_s = have_b ? num(b, "clean_wall_s") : NAN;
+    o->clean_cpu_s = have_b ? num(b, "clean_cpu_s") : NAN;
+    o->incr_wall_s = have_b ? num(b, "incremental_wall_s") : NAN;
+    o->incr_cpu_s = have_b ? num(b, "incremental_cpu_s") : NAN;
+    o->binary_bytes = num(d, "binary_bytes");
+    o->stripped_bytes = num(d, "stripped_bytes");
+    o->deps_direct = have_deps ? num(deps, "direct") : NAN;
+    o->deps_total = have_deps ? num(deps, "total") : NAN;
+    o->loc_shared = NAN;
+    if (member(d, "loc", &loc)) {
+        json_elements_t it;
+        const char *v;
+        size_t vn;
+        if (json_elements_begin(&it, loc.p, loc.n) == 0)
+            while (json_elements_next(&it, &v, &vn)) {
+                slice_t e = {v, vn};
+                char wl[16];
+                str(e, "workload", wl, sizeof wl);
+                if (!strcmp(wl, "shared")) {
+                    o->loc_shared = num(e, "code");
+                } else if (o->nloc < (int)(sizeof o->loc / sizeof o->loc[0])) {
+                    snprintf(o->loc[o->nloc].workload, sizeof o->loc[0].workload, "%s", wl);
+                    str(e, "tier", o->loc[o->nloc].tier, sizeof o->loc[0].tier);
+                    o->loc[o->nloc].code = num(e, "code");
+                    o->nloc++;
+                }
+            }
+    }
+    o->known = true;
+}
+
+/* Calls fn on each element of the array at obj.key (or obj.key.sub). */
+static void each(slice_t obj, const char *key, const char *sub, void (*fn)(slice_t, figures_t *),
+                 figures_t *f)
+{
+    slice_t a;
+    if (!member(obj, key, &a))
+        return;
+    if (sub && !member(a, sub, &a))
+        return;
+    json_elements_t it;
+    const char *v;
+    size_t vn;
+    if (json_elements_begin(&it, a.p, a.n) != 0)
+        return;
+    while (json_elements_next(&it, &v, &vn))
+        fn((slice_t){v, vn}, f);
+}
+
+static void add_cell(slice_t c, figures_t *f)
+{
+    if (f->n < FIG_MAX_CELLS)
+        read_cell(c, &f->cells[f->n++]);
+}
+
+int figures_parse(figures_t *f, const char *name, const char *text, size_t len, char *err,
+                  size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    json_error_t je;
+    if (json_validate(text, len, &je) != 0) {
+        snprintf(err, errlen, "%s: not JSON at byte %zu: %s", name, je.offset, je.reason);
+        return -1;
+    }
+    slice_t root = {text, len}, m, sb;
+    if (!member(root, "stackbench", &sb) || !member(root, "cells", &m)) {
+        snprintf(err, errlen, "%s: not the results.json of a stackbench run", name);
+        return -1;
+    }
+    str(root, "date", f->date, sizeof f->date);
+    if (member(root, "machine", &m)) {
+        str(m, "cpu_model", f->cpu_model, sizeof f->cpu_model);
+        str(m, "kernel", f->kernel, sizeof f->kernel);
+        double cores = num(m, "cores");
+        f->cores = isnan(cores) ? 0 : (int)cores;
+    }
+    f->duration_s = NAN;
+    if (member(root, "flags", &m)) {
+        f->duration_s = num(m, "duration_s");
+        char cpus[256];
+        cpuset_t set;
+        str(m, "cpus_service", cpus, sizeof cpus);
+        f->service_cpus = cpus[0] && cpuset_parse(cpus, &set) > 0 ? cpuset_count(&set) : 0;
+    }
+    f->equal_load_pct = member(root, "equal_load", &m) ? num(m, "pct") : NAN;
+    each(root, "cells", NULL, add_cell, f);
+    each(root, "equal_load", "cells", read_equal, f);
+    each(root, "dev", "langs", read_dev, f);
+    return 0;
+}
+
+int figures_load(figures_t *f, const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    buf_t text = {0};
+    int rc = buf_read_file(&text, path);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        buf_free(&text);
+        return -1;
+    }
+    rc = figures_parse(f, path, buf_start(&text), buf_size(&text), err, errlen);
+    buf_free(&text);
+    if (rc == 0)
+        snprintf(f->dir, sizeof f->dir, "%s", dir);
+    return rc;
+}
+
+const fig_cell_t *figures_cell(const figures_t *f, const char *workload, int lang,
+                               const char *tier)
+{
+    for (int i = 0; i < f->n; i++) {
+        const fig_cell_t *c = &f->cells[i];
+        if (c->lang == lang && !strcmp(c->workload, workload) && (!tier || !strcmp(c->tier, tier)))
+            return c;
+    }
+    return NULL;
+}
+
+double fig_cpu_us(const fig_cell_t *c)
+{
+    return c->cpu_us_per_req + (isnan(c->db_cpu_us_per_req) ? 0 : c->db_cpu_us_per_req);
+}
+
+double fig_loc(const fig_dev_t *d, const char *workload, const char *tier)
+{
+    for (int i = 0; d->known && i < d->nloc; i++)
+        if (!strcmp(d->loc[i].workload, workload) && !strcmp(d->loc[i].tier, tier))
+            return d->loc[i].code;
+    return NAN;
+}
