@@ -54,7 +54,8 @@ $(BUILD)/libstackbench.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/gen/contracts.c: $(CASES) $(wildcard contracts/*/*.sql) scripts/embed_contracts.sh
+$(BUILD)/gen/contracts.c: $(CASES) $(wildcard contracts/*/*.sql) $(wildcard examples/*.yaml) \
+                          scripts/embed_contracts.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_contracts.sh $@
 
