@@ -20,6 +20,8 @@ LDLIBS  += -ldl
 # libcsv: the csv service's idiomatic tier (src/serve/csv_idiomatic.c). Linked, not opened with
 # dlopen: its pages add 16 kB to the 2.4 MB VmRSS of `serve echo --workers 1`.
 LDLIBS  += -lcsv
+# libyaml: the decision's input files (src/codec/yaml.c reads profile, prices and mesh with it).
+LDLIBS  += -lyaml
 
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC))) $(BUILD)/gen/contracts.o
@@ -52,7 +54,8 @@ $(BUILD)/libstackbench.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/gen/contracts.c: $(CASES) $(wildcard contracts/*/*.sql) scripts/embed_contracts.sh
+$(BUILD)/gen/contracts.c: $(CASES) $(wildcard contracts/*/*.sql) $(wildcard examples/*.yaml) \
+                          scripts/embed_contracts.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_contracts.sh $@
 
@@ -93,7 +96,7 @@ FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -I$(PG_INCLUDE) -DSB_VERSION='"$(VERSION)"' \
-	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm -ldl -lcsv
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm -ldl -lcsv -lyaml
 
 fuzz-build: $(FUZZ_TARGETS)
 fuzz: fuzz-build

@@ -8,8 +8,9 @@ set -euo pipefail
 # build + tests: compiler, sanitizers, libFuzzer runtime (clang), curl for smoke checks
 pkgs_build=(build-essential pkg-config clang llvm libclang-rt-14-dev curl ca-certificates)
 # libraries the services use (HTTP/2, PostgreSQL, protobuf, io_uring, CSV for csv's idiomatic tier)
+# and the decision's input files (YAML)
 pkgs_libs=(libnghttp2-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler liburing-dev
-           libcsv-dev)
+           libcsv-dev libyaml-dev)
 # the lab's throwaway database and the reference tools the benchmarks compare against
 pkgs_tools=(postgresql wrk nghttp2-client nginx-light util-linux procps time)
 

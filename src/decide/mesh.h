@@ -31,8 +31,9 @@ typedef struct {
 } mesh_t;
 
 /* From text (name for messages; dir: the folder relative paths are resolved from) / a file.
- * Names are unique; kind url needs like; traffic_rps > 0; lang one of c, go, rust. 0, or -1
- * with "NAME:LINE:COLUMN: what is wrong" in err. */
+ * Names are unique; kind url needs like (and only it has one); traffic_rps > 0; p99_slo_ms > 0
+ * when given; lang one of c, go, rust. 0, or -1 with "NAME:LINE:COLUMN: what is wrong" in err.
+ * With dir NULL or "" a relative `profile:` stays as written. */
 int mesh_parse(mesh_t *m, const char *name, const char *dir, const char *text, size_t len,
                char *err, size_t errlen);
 int mesh_load(mesh_t *m, const char *path, char *err, size_t errlen);

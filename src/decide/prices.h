@@ -26,7 +26,8 @@ typedef struct {
 
 /* From text (name for messages) / a file / with path NULL the shipped examples/prices.yaml.
  * Every type needs vcpu > 0, gib > 0, usd_per_hour > 0, source and date (YYYY-MM-DD); names are
- * unique; default names one of them. 0, or -1 with "NAME:LINE:COLUMN: what is wrong" in err. */
+ * unique; default names one of them; hours_per_month, 730 when absent, is in (0, 744]. 0, or -1
+ * with "NAME:LINE:COLUMN: what is wrong" in err. */
 int prices_parse(prices_t *p, const char *name, const char *text, size_t len, char *err,
                  size_t errlen);
 int prices_load(prices_t *p, const char *path, char *err, size_t errlen);

@@ -41,8 +41,9 @@ typedef struct {
  * headroom 0.6, budget medium, always_on true. */
 void profile_init(profile_t *p);
 
-/* Parses a profile from text (name: the file name for messages). Unknown keys, wrong types,
- * values out of range are errors. 0, or -1 with "NAME:LINE:COLUMN: what is wrong" in err. */
+/* Parses a profile from text (name: the file name for messages), from profile_init's
+ * defaults. Unknown keys, wrong types, values out of range are errors (so is an average_rps
+ * above peak_rps). 0, or -1 with "NAME:LINE:COLUMN: what is wrong" in err. */
 int profile_parse(profile_t *p, const char *name, const char *text, size_t len, char *err,
                   size_t errlen);
 /* The same from a file (an unreadable file: "PATH: strerror"), or, with path NULL, from the
