@@ -58,7 +58,7 @@ TEST(shipped_profile)
     CHECK_INT(prof.seniors[LANG_C], 0);
     CHECK(!prof.production_c);
     CHECK_INT(prof.hires_per_quarter, 2);
-    CHECK(prof.p99_slo_ms == 5);
+    CHECK(prof.p99_slo_ms == 20);
     CHECK_INT(prof.deadline_weeks, 8);
     CHECK(prof.peak_rps == 50000);
     CHECK(prof.average_rps == 20000);
