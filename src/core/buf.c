@@ -101,3 +101,23 @@ int buf_write_file(const buf_t *b, const char *path)
         rc = -errno;
     return rc;
 }
+
+int buf_read_file(buf_t *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -errno;
+    int rc = 0;
+    for (;;) {
+        if ((rc = buf_reserve(b, 65536)) != 0)
+            break;
+        size_t got = fread(buf_end(b), 1, buf_room(b), f);
+        buf_commit(b, got);
+        if (got == 0) {
+            rc = ferror(f) ? -(errno ? errno : EIO) : 0;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}

@@ -36,6 +36,8 @@ void buf_consume(buf_t *b, size_t n);
 static inline void buf_clear(buf_t *b) { b->off = b->len = 0; }
 /* Writes the content to path ("-": standard output). 0, or -errno. */
 int buf_write_file(const buf_t *b, const char *path);
+/* Appends the whole of the file at path. 0, or -errno (what was read stays). */
+int buf_read_file(buf_t *b, const char *path);
 /* Mark n bytes written directly at buf_end() (after buf_reserve). */
 static inline void buf_commit(buf_t *b, size_t n) { b->len += n; }
 
