@@ -207,6 +207,11 @@ cat <<'EOF'
 What \fBstackbench run\fR writes: the machine, the compilers, the flags and every cell's
 figures, and the table in Markdown (\fB\-\-out\fR \fIDIR\fR puts them elsewhere).
 .TP
+.I ~/.cache/stackbench/dev/LANG\-HASH.json
+The development figures \fBstackbench run\fR measured (builds, binary sizes, dependencies),
+kept per language and hash of its sources (\fB$XDG_CACHE_HOME\fR/stackbench/dev when set;
+\fB\-\-dev\-metrics\fR measures again).
+.TP
 .I contracts/WORKLOAD/*.case
 Each workload's contract cases, compiled into the binary (\fBstackbench verify \-\-cases\fR
 \fIDIR\fR reads others).

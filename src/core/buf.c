@@ -114,7 +114,7 @@ int buf_read_file(buf_t *b, const char *path)
         size_t got = fread(buf_end(b), 1, buf_room(b) - 1, f);
         buf_commit(b, got);
         if (got == 0) {
-            rc = ferror(f) ? -EIO : 0;
+            rc = ferror(f) ? -(errno ? errno : EIO) : 0;
             break;
         }
     }

@@ -181,6 +181,7 @@ int cmd_run(int argc, char **argv)
     for (int i = 0; i < argc && len + 2 < sizeof cfg.argv_line; i++)
         len += (size_t)snprintf(cfg.argv_line + len, sizeof cfg.argv_line - len, "%s%s",
                                 i ? " " : "stackbench ", argv[i]);
+    bool dev_again = false, dev_none = false;
     const opt_t own[] = {
         {"workloads", 0, OPT_FN, &cfg, "LIST", "workloads, from echo,csv,sql (default all three)",
          .fn = parse_workloads},
@@ -221,6 +222,12 @@ int cmd_run(int argc, char **argv)
          .fn = parse_impl_db_strategy},
         {"impl-workloads", 0, OPT_FN, NULL, "LIST",
          "the workloads the last --impl serves (default: all run)", .fn = parse_impl_workloads},
+        {"dev-metrics", 0, OPT_BOOL, &dev_again, NULL,
+         "measure each language's builds, binary and dependencies\n"
+         "again, even when the cache has them for these sources"},
+        {"no-dev-metrics", 0, OPT_BOOL, &dev_none, NULL,
+         "no development figures (builds, sizes, dependencies,\n"
+         "code lines): a quicker run"},
         {"out", 0, OPT_STR, &cfg.out_dir, "DIR", "where results go (default results)"},
         {"pg-url", 0, OPT_STR, &cfg.pg_url, "URL",
          "sql: create the database on this PostgreSQL server (it is\n"
@@ -253,14 +260,20 @@ int cmd_run(int argc, char **argv)
                  "the service CPUs, checked against its workload's contract, warmed up, then loaded\n"
                  "from the load CPUs with the same requests while its memory and CPU are sampled;\n"
                  "then all of a workload's implementations again at one equal open-loop rate, for\n"
-                 "their tail latency. Prints the tables and writes results.json and results.md;\n"
-                 "then the verdict for a profile and the published claims checked (stackbench\n"
-                 "verdict, stackbench claims), also in verdict.json, claims.json and results.md.",
+                 "their tail latency. Before the cells, what each language costs to develop: a\n"
+                 "clean and an incremental build of a copy of its sources, its binary's size and\n"
+                 "dependencies, its code lines (kept in ~/.cache/stackbench/dev while the sources\n"
+                 "are the same). Prints the tables and writes results.json and results.md; then\n"
+                 "the verdict for a profile and the published claims checked (stackbench verdict,\n"
+                 "stackbench claims), also in verdict.json, claims.json and results.md.",
         .opts = opts,
     };
     int first = opt_parse(&cmd, argc, argv);
     if (first < argc)
         opt_fail("run", "unexpected argument '%s'", argv[first]);
+    if (dev_again && dev_none)
+        opt_fail("run", "--dev-metrics and --no-dev-metrics: one or the other");
+    cfg.dev_mode = dev_none ? DEV_SKIP : dev_again ? DEV_MEASURE : DEV_CACHED;
     lab_config_resolve(&cfg);
     resolve_users(&cfg);
     /* A bad profile or prices file is said now, not after the measuring. */
@@ -300,10 +313,11 @@ int cmd_run(int argc, char **argv)
            cfg.impl.connections, cfg.rate > 0 ? "open loop" : "max rate",
            (double)cfg.impl.duration_ns / NS_PER_S, (double)cfg.warmup_ns / NS_PER_S, equal);
     fflush(stdout);
-    lab_run(&cfg, cells, ncells);
-    lab_print_table(&cfg, cells, ncells);
+    static dev_report_t dev;
+    lab_run(&cfg, cells, ncells, &dev);
+    lab_print_table(&cfg, cells, ncells, &dev);
     int rc = 0;
-    if (lab_write_results(&cfg, cells, ncells, err, sizeof err)) {
+    if (lab_write_results(&cfg, cells, ncells, &dev, err, sizeof err)) {
         sb_warn("run", "%s", err);
         rc = 1;
     } else {

@@ -1,5 +1,6 @@
 /* The run's results: an aligned table for people, results.json (stable keys) and results.md. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,7 +237,87 @@ static void print_equal_load(const lab_config_t *cfg, const lab_cell_t *cells, i
     }
 }
 
-void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n)
+/* ---- the development figures ---- */
+
+/* "21.3s (20.1s CPU)", or "-" when not measured. */
+static void build_time(char *out, size_t n, double wall_s, double cpu_s)
+{
+    if (isnan(wall_s)) {
+        snprintf(out, n, "-");
+        return;
+    }
+    char w[24], c[24];
+    fmt_duration(w, sizeof w, wall_s * 1e9);
+    fmt_duration(c, sizeof c, cpu_s * 1e9);
+    snprintf(out, n, "%s (%s CPU)", w, c);
+}
+
+/* The cells of a language's row: its builds, binary, dependencies and the code lines of echo
+ * (each tier) and of its shared server code. */
+typedef struct {
+    char clean[64], incr[64], size[64], deps[48], echo[96], shared[24], note[700];
+} dev_row_t;
+
+static void make_dev_row(const dev_lang_t *d, dev_row_t *r)
+{
+    memset(r, 0, sizeof *r);
+    build_time(r->clean, sizeof r->clean, d->build.clean_wall_s, d->build.clean_cpu_s);
+    build_time(r->incr, sizeof r->incr, d->build.incremental_wall_s, d->build.incremental_cpu_s);
+    if (d->binary_bytes >= 0 && d->stripped_bytes >= 0) {
+        char a[24], b[24];
+        fmt_bytes(a, sizeof a, (double)d->binary_bytes);
+        fmt_bytes(b, sizeof b, (double)d->stripped_bytes);
+        snprintf(r->size, sizeof r->size, "%s / %s", a, b);
+    } else {
+        snprintf(r->size, sizeof r->size, "-");
+    }
+    if (d->deps_direct >= 0)
+        snprintf(r->deps, sizeof r->deps, "%d / %d", d->deps_direct, d->deps_total);
+    else
+        snprintf(r->deps, sizeof r->deps, "-");
+    size_t k = 0;
+    for (int i = 0; i < d->nloc; i++) {
+        const dev_loc_t *l = &d->loc[i];
+        char v[24] = "-";
+        if (l->code >= 0)
+            snprintf(v, sizeof v, "%ld", l->code);
+        if (!strcmp(l->workload, "shared"))
+            snprintf(r->shared, sizeof r->shared, "%s", v);
+        else if (!strcmp(l->workload, "echo") && k < sizeof r->echo)
+            k += (size_t)snprintf(r->echo + k, sizeof r->echo - k, "%s%s %s", k ? ", " : "",
+                                  l->tier, v);
+    }
+    const char *why = d->build.reason[0] ? d->build.reason
+                      : d->size_reason[0] ? d->size_reason
+                                          : d->deps_reason;
+    snprintf(r->note, sizeof r->note, "%s %.10s%s%s", d->cached ? "cached, measured" : "measured",
+             d->measured, why[0] ? "; " : "", why);
+}
+
+static void print_dev(const dev_report_t *dev, FILE *f)
+{
+    if (!dev || !dev->ran || dev->n == 0)
+        return;
+    fprintf(f, "\ndevelopment: a copy of each language's sources built on CPU %s, clean (the "
+               "caches of a new clone) and after a one-line change to echo's handler; deps "
+               "direct / total; code lines without blank, comment and test lines\n\n",
+            dev->langs[0].build.cpus);
+    static const char *const dh[] = {"lang", "clean build", "incremental", "binary / stripped",
+                                     "deps", "echo code lines", "shared"};
+    static const int dw[] = {4, 18, 18, 19, 8, 24, 6};
+    cols(dh, dw, 7, 1);
+    row_end(f, "%s", "");
+    for (int i = 0; i < dev->n; i++) {
+        dev_row_t r;
+        make_dev_row(&dev->langs[i], &r);
+        const char *v[] = {dev->langs[i].lang, r.clean, r.incr, r.size, r.deps, r.echo, r.shared};
+        cols(v, dw, 7, 1);
+        row_end(f, "%s", r.note);
+    }
+}
+
+void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n,
+                     const dev_report_t *dev)
 {
     FILE *f = stdout;
     cols(heads, widths, NCOLS, 2);
@@ -274,6 +355,7 @@ void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n)
         lead_lines(f, cells, n, cfg->workloads[w]);
     }
     print_equal_load(cfg, cells, n, f);
+    print_dev(dev, f);
 }
 
 /* The first line a program prints about its version: the first of the commands `tries`
@@ -448,7 +530,35 @@ static void write_sweep(jsonw_t *w, const lab_config_t *cfg, const lab_cell_t *c
     jsonw_arr_end(w);
 }
 
-static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, buf_t *out)
+/* dev {loc_counter, ..., langs [...]}: null with --no-dev-metrics. */
+static void write_dev(jsonw_t *w, const dev_report_t *dev)
+{
+    jsonw_key(w, "dev");
+    if (!dev || !dev->ran) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_obj_begin(w);
+    jsonw_key(w, "loc_counter");
+    jsonw_str(w, dev_loc_counter);
+    jsonw_key(w, "loc_excluded");
+    jsonw_str(w, dev_loc_excluded);
+    jsonw_key(w, "source_hash");
+    jsonw_str(w, dev_hash_note);
+    jsonw_key(w, "cache");
+    jsonw_str(w, dev->cache_dir);
+    jsonw_key(w, "elapsed_s");
+    jsonw_double(w, dev->elapsed_s, 3);
+    jsonw_key(w, "langs");
+    jsonw_arr_begin(w);
+    for (int i = 0; i < dev->n; i++)
+        dev_write_lang(w, &dev->langs[i], true);
+    jsonw_arr_end(w);
+    jsonw_obj_end(w);
+}
+
+static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n,
+                       const dev_report_t *dev, buf_t *out)
 {
     jsonw_t w;
     jsonw_init(&w, out, true);
@@ -612,6 +722,11 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
         jsonw_uint(&w, c->sent);
         jsonw_key(&w, "binary_bytes");
         jsonw_uint(&w, c->binary_bytes);
+        /* The fresh instance's start: to its first healthy answer, and its memory then. */
+        jsonw_key(&w, "startup_ms");
+        c->startup_ms >= 0 ? jsonw_double(&w, c->startup_ms, 3) : jsonw_null(&w);
+        jsonw_key(&w, "idle_rss_kib");
+        c->idle_rss_kib >= 0 ? jsonw_int(&w, c->idle_rss_kib) : jsonw_null(&w);
         /* sql: the database's CPU in the measured run (null: no database, or not metered). */
         bool db = c->db_cpu_s >= 0;
         jsonw_key(&w, "db_cpu_s");
@@ -655,11 +770,64 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n, 
     jsonw_arr_end(&w);
     write_equal_load(&w, cfg, cells, n);
     write_sweep(&w, cfg, cells, n);
+    write_dev(&w, dev);
     jsonw_obj_end(&w);
     buf_puts(out, "\n");
 }
 
-static void write_md(const lab_config_t *cfg, const lab_cell_t *cells, int n, buf_t *out)
+/* The equal-load block as a Markdown table. */
+static void write_md_equal(const lab_config_t *cfg, const lab_cell_t *cells, int n, buf_t *out)
+{
+    buf_printf(out, "\nEqual load: open loop at %d %% of each workload's slowest maximum, %.0fs "
+                    "each.\n\n| workload | implementation | rate | achieved | p50 | p99 | p99.9 | "
+                    "p99.99 | max | GC pause p99 / max |\n"
+                    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+               cfg->equal_load_pct, (double)cfg->equal_load_ns / NS_PER_S);
+    for (int i = 0; i < n; i++) {
+        const lab_open_t *o = &cells[i].equal;
+        if (o->rate <= 0)
+            continue;
+        char impl[48], l[5][24], gc[64] = "";
+        impl_label(&cells[i], impl, sizeof impl);
+        for (int k = 0; k < 5; k++)
+            fmt_duration(l[k], sizeof l[k], o->lat_us[k] * 1e3);
+        if (o->gc_known && o->gc_pauses > 0) {
+            char a[24], b[24];
+            fmt_duration(a, sizeof a, o->gc_pause_p99_us * 1e3);
+            fmt_duration(b, sizeof b, o->gc_pause_max_us * 1e3);
+            snprintf(gc, sizeof gc, "%s / %s", a, b);
+        }
+        if (o->ran)
+            buf_printf(out, "| %s | %s | %.0f | %.0f%s | %s | %s | %s | %s | %s | %s |\n",
+                       cells[i].workload, impl, o->rate, o->rate_achieved,
+                       o->held ? "" : " (not held)", l[0], l[1], l[2], l[3], l[4], gc);
+        else
+            buf_printf(out, "| %s | %s | %.0f | %s | | | | | | |\n", cells[i].workload, impl,
+                       o->rate, o->reason);
+    }
+}
+
+/* The development figures as a Markdown table. */
+static void write_md_dev(const dev_report_t *dev, buf_t *out)
+{
+    if (!dev || !dev->ran || dev->n == 0)
+        return;
+    buf_printf(out, "\nDevelopment: builds of a copy of the sources pinned to CPU %s, clean (caches "
+                    "emptied as in a new clone) and after one line appended to echo's handler; "
+                    "code lines by %s.\n\n| lang | clean build | incremental | binary / stripped "
+                    "| deps direct / total | echo code lines | shared | |\n"
+                    "|---|---:|---:|---:|---:|---|---:|---|\n",
+               dev->langs[0].build.cpus, dev_loc_counter);
+    for (int i = 0; i < dev->n; i++) {
+        dev_row_t r;
+        make_dev_row(&dev->langs[i], &r);
+        buf_printf(out, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", dev->langs[i].lang,
+                   r.clean, r.incr, r.size, r.deps, r.echo, r.shared, r.note);
+    }
+}
+
+static void write_md(const lab_config_t *cfg, const lab_cell_t *cells, int n,
+                     const dev_report_t *dev, buf_t *out)
 {
     char model[256];
     cpu_model(model, sizeof model);
@@ -692,35 +860,9 @@ static void write_md(const lab_config_t *cfg, const lab_cell_t *cells, int n, bu
     bool any = false;
     for (int i = 0; i < n; i++)
         any |= cells[i].equal.rate > 0;
-    if (!any)
-        return;
-    buf_printf(out, "\nEqual load: open loop at %d %% of each workload's slowest maximum, %.0fs "
-                    "each.\n\n| workload | implementation | rate | achieved | p50 | p99 | p99.9 | "
-                    "p99.99 | max | GC pause p99 / max |\n"
-                    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-               cfg->equal_load_pct, (double)cfg->equal_load_ns / NS_PER_S);
-    for (int i = 0; i < n; i++) {
-        const lab_open_t *o = &cells[i].equal;
-        if (o->rate <= 0)
-            continue;
-        char impl[48], l[5][24], gc[64] = "";
-        impl_label(&cells[i], impl, sizeof impl);
-        for (int k = 0; k < 5; k++)
-            fmt_duration(l[k], sizeof l[k], o->lat_us[k] * 1e3);
-        if (o->gc_known && o->gc_pauses > 0) {
-            char a[24], b[24];
-            fmt_duration(a, sizeof a, o->gc_pause_p99_us * 1e3);
-            fmt_duration(b, sizeof b, o->gc_pause_max_us * 1e3);
-            snprintf(gc, sizeof gc, "%s / %s", a, b);
-        }
-        if (o->ran)
-            buf_printf(out, "| %s | %s | %.0f | %.0f%s | %s | %s | %s | %s | %s | %s |\n",
-                       cells[i].workload, impl, o->rate, o->rate_achieved,
-                       o->held ? "" : " (not held)", l[0], l[1], l[2], l[3], l[4], gc);
-        else
-            buf_printf(out, "| %s | %s | %.0f | %s | | | | | | |\n", cells[i].workload, impl,
-                       o->rate, o->reason);
-    }
+    if (any)
+        write_md_equal(cfg, cells, n, out);
+    write_md_dev(dev, out);
 }
 
 static int write_file(const char *dir, const char *name, const buf_t *b, char *err, size_t errlen)
@@ -733,16 +875,16 @@ static int write_file(const char *dir, const char *name, const buf_t *b, char *e
     return rc ? -1 : 0;
 }
 
-int lab_write_results(const lab_config_t *cfg, const lab_cell_t *cells, int n, char *err,
-                      size_t errlen)
+int lab_write_results(const lab_config_t *cfg, const lab_cell_t *cells, int n,
+                      const dev_report_t *dev, char *err, size_t errlen)
 {
     if (mkdir(cfg->out_dir, 0755) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", cfg->out_dir, strerror(errno));
         return -1;
     }
     buf_t j = BUF_INIT, m = BUF_INIT;
-    write_json(cfg, cells, n, &j);
-    write_md(cfg, cells, n, &m);
+    write_json(cfg, cells, n, dev, &j);
+    write_md(cfg, cells, n, dev, &m);
     int rc = write_file(cfg->out_dir, "results.json", &j, err, errlen) ||
              write_file(cfg->out_dir, "results.md", &m, err, errlen);
     buf_free(&j);

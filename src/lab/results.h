@@ -5,11 +5,14 @@
 
 #include <stddef.h>
 
+#include "lab/dev.h"
 #include "lab/run.h"
 
-void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n);
+/* The tables, then the development figures when dev ran. */
+void lab_print_table(const lab_config_t *cfg, const lab_cell_t *cells, int n,
+                     const dev_report_t *dev);
 /* results.json and results.md in cfg->out_dir. 0, or -1 with the reason in err. */
-int lab_write_results(const lab_config_t *cfg, const lab_cell_t *cells, int n, char *err,
-                      size_t errlen);
+int lab_write_results(const lab_config_t *cfg, const lab_cell_t *cells, int n,
+                      const dev_report_t *dev, char *err, size_t errlen);
 
 #endif

@@ -238,13 +238,18 @@ static void work_end(cell_t *x, uint64_t db_requests)
     c->db_commits_per_req = (w.xids - x->work0.xids) / (double)db_requests;
 }
 
-/* A fresh instance for the measurement. */
+/* A fresh instance for the measurement: how long it took to answer, and its memory idle. */
 static int stage_start(cell_t *x)
 {
     work_begin(x);
+    int64_t t0 = clock_now_ns();
     int health = start_instance(x);
     if (health < 0)
         return -1;
+    x->c->startup_ms = (double)(clock_now_ns() - t0) / NS_PER_MS;
+    uint64_t kib;
+    if (proc_rss_kib(x->sut.pid, &kib) == 0)
+        x->c->idle_rss_kib = (int64_t)kib;
     x->c->sent = (uint64_t)health;
     return 0;
 }
@@ -363,6 +368,8 @@ static void run_cell(const lab_config_t *cfg, lab_db_t *db, const char *build_er
 {
     c->ok = true;
     c->served = -1;
+    c->startup_ms = -1;
+    c->idle_rss_kib = -1;
     c->db_cpu_s = -1;
     c->db_round_trips_per_req = c->db_commits_per_req = -1;
     static cell_t x; /* large (paths, the service's log): not on the stack */
@@ -614,7 +621,7 @@ void lab_config_resolve(lab_config_t *cfg)
         cfg->cpus_db = cfg->impl.cpus_service;
 }
 
-void lab_run(const lab_config_t *cfg, lab_cell_t *cells, int n)
+void lab_run(const lab_config_t *cfg, lab_cell_t *cells, int n, dev_report_t *dev)
 {
     const impl_opts_t *o = &cfg->impl;
     signal(SIGPIPE, SIG_IGN);
@@ -641,6 +648,10 @@ void lab_run(const lab_config_t *cfg, lab_cell_t *cells, int n)
             fprintf(stderr, "\r\033[K  building the %s peer…", im->lang);
         impl_build(im, o->peers_dir, build_err[i], sizeof build_err[i]);
     }
+
+    /* The development figures: after the builds above (which fetched what the peers need:
+     * the measured builds run offline) and before any cell, never beside one. */
+    dev_run(o, cfg->dev_mode, dev);
 
     /* The sql workload's database: a throwaway cluster pinned to --cpus-db (by default the
      * service CPUs: the service and its database share them, as on one host), or a database

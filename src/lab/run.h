@@ -1,9 +1,13 @@
 /* run: `stackbench run`, the matrix of workloads × implementations measured side by side.
  *
+ * Before any cell, each language's development figures (lab/dev.h: builds, sizes,
+ * dependencies, code lines; from the cache when its sources have not changed).
+ *
  * Each cell is a pipeline of stages, each taking what the last one left in the cell: prepare
  * (its workload, binary and command line; the database reset to the schema's state), verify
  * (a first instance, pinned to the service CPUs, checked against the workload's contract,
- * then stopped: it must exit cleanly on SIGTERM), start (a fresh instance, healthy), warm up
+ * then stopped: it must exit cleanly on SIGTERM), start (a fresh instance, healthy: the time
+ * from its spawn to the first 200 of GET /health, and its RSS then, idle), warm up
  * (loaded, not measured), measure (loaded in-process from the load CPUs while its /proc is
  * sampled: RSS, CPU, threads; and the database's CPU), stop (SIGTERM, its exit status and
  * what it says it served), check (every answer's status and body, served == sent). A cell
@@ -16,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/cpu.h"
+#include "lab/dev.h"
 #include "load/load.h"
 #include "sut/impl.h"
 
@@ -41,6 +46,7 @@ typedef struct {
     cpuset_t cpus_db;               /* sql: the throwaway PostgreSQL's CPUs (default: the
                                      * service's: service and database share them) */
     bool have_cpus_db;
+    dev_mode_t dev_mode;            /* the development figures: cached, measured again, skipped */
     const char *out_dir;
     const char *pg_url;             /* sql: a server to create the database on; NULL: the lab
                                      * starts a throwaway PostgreSQL (db/db.h) */
@@ -91,6 +97,10 @@ typedef struct {
     uint64_t sent;                  /* what the lab had answered: health + warm-up + measured */
     int exit_status;
     uint64_t binary_bytes;
+    /* The start stage's fresh instance: from its spawn to the first 200 of GET /health, and
+     * its VmRSS right then, before any load; -1: it did not get that far. */
+    double startup_ms;
+    int64_t idle_rss_kib;
     double db_cpu_s;                /* sql: the database's CPU in the measured run; -1: not
                                      * metered (a server given with --pg-url) */
     double db_cpu_us_per_req;
@@ -123,9 +133,10 @@ void lab_config_resolve(lab_config_t *cfg);
  * built-ins of --langs and --tiers, then the user's). Returns how many (at most max). */
 int lab_plan(const lab_config_t *cfg, lab_cell_t *cells, int max);
 
-/* Runs the planned cells. Call from the main thread (the services and the database are its
+/* The development figures of the run's languages into dev (cfg->dev_mode), then the planned
+ * cells. Call from the main thread (the builds, the services and the database are its
  * children: db/db.h). */
-void lab_run(const lab_config_t *cfg, lab_cell_t *cells, int n);
+void lab_run(const lab_config_t *cfg, lab_cell_t *cells, int n, dev_report_t *dev);
 
 /* Two cells compare (vs best, the lead lines) when they serve one workload in one tier. */
 bool lab_same_group(const lab_cell_t *a, const lab_cell_t *b);

@@ -1,11 +1,15 @@
 /* `stackbench run` end to end: a short run over C, Go and Rust in their tiers whose
  * results.json has every figure for every cell and the equal-load block, and whose request
- * counts match what each service says it served. */
+ * counts match what each service says it served; the development figures of C measured, then
+ * taken from the cache. The runs that need no development figures skip them
+ * (--no-dev-metrics): measuring them builds every language from scratch. */
+#define T_TIMEOUT 300 /* a test here may build the C service from scratch */
 #include "t.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "jsonq.h"
 #include "tproc.h"
@@ -132,7 +136,7 @@ TEST(every_implementation_of_echo_every_figure_and_counts_match)
         exit(1);
     const char *argv[] = {t_stackbench(), "run", "--langs", "c,go,rust", "--workloads", "echo",
                           "--duration", "1s", "--warmup", "500ms", "--connections", "16",
-                          "--equal-load-duration", "1s", "--out", dir, NULL};
+                          "--equal-load-duration", "1s", "--no-dev-metrics", "--out", dir, NULL};
     int rc = t_run(argv, out, sizeof out, 300000);
     if (rc != 0)
         fprintf(stderr, "%s\n", out);
@@ -145,6 +149,8 @@ TEST(every_implementation_of_echo_every_figure_and_counts_match)
     CHECK(top_str("machine.cpu_model"));
     CHECK(top_str("versions.c"));
     CHECK(top_str("flags.command"));
+    CHECK(jsonq_is_null(json, json_len, "dev")); /* --no-dev-metrics */
+    CHECK(strstr(out, "development:") == NULL);
     /* C's one echo (tuned), Go's and Rust's two tiers */
     static const struct {
         const char *name, *tier;
@@ -170,6 +176,10 @@ TEST(every_implementation_of_echo_every_figure_and_counts_match)
         CHECK(cell_num(c, "cpu_us_per_req") > 0);
         CHECK(cell_num(c, "threads") >= 1);
         CHECK(cell_num(c, "errors") == 0);
+        /* the fresh instance's start: to its first healthy answer, and its memory then */
+        CHECK(cell_num(c, "startup_ms") > 0);
+        CHECK(cell_num(c, "idle_rss_kib") > 0);
+        CHECK(cell_num(c, "idle_rss_kib") <= cell_num(c, "rss_peak_kib"));
         CHECK(cell_has_bool(c, "load_bound"));
         /* everything the lab sent was served, no more, no less */
         CHECK(cell_num(c, "served") == cell_num(c, "sent"));
@@ -241,9 +251,11 @@ TEST(a_cell_that_cannot_start_is_reported_and_the_run_goes_on)
     char peers[300];
     snprintf(peers, sizeof peers, "%s/peers", dir);
     mkdir(peers, 0755);
+    /* Its development figures are asked for: with no sources beside that folder nothing can
+     * be built or counted, and each figure is null with the reason beside it. */
     const char *argv[] = {t_stackbench(), "run", "--langs", "go,c", "--workloads", "echo",
                           "--duration", "300ms", "--warmup", "0s", "--equal-load", "0", "--peers",
-                          peers, "--out", dir, NULL};
+                          peers, "--dev-metrics", "--out", dir, NULL};
     int rc = t_run(argv, out, sizeof out, 120000);
     CHECK_INT(rc, 0); /* one cell ran */
     char path[256];
@@ -253,10 +265,27 @@ TEST(a_cell_that_cannot_start_is_reported_and_the_run_goes_on)
     if (go >= 0) {
         CHECK_STR(cell_str(go, "status"), "failed");
         CHECK(cell_str(go, "reason")[0] != 0);
+        char k[64];
+        snprintf(k, sizeof k, "cells.%d.startup_ms", go);
+        CHECK(jsonq_is_null(json, json_len, k)); /* it never started */
     }
     if (c >= 0)
         CHECK_STR(cell_str(c, "status"), "ok");
     CHECK(strstr(out, "failed:") != NULL);
+    CHECK_INT(jsonq_len(json, json_len, "dev.langs"), 2);
+    static const char *const nulls[] = {"build.clean_wall_s", "build.incremental_wall_s",
+                                        "binary_bytes", "stripped_bytes", "deps.direct",
+                                        "deps.total", "loc.0.code"};
+    static const char *const reasons[] = {"build.reason", "build.reason", "reason", "reason",
+                                          "deps.reason", "deps.reason", "loc.0.reason"};
+    for (int l = 0; l < 2; l++)
+        for (size_t k = 0; k < sizeof nulls / sizeof nulls[0]; k++) {
+            char p[96], why[512] = "";
+            snprintf(p, sizeof p, "dev.langs.%d.%s", l, nulls[k]);
+            CHECK(jsonq_is_null(json, json_len, p));
+            snprintf(p, sizeof p, "dev.langs.%d.%s", l, reasons[k]);
+            CHECK(jsonq_str(json, json_len, p, why, sizeof why) && why[0]);
+        }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
@@ -273,7 +302,8 @@ TEST(a_users_implementation_runs_beside_the_built_in_ones)
     snprintf(impl, sizeof impl, "py=python3 %s/tests/tools/echo.py {port}", root ? root : ".");
     const char *argv[] = {t_stackbench(), "run", "--langs", "c", "--workloads", "echo",
                           "--duration", "500ms", "--warmup", "200ms", "--connections", "8",
-                          "--equal-load", "0", "--impl", impl, "--impl-framework", "asyncio",
+                          "--equal-load", "0", "--no-dev-metrics", "--impl", impl,
+                          "--impl-framework", "asyncio",
                           "--impl-does", "a validating minifier", "--out", dir, NULL};
     int rc = t_run(argv, out, sizeof out, 120000);
     if (rc != 0)
@@ -317,8 +347,134 @@ TEST(bad_run_flags_exit_2)
     const char *a5[] = {t_stackbench(), "run", "--impl-does", "x", "--impl", "a=b", NULL};
     CHECK_INT(t_run(a5, out, sizeof out, 5000), 2);
     CHECK(strstr(out, "comes after the --impl") != NULL);
+    const char *a6[] = {t_stackbench(), "run", "--dev-metrics", "--no-dev-metrics", NULL};
+    CHECK_INT(t_run(a6, out, sizeof out, 5000), 2);
+    CHECK(strstr(out, "one or the other") != NULL);
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A number of dev.langs.0 (a missing one fails the test). */
+static double dev_num(const char *key)
+{
+    char path[128];
+    snprintf(path, sizeof path, "dev.langs.0.%s", key);
+    return num_at(path);
+}
+
+static const char *dev_str(const char *key)
+{
+    static char v[1024];
+    char path[128];
+    snprintf(path, sizeof path, "dev.langs.0.%s", key);
+    if (jsonq_str(json, json_len, path, v, sizeof v))
+        return v;
+    fprintf(stderr, "    results.json: %s is not a string\n", path);
+    t_failures++;
+    return "(missing)";
+}
+
+/* The code lines of the loc entry of this workload (-1: none). */
+static double dev_loc(const char *workload)
+{
+    int n = jsonq_len(json, json_len, "dev.langs.0.loc");
+    for (int i = 0; i < n; i++) {
+        char path[96], w[32];
+        snprintf(path, sizeof path, "dev.langs.0.loc.%d.workload", i);
+        if (jsonq_str(json, json_len, path, w, sizeof w) && !strcmp(w, workload)) {
+            snprintf(path, sizeof path, "dev.langs.0.loc.%d.code", i);
+            return num_at(path);
+        }
+    }
+    fprintf(stderr, "    results.json: no dev.langs.0.loc entry for %s\n", workload);
+    t_failures++;
+    return -1;
+}
+
+TEST(dev_metrics_of_c_measured_then_taken_from_the_cache)
+{
+    char dir[] = "/tmp/sb-lab-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    /* A cache of the test's own, empty: the first run measures. */
+    char cache[300], path[400];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    setenv("XDG_CACHE_HOME", cache, 1);
+    const char *argv[] = {t_stackbench(), "run", "--langs", "c", "--workloads", "echo",
+                          "--duration", "300ms", "--warmup", "0s", "--connections", "8",
+                          "--equal-load", "0", "--dev-metrics", "--out", dir, NULL};
+    double t0 = seconds_now();
+    int rc = t_run(argv, out, sizeof out, 240000);
+    double first_s = seconds_now() - t0;
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    CHECK_INT(rc, 0);
+    CHECK(strstr(out, "development:") != NULL);
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    read_json(path);
+    char v[256];
+    CHECK(jsonq_str(json, json_len, "dev.loc_counter", v, sizeof v) &&
+          strstr(v, "stackbench's own counter") == v);
+    CHECK_INT(jsonq_len(json, json_len, "dev.langs"), 1); /* only the run's languages */
+    CHECK_STR(dev_str("lang"), "c");
+    bool cached = true;
+    CHECK(jsonq_bool(json, json_len, "dev.langs.0.cached", &cached) && !cached);
+    CHECK_STR(dev_str("build.reason"), "");
+    double clean = dev_num("build.clean_wall_s");
+    CHECK(clean > 0);
+    CHECK(dev_num("build.clean_cpu_s") > 0);
+    CHECK(dev_num("build.incremental_wall_s") > 0);
+    CHECK(dev_num("build.incremental_wall_s") < clean); /* one file, not all of them */
+    CHECK(dev_num("build.incremental_cpu_s") > 0);
+    CHECK(strncmp(dev_str("build.changed"), "src/serve/echo.c:", 17) == 0);
+    CHECK(dev_str("build.cleared")[0] != 0);
+    CHECK(dev_num("binary_bytes") > 0);
+    CHECK(dev_num("stripped_bytes") > 0);
+    CHECK(dev_num("stripped_bytes") <= dev_num("binary_bytes"));
+    CHECK(dev_num("deps.direct") >= 1); /* libc at least */
+    CHECK(dev_num("deps.direct") <= dev_num("deps.total"));
+    CHECK(dev_loc("echo") > 0);
+    CHECK(dev_loc("shared") > 0);
+    CHECK(strlen(dev_str("source_hash")) == 16);
+    /* the cell's start */
+    CHECK(cell_num(0, "startup_ms") > 0);
+    CHECK(cell_num(0, "idle_rss_kib") > 0);
+    char file[600];
+    snprintf(file, sizeof file, "%s/stackbench/dev/c-%s.json", cache, dev_str("source_hash"));
+    struct stat st1, st2;
+    CHECK(stat(file, &st1) == 0);
+
+    /* Again without the flag: the same figures, from the cache, nothing built (the cache file
+     * is not written again, and the run takes less than the build did). */
+    const char *again[] = {t_stackbench(), "run", "--langs", "c", "--workloads", "echo",
+                           "--duration", "300ms", "--warmup", "0s", "--connections", "8",
+                           "--equal-load", "0", "--out", dir, NULL};
+    t0 = seconds_now();
+    rc = t_run(again, out, sizeof out, 240000);
+    double second_s = seconds_now() - t0;
+    CHECK_INT(rc, 0);
+    read_json(path);
+    CHECK(jsonq_bool(json, json_len, "dev.langs.0.cached", &cached) && cached);
+    CHECK(dev_num("build.clean_wall_s") == clean);
+    CHECK(dev_loc("echo") > 0); /* counted every time */
+    CHECK(stat(file, &st2) == 0);
+    CHECK(st1.st_mtim.tv_sec == st2.st_mtim.tv_sec && st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec);
+    CHECK(second_s < first_s - clean / 2);
+    if (t_failures)
+        fprintf(stderr, "    first run %.1fs, second %.1fs, clean build %.1fs\n", first_s,
+                second_s, clean);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "    could not remove %s\n", dir);
 }
 
 T_MAIN(T(every_implementation_of_echo_every_figure_and_counts_match),
        T(a_cell_that_cannot_start_is_reported_and_the_run_goes_on),
-       T(a_users_implementation_runs_beside_the_built_in_ones), T(bad_run_flags_exit_2))
+       T(a_users_implementation_runs_beside_the_built_in_ones), T(bad_run_flags_exit_2),
+       T(dev_metrics_of_c_measured_then_taken_from_the_cache))

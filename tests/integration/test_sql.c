@@ -126,7 +126,7 @@ TEST(lab_shows_equal_database_work_per_request)
         exit(1);
     const char *argv[] = {t_stackbench(), "run", "--workloads", "sql", "--duration", "1s",
                           "--warmup", "500ms", "--connections", "16", "--equal-load", "0",
-                          "--out", dir, NULL};
+                          "--no-dev-metrics", "--out", dir, NULL};
     int rc = t_run(argv, out, sizeof out, 240000);
     if (rc != 0)
         fprintf(stderr, "%s\n", out);

@@ -1,6 +1,8 @@
 /* core: buffers, flag values, formatting (the event loop: test_loop.c). */
 #include "t.h"
 
+#include <errno.h>
+
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/fmt.h"
@@ -20,6 +22,26 @@ TEST(buf_append_consume_reserve_keeps_content)
     CHECK_INT(buf_size(&b), 0);
     CHECK_INT(b.off, 0);
     buf_free(&b);
+}
+
+TEST(buf_files_round_trip_and_a_missing_one_says_why)
+{
+    char path[] = "/tmp/sb-buf-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    buf_t b = BUF_INIT, r = BUF_INIT;
+    for (int i = 0; i < 50000; i++) /* more than one read's worth */
+        buf_printf(&b, "%d,", i);
+    CHECK_INT(buf_write_file(&b, path), 0);
+    buf_puts(&r, "kept:");
+    CHECK_INT(buf_read_file(&r, path), 0);
+    CHECK_INT(buf_size(&r), buf_size(&b) + 5);
+    CHECK(r.data && memcmp(r.data + r.off + 5, buf_start(&b), buf_size(&b)) == 0);
+    unlink(path);
+    CHECK_INT(buf_read_file(&r, path), -ENOENT);
+    buf_free(&b);
+    buf_free(&r);
 }
 
 TEST(opt_durations)
@@ -67,5 +89,6 @@ TEST(fmt_three_significant_digits)
     CHECK_STR(s, "1.50KiB");
 }
 
-T_MAIN(T(buf_append_consume_reserve_keeps_content), T(opt_durations), T(opt_sizes_and_ints),
+T_MAIN(T(buf_append_consume_reserve_keeps_content),
+       T(buf_files_round_trip_and_a_missing_one_says_why), T(opt_durations), T(opt_sizes_and_ints),
        T(fmt_three_significant_digits))
