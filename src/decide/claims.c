@@ -152,6 +152,9 @@ static void check(const figures_t *f, const char *id, claim_t *c)
         claim_word_t rw = claim_judge_range(30, 300, 0, rd->clean_wall_s, &factor);
         if (!go_seconds || rd->clean_wall_s <= gd->clean_wall_s) {
             c->word = CLAIM_REFUTED;
+            snprintf(c->detail, sizeof c->detail, "%s",
+                     !go_seconds ? "go's clean build is a minute or more, not seconds"
+                                 : "rust's clean build is no slower than go's");
         } else {
             c->word = rw;
             if (rw == CLAIM_DIFFERS)
