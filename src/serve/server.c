@@ -20,6 +20,13 @@
 
 /* Bytes asked of each recv(). Large enough that a 1 KiB request pipelined 16 deep fits one read. */
 #define READ_CHUNK 16384
+/* What a read leaves unfinished up to this size is copied into a buffer of the connection's
+ * own; beyond it the connection takes the worker's read buffer (a body on its way). */
+#define KEEP_SMALL 1024
+/* An output buffer emptied is kept up to this capacity (the next answer reuses it), freed above. */
+#define OUT_KEEP 4096
+/* At the descriptor limit, accept is tried again after this long (not in a loop). */
+#define ACCEPT_RETRY_NS (50 * NS_PER_MS)
 /* Stop answering buffered pipelined requests when this much output is pending: write it first. */
 #define OUT_HIGH_WATER (256 * 1024)
 #define SWEEP_NS (250 * NS_PER_MS)
@@ -43,6 +50,7 @@ struct server_conn {
     bool keep_alive;         /* the request being answered allows keep-alive */
     bool http10;             /* the request being answered is HTTP/1.0 */
     bool peer_closed;        /* epoll reported the peer's FIN: read on to end-of-stream */
+    bool borrowed;           /* `in` is the worker's read buffer, lent for this drive */
     server_later_t *later;   /* a handler answers later (server_defer); nothing else is parsed */
 };
 
@@ -53,6 +61,8 @@ struct worker {
     loop_io_t listen_io;
     loop_io_t wake_io;
     loop_timer_t sweep;
+    loop_timer_t accept_retry; /* armed while accept says the descriptors are used up */
+    buf_t scratch;           /* the read buffer lent to the connection being driven */
     server_conn_t *conns;
     size_t nconns;
     uint64_t requests;
@@ -216,11 +226,64 @@ static void conn_close(server_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     w->nconns--;
+    if (c->borrowed) {
+        buf_clear(&c->in);
+        buf_free(&w->scratch);
+        w->scratch = c->in;
+        c->in = (buf_t)BUF_INIT;
+        c->borrowed = false;
+    }
     buf_free(&c->in);
     buf_free(&c->out);
     /* A database answer can close this connection while epoll still has an event for it in
      * the current round (loop.h). */
     loop_free_later(w->loop, c);
+}
+
+/* ---- input buffers ----
+ * An idle connection holds no input buffer: a 16 KiB read buffer per connection made each idle
+ * connection cost about 25 KiB, and 10 000 slow clients a quarter of a GiB. Reads go into the
+ * worker's buffer, lent to the connection being driven (in_borrow); when the drive ends
+ * (in_settle), what the reads left unfinished (a partial request, pipelined requests that
+ * wait behind an answer given later) is copied into a small buffer of the connection's own,
+ * or, when large (a body arriving), the connection keeps the lent buffer and the worker makes
+ * a new one. Handlers may not keep pointers into a request after they return (server.h). */
+
+static void in_borrow(server_conn_t *c)
+{
+    if (c->borrowed || buf_size(&c->in) > 0)
+        return;
+    buf_free(&c->in);
+    c->in = c->w->scratch;
+    c->w->scratch = (buf_t)BUF_INIT;
+    c->borrowed = true;
+}
+
+static void in_settle(server_conn_t *c)
+{
+    worker_t *w = c->w;
+    if (buf_size(&c->out) == 0 && c->out.cap > OUT_KEEP)
+        buf_free(&c->out);
+    size_t n = buf_size(&c->in);
+    if (!c->borrowed) {
+        if (n == 0)
+            buf_free(&c->in);
+        return;
+    }
+    buf_t own = BUF_INIT;
+    if (n > KEEP_SMALL || (n > 0 && buf_append(&own, buf_start(&c->in), n) != 0)) {
+        c->borrowed = false; /* the connection keeps it; the worker makes another */
+        return;
+    }
+    buf_clear(&c->in);
+    if (c->in.cap > 4 * READ_CHUNK)
+        buf_free(&c->in); /* a big body passed through it: do not keep its size */
+    /* A drive of another connection nested in this one's (a handler's database call answered
+     * it) was lent a buffer of its own and gave it back: keep one. */
+    buf_free(&w->scratch);
+    w->scratch = c->in;
+    c->in = own;
+    c->borrowed = false;
 }
 
 /* Parses and answers every complete request in the input buffer. */
@@ -333,6 +396,7 @@ static void conn_linger(server_conn_t *c)
     }
     for (;;) {
         buf_clear(&c->in);
+        in_borrow(c);
         if (buf_reserve(&c->in, READ_CHUNK) < 0) {
             conn_close(c);
             return;
@@ -352,7 +416,7 @@ static void conn_linger(server_conn_t *c)
 /* Drives a connection as far as it can go without blocking: write, answer, read, repeat.
  * peer_closed: epoll reported the peer's FIN (EPOLLRDHUP), so a short read does not mean the
  * socket is drained: the end of stream is still to be read, and no new edge will announce it. */
-static void conn_drive(server_conn_t *c, bool peer_closed)
+static void conn_drive_once(server_conn_t *c, bool peer_closed)
 {
     c->peer_closed |= peer_closed;
     for (;;) {
@@ -378,6 +442,7 @@ static void conn_drive(server_conn_t *c, bool peer_closed)
             if (buf_size(&c->out) > before || c->closing || c->later)
                 continue; /* write what was answered before reading more */
         }
+        in_borrow(c);
         if (buf_reserve(&c->in, READ_CHUNK) < 0) {
             conn_close(c);
             return;
@@ -408,6 +473,13 @@ static void conn_drive(server_conn_t *c, bool peer_closed)
     }
 }
 
+static void conn_drive(server_conn_t *c, bool peer_closed)
+{
+    conn_drive_once(c, peer_closed);
+    if (c->io.fd >= 0) /* closed: conn_close gave everything back */
+        in_settle(c);
+}
+
 static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 {
     server_conn_t *c = container_of(io, server_conn_t, io);
@@ -426,7 +498,12 @@ static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            return; /* EAGAIN, or EMFILE and friends: try again on the next event */
+            /* Out of descriptors (or memory): the waiting connections stay in the backlog,
+             * and the edge-triggered listener will not say so again; retrying at once would
+             * spin. So: again in ACCEPT_RETRY_NS, until accept says EAGAIN. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                loop_timer_set(loop, &w->accept_retry, loop_now(loop) + ACCEPT_RETRY_NS);
+            return;
         }
         server_conn_t *c = calloc(1, sizeof *c);
         if (!c) {
@@ -451,6 +528,13 @@ static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
         /* Data may already be waiting (the request often arrives with the handshake). */
         conn_drive(c, false);
     }
+}
+
+static void on_accept_retry(loop_t *loop, loop_timer_t *t)
+{
+    worker_t *w = container_of(t, worker_t, accept_retry);
+    if (w->listen_io.fd >= 0 && !w->stopping)
+        on_accept(loop, &w->listen_io, EPOLLIN);
 }
 
 /* Closes what timed out; during a stop, closes idle connections and ends the loop when none
@@ -542,6 +626,7 @@ static int worker_setup(worker_t *w, int listen_fd, char *err, size_t errlen)
     w->listen_io = (loop_io_t){.fd = listen_fd, .cb = on_accept};
     w->wake_io = (loop_io_t){.fd = -1, .cb = on_wake};
     loop_timer_init(&w->sweep, on_sweep);
+    loop_timer_init(&w->accept_retry, on_accept_retry);
     if (!(w->loop = loop_new())) {
         snprintf(err, errlen, "worker %d: %s", w->id, strerror(ENOMEM));
         return -1;
@@ -563,6 +648,7 @@ static void worker_free(worker_t *w, bool shared_listener)
         close(w->listen_io.fd);
     if (w->wake_io.fd >= 0)
         close(w->wake_io.fd);
+    buf_free(&w->scratch);
     loop_free(w->loop);
 }
 

@@ -20,6 +20,8 @@
 
 typedef struct server_conn server_conn_t;
 
+/* The request, valid only while its handler runs: the buffer it points into is reused
+ * (copy what an answer given later needs). */
 typedef struct {
     const http_msg_t *msg;
     char *body;        /* the whole body, de-chunked, writable in place */
