@@ -249,13 +249,22 @@ static void conn_close(server_conn_t *c)
  * or, when large (a body arriving), the connection keeps the lent buffer and the worker makes
  * a new one. Handlers may not keep pointers into a request after they return (server.h). */
 
+/* Before a read: the worker's buffer, with the connection's unfinished bytes moved into it
+ * (reading into the small buffer would grow it to a read's size and keep it). A large
+ * unfinished request (a body on its way) reads on into its own. */
 static void in_borrow(server_conn_t *c)
 {
-    if (c->borrowed || buf_size(&c->in) > 0)
+    size_t n = buf_size(&c->in);
+    if (c->borrowed || n > KEEP_SMALL)
         return;
-    buf_free(&c->in);
-    c->in = c->w->scratch;
+    buf_t lent = c->w->scratch;
+    if (n > 0 && buf_append(&lent, buf_start(&c->in), n) != 0) {
+        c->w->scratch = lent; /* out of memory: read into its own */
+        return;
+    }
     c->w->scratch = (buf_t)BUF_INIT;
+    buf_free(&c->in);
+    c->in = lent;
     c->borrowed = true;
 }
 
