@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "core/buf.h"
+#include "core/embed.h"
 
 /* ---- messages ---- */
 
@@ -260,30 +261,29 @@ int ydoc_load(ydoc_t *d, const char *name, const char *text, size_t len, char *e
 int ydoc_load_file(ydoc_t *d, const char *path, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
     buf_t b = BUF_INIT;
-    char chunk[16384];
-    size_t r;
-    int rc = 0;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(&b, chunk, r)) {
-            errno = ENOMEM;
-            rc = -1;
-            break;
-        }
-    if (rc == 0 && ferror(f)) /* a folder opens, and fails to read with EISDIR */
-        rc = -1;
+    int rc = buf_read_file(&b, path); /* a folder opens, and fails to read with EISDIR */
     if (rc)
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    fclose(f);
-    if (rc == 0)
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    else
         rc = ydoc_load(d, path, buf_start(&b), buf_size(&b), err, errlen);
     buf_free(&b);
-    return rc;
+    return rc ? -1 : 0;
+}
+
+int ydoc_load_input(ydoc_t *d, const char *path, const char *example, char *err, size_t errlen)
+{
+    if (path)
+        return ydoc_load_file(d, path, err, errlen);
+    char name[128];
+    snprintf(name, sizeof name, "examples/%s", example);
+    const embed_file_t *f = embed_find("examples", example);
+    if (!f) { /* a build without examples/ */
+        memset(d, 0, sizeof *d);
+        snprintf(err, errlen, "%s: not compiled in", name);
+        return -1;
+    }
+    return ydoc_load(d, name, f->text, f->len, err, errlen);
 }
 
 void ydoc_free(ydoc_t *d)

@@ -54,6 +54,9 @@ int ydoc_load(ydoc_t *d, const char *name, const char *text, size_t len, char *e
               size_t errlen);
 /* The same from the file at path (which is then its name): unreadable, "PATH: strerror". */
 int ydoc_load_file(ydoc_t *d, const char *path, char *err, size_t errlen);
+/* The file at path, or with path NULL the shipped examples/EXAMPLE compiled into the binary
+ * (core/embed.h; its name in messages is "examples/EXAMPLE"). */
+int ydoc_load_input(ydoc_t *d, const char *path, const char *example, char *err, size_t errlen);
 void ydoc_free(ydoc_t *d);
 
 /* "NAME:LINE:COLUMN: " at node at (NULL: 1:1), then the message. Always -1. */

@@ -253,7 +253,7 @@ int cmd_verdict(int argc, char **argv)
     if (json) {
         buf_t b = BUF_INIT;
         verdicts_json(&b, &d, &o);
-        fwrite(buf_start(&b), 1, buf_size(&b), stdout);
+        buf_write_file(&b, "-");
         buf_free(&b);
     } else {
         print_verdicts(stdout, &d, &o);
@@ -294,7 +294,7 @@ int cmd_claims(int argc, char **argv)
     if (json) {
         buf_t b = BUF_INIT;
         claims_file_json(&b, claims, n);
-        fwrite(buf_start(&b), 1, buf_size(&b), stdout);
+        buf_write_file(&b, "-");
         buf_free(&b);
     } else {
         claims_print(stdout, claims, n);
@@ -354,7 +354,7 @@ int cmd_decide(int argc, char **argv)
         jsonw_init(&w, &b, true);
         plan_json(&w, &pl);
         buf_puts(&b, "\n");
-        fwrite(buf_start(&b), 1, buf_size(&b), stdout);
+        buf_write_file(&b, "-");
         buf_free(&b);
     } else {
         fprintf(stdout, "plan for %s (team: %s) from %s/results.json (%s)\n", argv[first],

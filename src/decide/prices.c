@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "codec/yaml.h"
-#include "core/embed.h"
 
 const price_t *prices_find(const prices_t *p, const char *name)
 {
@@ -107,16 +106,8 @@ int prices_parse(prices_t *p, const char *name, const char *text, size_t len, ch
 
 int prices_load(prices_t *p, const char *path, char *err, size_t errlen)
 {
-    if (!path) {
-        const embed_file_t *f = embed_find("examples", "prices.yaml");
-        if (!f) { /* a build without examples/ */
-            snprintf(err, errlen, "examples/prices.yaml: not compiled in");
-            return -1;
-        }
-        return prices_parse(p, "examples/prices.yaml", f->text, f->len, err, errlen);
-    }
     ydoc_t d;
-    if (ydoc_load_file(&d, path, err, errlen))
+    if (ydoc_load_input(&d, path, "prices.yaml", err, errlen))
         return -1;
     int rc = from_doc(p, &d);
     ydoc_free(&d);

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "codec/yaml.h"
-#include "core/embed.h"
 
 const char *const lang_names[LANG_N] = {"c", "go", "rust"};
 const char *const skill_names[4] = {"none", "junior", "mid", "senior"};
@@ -114,16 +113,8 @@ int profile_parse(profile_t *p, const char *name, const char *text, size_t len, 
 
 int profile_load(profile_t *p, const char *path, char *err, size_t errlen)
 {
-    if (!path) {
-        const embed_file_t *f = embed_find("examples", "profile.yaml");
-        if (!f) { /* a build without examples/ */
-            snprintf(err, errlen, "examples/profile.yaml: not compiled in");
-            return -1;
-        }
-        return profile_parse(p, "examples/profile.yaml", f->text, f->len, err, errlen);
-    }
     ydoc_t d;
-    if (ydoc_load_file(&d, path, err, errlen))
+    if (ydoc_load_input(&d, path, "profile.yaml", err, errlen))
         return -1;
     int rc = from_doc(p, &d);
     ydoc_free(&d);
