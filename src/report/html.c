@@ -295,12 +295,14 @@ static const char css[] =
     "footer{margin-top:40px;color:var(--mute);font-size:12.5px;border-top:1px solid var(--line);"
     "padding-top:10px}\n"
     "@media print{\n"
-    "@page{size:A4;margin:12mm}\n"
+    "@page{size:A4 landscape;margin:10mm}\n"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}\n"
     "body{font-size:10pt}main{max-width:none;padding:0}nav{display:none}\n"
     "h2{break-after:avoid}figure,tr,.verdict{break-inside:avoid}\n"
-    ".grid{grid-template-columns:1fr 1fr;gap:6mm}.grid.small{grid-template-columns:1fr 1fr 1fr}\n"
-    ".scroll{overflow:visible}table{font-size:8pt}a{color:inherit;text-decoration:none}\n"
+    ".grid{grid-template-columns:1fr 1fr;gap:6mm}.grid.small{grid-template-columns:repeat(4,1fr)}\n"
+    ".scroll{overflow:visible}table{font-size:7.5pt}tr.sub td{font-size:7pt}"
+    "th,td{padding:2px 5px}\n"
+    "td.what{min-width:0}a{color:inherit;text-decoration:none}\n"
     "}\n";
 
 static void head(page_t *pg)
