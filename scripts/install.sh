@@ -13,9 +13,11 @@ pkgs_libs=(libnghttp2-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler protob
            libcsv-dev libyaml-dev)
 # the lab's throwaway database and the reference tools the benchmarks compare against
 pkgs_tools=(postgresql wrk nghttp2-client nginx-light util-linux procps time)
+# the browser the report's test opens report.html in, headless (tests/integration/test_report.c)
+pkgs_browser=(chromium)
 
 missing=()
-for p in "${pkgs_build[@]}" "${pkgs_libs[@]}" "${pkgs_tools[@]}"; do
+for p in "${pkgs_build[@]}" "${pkgs_libs[@]}" "${pkgs_tools[@]}" "${pkgs_browser[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
         missing+=("$p")
     fi

@@ -9,6 +9,7 @@
 #include "lab/gen.h"
 #include "lab/run.h"
 #include "load/cli.h"
+#include "report/report.h"
 #include "serve/services.h"
 #include "verify/verify.h"
 
@@ -35,6 +36,7 @@ static const struct {
     {"verdict", "[DIR]", "which language per workload for a team, why, and the bill", cmd_verdict},
     {"claims", "[DIR]", "the published Go and Rust claims, checked against a run", cmd_claims},
     {"decide", "MESH.yaml", "a mesh of services: keep or move each, and the bill", cmd_decide},
+    {"report", "[DIR]", "report.html: a run's results as one page with charts", cmd_report},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

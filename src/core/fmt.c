@@ -30,7 +30,9 @@ void fmt_duration(char *out, size_t n, double ns)
 
 void fmt_bytes(char *out, size_t n, double b)
 {
-    if (b < 1024)
+    if (!isfinite(b) || b < 0)
+        snprintf(out, n, "-");
+    else if (b < 1024)
         snprintf(out, n, "%.0fB", b);
     else if (b < 1024.0 * 1024)
         sig3(out, n, b / 1024, "KiB");
@@ -38,4 +40,19 @@ void fmt_bytes(char *out, size_t n, double b)
         sig3(out, n, b / (1024.0 * 1024), "MiB");
     else
         sig3(out, n, b / (1024.0 * 1024 * 1024), "GiB");
+}
+
+void fmt_count(char *out, size_t n, double v)
+{
+    double a = fabs(v);
+    if (!isfinite(v))
+        snprintf(out, n, "-");
+    else if (a < 999.5)
+        sig3(out, n, v, "");
+    else if (a < 999.5e3)
+        sig3(out, n, v / 1e3, "k");
+    else if (a < 999.5e6)
+        sig3(out, n, v / 1e6, "M");
+    else
+        sig3(out, n, v / 1e9, "G");
 }

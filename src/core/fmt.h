@@ -36,9 +36,13 @@ static inline size_t fmt_i64(char *out, int64_t v)
 
 /* ---- numbers for people ---- */
 
-/* "812µs", "1.25ms", "3.40s": three significant digits, unit chosen by magnitude. */
+/* "812µs", "1.25ms", "3.40s": three significant digits, unit chosen by magnitude; "-" when
+ * not finite or negative. */
 void fmt_duration(char *out, size_t n, double ns);
 /* "512B", "1.5KiB", "38.2MiB", "1.21GiB". */
 void fmt_bytes(char *out, size_t n, double bytes);
+/* A count or a rate: "441", "3.80k", "51.9k", "133k", "1.25M"; three significant digits from
+ * 1000 up ("7.17", "0.52" below 10). "-" when not finite. */
+void fmt_count(char *out, size_t n, double v);
 
 #endif

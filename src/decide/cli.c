@@ -17,18 +17,6 @@
 #include "decide/profile.h"
 #include "decide/verdict.h"
 
-#define MAX_WORKLOADS 8
-
-/* Everything a verdict needs, loaded once. Large: static in each command. */
-typedef struct {
-    figures_t f;
-    profile_t p;
-    prices_t prices;
-    const price_t *type;
-    double traffic;
-    verdict_t v[MAX_WORKLOADS];
-    int nv;
-} decision_t;
 
 int decide_parse_traffic(const char *arg, void *dst, char *why, size_t whylen)
 {
@@ -71,14 +59,14 @@ int decide_check(const decide_opts_t *o, char *err, size_t errlen)
     return load_profile(&d, o, err, errlen);
 }
 
-static int load_inputs(decision_t *d, const char *dir, const decide_opts_t *o, char *err,
-                       size_t errlen)
+int decide_load(decision_t *d, const char *dir, const decide_opts_t *o, char *err,
+                size_t errlen)
 {
     if (load_profile(d, o, err, errlen) != 0 || figures_load(&d->f, dir, err, errlen) != 0)
         return -1;
     /* One verdict per workload, in the run's order. */
     d->nv = 0;
-    for (int i = 0; i < d->f.n && d->nv < MAX_WORKLOADS; i++) {
+    for (int i = 0; i < d->f.n && d->nv < DECIDE_MAX_WORKLOADS; i++) {
         bool seen = false;
         for (int k = 0; k < d->nv; k++)
             seen |= !strcmp(d->v[k].workload, d->f.cells[i].workload);
@@ -89,6 +77,7 @@ static int load_inputs(decision_t *d, const char *dir, const decide_opts_t *o, c
                         d->f.cells[i].workload);
         verdict_decide(&c, &d->v[d->nv++]);
     }
+    d->nclaims = claims_check(&d->f, d->claims, CLAIMS_MAX);
     return 0;
 }
 
@@ -168,10 +157,10 @@ int decide_after_run(const char *dir, const decide_opts_t *o, FILE *out, char *e
                      size_t errlen)
 {
     static decision_t d;
-    if (load_inputs(&d, dir, o, err, errlen) != 0)
+    if (decide_load(&d, dir, o, err, errlen) != 0)
         return -1;
-    static claim_t claims[CLAIMS_MAX];
-    int nc = claims_check(&d.f, claims, CLAIMS_MAX);
+    const claim_t *claims = d.claims;
+    int nc = d.nclaims;
     print_verdicts(out, &d, o);
     fprintf(out, "\nthe published claims, checked (tier idiomatic):\n");
     claims_print(out, claims, nc);
@@ -246,7 +235,7 @@ int cmd_verdict(int argc, char **argv)
     const char *dir = first < argc ? argv[first] : "results";
     static decision_t d;
     char err[512];
-    if (load_inputs(&d, dir, &o, err, sizeof err) != 0) {
+    if (decide_load(&d, dir, &o, err, sizeof err) != 0) {
         sb_warn("verdict", "%s", err);
         return 2;
     }

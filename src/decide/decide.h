@@ -8,11 +8,41 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "decide/claims.h"
+#include "decide/figures.h"
+#include "decide/prices.h"
+#include "decide/profile.h"
+#include "decide/verdict.h"
+
+#define DECIDE_MAX_WORKLOADS 8
+
 typedef struct {
     const char *profile;          /* a profile.yaml, or NULL: the shipped example */
     const char *prices;           /* a prices.yaml, or NULL: the shipped one */
     double traffic_rps;           /* 0: the profile's peak */
 } decide_opts_t;
+
+/* Everything the verdict and the claims need, and what they say: the figures of a results
+ * folder, the profile and prices, a verdict per workload (in the run's order) and the claims
+ * checked. Large (the figures), and the verdicts point into it: keep one in static storage and
+ * do not copy it. */
+typedef struct {
+    figures_t f;
+    profile_t p;
+    prices_t prices;
+    const price_t *type;          /* the profile's instance type, in prices */
+    double traffic;               /* --traffic, else the profile's peak */
+    verdict_t v[DECIDE_MAX_WORKLOADS];
+    int nv;
+    claim_t claims[CLAIMS_MAX];
+    int nclaims;
+} decision_t;
+
+/* DIR's results.json, o's profile and prices, then every verdict and claim into d: what
+ * `stackbench verdict DIR` and `stackbench claims DIR` print, for the report to show. 0, or -1
+ * with one line in err (an unreadable results folder, a bad profile or prices file). */
+int decide_load(decision_t *d, const char *dir, const decide_opts_t *o, char *err,
+                size_t errlen);
 
 /* The --traffic flag's parser (opt_fn_cb): a positive number of requests per second. */
 int decide_parse_traffic(const char *arg, void *dst, char *why, size_t whylen);

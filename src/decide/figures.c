@@ -54,13 +54,12 @@ static bool boolean(slice_t obj, const char *key)
     return member(obj, key, &v) && v.n == 4 && !memcmp(v.p, "true", 4);
 }
 
-/* A string member into out (the few escapes our writer makes decoded; a \u escape kept as
- * written: these are labels for people); "" when missing or not a string. */
-static void str(slice_t obj, const char *key, char *out, size_t cap)
+/* A string value into out (the few escapes our writer makes decoded; a \u escape kept as
+ * written: these are labels for people); "" when it is not a string. */
+static void str_value(slice_t v, char *out, size_t cap)
 {
     out[0] = 0;
-    slice_t v;
-    if (!member(obj, key, &v) || v.n < 2 || v.p[0] != '"')
+    if (v.n < 2 || v.p[0] != '"')
         return;
     size_t k = 0;
     for (size_t i = 1; i + 1 < v.n && k + 1 < cap; i++) {
@@ -71,7 +70,66 @@ static void str(slice_t obj, const char *key, char *out, size_t cap)
         }
         out[k++] = c;
     }
+    /* Cut short: not inside a UTF-8 sequence (the page would show a broken character). */
+    if (k + 1 == cap && k > 0 && (unsigned char)out[k - 1] >= 0x80) {
+        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
+            k--;
+        if (k > 0 && (unsigned char)out[k - 1] >= 0xC0)
+            k--;
+    }
     out[k] = 0;
+}
+
+/* A string member into out; "" when missing or not a string. */
+static void str(slice_t obj, const char *key, char *out, size_t cap)
+{
+    slice_t v = {"", 0};
+    member(obj, key, &v);
+    str_value(v, out, cap);
+}
+
+/* Calls fn(element, arg) on each element of the array v. */
+static void elements(slice_t v, void (*fn)(slice_t, void *), void *arg)
+{
+    json_elements_t it;
+    const char *e;
+    size_t en;
+    if (json_elements_begin(&it, v.p, v.n) != 0)
+        return;
+    while (json_elements_next(&it, &e, &en))
+        fn((slice_t){e, en}, arg);
+}
+
+/* obj.key, an array of strings, into list[max][cap]; returns how many. */
+static int str_list(slice_t obj, const char *key, char *list, size_t cap, int max)
+{
+    slice_t a;
+    json_elements_t it;
+    const char *e;
+    size_t en;
+    int n = 0;
+    if (!member(obj, key, &a) || json_elements_begin(&it, a.p, a.n) != 0)
+        return 0;
+    while (n < max && json_elements_next(&it, &e, &en))
+        str_value((slice_t){e, en}, list + (size_t)n++ * cap, cap);
+    return n;
+}
+
+static void add_point(slice_t e, void *arg)
+{
+    fig_spectrum_t *s = arg;
+    double p = num(e, "p"), us = num(e, "us");
+    if (s->n < FIG_MAX_SPECTRUM && !isnan(p) && !isnan(us))
+        s->pt[s->n++] = (fig_point_t){p, us};
+}
+
+/* obj.spectrum [{p, us}] into s (empty when absent: a results.json of before it). */
+static void read_spectrum(slice_t obj, fig_spectrum_t *s)
+{
+    s->n = 0;
+    slice_t a;
+    if (member(obj, "spectrum", &a))
+        elements(a, add_point, s);
 }
 
 static const char *const lang_keys[LANG_N] = {"c", "go", "rust"};
@@ -82,6 +140,24 @@ static int lang_of(const char *s)
         if (!strcmp(s, lang_keys[l]))
             return l;
     return -1;
+}
+
+static void add_by_request(slice_t e, void *arg)
+{
+    fig_cell_t *c = arg;
+    if (c->nby_request >= FIG_MAX_BY_REQUEST)
+        return;
+    fig_by_request_t *b = &c->by_request[c->nby_request++];
+    str(e, "method", b->method, sizeof b->method);
+    str(e, "target", b->target, sizeof b->target);
+    b->requests = num(e, "requests");
+    b->errors = num(e, "errors");
+    slice_t lat;
+    bool have = member(e, "latency_us", &lat);
+    b->p50_us = have ? num(lat, "p50") : NAN;
+    b->p90_us = have ? num(lat, "p90") : NAN;
+    b->p99_us = have ? num(lat, "p99") : NAN;
+    b->p999_us = have ? num(lat, "p999") : NAN;
 }
 
 static void read_cell(slice_t c, fig_cell_t *out)
@@ -101,23 +177,44 @@ static void read_cell(slice_t c, fig_cell_t *out)
     out->ok = !strcmp(status, "ok");
     str(c, "reason", out->reason, sizeof out->reason);
     out->load_bound = boolean(c, "load_bound");
+    out->load_cpu_share = num(c, "load_cpu_share");
+    out->requests = num(c, "requests");
+    out->errors = num(c, "errors");
+    out->threads = num(c, "threads");
     out->rps = num(c, "rps");
     slice_t lat;
     bool have_lat = member(c, "latency_us", &lat);
     out->p50_us = have_lat ? num(lat, "p50") : NAN;
     out->p99_us = have_lat ? num(lat, "p99") : NAN;
     out->p999_us = have_lat ? num(lat, "p999") : NAN;
+    out->p90_us = have_lat ? num(lat, "p90") : NAN;
+    out->max_us = have_lat ? num(lat, "max") : NAN;
+    out->mean_us = have_lat ? num(lat, "mean") : NAN;
+    read_spectrum(c, &out->spectrum);
     out->cpu_us_per_req = num(c, "cpu_us_per_req");
     out->db_cpu_us_per_req = num(c, "db_cpu_us_per_req");
+    out->db_cpu_share = num(c, "db_cpu_share");
+    out->db_round_trips_per_req = num(c, "db_round_trips_per_req");
+    out->db_commits_per_req = num(c, "db_commits_per_req");
     out->rss_peak_kib = num(c, "rss_peak_kib");
+    out->rss_mean_kib = num(c, "rss_mean_kib");
     out->startup_ms = num(c, "startup_ms");
     out->idle_rss_kib = num(c, "idle_rss_kib");
+    slice_t by;
+    if (member(c, "by_request", &by))
+        elements(by, add_by_request, out);
     out->eq_rate = out->eq_achieved = NAN;
     out->eq_p50_us = out->eq_p99_us = out->eq_p999_us = out->eq_max_us = NAN;
+    out->eq_requests = out->eq_errors = out->eq_p9999_us = out->eq_mean_us = NAN;
     out->gc_pause_p99_us = out->gc_pause_max_us = NAN;
+    out->gc_pauses = out->gc_cycles = out->window_ms = out->sweep_max_rps = NAN;
     if (!out->ok) {
         out->rps = out->cpu_us_per_req = out->db_cpu_us_per_req = NAN;
         out->p50_us = out->p99_us = out->p999_us = out->rss_peak_kib = NAN;
+        out->p90_us = out->max_us = out->mean_us = out->rss_mean_kib = NAN;
+        out->db_cpu_share = out->db_round_trips_per_req = out->db_commits_per_req = NAN;
+        out->spectrum.n = 0;
+        out->nby_request = 0;
     }
 }
 
@@ -128,6 +225,34 @@ static fig_cell_t *find(figures_t *f, const char *workload, const char *name, co
             !strcmp(f->cells[i].tier, tier))
             return &f->cells[i];
     return NULL;
+}
+
+static void add_window(slice_t e, void *arg)
+{
+    fig_cell_t *c = arg;
+    if (c->nwindows < FIG_MAX_WINDOWS)
+        c->windows[c->nwindows++] = (fig_window_t){num(e, "t_ms"), num(e, "count"), num(e, "p99_us"),
+                                                     num(e, "max_us")};
+}
+
+static void add_sweep_point(slice_t e, void *arg)
+{
+    fig_cell_t *c = arg;
+    if (c->nsweep >= FIG_MAX_SWEEP)
+        return;
+    fig_sweep_point_t *p = &c->sweep[c->nsweep++];
+    p->pct = num(e, "pct");
+    p->rate = num(e, "rate");
+    p->achieved = num(e, "rate_achieved");
+    p->errors = num(e, "errors");
+    p->ran = boolean(e, "ran");
+    p->held = boolean(e, "held");
+    slice_t lat;
+    bool have = p->ran && member(e, "latency_us", &lat);
+    p->p50_us = have ? num(lat, "p50") : NAN;
+    p->p99_us = have ? num(lat, "p99") : NAN;
+    p->p999_us = have ? num(lat, "p999") : NAN;
+    p->max_us = have ? num(lat, "max") : NAN;
 }
 
 static void read_equal(slice_t e, figures_t *f)
@@ -141,18 +266,46 @@ static void read_equal(slice_t e, figures_t *f)
     c->eq_held = boolean(e, "held");
     c->eq_rate = num(e, "rate");
     c->eq_achieved = num(e, "rate_achieved");
+    str(e, "reason", c->eq_reason, sizeof c->eq_reason);
+    c->eq_requests = num(e, "requests");
+    c->eq_errors = num(e, "errors");
     slice_t lat;
     if (c->eq_ran && member(e, "latency_us", &lat)) {
         c->eq_p50_us = num(lat, "p50");
         c->eq_p99_us = num(lat, "p99");
         c->eq_p999_us = num(lat, "p999");
         c->eq_max_us = num(lat, "max");
+        c->eq_p9999_us = num(lat, "p9999");
+        c->eq_mean_us = num(lat, "mean");
     }
     slice_t gc;
     if (member(e, "gc", &gc)) {
         c->gc_pause_p99_us = num(gc, "pause_p99_us");
         c->gc_pause_max_us = num(gc, "pause_max_us");
+        c->gc_pauses = num(gc, "pauses");
+        c->gc_cycles = num(gc, "cycles");
     }
+    if (c->eq_ran)
+        read_spectrum(e, &c->eq_spectrum);
+    c->window_ms = num(e, "window_ms");
+    slice_t w;
+    c->nwindows = 0;
+    if (c->eq_ran && member(e, "windows", &w))
+        elements(w, add_window, c);
+}
+
+/* A sweep entry: its points into the cell it belongs to. */
+static void read_sweep(slice_t e, figures_t *f)
+{
+    fig_cell_t key;
+    read_cell(e, &key);
+    fig_cell_t *c = find(f, key.workload, key.name, key.tier);
+    slice_t pts;
+    if (!c || !member(e, "points", &pts))
+        return;
+    c->sweep_max_rps = num(e, "max_rps");
+    c->nsweep = 0;
+    elements(pts, add_sweep_point, c);
 }
 
 static void read_dev(slice_t d, figures_t *f)
@@ -175,6 +328,8 @@ static void read_dev(slice_t d, figures_t *f)
     o->deps_direct = have_deps ? num(deps, "direct") : NAN;
     o->deps_total = have_deps ? num(deps, "total") : NAN;
     o->loc_shared = NAN;
+    o->cached = boolean(d, "cached");
+    str(d, "toolchain", o->toolchain, sizeof o->toolchain);
     if (member(d, "loc", &loc)) {
         json_elements_t it;
         const char *v;
@@ -235,24 +390,63 @@ int figures_parse(figures_t *f, const char *name, const char *text, size_t len, 
         snprintf(err, errlen, "%s: not the results.json of a stackbench run", name);
         return -1;
     }
+    str(root, "stackbench", f->version, sizeof f->version);
     str(root, "date", f->date, sizeof f->date);
+    f->memory_kib = NAN;
     if (member(root, "machine", &m)) {
         str(m, "cpu_model", f->cpu_model, sizeof f->cpu_model);
         str(m, "kernel", f->kernel, sizeof f->kernel);
         double cores = num(m, "cores");
         f->cores = isnan(cores) ? 0 : (int)cores;
+        f->memory_kib = num(m, "memory_kib");
     }
-    f->duration_s = NAN;
+    if (member(root, "versions", &m)) {
+        json_members_t it;
+        const char *k, *value;
+        size_t k_len, value_len;
+        if (json_members_begin(&it, m.p, m.n) == 0)
+            while (f->nversions < FIG_MAX_LIST &&
+                   json_members_next(&it, &k, &k_len, &value, &value_len)) {
+                int i = f->nversions++;
+                snprintf(f->versions[i].name, sizeof f->versions[i].name, "%.*s", (int)k_len, k);
+                str_value((slice_t){value, value_len}, f->versions[i].text, sizeof f->versions[i].text);
+            }
+    }
+    f->duration_s = f->warmup_s = f->connections = f->load_threads = f->rate = f->pool = NAN;
     if (member(root, "flags", &m)) {
         f->duration_s = num(m, "duration_s");
-        char cpus[256];
+        f->warmup_s = num(m, "warmup_s");
+        f->connections = num(m, "connections");
+        f->load_threads = num(m, "load_threads");
+        f->rate = num(m, "rate"); /* "max": NAN */
+        str(m, "command", f->command, sizeof f->command);
+        f->nlangs = str_list(m, "langs", f->langs[0], sizeof f->langs[0], FIG_MAX_LIST);
+        f->nworkloads = str_list(m, "workloads", f->workloads[0], sizeof f->workloads[0],
+                                 FIG_MAX_LIST);
         cpuset_t set;
-        str(m, "cpus_service", cpus, sizeof cpus);
-        f->service_cpus = cpus[0] && cpuset_parse(cpus, &set) > 0 ? cpuset_count(&set) : 0;
+        str(m, "cpus_service", f->cpus_service, sizeof f->cpus_service);
+        f->service_cpus = f->cpus_service[0] && cpuset_parse(f->cpus_service, &set) > 0
+                              ? cpuset_count(&set)
+                              : 0;
+        str(m, "cpus_load", f->cpus_load, sizeof f->cpus_load);
+        slice_t db;
+        if (member(m, "database", &db) && db.n > 0 && db.p[0] == '{') {
+            f->database = true;
+            f->db_managed = boolean(db, "managed");
+            str(db, "cpus", f->cpus_db, sizeof f->cpus_db);
+            f->pool = num(db, "pool");
+        }
     }
+    f->equal_load_s = NAN;
     f->equal_load_pct = member(root, "equal_load", &m) ? num(m, "pct") : NAN;
+    f->have_equal = member(root, "equal_load", &m) && m.n > 0 && m.p[0] == '{';
+    if (f->have_equal)
+        f->equal_load_s = num(m, "duration_s");
+    f->have_sweep = member(root, "sweep", &m) && m.n > 0 && m.p[0] == '[';
+    f->have_dev = member(root, "dev", &m) && m.n > 0 && m.p[0] == '{';
     each(root, "cells", NULL, add_cell, f);
     each(root, "equal_load", "cells", read_equal, f);
+    each(root, "sweep", NULL, read_sweep, f);
     each(root, "dev", "langs", read_dev, f);
     return 0;
 }

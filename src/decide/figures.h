@@ -1,8 +1,11 @@
 /* figures: what a run measured, read back from its results.json, in the shape the decision
- * needs: per workload and implementation its throughput, CPU and memory per request, latency at
- * its maximum and at equal load, GC pauses, start-up; per language what it costs to build. The
- * decision reads only this file, so that `stackbench verdict DIR` on an old run and the verdict
- * at the end of `stackbench run` are one computation. A figure that was not measured is NAN. */
+ * and the report need: per workload and implementation its throughput, CPU and memory per
+ * request, latency at its maximum (with its percentile spectrum) and at equal load (with its
+ * 100 ms windows), GC pauses, start-up, the sweep's curve; per language what it costs to build;
+ * the machine, the toolchains and the flags of the run. The decision and the report read only
+ * this file, so that `stackbench verdict DIR` or `stackbench report DIR` on an old run and what
+ * `stackbench run` says at its end are one computation. A figure that was not measured is NAN.
+ */
 #ifndef SB_DECIDE_FIGURES_H
 #define SB_DECIDE_FIGURES_H
 
@@ -12,6 +15,38 @@
 #include "decide/profile.h"
 
 #define FIG_MAX_CELLS 64
+#define FIG_MAX_SPECTRUM 128          /* results.json keeps about 90 */
+#define FIG_MAX_WINDOWS 200
+#define FIG_MAX_SWEEP 8
+#define FIG_MAX_BY_REQUEST 8
+#define FIG_MAX_LIST 8
+
+/* A run's percentile spectrum: percentile points {pct, us} (results.json `spectrum`), not a
+ * histogram; the last is the max at 100 %. */
+typedef struct {
+    double pct, us;
+} fig_point_t;
+typedef struct {
+    int n;
+    fig_point_t pt[FIG_MAX_SPECTRUM];
+} fig_spectrum_t;
+
+/* A kind of request of a mix (sql): its answers and latency. */
+typedef struct {
+    char method[8], target[64];
+    double requests, errors, p50_us, p90_us, p99_us, p999_us;
+} fig_by_request_t;
+
+/* An equal-load window: the answers completing in it, their p99 and max. */
+typedef struct {
+    double t_ms, count, p99_us, max_us;
+} fig_window_t;
+
+/* A point of the sweep: open loop at pct % of the cell's own maximum. */
+typedef struct {
+    double pct, rate, achieved, errors, p50_us, p99_us, p999_us, max_us;
+    bool ran, held;
+} fig_sweep_point_t;
 
 typedef struct {
     char workload[16];
@@ -19,24 +54,48 @@ typedef struct {
     int lang;                     /* lang_t, or -1: not one of the three (a user's) */
     char tier[24], framework[64], does[96], db_strategy[32];
     bool ok;                      /* every stage held; else reason */
-    char reason[256];
+    char reason[512];
     bool load_bound;              /* the load engine, not the service, was the limit */
-    double rps;                   /* at its maximum (closed loop) */
+    double load_cpu_share;        /* load CPU used / load CPU available */
+    /* At its maximum (closed loop). A failed cell's measured figures are NAN (never used as if
+     * it had passed); its requests and errors are kept. */
+    double requests, errors, threads;
+    double rps;
     double p50_us, p99_us, p999_us;
+    double p90_us, max_us, mean_us;
+    fig_spectrum_t spectrum;      /* empty for a failed cell */
     double cpu_us_per_req;        /* the service's CPU per request */
     double db_cpu_us_per_req;     /* sql: the database's; NAN when not metered */
-    double rss_peak_kib;
+    double db_cpu_share;          /* sql: of the database's CPUs */
+    double db_round_trips_per_req, db_commits_per_req; /* sql: statements, commits; NAN */
+    double rss_peak_kib, rss_mean_kib;
     double startup_ms, idle_rss_kib;
+    /* A mix (sql): each kind of request on its own. */
+    int nby_request;
+    fig_by_request_t by_request[FIG_MAX_BY_REQUEST];
     /* The equal-load block: every implementation of the workload at one rate. */
     bool eq_ran, eq_held;
     double eq_rate, eq_achieved;
     double eq_p50_us, eq_p99_us, eq_p999_us, eq_max_us;
     double gc_pause_p99_us, gc_pause_max_us; /* Go: the runtime's pauses during it; NAN: none
                                               * known (no GC, or not reported) */
+    char eq_reason[256];          /* why it did not run or did not hold its rate */
+    double eq_requests, eq_errors, eq_p9999_us, eq_mean_us;
+    double gc_pauses, gc_cycles;  /* NAN: not known */
+    fig_spectrum_t eq_spectrum;
+    double window_ms;             /* each window's length (100) */
+    int nwindows;                 /* p99 and max of the answers completing in each window */
+    fig_window_t windows[FIG_MAX_WINDOWS];
+    /* --sweep: open loop at a share of its own maximum (nsweep 0: not swept). */
+    int nsweep;
+    double sweep_max_rps;
+    fig_sweep_point_t sweep[FIG_MAX_SWEEP];
 } fig_cell_t;
 
 typedef struct {
     bool known;                   /* the run measured this language's development figures */
+    bool cached;                  /* taken from the cache (same sources) */
+    char toolchain[128];
     double clean_wall_s, clean_cpu_s, incr_wall_s, incr_cpu_s;
     double binary_bytes, stripped_bytes;
     double deps_direct, deps_total;
@@ -50,10 +109,30 @@ typedef struct {
 
 typedef struct {
     char dir[4096];               /* where results.json was read */
+    char version[32];             /* the stackbench that wrote it */
     char date[40], cpu_model[128], kernel[64];
     int cores;
+    double memory_kib;
+    /* versions: each toolchain as it names itself ("c": the compiler's first line). */
+    int nversions;
+    struct {
+        char name[16], text[160];
+    } versions[FIG_MAX_LIST];
+    /* flags: the command line and what it set. */
+    char command[1024];
+    char langs[FIG_MAX_LIST][32], workloads[FIG_MAX_LIST][16];
+    int nlangs, nworkloads;
     int service_cpus;             /* the CPUs the services were pinned to (0: not known) */
+    char cpus_service[128], cpus_load[128];
+    double load_threads, connections, warmup_s;
+    double rate;                  /* open loop at this rate; NAN: max (closed loop) */
+    bool database;                /* sql ran: the database below says where */
+    bool db_managed;              /* a throwaway PostgreSQL of the lab's (else --pg-url) */
+    char cpus_db[128];
+    double pool;
     double duration_s, equal_load_pct;
+    bool have_equal, have_sweep, have_dev; /* the blocks that are not null */
+    double equal_load_s;          /* each equal-load cell's measured time */
     fig_cell_t cells[FIG_MAX_CELLS];
     int n;
     fig_dev_t dev[LANG_N];

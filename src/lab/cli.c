@@ -12,6 +12,7 @@
 #include "lab/results.h"
 #include "lab/run.h"
 #include "lab/workloads.h"
+#include "report/report.h"
 
 static int parse_workloads(const char *arg, void *dst, char *why, size_t whylen)
 {
@@ -265,7 +266,8 @@ int cmd_run(int argc, char **argv)
                  "dependencies, its code lines (kept in ~/.cache/stackbench/dev while the sources\n"
                  "are the same). Prints the tables and writes results.json and results.md; then\n"
                  "the verdict for a profile and the published claims checked (stackbench verdict,\n"
-                 "stackbench claims), also in verdict.json, claims.json and results.md.",
+                 "stackbench claims), also in verdict.json, claims.json and results.md; last,\n"
+                 "report.html, the page of stackbench report.",
         .opts = opts,
     };
     int first = opt_parse(&cmd, argc, argv);
@@ -328,6 +330,14 @@ int cmd_run(int argc, char **argv)
         }
         printf("\nwritten: %s/results.json, results.md, verdict.json, claims.json\n",
                cfg.out_dir);
+        /* The page, from the results.json just written, as `stackbench report` makes it. */
+        char page[4200];
+        if (report_write(cfg.out_dir, NULL, &decide, page, sizeof page, err, sizeof err) != 0) {
+            sb_warn("run", "%s", err);
+            rc = 1;
+        } else {
+            printf("report:  %s (any browser, offline)\n", page);
+        }
     }
     int failed = 0;
     for (int i = 0; i < ncells; i++)

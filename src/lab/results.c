@@ -388,6 +388,22 @@ static void write_labels(jsonw_t *w, const lab_cell_t *c)
     c->db_strategy ? jsonw_str(w, c->db_strategy) : jsonw_null(w);
 }
 
+/* spectrum [{p, us}]: the run's percentile points (lab_spectrum_t), not its histogram. */
+static void write_spectrum(jsonw_t *w, const lab_spectrum_t *s, int decimals)
+{
+    jsonw_key(w, "spectrum");
+    jsonw_arr_begin(w);
+    for (int k = 0; k < s->n; k++) {
+        jsonw_obj_begin(w);
+        jsonw_key(w, "p");
+        jsonw_double(w, s->pt[k].pct, 6);
+        jsonw_key(w, "us");
+        jsonw_double(w, s->pt[k].us, decimals);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}
+
 /* One open-loop run: its rate, what it achieved, its latency. */
 static void write_open(jsonw_t *w, const lab_open_t *o, bool windows)
 {
@@ -417,6 +433,7 @@ static void write_open(jsonw_t *w, const lab_open_t *o, bool windows)
     jsonw_obj_end(w);
     if (!windows)
         return;
+    write_spectrum(w, &o->spectrum, 1);
     jsonw_key(w, "gc");
     if (o->gc_known) {
         jsonw_obj_begin(w);
@@ -700,6 +717,7 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n,
             jsonw_double(&w, c->lat_us[k], 3);
         }
         jsonw_obj_end(&w);
+        write_spectrum(&w, &c->spectrum, 3);
         jsonw_key(&w, "rss_peak_kib");
         jsonw_uint(&w, c->rss_peak_kib);
         jsonw_key(&w, "rss_mean_kib");

@@ -270,6 +270,16 @@ static uint64_t warm_up(cell_t *x, int64_t ns, double rate)
     return n;
 }
 
+void lab_spectrum(lab_spectrum_t *s, const hist_t *h)
+{
+    hist_point_t pt[LAB_SPECTRUM_MAX];
+    s->n = hist_spectrum(h, 5, 99.999, pt, LAB_SPECTRUM_MAX);
+    for (int i = 0; i < s->n; i++) {
+        s->pt[i].pct = pt[i].pct;
+        s->pt[i].us = (double)pt[i].value / 1e3;
+    }
+}
+
 /* The measured run, with the service's /proc sampled and the database's CPU read around it. */
 static int stage_measure(cell_t *x)
 {
@@ -298,6 +308,7 @@ static int stage_measure(cell_t *x)
         c->lat_us[i] = (double)hist_percentile(lr->latency, pct[i]) / 1e3;
     c->lat_us[4] = (double)hist_max(lr->latency) / 1e3;
     c->lat_us[5] = hist_mean(lr->latency) / 1e3;
+    lab_spectrum(&c->spectrum, lr->latency);
     c->rss_peak_kib = m.rss_peak_kib;
     c->rss_mean_kib = meter_rss_mean_kib(&m);
     c->threads = m.threads_max;
@@ -515,6 +526,7 @@ static void run_open(const lab_config_t *cfg, lab_db_t *db, lab_cell_t *c, const
             o->lat_us[k] = (double)hist_percentile(lr.latency, pct[k]) / 1e3;
         o->lat_us[4] = (double)hist_max(lr.latency) / 1e3;
         o->lat_us[5] = hist_mean(lr.latency) / 1e3;
+        lab_spectrum(&o->spectrum, lr.latency);
         /* The windows of the run itself (its drain excluded). */
         size_t nw = (size_t)(ns / WINDOW_NS);
         for (size_t w = 0; w < lr.nwindows && w < nw && w < LAB_MAX_WINDOWS; w++) {

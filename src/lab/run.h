@@ -28,6 +28,21 @@
 #define LAB_MAX_CELLS 64
 #define LAB_MAX_WINDOWS 200            /* 100 ms windows kept per equal-load cell */
 #define LAB_SWEEP_POINTS 6
+#define LAB_SPECTRUM_MAX 128           /* percentile points kept per run (about 90 are used) */
+
+/* A run's percentile spectrum: points {percentile, latency} read from its merged histogram
+ * (load/hist.h hist_spectrum, 5 ticks per half distance, 0 % to 99.999 %, then the max at
+ * 100 %), for the report's latency-by-percentile chart. Percentile points, not the encoded
+ * histogram: enough to draw it, nothing to merge. */
+typedef struct {
+    int n;
+    struct {
+        double pct, us;
+    } pt[LAB_SPECTRUM_MAX];
+} lab_spectrum_t;
+
+/* Fills s from h (nanoseconds). */
+void lab_spectrum(lab_spectrum_t *s, const hist_t *h);
 
 typedef struct {
     impl_opts_t impl;               /* languages, duration, connections, pool, CPUs, peers */
@@ -62,6 +77,7 @@ typedef struct {
     bool held;                      /* rate_achieved within 1 % of the target, no errors */
     uint64_t requests, errors, unsent;
     double lat_us[6];               /* p50, p99, p99.9, p99.99, max, mean */
+    lab_spectrum_t spectrum;
     int nwindows;                   /* the latency of each 100 ms, by completion time */
     struct {
         double p99_us, max_us;
@@ -84,6 +100,7 @@ typedef struct {
     uint64_t requests;
     double rps;
     double lat_us[6];               /* p50, p90, p99, p99.9, max, mean */
+    lab_spectrum_t spectrum;        /* of the measured run */
     uint64_t rss_peak_kib;
     double rss_mean_kib;
     double cpu_s;                   /* service CPU during the measured run */

@@ -252,3 +252,24 @@ int64_t hist_percentile(const hist_t *h, double p)
     }
     return h->max;
 }
+
+/* Each step is 100 / (ticks * 2^(k+1)) with k the halvings already made (floor(log2(100 / (100
+ * - p)))): 10 / 2^k for 5 ticks, exact in binary, so p lands on 50, 75, 87.5 ... exactly. */
+int hist_spectrum(const hist_t *h, int ticks_per_half, double last_pct, hist_point_t *out,
+                  int max)
+{
+    if (!h->total || max < 2 || ticks_per_half < 1)
+        return 0;
+    int n = 0;
+    out[n++] = (hist_point_t){0, h->min};
+    double p = 0;
+    while (n < max - 1) {
+        int k = (int)floor(log2(100.0 / (100.0 - p)));
+        p += 100.0 / (ticks_per_half * ldexp(1.0, k + 1));
+        if (p > last_pct || (100.0 - p) / 100.0 * (double)h->total < 1)
+            break;
+        out[n++] = (hist_point_t){p, hist_percentile(h, p)};
+    }
+    out[n++] = (hist_point_t){100, h->max};
+    return n;
+}

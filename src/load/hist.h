@@ -44,6 +44,21 @@ double hist_stdev(const hist_t *h);
  * p = 100 gives the exact max); p <= 0 gives hist_min(). 0 when empty. */
 int64_t hist_percentile(const hist_t *h, double p);
 
+/* The percentile spectrum: points {percentile, value} log-spaced towards 100 %, HdrHistogram's
+ * "percentile ticks per half distance" iteration (its outputPercentileDistribution): from 0 %
+ * (the min), ticks_per_half points for each halving of the distance to 100 % (ticks 5: 10, 20
+ * .. 50, then 55 .. 75, then 77.5 .. 87.5, ...), while the next percentile stays at most
+ * last_pct and leaves at least one recorded value above it, then 100 % (the max). So a chart
+ * on the x = log10(1 / (1 - p)) scale has evenly spaced points. These are percentile points
+ * read from the histogram, not the histogram's encoding. Returns how many were written (at
+ * most max, the last always the max; 0 when empty or max < 2). */
+typedef struct {
+    double pct;
+    int64_t value;
+} hist_point_t;
+int hist_spectrum(const hist_t *h, int ticks_per_half, double last_pct, hist_point_t *out,
+                  int max);
+
 /* Equivalent-value range of the bucket holding v: values in [lo, hi] are indistinguishable. */
 int64_t hist_lowest_equivalent(const hist_t *h, int64_t v);
 int64_t hist_highest_equivalent(const hist_t *h, int64_t v);

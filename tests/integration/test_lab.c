@@ -129,6 +129,31 @@ static bool top_str(const char *path)
     return false;
 }
 
+/* A spectrum at PATH: 0 % first, percentiles rising, latencies not falling, the max last at
+ * 100 %. */
+static void check_spectrum(const char *path, double max_us)
+{
+    int n = jsonq_len(json, json_len, path);
+    if (n < 20 || n > 128) {
+        fprintf(stderr, "    results.json: %s has %d points\n", path, n);
+        t_failures++;
+        return;
+    }
+    double prev_p = -1, prev_us = 0;
+    for (int i = 0; i < n; i++) {
+        char k[128];
+        snprintf(k, sizeof k, "%s.%d.p", path, i);
+        double p = num_at(k);
+        snprintf(k, sizeof k, "%s.%d.us", path, i);
+        double us = num_at(k);
+        CHECK(p > prev_p && us >= prev_us);
+        prev_p = p;
+        prev_us = us;
+    }
+    CHECK(prev_p == 100);
+    CHECK(fabs(prev_us - max_us) <= 0.1);
+}
+
 TEST(every_implementation_of_echo_every_figure_and_counts_match)
 {
     char dir[] = "/tmp/sb-lab-XXXXXX";
@@ -176,6 +201,10 @@ TEST(every_implementation_of_echo_every_figure_and_counts_match)
         CHECK(cell_num(c, "cpu_us_per_req") > 0);
         CHECK(cell_num(c, "threads") >= 1);
         CHECK(cell_num(c, "errors") == 0);
+        /* its latency by percentile, read from the histogram */
+        char sp[64];
+        snprintf(sp, sizeof sp, "cells.%d.spectrum", c);
+        check_spectrum(sp, cell_num(c, "latency_us.max"));
         /* the fresh instance's start: to its first healthy answer, and its memory then */
         CHECK(cell_num(c, "startup_ms") > 0);
         CHECK(cell_num(c, "idle_rss_kib") > 0);
@@ -201,6 +230,10 @@ TEST(every_implementation_of_echo_every_figure_and_counts_match)
                 CHECK(v >= prev);
                 prev = v;
             }
+            snprintf(k, sizeof k, "equal_load.cells.%d.latency_us.max", e);
+            double eq_max = num_at(k);
+            snprintf(k, sizeof k, "equal_load.cells.%d.spectrum", e);
+            check_spectrum(k, eq_max);
             snprintf(k, sizeof k, "equal_load.cells.%d.windows", e);
             CHECK(jsonq_len(json, json_len, k) >= 5); /* a second in 100 ms windows */
             snprintf(k, sizeof k, "equal_load.cells.%d.gc", e);

@@ -2,6 +2,7 @@
 #include "t.h"
 
 #include <errno.h>
+#include <math.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -87,8 +88,27 @@ TEST(fmt_three_significant_digits)
     CHECK_STR(s, "3.40s");
     fmt_bytes(s, sizeof s, 1536);
     CHECK_STR(s, "1.50KiB");
+    fmt_bytes(s, sizeof s, NAN);
+    CHECK_STR(s, "-");
+    fmt_duration(s, sizeof s, NAN);
+    CHECK_STR(s, "-");
+}
+
+TEST(fmt_count_three_significant_digits_with_k_and_m)
+{
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {{441, "441"}, {3802, "3.80k"}, {51887, "51.9k"}, {133010, "133k"},
+                 {999499, "999k"}, {999500, "1.00M"}, {1.25e6, "1.25M"}, {7.17, "7.17"},
+                 {0.523, "0.52"}, {0, "0.00"}, {-2500, "-2.50k"}, {NAN, "-"}, {INFINITY, "-"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char s[32];
+        fmt_count(s, sizeof s, cases[i].v);
+        CHECK_STR(s, cases[i].want);
+    }
 }
 
 T_MAIN(T(buf_append_consume_reserve_keeps_content),
        T(buf_files_round_trip_and_a_missing_one_says_why), T(opt_durations), T(opt_sizes_and_ints),
-       T(fmt_three_significant_digits))
+       T(fmt_three_significant_digits), T(fmt_count_three_significant_digits_with_k_and_m))

@@ -531,7 +531,7 @@ static const char results[] =
 
 TEST(results_json_is_read_back)
 {
-    figures_t f;
+    static figures_t f; /* large: the spectra and windows of 64 cells */
     char err[256];
     CHECK_INT(figures_parse(&f, "r.json", results, sizeof results - 1, err, sizeof err), 0);
     CHECK_INT(f.n, 2);
@@ -565,7 +565,7 @@ TEST(results_json_is_read_back)
 
 TEST(results_json_that_is_not_one_is_refused)
 {
-    figures_t f;
+    static figures_t f;
     char err[256];
     CHECK_INT(figures_parse(&f, "r.json", "{\"a\": 1}", 8, err, sizeof err), -1);
     CHECK_STR(err, "r.json: not the results.json of a stackbench run");
@@ -573,6 +573,127 @@ TEST(results_json_that_is_not_one_is_refused)
     CHECK_STR(err, "r.json: not JSON at byte 6: unexpected end of input");
     CHECK_INT(figures_load(&f, "/nonexistent", err, sizeof err), -1);
     CHECK_STR(err, "/nonexistent/results.json: No such file or directory");
+}
+
+/* What the report reads beyond the decision: the machine, the toolchains, the flags, each
+ * cell's spectrum and mix, the equal-load windows and GC counts, the sweep. */
+static const char report_results[] =
+    "{\"stackbench\": \"0.1.0\", \"date\": \"2025-01-02T03:04:05Z\",\n"
+    " \"machine\": {\"cpu_model\": \"Xeon <b>\", \"cores\": 2, \"kernel\": \"Linux 6\",\n"
+    "   \"memory_kib\": 4096},\n"
+    " \"versions\": {\"c\": \"cc 12\", \"go\": \"go1.26\"},\n"
+    " \"flags\": {\"command\": \"stackbench run --langs 'c'\", \"langs\": [\"c\", \"go\"],\n"
+    "   \"workloads\": [\"sql\", \"csv\"], \"duration_s\": 2, \"warmup_s\": 0.5,\n"
+    "   \"connections\": 16, \"rate\": \"max\", \"cpus_service\": \"0\", \"cpus_load\": \"1\",\n"
+    "   \"load_threads\": 1, \"database\": {\"managed\": true, \"cpus\": \"0\", \"pool\": 8}},\n"
+    " \"cells\": [\n"
+    "  {\"workload\": \"sql\", \"lang\": \"c\", \"name\": \"c\", \"tier\": \"tuned\",\n"
+    "   \"status\": \"ok\", \"reason\": \"\", \"requests\": 1000, \"rps\": 500, \"errors\": 0,\n"
+    "   \"latency_us\": {\"p50\": 10, \"p90\": 20, \"p99\": 30, \"p999\": 40, \"max\": 50,\n"
+    "   \"mean\": 12}, \"spectrum\": [{\"p\": 0, \"us\": 5}, {\"p\": 50, \"us\": 10},\n"
+    "   {\"p\": 100, \"us\": 50}], \"rss_peak_kib\": 2048, \"rss_mean_kib\": 1900,\n"
+    "   \"cpu_us_per_req\": 7, \"db_cpu_us_per_req\": 40, \"db_cpu_share\": 0.5,\n"
+    "   \"db_round_trips_per_req\": 1, \"db_commits_per_req\": 0.2,\n"
+    "   \"by_request\": [{\"method\": \"GET\", \"target\": \"/accounts/1\", \"requests\": 800,\n"
+    "   \"errors\": 1, \"latency_us\": {\"p50\": 9, \"p90\": 19, \"p99\": 29, \"p999\": 39}}]},\n"
+    "  {\"workload\": \"sql\", \"lang\": \"go\", \"name\": \"go\", \"tier\": \"idiomatic\",\n"
+    "   \"status\": \"failed\", \"reason\": \"start: <exit 1>\", \"requests\": 0,\n"
+    "   \"spectrum\": [{\"p\": 0, \"us\": 1}]}],\n"
+    " \"equal_load\": {\"pct\": 70, \"duration_s\": 1, \"cells\": [{\"workload\": \"sql\",\n"
+    "   \"lang\": \"c\", \"name\": \"c\", \"tier\": \"tuned\", \"rate\": 350, \"ran\": true,\n"
+    "   \"held\": false, \"reason\": \"could not hold\", \"requests\": 340,\n"
+    "   \"latency_us\": {\"p50\": 8, \"p99\": 28, \"p999\": 38, \"p9999\": 48, \"max\": 58,\n"
+    "   \"mean\": 9}, \"spectrum\": [{\"p\": 0, \"us\": 4}, {\"p\": 100, \"us\": 58}],\n"
+    "   \"gc\": {\"pauses\": 3, \"cycles\": 2, \"pause_p99_us\": 100, \"pause_max_us\": 120},\n"
+    "   \"window_ms\": 100, \"windows\": [{\"t_ms\": 0, \"count\": 35, \"p99_us\": 27,\n"
+    "   \"max_us\": 30}, {\"t_ms\": 100, \"count\": 0, \"p99_us\": 0, \"max_us\": 0}]}]},\n"
+    " \"sweep\": [{\"workload\": \"sql\", \"lang\": \"c\", \"name\": \"c\", \"tier\": \"tuned\",\n"
+    "   \"max_rps\": 500, \"points\": [{\"pct\": 10, \"rate\": 50, \"ran\": true, \"held\": true,\n"
+    "   \"rate_achieved\": 49.5, \"latency_us\": {\"p50\": 3, \"p99\": 6, \"p999\": 7,\n"
+    "   \"max\": 8}}, {\"pct\": 25, \"rate\": 125, \"ran\": false}]}],\n"
+    " \"dev\": {\"langs\": [{\"lang\": \"c\", \"cached\": true, \"toolchain\": \"cc 12\"}]}}\n";
+
+TEST(results_json_report_figures_are_read_back)
+{
+    static figures_t f;
+    char err[256];
+    CHECK_INT(figures_parse(&f, "r.json", report_results, sizeof report_results - 1, err,
+                            sizeof err), 0);
+    CHECK_STR(f.version, "0.1.0");
+    CHECK_STR(f.cpu_model, "Xeon <b>");
+    CHECK(f.memory_kib == 4096);
+    CHECK_INT(f.nversions, 2);
+    CHECK_STR(f.versions[1].name, "go");
+    CHECK_STR(f.versions[1].text, "go1.26");
+    CHECK_STR(f.command, "stackbench run --langs 'c'");
+    CHECK_INT(f.nlangs, 2);
+    CHECK_INT(f.nworkloads, 2);
+    CHECK_STR(f.workloads[1], "csv");
+    CHECK(f.warmup_s == 0.5 && f.connections == 16 && f.load_threads == 1);
+    CHECK(isnan(f.rate)); /* "max" */
+    CHECK_STR(f.cpus_load, "1");
+    CHECK(f.database && f.db_managed && f.pool == 8);
+    CHECK_STR(f.cpus_db, "0");
+    CHECK(f.have_equal && f.have_sweep && f.have_dev);
+    CHECK(f.equal_load_s == 1);
+    const fig_cell_t *c = figures_cell(&f, "sql", LANG_C, "tuned");
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK(c->requests == 1000 && c->errors == 0);
+    CHECK(c->p90_us == 20 && c->max_us == 50 && c->mean_us == 12);
+    CHECK(c->rss_mean_kib == 1900 && c->db_cpu_share == 0.5);
+    CHECK(c->db_round_trips_per_req == 1 && c->db_commits_per_req == 0.2);
+    CHECK_INT(c->spectrum.n, 3);
+    CHECK(c->spectrum.pt[1].pct == 50 && c->spectrum.pt[1].us == 10);
+    CHECK(c->spectrum.pt[2].pct == 100 && c->spectrum.pt[2].us == 50);
+    CHECK_INT(c->nby_request, 1);
+    CHECK_STR(c->by_request[0].target, "/accounts/1");
+    CHECK(c->by_request[0].requests == 800 && c->by_request[0].p999_us == 39);
+    /* equal load */
+    CHECK(c->eq_ran && !c->eq_held);
+    CHECK_STR(c->eq_reason, "could not hold");
+    CHECK(c->eq_requests == 340 && c->eq_p9999_us == 48 && c->eq_mean_us == 9);
+    CHECK(c->gc_pauses == 3 && c->gc_cycles == 2);
+    CHECK_INT(c->eq_spectrum.n, 2);
+    CHECK(c->window_ms == 100);
+    CHECK_INT(c->nwindows, 2);
+    CHECK(c->windows[0].count == 35 && c->windows[0].p99_us == 27 && c->windows[0].max_us == 30);
+    CHECK(c->windows[1].t_ms == 100 && c->windows[1].count == 0);
+    /* the sweep */
+    CHECK_INT(c->nsweep, 2);
+    CHECK(c->sweep_max_rps == 500);
+    CHECK(c->sweep[0].ran && c->sweep[0].held && c->sweep[0].achieved == 49.5);
+    CHECK(c->sweep[0].p99_us == 6 && c->sweep[0].max_us == 8);
+    CHECK(!c->sweep[1].ran && isnan(c->sweep[1].p99_us));
+    /* a failed cell: its reason, no figures, no spectrum */
+    const fig_cell_t *g = figures_cell(&f, "sql", LANG_GO, NULL);
+    CHECK(g && !g->ok);
+    if (g) {
+        CHECK_STR(g->reason, "start: <exit 1>");
+        CHECK_INT(g->spectrum.n, 0);
+        CHECK(isnan(g->max_us) && isnan(g->rss_mean_kib));
+        CHECK_INT(g->nsweep, 0);
+    }
+    CHECK(f.dev[LANG_C].known && f.dev[LANG_C].cached);
+    CHECK_STR(f.dev[LANG_C].toolchain, "cc 12");
+}
+
+/* A results.json of before the report: no spectrum, no sweep, equal load null. */
+TEST(results_json_without_the_report_figures_reads_empty)
+{
+    static figures_t f;
+    char err[256];
+    static const char old[] = "{\"stackbench\": \"0.1.0\", \"cells\": [{\"workload\": \"echo\",\n"
+                              " \"lang\": \"c\", \"name\": \"c\", \"tier\": \"tuned\", \"status\": \"ok\",\n"
+                              " \"rps\": 10}], \"equal_load\": null, \"sweep\": null, \"dev\": null}";
+    CHECK_INT(figures_parse(&f, "r.json", old, sizeof old - 1, err, sizeof err), 0);
+    CHECK_INT(f.n, 1);
+    CHECK_INT(f.cells[0].spectrum.n, 0);
+    CHECK_INT(f.cells[0].nwindows, 0);
+    CHECK(!f.have_equal && !f.have_sweep && !f.have_dev);
+    CHECK(!f.database && f.nversions == 0 && f.command[0] == 0);
+    CHECK(isnan(f.cells[0].max_us) && isnan(f.warmup_s));
 }
 
 /* ---- a mesh's plan ---- */
@@ -652,4 +773,6 @@ T_MAIN(T(cost_rounds_instances_up_and_prices_a_month), T(cost_an_exact_fit_is_no
        T(verdict_uses_the_idiomatic_tier_first), T(every_rule_has_an_id_and_a_line_for_readme),
        T(claim_gap_words), T(claim_range_words), T(claims_checked_against_the_idiomatic_cells),
        T(results_json_is_read_back), T(results_json_that_is_not_one_is_refused),
+       T(results_json_report_figures_are_read_back),
+       T(results_json_without_the_report_figures_reads_empty),
        T(plan_moves_only_what_pays), T(plan_refuses_an_unknown_instance_type))

@@ -475,6 +475,52 @@ TEST(stall_example_percentiles_and_mean)
     hist_free(h);
 }
 
+/* HdrHistogram's ticks per half distance, 5: 0, 10 .. 50, 55 .. 75, 77.5 .. 87.5, 88.75 ...,
+ * each point the histogram's own percentile, up to 99.999 %, then the max at 100 %. */
+TEST(spectrum_ticks_halve_towards_100_and_end_with_the_max)
+{
+    hist_t *h = engine_hist();
+    for (int64_t v = 1; v <= 1000000; v++)
+        hist_record(h, v * US / 10); /* 0.1 µs .. 100 ms, uniform: a million values */
+    hist_point_t pt[160];
+    int n = hist_spectrum(h, 5, 99.999, pt, 160);
+    static const double first[] = {0, 10, 20, 30, 40, 50, 55, 60, 65, 70, 75, 77.5, 80, 82.5,
+                                   85, 87.5, 88.75};
+    for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
+        CHECK(pt[i].pct == first[i]);
+    CHECK(pt[0].value == hist_min(h));
+    for (int i = 1; i < n - 1; i++) {
+        CHECK(pt[i].pct > pt[i - 1].pct && pt[i].pct <= 99.999);
+        CHECK(pt[i].value == hist_percentile(h, pt[i].pct));
+        CHECK(pt[i].value >= pt[i - 1].value);
+    }
+    /* 5 per halving: 100 / 2^17 % < 0.001 % left after 17 halvings, so 6 + 16 * 5 + the last
+     * ones before 99.999, and the max */
+    CHECK(n >= 80 && n <= 100);
+    CHECK(pt[n - 2].pct > 99.99);
+    CHECK(pt[n - 1].pct == 100 && pt[n - 1].value == hist_max(h));
+    hist_free(h);
+}
+
+/* A short run: the points stop where fewer than one value is left above them. */
+TEST(spectrum_of_few_values_stops_before_the_last_one_and_fits_max)
+{
+    hist_t *h = engine_hist();
+    for (int v = 1; v <= 100; v++)
+        hist_record(h, v * MS);
+    hist_point_t pt[160];
+    int n = hist_spectrum(h, 5, 99.999, pt, 160);
+    CHECK(n > 10);
+    for (int i = 1; i < n - 1; i++)
+        CHECK((100 - pt[i].pct) / 100 * 100 >= 1);
+    CHECK(pt[n - 1].pct == 100 && pt[n - 1].value == 100 * MS);
+    CHECK_INT(hist_spectrum(h, 5, 99.999, pt, 8), 8);
+    CHECK(pt[7].pct == 100);
+    hist_reset(h);
+    CHECK_INT(hist_spectrum(h, 5, 99.999, pt, 160), 0);
+    hist_free(h);
+}
+
 T_MAIN(T(new_rejects_bad_arguments), T(empty_histogram_reports_zeros),
        T(single_value_all_percentiles_equal_it_within_precision),
        T(uniform_1_to_1e6_percentiles_within_0_1_percent), T(relative_error_bounded_over_range),
@@ -485,4 +531,6 @@ T_MAIN(T(new_rejects_bad_arguments), T(empty_histogram_reports_zeros),
        T(merge_with_empty_keeps_min_and_max), T(merge_rejects_different_config),
        T(mean_and_stdev_match_exact_computation_within_precision),
        T(percentiles_match_sorted_random_values_within_precision), T(reset_clears_everything),
-       T(stall_example_percentiles_and_mean))
+       T(stall_example_percentiles_and_mean),
+       T(spectrum_ticks_halve_towards_100_and_end_with_the_max),
+       T(spectrum_of_few_values_stops_before_the_last_one_and_fits_max))
