@@ -200,9 +200,7 @@ static const char *const verdict_more =
     "  ship_fast, team_knows\n"
     "\n"
     "exit status: 0 verdict given, 2 bad flags, an unreadable results folder, or a\n"
-    "bad profile or prices file (file:line:column: what is wrong)\n"
-    "\n"
-    "reference: docs/verdict.md";
+    "bad profile or prices file (file:line:column: what is wrong)";
 
 int cmd_verdict(int argc, char **argv)
 {
@@ -265,9 +263,7 @@ int cmd_claims(int argc, char **argv)
                  "and confirmed, refuted, differs (with the factor) or not measurable here (with\n"
                  "why).",
         .opts = opts,
-        .more = "exit status: 0 claims checked, 2 bad flags or an unreadable results folder\n"
-                "\n"
-                "reference: docs/claims.md",
+        .more = "exit status: 0 claims checked, 2 bad flags or an unreadable results folder",
     };
     int first = opt_parse(&cmd, argc, argv);
     if (first + 1 < argc)
@@ -314,9 +310,7 @@ int cmd_decide(int argc, char **argv)
         .more = "exit status: 0 plan made, 2 bad flags, an unreadable results folder, or a bad\n"
                 "mesh, profile or prices file (file:line:column: what is wrong)\n"
                 "\n"
-                "example: stackbench decide examples/mesh-40.yaml\n"
-                "\n"
-                "reference: docs/decide.md",
+                "example: stackbench decide examples/mesh-40.yaml",
     };
     int first = opt_parse(&cmd, argc, argv);
     if (first >= argc)
