@@ -18,7 +18,7 @@
 #include "decide/verdict.h"
 
 
-int decide_parse_traffic(const char *arg, void *dst, char *why, size_t whylen)
+static int parse_traffic(const char *arg, void *dst, char *why, size_t whylen)
 {
     char *end;
     errno = 0;
@@ -29,6 +29,20 @@ int decide_parse_traffic(const char *arg, void *dst, char *why, size_t whylen)
     }
     *(double *)dst = d;
     return 0;
+}
+
+int decide_opts_flags(decide_opts_t *o, opt_t *out)
+{
+    out[0] = (opt_t){"profile", 0, OPT_STR, &o->profile, "FILE",
+                     "the verdict's team and service (default the shipped\n"
+                     "examples/profile.yaml)"};
+    out[1] = (opt_t){"prices", 0, OPT_STR, &o->prices, "FILE",
+                     "the verdict's instance types and prices (default the\n"
+                     "shipped examples/prices.yaml)"};
+    out[2] = (opt_t){"traffic", 0, OPT_FN, &o->traffic_rps, "N",
+                     "req/s the verdict sizes for (default the profile's peak)",
+                     .fn = parse_traffic};
+    return DECIDE_OPTS_FLAGS;
 }
 
 /* The profile and prices of o into d, and the instance type. */
@@ -206,17 +220,10 @@ int cmd_verdict(int argc, char **argv)
 {
     decide_opts_t o = {0};
     bool json = false;
-    const opt_t opts[] = {
-        {"profile", 0, OPT_STR, &o.profile, "FILE", "the team and the service (default the\n"
-                                                     "shipped examples/profile.yaml)"},
-        {"prices", 0, OPT_STR, &o.prices, "FILE", "instance types and prices (default the\n"
-                                                   "shipped examples/prices.yaml)"},
-        {"traffic", 0, OPT_FN, &o.traffic_rps, "N", "req/s to size for (default the profile's\n"
-                                                     "peak)",
-         .fn = decide_parse_traffic},
-        {"json", 0, OPT_BOOL, &json, NULL, "print JSON (as verdict.json) instead"},
-        {0},
-    };
+    opt_t opts[DECIDE_OPTS_FLAGS + 2];
+    int n = decide_opts_flags(&o, opts);
+    opts[n++] = (opt_t){"json", 0, OPT_BOOL, &json, NULL, "print JSON (as verdict.json) instead"};
+    opts[n] = (opt_t){0};
     const opt_cmd_t cmd = {
         .name = "verdict",
         .usage = "verdict [--profile FILE] [--prices FILE] [--traffic N] [--json] [RESULTS_DIR]",

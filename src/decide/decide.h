@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/opt.h"
+
 #include "decide/claims.h"
 #include "decide/figures.h"
 #include "decide/prices.h"
@@ -44,8 +46,11 @@ typedef struct {
 int decide_load(decision_t *d, const char *dir, const decide_opts_t *o, char *err,
                 size_t errlen);
 
-/* The --traffic flag's parser (opt_fn_cb): a positive number of requests per second. */
-int decide_parse_traffic(const char *arg, void *dst, char *why, size_t whylen);
+/* The flags of the verdict's inputs (--profile, --prices, --traffic), the same for every
+ * command that gives a verdict (verdict, run, report): DECIDE_OPTS_FLAGS entries into out.
+ * Returns how many. */
+#define DECIDE_OPTS_FLAGS 3
+int decide_opts_flags(decide_opts_t *o, opt_t *out);
 /* Loads the profile and prices the options name and checks that they go together (the
  * profile's instance type is in the prices), so that a run can refuse a bad file before it
  * measures anything. 0, or -1 with "FILE:LINE:COLUMN: what is wrong" in err. */

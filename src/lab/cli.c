@@ -237,20 +237,13 @@ int cmd_run(int argc, char **argv)
          "sql: CPUs of the throwaway PostgreSQL (default: the\n"
          "service CPUs, shared with the service)",
          .seen = &cfg.have_cpus_db},
-        {"profile", 0, OPT_STR, &decide.profile, "FILE",
-         "the verdict's team and service (default the shipped\n"
-         "examples/profile.yaml; see stackbench verdict)"},
-        {"prices", 0, OPT_STR, &decide.prices, "FILE",
-         "the verdict's instance types and prices (default the\n"
-         "shipped examples/prices.yaml)"},
-        {"traffic", 0, OPT_FN, &decide.traffic_rps, "N",
-         "req/s the verdict sizes for (default the profile's peak)", .fn = decide_parse_traffic},
     };
-    opt_t opts[IMPL_OPTS_FLAGS + sizeof own / sizeof own[0] + 1];
+    opt_t opts[IMPL_OPTS_FLAGS + sizeof own / sizeof own[0] + DECIDE_OPTS_FLAGS + 1];
     int n = impl_opts_flags(&cfg.impl, "measured time per cell (default 10s)",
                             "connections (default 64)", opts);
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         opts[n++] = own[i];
+    n += decide_opts_flags(&decide, opts + n);
     opts[n] = (opt_t){0};
     const opt_cmd_t cmd = {
         .name = "run",

@@ -35,18 +35,12 @@ int cmd_report(int argc, char **argv)
 {
     decide_opts_t o = {0};
     const char *out = NULL;
-    const opt_t opts[] = {
+    opt_t opts[DECIDE_OPTS_FLAGS + 2] = {
         {"out", 0, OPT_STR, &out, "FILE", "where the page goes (default DIR/report.html; -:\n"
                                            "standard output)"},
-        {"profile", 0, OPT_STR, &o.profile, "FILE", "the verdict's team and service (default\n"
-                                                     "the shipped examples/profile.yaml)"},
-        {"prices", 0, OPT_STR, &o.prices, "FILE", "instance types and prices (default the\n"
-                                                   "shipped examples/prices.yaml)"},
-        {"traffic", 0, OPT_FN, &o.traffic_rps, "N", "req/s the verdict sizes for (default the\n"
-                                                     "profile's peak)",
-         .fn = decide_parse_traffic},
-        {0},
     };
+    int n = 1 + decide_opts_flags(&o, opts + 1);
+    opts[n] = (opt_t){0};
     const opt_cmd_t cmd = {
         .name = "report",
         .usage = "report [--out FILE] [--profile FILE] [--prices FILE] [--traffic N] [DIR]",
