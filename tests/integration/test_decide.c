@@ -3,6 +3,7 @@
  * FILE:LINE:COLUMN and exit 2 (by run too, before it measures anything). */
 #include "t.h"
 
+#include <ftw.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
@@ -30,6 +31,18 @@ static const char *at(const char *fmt, ...)
     vsnprintf(p, sizeof paths[0], fmt, ap);
     va_end(ap);
     return p;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* The test's folder, removed at its end (a test's process ends with _exit: no atexit). */
+static void remove_dir(void)
+{
+    if (dir[0])
+        nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 /* A results folder: echo and csv in C, Go and Rust, hand-made figures. csv: go 2000 µs of CPU
@@ -78,6 +91,7 @@ TEST(verdict_gives_each_workload_a_language_and_its_reasons)
     CHECK(strstr(out, "the ceiling (team.production_c false): c tuned 120000 req/s"));
     if (t_failures)
         fprintf(stderr, "%s", out);
+    remove_dir();
 }
 
 TEST(verdict_json_has_stable_keys_and_nulls_for_what_was_not_measured)
@@ -89,6 +103,7 @@ TEST(verdict_json_has_stable_keys_and_nulls_for_what_was_not_measured)
     CHECK(strstr(out, "\"rules_out\": true") != NULL);
     /* csv has no c cell: its cost is null. */
     CHECK(strstr(out, "\"instances\": null") != NULL);
+    remove_dir();
 }
 
 TEST(claims_table_has_every_verdict_word_it_can_reach)
@@ -102,6 +117,7 @@ TEST(claims_table_has_every_verdict_word_it_can_reach)
     CHECK(strstr(out, "confirmed            Rust is 1.5-4x Go on CPU-bound code") != NULL);
     if (t_failures)
         fprintf(stderr, "%s", out);
+    remove_dir();
 }
 
 TEST(run_writes_nothing_it_did_not_measure_into_the_claims)
@@ -111,6 +127,7 @@ TEST(run_writes_nothing_it_did_not_measure_into_the_claims)
     CHECK(strstr(out, "\"id\": \"build_times\"") != NULL);
     CHECK(strstr(out, "\"verdict\": \"not measurable here\"") != NULL);
     CHECK(strstr(out, "\"measured\": null") != NULL);
+    remove_dir();
 }
 
 TEST(decide_plans_the_shipped_40_service_mesh)
@@ -124,6 +141,7 @@ TEST(decide_plans_the_shipped_40_service_mesh)
     CHECK(strstr(out, "no figures for go sql in these results") != NULL);
     if (t_failures)
         fprintf(stderr, "%s", out);
+    remove_dir();
 }
 
 TEST(bad_profile_is_refused_with_file_line_column)
@@ -142,6 +160,7 @@ TEST(bad_profile_is_refused_with_file_line_column)
     CHECK(strstr(out, "stackbench run: ") != NULL && strstr(out, "stackbench run: 1 cell") == NULL);
     if (t_failures)
         fprintf(stderr, "%s", out);
+    remove_dir();
 }
 
 TEST(bad_mesh_is_refused_with_file_line_column)
@@ -158,6 +177,7 @@ TEST(bad_mesh_is_refused_with_file_line_column)
     CHECK(strstr(out, "missing MESH.yaml") != NULL);
     if (t_failures)
         fprintf(stderr, "%s", out);
+    remove_dir();
 }
 
 TEST(a_folder_without_results_is_refused)
