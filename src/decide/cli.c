@@ -167,20 +167,17 @@ static int write_in(const char *dir, const char *name, const buf_t *b, bool appe
     return 0;
 }
 
-int decide_after_run(const char *dir, const decide_opts_t *o, FILE *out, char *err,
-                     size_t errlen)
+int decide_after_run(const decision_t *d, const char *dir, const decide_opts_t *o, FILE *out,
+                     char *err, size_t errlen)
 {
-    static decision_t d;
-    if (decide_load(&d, dir, o, err, errlen) != 0)
-        return -1;
-    const claim_t *claims = d.claims;
-    int nc = d.nclaims;
-    print_verdicts(out, &d, o);
+    const claim_t *claims = d->claims;
+    int nc = d->nclaims;
+    print_verdicts(out, d, o);
     fprintf(out, "\nthe published claims, checked (tier idiomatic):\n");
     claims_print(out, claims, nc);
 
     buf_t b = BUF_INIT;
-    verdicts_json(&b, &d, o);
+    verdicts_json(&b, d, o);
     int rc = write_in(dir, "verdict.json", &b, false, err, errlen);
     buf_clear(&b);
     claims_file_json(&b, claims, nc);
@@ -193,7 +190,7 @@ int decide_after_run(const char *dir, const decide_opts_t *o, FILE *out, char *e
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
     if (mem) {
-        print_verdicts(mem, &d, o);
+        print_verdicts(mem, d, o);
         fclose(mem);
         buf_append(&b, text, len);
         free(text);

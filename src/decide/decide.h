@@ -56,11 +56,11 @@ int decide_opts_flags(decide_opts_t *o, opt_t *out);
  * measures anything. 0, or -1 with "FILE:LINE:COLUMN: what is wrong" in err. */
 int decide_check(const decide_opts_t *o, char *err, size_t errlen);
 
-/* The end of a run: the verdict for every workload of DIR's results and the claims table on
- * out, verdict.json and claims.json beside results.json, and both as sections of results.md.
- * 0, or -1 with one line in err (a bad profile or prices file). */
-int decide_after_run(const char *dir, const decide_opts_t *o, FILE *out, char *err,
-                     size_t errlen);
+/* The end of a run, with d the decision_load of its folder dir: the verdict for every
+ * workload and the claims table on out, verdict.json and claims.json beside results.json, and
+ * both as sections of results.md. 0, or -1 with one line in err (a file not written). */
+int decide_after_run(const decision_t *d, const char *dir, const decide_opts_t *o, FILE *out,
+                     char *err, size_t errlen);
 
 int cmd_verdict(int argc, char **argv);
 int cmd_claims(int argc, char **argv);

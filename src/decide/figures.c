@@ -18,9 +18,12 @@ typedef struct {
     size_t n;
 } slice_t;
 
+/* obj.key into out; false (out empty) when obj is not an object or has no such key. An empty
+ * slice reads as nothing: its numbers NAN, its strings "", its members absent. */
 static bool member(slice_t obj, const char *key, slice_t *out)
 {
     json_members_t it;
+    *out = (slice_t){NULL, 0};
     if (json_members_begin(&it, obj.p, obj.n) != 0)
         return false;
     const char *name, *value;
@@ -32,6 +35,14 @@ static bool member(slice_t obj, const char *key, slice_t *out)
             return true;
         }
     return false;
+}
+
+/* obj.key, or an empty slice. */
+static slice_t at(slice_t obj, const char *key)
+{
+    slice_t v;
+    member(obj, key, &v);
+    return v;
 }
 
 /* A number, or NAN for null, a missing key or anything else. */
@@ -83,9 +94,7 @@ static void str_value(slice_t v, char *out, size_t cap)
 /* A string member into out; "" when missing or not a string. */
 static void str(slice_t obj, const char *key, char *out, size_t cap)
 {
-    slice_t v = {"", 0};
-    member(obj, key, &v);
-    str_value(v, out, cap);
+    str_value(at(obj, key), out, cap);
 }
 
 /* Calls fn(element, arg) on each element of the array v. */
@@ -152,12 +161,11 @@ static void add_by_request(slice_t e, void *arg)
     str(e, "target", b->target, sizeof b->target);
     b->requests = num(e, "requests");
     b->errors = num(e, "errors");
-    slice_t lat;
-    bool have = member(e, "latency_us", &lat);
-    b->p50_us = have ? num(lat, "p50") : NAN;
-    b->p90_us = have ? num(lat, "p90") : NAN;
-    b->p99_us = have ? num(lat, "p99") : NAN;
-    b->p999_us = have ? num(lat, "p999") : NAN;
+    slice_t lat = at(e, "latency_us");
+    b->p50_us = num(lat, "p50");
+    b->p90_us = num(lat, "p90");
+    b->p99_us = num(lat, "p99");
+    b->p999_us = num(lat, "p999");
 }
 
 static void read_cell(slice_t c, fig_cell_t *out)
@@ -182,14 +190,13 @@ static void read_cell(slice_t c, fig_cell_t *out)
     out->errors = num(c, "errors");
     out->threads = num(c, "threads");
     out->rps = num(c, "rps");
-    slice_t lat;
-    bool have_lat = member(c, "latency_us", &lat);
-    out->p50_us = have_lat ? num(lat, "p50") : NAN;
-    out->p99_us = have_lat ? num(lat, "p99") : NAN;
-    out->p999_us = have_lat ? num(lat, "p999") : NAN;
-    out->p90_us = have_lat ? num(lat, "p90") : NAN;
-    out->max_us = have_lat ? num(lat, "max") : NAN;
-    out->mean_us = have_lat ? num(lat, "mean") : NAN;
+    slice_t lat = at(c, "latency_us");
+    out->p50_us = num(lat, "p50");
+    out->p99_us = num(lat, "p99");
+    out->p999_us = num(lat, "p999");
+    out->p90_us = num(lat, "p90");
+    out->max_us = num(lat, "max");
+    out->mean_us = num(lat, "mean");
     read_spectrum(c, &out->spectrum);
     out->cpu_us_per_req = num(c, "cpu_us_per_req");
     out->db_cpu_us_per_req = num(c, "db_cpu_us_per_req");
@@ -247,16 +254,16 @@ static void add_sweep_point(slice_t e, void *arg)
     p->errors = num(e, "errors");
     p->ran = boolean(e, "ran");
     p->held = boolean(e, "held");
-    slice_t lat;
-    bool have = p->ran && member(e, "latency_us", &lat);
-    p->p50_us = have ? num(lat, "p50") : NAN;
-    p->p99_us = have ? num(lat, "p99") : NAN;
-    p->p999_us = have ? num(lat, "p999") : NAN;
-    p->max_us = have ? num(lat, "max") : NAN;
+    slice_t lat = p->ran ? at(e, "latency_us") : (slice_t){NULL, 0};
+    p->p50_us = num(lat, "p50");
+    p->p99_us = num(lat, "p99");
+    p->p999_us = num(lat, "p999");
+    p->max_us = num(lat, "max");
 }
 
-static void read_equal(slice_t e, figures_t *f)
+static void read_equal(slice_t e, void *arg)
 {
+    figures_t *f = arg;
     fig_cell_t key;
     read_cell(e, &key);
     fig_cell_t *c = find(f, key.workload, key.name, key.tier);
@@ -295,8 +302,9 @@ static void read_equal(slice_t e, figures_t *f)
 }
 
 /* A sweep entry: its points into the cell it belongs to. */
-static void read_sweep(slice_t e, figures_t *f)
+static void read_sweep(slice_t e, void *arg)
 {
+    figures_t *f = arg;
     fig_cell_t key;
     read_cell(e, &key);
     fig_cell_t *c = find(f, key.workload, key.name, key.tier);
@@ -308,8 +316,25 @@ static void read_sweep(slice_t e, figures_t *f)
     elements(pts, add_sweep_point, c);
 }
 
-static void read_dev(slice_t d, figures_t *f)
+/* One entry of a language's code lines: a workload and tier, or the shared code. */
+static void add_loc(slice_t e, void *arg)
 {
+    fig_dev_t *o = arg;
+    char wl[16];
+    str(e, "workload", wl, sizeof wl);
+    if (!strcmp(wl, "shared")) {
+        o->loc_shared = num(e, "code");
+    } else if (o->nloc < (int)(sizeof o->loc / sizeof o->loc[0])) {
+        snprintf(o->loc[o->nloc].workload, sizeof o->loc[0].workload, "%s", wl);
+        str(e, "tier", o->loc[o->nloc].tier, sizeof o->loc[0].tier);
+        o->loc[o->nloc].code = num(e, "code");
+        o->nloc++;
+    }
+}
+
+static void read_dev(slice_t d, void *arg)
+{
+    figures_t *f = arg;
     char lang[32];
     str(d, "lang", lang, sizeof lang);
     int l = lang_of(lang);
@@ -317,61 +342,25 @@ static void read_dev(slice_t d, figures_t *f)
         return;
     fig_dev_t *o = &f->dev[l];
     memset(o, 0, sizeof *o);
-    slice_t b, deps, loc;
-    bool have_b = member(d, "build", &b), have_deps = member(d, "deps", &deps);
-    o->clean_wall_s = have_b ? num(b, "clean_wall_s") : NAN;
-    o->clean_cpu_s = have_b ? num(b, "clean_cpu_s") : NAN;
-    o->incr_wall_s = have_b ? num(b, "incremental_wall_s") : NAN;
-    o->incr_cpu_s = have_b ? num(b, "incremental_cpu_s") : NAN;
+    slice_t b = at(d, "build"), deps = at(d, "deps");
+    o->clean_wall_s = num(b, "clean_wall_s");
+    o->clean_cpu_s = num(b, "clean_cpu_s");
+    o->incr_wall_s = num(b, "incremental_wall_s");
+    o->incr_cpu_s = num(b, "incremental_cpu_s");
     o->binary_bytes = num(d, "binary_bytes");
     o->stripped_bytes = num(d, "stripped_bytes");
-    o->deps_direct = have_deps ? num(deps, "direct") : NAN;
-    o->deps_total = have_deps ? num(deps, "total") : NAN;
+    o->deps_direct = num(deps, "direct");
+    o->deps_total = num(deps, "total");
     o->loc_shared = NAN;
     o->cached = boolean(d, "cached");
     str(d, "toolchain", o->toolchain, sizeof o->toolchain);
-    if (member(d, "loc", &loc)) {
-        json_elements_t it;
-        const char *v;
-        size_t vn;
-        if (json_elements_begin(&it, loc.p, loc.n) == 0)
-            while (json_elements_next(&it, &v, &vn)) {
-                slice_t e = {v, vn};
-                char wl[16];
-                str(e, "workload", wl, sizeof wl);
-                if (!strcmp(wl, "shared")) {
-                    o->loc_shared = num(e, "code");
-                } else if (o->nloc < (int)(sizeof o->loc / sizeof o->loc[0])) {
-                    snprintf(o->loc[o->nloc].workload, sizeof o->loc[0].workload, "%s", wl);
-                    str(e, "tier", o->loc[o->nloc].tier, sizeof o->loc[0].tier);
-                    o->loc[o->nloc].code = num(e, "code");
-                    o->nloc++;
-                }
-            }
-    }
+    elements(at(d, "loc"), add_loc, o);
     o->known = true;
 }
 
-/* Calls fn on each element of the array at obj.key (or obj.key.sub). */
-static void each(slice_t obj, const char *key, const char *sub, void (*fn)(slice_t, figures_t *),
-                 figures_t *f)
+static void add_cell(slice_t c, void *arg)
 {
-    slice_t a;
-    if (!member(obj, key, &a))
-        return;
-    if (sub && !member(a, sub, &a))
-        return;
-    json_elements_t it;
-    const char *v;
-    size_t vn;
-    if (json_elements_begin(&it, a.p, a.n) != 0)
-        return;
-    while (json_elements_next(&it, &v, &vn))
-        fn((slice_t){v, vn}, f);
-}
-
-static void add_cell(slice_t c, figures_t *f)
-{
+    figures_t *f = arg;
     if (f->n < FIG_MAX_CELLS)
         read_cell(c, &f->cells[f->n++]);
 }
@@ -444,10 +433,10 @@ int figures_parse(figures_t *f, const char *name, const char *text, size_t len, 
         f->equal_load_s = num(m, "duration_s");
     f->have_sweep = member(root, "sweep", &m) && m.n > 0 && m.p[0] == '[';
     f->have_dev = member(root, "dev", &m) && m.n > 0 && m.p[0] == '{';
-    each(root, "cells", NULL, add_cell, f);
-    each(root, "equal_load", "cells", read_equal, f);
-    each(root, "sweep", NULL, read_sweep, f);
-    each(root, "dev", "langs", read_dev, f);
+    elements(at(root, "cells"), add_cell, f);
+    elements(at(at(root, "equal_load"), "cells"), read_equal, f);
+    elements(at(root, "sweep"), read_sweep, f);
+    elements(at(at(root, "dev"), "langs"), read_dev, f);
     return 0;
 }
 

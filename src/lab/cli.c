@@ -317,18 +317,22 @@ int cmd_run(int argc, char **argv)
         rc = 1;
     } else {
         printf("\n");
-        if (decide_after_run(cfg.out_dir, &decide, stdout, err, sizeof err) != 0) {
+        /* The verdict, the claims and the page, from the results.json just written, as
+         * `stackbench verdict`, `claims` and `report` make them: read once. */
+        static decision_t d;
+        char page[4200];
+        bool loaded = decide_load(&d, cfg.out_dir, &decide, err, sizeof err) == 0;
+        if (!loaded || decide_after_run(&d, cfg.out_dir, &decide, stdout, err, sizeof err) != 0) {
             sb_warn("run", "%s", err);
             rc = 1;
         }
         printf("\nwritten: %s/results.json, results.md, verdict.json, claims.json\n",
                cfg.out_dir);
-        /* The page, from the results.json just written, as `stackbench report` makes it. */
-        char page[4200];
-        if (report_write(cfg.out_dir, NULL, &decide, page, sizeof page, err, sizeof err) != 0) {
+        if (loaded && report_write_decision(&d, cfg.out_dir, NULL, &decide, page, sizeof page,
+                                            err, sizeof err) != 0) {
             sb_warn("run", "%s", err);
             rc = 1;
-        } else {
+        } else if (loaded) {
             printf("report:  %s (any browser, offline)\n", page);
         }
     }

@@ -16,12 +16,19 @@ int report_write(const char *dir, const char *out_path, const decide_opts_t *o, 
     static decision_t d; /* large; the verdicts point into it */
     if (decide_load(&d, dir, o, err, errlen) != 0)
         return -1;
+    return report_write_decision(&d, dir, out_path, o, path, pathlen, err, errlen);
+}
+
+int report_write_decision(const decision_t *d, const char *dir, const char *out_path,
+                          const decide_opts_t *o, char *path, size_t pathlen, char *err,
+                          size_t errlen)
+{
     if (out_path)
         snprintf(path, pathlen, "%s", out_path);
     else
         snprintf(path, pathlen, "%s/report.html", dir);
     buf_t b = BUF_INIT;
-    html_page(&b, &d, o->profile);
+    html_page(&b, d, o->profile);
     int rc = buf_write_file(&b, path);
     buf_free(&b);
     if (rc != 0) {

@@ -14,6 +14,10 @@
  * in err (no results there, a bad profile or prices file, a file that cannot be written). */
 int report_write(const char *dir, const char *out_path, const decide_opts_t *o, char *path,
                  size_t pathlen, char *err, size_t errlen);
+/* The same from a decision already loaded (decide_load of dir with o). */
+int report_write_decision(const decision_t *d, const char *dir, const char *out_path,
+                          const decide_opts_t *o, char *path, size_t pathlen, char *err,
+                          size_t errlen);
 
 /* `stackbench report`. */
 int cmd_report(int argc, char **argv);
