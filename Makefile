@@ -10,7 +10,7 @@ SAN     ?=
 VERSION := 0.1.0
 ALL_CFLAGS = $(CFLAGS) $(SAN) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers \
              -D_GNU_SOURCE -Isrc -MMD -MP -DSB_VERSION='"$(VERSION)"' -DSB_CC='"$(CC_VERSION)"' \
-             -I$(PG_INCLUDE)
+             -I$(PG_INCLUDE) -I$(BUILD)/gen
 CC_VERSION := $(shell $(CC) --version | head -n 1)
 LDLIBS  += -lpthread -lm
 # libpq: the sql service and the lab's PostgreSQL (src/lab/pg.c, docs/POSTGRES.md). Its headers at
@@ -22,9 +22,16 @@ LDLIBS  += -ldl
 LDLIBS  += -lcsv
 # libyaml: the decision's input files (src/codec/yaml.c reads profile, prices and mesh with it).
 LDLIBS  += -lyaml
+# nghttp2 (HTTP/2) and protobuf-c (messages generated at build time from contracts/grpc/*.proto
+# by protoc-c into $(BUILD)/gen): the grpc service (src/serve/h2.c, src/serve/grpc.c).
+LDLIBS  += -lnghttp2 -lprotobuf-c
+PROTOS  := $(wildcard contracts/grpc/*.proto)
+PB_C    := $(patsubst contracts/grpc/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+PB_H    := $(PB_C:.c=.h)
 
 SRC      := $(shell find src -name '*.c' | sort)
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC))) $(BUILD)/gen/contracts.o
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC))) $(BUILD)/gen/contracts.o \
+            $(PB_C:.c=.o)
 CASES    := $(sort $(wildcard contracts/*/*.case))
 UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG    := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/test_*.c))
@@ -62,6 +69,16 @@ $(BUILD)/gen/contracts.c: $(CASES) $(wildcard contracts/*/*.sql) $(wildcard exam
 $(BUILD)/gen/contracts.o: $(BUILD)/gen/contracts.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: contracts/grpc/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -Icontracts/grpc $<
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
+	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+# What includes the generated headers waits for them.
+$(patsubst %.c,$(BUILD)/%.o,$(SRC)) $(BUILD)/tests/unit/test_grpc.o: | $(PB_H)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -92,11 +109,13 @@ sanitize:
 
 # libFuzzer targets: tests/fuzz/fuzz_X.c, built with clang, run from their kept corpus.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c
+FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c \
+                $(patsubst contracts/grpc/%.proto,build/gen/%.pb-c.c,$(PROTOS))
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -I$(PG_INCLUDE) -DSB_VERSION='"$(VERSION)"' \
-	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm -ldl -lcsv -lyaml
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -Ibuild/gen -I$(PG_INCLUDE) -DSB_VERSION='"$(VERSION)"' \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm -ldl -lcsv -lyaml \
+	    -lnghttp2 -lprotobuf-c
 
 fuzz-build: $(FUZZ_TARGETS)
 fuzz: fuzz-build

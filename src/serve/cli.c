@@ -8,7 +8,7 @@
 #include "core/opt.h"
 #include "serve/services.h"
 
-static const server_service_t *const services[] = {&serve_echo, &serve_csv, &serve_sql};
+static const server_service_t *const services[] = {&serve_echo, &serve_csv, &serve_sql, &serve_grpc};
 #define NSERVICES (sizeof services / sizeof services[0])
 #define MAX_FLAGS 32
 

@@ -52,6 +52,9 @@ struct server_conn {
     bool peer_closed;        /* epoll reported the peer's FIN: read on to end-of-stream */
     bool borrowed;           /* `in` is the worker's read buffer, lent for this drive */
     server_later_t *later;   /* a handler answers later (server_defer); nothing else is parsed */
+    void *sess;              /* the service's protocol's session (svc->proto), else NULL */
+    bool stop_told;          /* the session was told of the stop */
+    loop_timer_t resume;     /* a session's drive that yielded to the other connections */
 };
 
 struct worker {
@@ -126,6 +129,22 @@ void server_defer(server_conn_t *c, server_later_t *later)
 }
 
 static void conn_drive(server_conn_t *c, bool peer_closed);
+
+loop_t *server_conn_loop(server_conn_t *c)
+{
+    return c->w->loop;
+}
+
+void server_conn_answered(server_conn_t *c)
+{
+    c->w->requests++;
+}
+
+void server_conn_kick(server_conn_t *c)
+{
+    if (c->io.fd >= 0)
+        conn_drive(c, false);
+}
 
 void server_resume(server_later_t *later)
 {
@@ -217,6 +236,10 @@ static void conn_close(server_conn_t *c)
     worker_t *w = c->w;
     if (c->later)
         c->later->conn = NULL; /* the handler's answer has nowhere to go */
+    if (c->sess)
+        w->svc->proto->close(c->sess);
+    c->sess = NULL;
+    loop_timer_stop(w->loop, &c->resume);
     close(c->io.fd);
     c->io.fd = -1;
     if (c->prev)
@@ -372,6 +395,28 @@ static void conn_process(server_conn_t *c)
     }
 }
 
+/* A protocol's connection: what was read goes to the session (which keeps what it needs), and
+ * what it has to send comes out into the output buffer, up to PROTO_OUT per round so that a
+ * client that does not read holds the session's streams, not our memory. */
+#define PROTO_OUT (64 * 1024)
+/* A session that always has more to send (a long stream to a fast reader) would keep its
+ * worker: after this many rounds its drive yields, and goes on from a timer due at once. */
+#define PROTO_ROUNDS 16
+
+static void proto_process(server_conn_t *c)
+{
+    const server_proto_t *p = c->w->svc->proto;
+    if (buf_size(&c->in) > 0) {
+        int rc = p->input(c->sess, (const uint8_t *)buf_start(&c->in), buf_size(&c->in));
+        buf_clear(&c->in);
+        if (rc < 0)
+            c->closing = true;
+    }
+    if (p->output(c->sess, &c->out, PROTO_OUT) < 0 || p->over(c->sess))
+        c->closing = true;
+    c->deadline = loop_now(c->w->loop) + c->w->cfg->idle_timeout_ns;
+}
+
 /* Writes pending output. 1: all written, 0: the socket is full (EPOLLOUT will call back),
  * -1: the peer is gone. */
 static int conn_flush(server_conn_t *c)
@@ -428,7 +473,7 @@ static void conn_linger(server_conn_t *c)
 static void conn_drive_once(server_conn_t *c, bool peer_closed)
 {
     c->peer_closed |= peer_closed;
-    for (;;) {
+    for (int rounds = 0;; rounds++) {
         int f = conn_flush(c);
         if (f < 0) {
             conn_close(c);
@@ -445,7 +490,15 @@ static void conn_drive_once(server_conn_t *c, bool peer_closed)
         }
         if (c->later)
             return; /* waiting for the handler's answer: server_resume drives us again */
-        if (buf_size(&c->in) > 0) {
+        if (c->sess) {
+            if (rounds >= PROTO_ROUNDS) {
+                loop_timer_set(c->w->loop, &c->resume, loop_now(c->w->loop));
+                return;
+            }
+            proto_process(c);
+            if (buf_size(&c->out) > 0 || c->closing)
+                continue;
+        } else if (buf_size(&c->in) > 0) {
             size_t before = buf_size(&c->out);
             conn_process(c);
             if (buf_size(&c->out) > before || c->closing || c->later)
@@ -460,7 +513,10 @@ static void conn_drive_once(server_conn_t *c, bool peer_closed)
         ssize_t n = recv(c->io.fd, buf_end(&c->in), room, 0);
         if (n > 0) {
             buf_commit(&c->in, (size_t)n);
-            conn_process(c);
+            if (c->sess)
+                proto_process(c);
+            else
+                conn_process(c);
             if (buf_size(&c->out) > 0 || c->closing || c->later)
                 continue;
             /* A short read drained the socket: with edge-triggered epoll, new data raises a
@@ -487,6 +543,11 @@ static void conn_drive(server_conn_t *c, bool peer_closed)
     conn_drive_once(c, peer_closed);
     if (c->io.fd >= 0) /* closed: conn_close gave everything back */
         in_settle(c);
+}
+
+static void on_resume(loop_t *loop, loop_timer_t *t)
+{
+    conn_drive(container_of(t, server_conn_t, resume), false);
 }
 
 static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
@@ -523,8 +584,16 @@ static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
         c->io.fd = fd;
         c->io.cb = conn_on_io;
         c->w = w;
+        loop_timer_init(&c->resume, on_resume);
         c->deadline = loop_now(loop) + w->cfg->idle_timeout_ns;
+        if (w->svc->proto && !(c->sess = w->svc->proto->open(c, w->svc->proto_arg, w->state))) {
+            close(fd);
+            free(c);
+            continue;
+        }
         if (loop_add(loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+            if (c->sess)
+                w->svc->proto->close(c->sess);
             close(fd);
             free(c);
             continue;
@@ -554,10 +623,15 @@ static void on_sweep(loop_t *loop, loop_timer_t *t)
     int64_t now = loop_now(loop);
     for (server_conn_t *c = w->conns, *next; c; c = next) {
         next = c->next;
-        bool idle = !c->in_request && !c->later && buf_size(&c->out) == 0;
+        bool idle = !c->in_request && !c->later && buf_size(&c->out) == 0 &&
+                    (!c->sess || !w->svc->proto->busy(c->sess));
         if (w->stopping && (idle || now > w->stop_deadline)) {
             conn_close(c);
-        } else if (now > c->deadline && !c->later) {
+        } else if (w->stopping && c->sess && !c->stop_told) {
+            c->stop_told = true;
+            w->svc->proto->stop(c->sess);
+            conn_drive(c, false);
+        } else if (now > c->deadline && !c->later && (!c->sess || idle)) {
             if (c->in_request && buf_size(&c->out) == 0) {
                 respond_and_close(c, 408, "request_timeout");
                 conn_drive(c, false);

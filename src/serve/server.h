@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/loop.h"
 #include "core/opt.h"
 #include "http/http1.h"
@@ -43,6 +44,28 @@ typedef struct {
 
 typedef struct server_config server_config_t;
 
+/* A protocol other than HTTP/1.1 on a service's connections (HTTP/2: serve/h2.h). The core
+ * still accepts, reads, writes, times out and stops; the session turns the bytes read into the
+ * bytes to write. */
+typedef struct {
+    /* A connection's session, made when it is accepted (NULL: out of memory, it is closed).
+     * arg: the service's proto_arg; state: its worker's state. */
+    void *(*open)(server_conn_t *c, const void *arg, void *state);
+    /* Consumes all n bytes read (the session copies what it keeps). -1: the connection ends
+     * once what is queued is written. */
+    int (*input)(void *sess, const uint8_t *p, size_t n);
+    /* Appends what it has to send to out until out holds limit bytes or it has nothing more
+     * for now. -1: the connection ends once what is queued is written. */
+    int (*output)(void *sess, buf_t *out, size_t limit);
+    /* Calls are in progress: the connection is not idle (no idle timeout, kept in a stop). */
+    bool (*busy)(void *sess);
+    /* Nothing more to read or write: the connection closes. */
+    bool (*over)(void *sess);
+    /* A graceful stop: no new calls; those in progress finish. */
+    void (*stop)(void *sess);
+    void (*close)(void *sess);
+} server_proto_t;
+
 /* What a worker's state is made for: its thread's event loop and its place among the
  * workers. */
 typedef struct {
@@ -70,6 +93,9 @@ typedef struct {
     void *(*worker_init)(const server_worker_t *w, char *err, size_t errlen);
     /* Frees a worker's state as the worker ends. */
     void (*worker_done)(void *state);
+    /* NULL: HTTP/1.1 and the routes above; else this protocol, handed proto_arg. */
+    const server_proto_t *proto;
+    const void *proto_arg;
 } server_service_t;
 
 struct server_config {
@@ -112,5 +138,14 @@ void server_defer(server_conn_t *c, server_later_t *later);
 /* The deferred answer has been given: sends it and goes on with the connection, which may
  * close it (later->conn is NULL afterwards). Call it from the connection's worker thread. */
 void server_resume(server_later_t *later);
+
+/* ---- for protocols ---- */
+
+loop_t *server_conn_loop(server_conn_t *c);
+/* A call was answered: one more in `served N requests`. */
+void server_conn_answered(server_conn_t *c);
+/* The session has something to send outside an I/O event of its connection (a timer): writes
+ * it. Not from within the session's own callbacks. */
+void server_conn_kick(server_conn_t *c);
 
 #endif

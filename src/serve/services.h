@@ -8,6 +8,7 @@
 extern const server_service_t serve_echo;
 extern const server_service_t serve_csv;
 extern const server_service_t serve_sql;
+extern const server_service_t serve_grpc;
 
 /* The service called `name`, or NULL. */
 const server_service_t *serve_find(const char *name);
