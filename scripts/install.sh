@@ -26,12 +26,46 @@ done
 command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || missing+=(golang-go)
 command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=(cargo)
 
+# Go programs used as validators and anchors, pinned by the modules in scripts/tools (go.mod,
+# go.sum) and built into .tools/bin: h2spec and grpcurl (tests/integration/test_grpc.c), ghz
+# (bench/). They are built after the Debian packages, which bring Go when it is missing.
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools_bin="$root/.tools/bin"
+go_tools=(h2spec:scripts/tools:github.com/summerwind/h2spec/cmd/h2spec
+          grpcurl:scripts/tools:github.com/fullstorydev/grpcurl/cmd/grpcurl
+          ghz:scripts/tools/ghz:github.com/bojand/ghz/cmd/ghz)
+missing_tools=()
+for t in "${go_tools[@]}"; do
+    # Rebuilt when its module's go.sum is newer than the binary (a version changed).
+    name=${t%%:*} rest=${t#*:}; mod=${rest%%:*}
+    if [ ! -x "$tools_bin/$name" ] || [ "$root/$mod/go.sum" -nt "$tools_bin/$name" ]; then
+        missing_tools+=("$t")
+    fi
+done
+
 if [ "${1:-}" = "--check" ]; then
-    [ ${#missing[@]} -eq 0 ] && exit 0
-    echo "missing: ${missing[*]}" >&2
+    [ ${#missing[@]} -eq 0 ] && [ ${#missing_tools[@]} -eq 0 ] && exit 0
+    echo "missing: ${missing[*]} ${missing_tools[*]%%:*}" >&2
     exit 1
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+
+build_tools() {
+    [ ${#missing_tools[@]} -eq 0 ] && return 0
+    local go
+    go=$(command -v go || echo /usr/local/go/bin/go)
+    mkdir -p "$tools_bin"
+    for t in "${missing_tools[@]}"; do
+        local name=${t%%:*} rest=${t#*:}
+        local mod=${rest%%:*} pkg=${rest#*:}
+        echo "install: $name (go install $pkg, pinned by $mod/go.mod)" >&2
+        (cd "$root/$mod" && GOBIN="$tools_bin" "$go" install "$pkg")
+        touch "$tools_bin/$name"
+    done
+}
+if [ ${#missing[@]} -eq 0 ]; then
+    build_tools
+    exit 0
+fi
 
 echo "install: ${missing[*]}" >&2
 sudo=""
@@ -47,4 +81,5 @@ for svc in nginx postgresql; do
 done
 $sudo service nginx stop >/dev/null 2>&1 || true
 $sudo service postgresql stop >/dev/null 2>&1 || true
+build_tools
 echo "install: done" >&2
