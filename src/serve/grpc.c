@@ -138,7 +138,7 @@ static const h2_service_t grpc_service = {
 
 const server_service_t serve_grpc = {
     .name = "grpc",
-    .about = "gRPC over h2c: stackbench.v1.Ticks/Stream and /Quote; grpc.health.v1.Health/Check",
+    .about = "gRPC over h2c (HTTP/2): Ticks/Stream, Ticks/Quote, Health/Check",
     .proto = &h2_proto,
     .proto_arg = &grpc_service,
 };
