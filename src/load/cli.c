@@ -48,6 +48,8 @@ typedef struct {
     mix_template_t mix[MIX_MAX_TEMPLATES];
     char *body_owned;
     cpuset_t cpus;
+    char grpc_path[256];
+    bool streams_set;
 } load_flags_t;
 
 static load_flags_t flags;
@@ -65,13 +67,39 @@ static int parse_rate(const char *arg, void *dst, char *why, size_t whylen)
     return 0;
 }
 
+/* -m METHOD, as hey's; -m N (digits only: no method is a number), as h2load's: N streams per
+ * HTTP/2 connection. */
 static int parse_method(const char *arg, void *dst, char *why, size_t whylen)
 {
+    if (*arg && strspn(arg, "0123456789") == strlen(arg)) {
+        long n = strtol(arg, NULL, 10);
+        if (n < 1 || n > 1000) {
+            snprintf(why, whylen, "expected 1..1000 streams per connection, got '%s'", arg);
+            return -1;
+        }
+        flags.cfg->streams = (int)n;
+        flags.streams_set = true;
+        return 0;
+    }
     if (!*arg || strpbrk(arg, " \t\r\n")) {
         snprintf(why, whylen, "expected a method like GET or POST, got '%s'", arg);
         return -1;
     }
     *(const char **)dst = arg;
+    return 0;
+}
+
+static int parse_grpc(const char *arg, void *dst, char *why, size_t whylen)
+{
+    /* "pkg.Service/Method" or "/pkg.Service/Method" */
+    const char *p = arg[0] == '/' ? arg + 1 : arg;
+    const char *slash = strchr(p, '/');
+    if (!slash || slash == p || !slash[1] || strchr(slash + 1, '/') || strpbrk(p, " \t\r\n")) {
+        snprintf(why, whylen, "expected a method like pkg.Service/Method, got '%s'", arg);
+        return -1;
+    }
+    snprintf(flags.grpc_path, sizeof flags.grpc_path, "/%s", p);
+    flags.cfg->proto = LOAD_GRPC;
     return 0;
 }
 
@@ -133,7 +161,7 @@ int cmd_load(int argc, char **argv)
     cfg.method = NULL;
     flags.cfg = &cfg;
     const char *json_path = NULL;
-    bool quiet = false, pinned = false;
+    bool quiet = false, pinned = false, h2 = false;
     const opt_t opts[] = {
         {"connections", 'c', OPT_INT, &cfg.connections, "N", "connections kept open (default 10)",
          .min = 1, .max = 100000, .expect = "1..100000 connections"},
@@ -145,7 +173,20 @@ int cmd_load(int argc, char **argv)
         {"rate", 'R', OPT_FN, &cfg.rate, "N", "open loop at N requests/s over all connections",
          .fn = parse_rate},
         {"method", 'm', OPT_FN, &cfg.method, "METHOD",
-         "request method (default GET, or POST with a body)", .fn = parse_method},
+         "request method (default GET, or POST with a body); -m N,\n"
+         "a number: N streams per HTTP/2 connection, as --streams",
+         .fn = parse_method},
+        {"h2", 0, OPT_BOOL, &h2, NULL,
+         "HTTP/2 over cleartext with prior knowledge (h2c), as h2load"},
+        {"streams", 0, OPT_INT, &cfg.streams, "N",
+         "HTTP/2: requests in flight per connection (default 1)", .min = 1, .max = 1000,
+         .expect = "1..1000 streams", .seen = &flags.streams_set},
+        {"grpc", 0, OPT_FN, NULL, "METHOD",
+         "gRPC calls of pkg.Service/Method over HTTP/2; the body\n"
+         "(--body, --body-file) is the request message, protobuf",
+         .fn = parse_grpc},
+        {"grpc-timeout", 0, OPT_DURATION, &cfg.grpc_timeout_ns, "DUR",
+         "gRPC: send grpc-timeout (the server's deadline)", .min = 1},
         {"header", 'H', OPT_FN, NULL, "'N: V'", "add a request header (repeatable)",
          .fn = parse_header},
         {"body", 0, OPT_FN, NULL, "STRING", "request body", .fn = parse_body},
@@ -170,17 +211,24 @@ int cmd_load(int argc, char **argv)
     const opt_cmd_t cmd = {
         .name = "load",
         .usage = "load [flags] URL\n"
-                 "load [flags] --mix 'W M T [B]' [--mix ...] http://HOST[:PORT]",
-        .about = "Loads an HTTP/1.1 server and reports throughput, latency percentiles, status codes\n"
-                 "and errors. Without -R it runs a closed loop (each connection sends its next request\n"
-                 "when the answer arrives: maximum throughput). With -R it runs an open loop: requests\n"
+                 "load [flags] --mix 'W M T [B]' [--mix ...] http://HOST[:PORT]\n"
+                 "load [flags] --grpc pkg.Service/Method --body-file MSG http://HOST[:PORT]",
+        .about = "Loads an HTTP/1.1 server (or HTTP/2: --h2; gRPC: --grpc) and reports throughput,\n"
+                 "latency percentiles, status codes and errors. Without -R it runs a closed loop\n"
+                 "(each connection sends its next request when the answer arrives: maximum\n"
+                 "throughput). With -R it runs an open loop: requests\n"
                  "are due at evenly spaced times and latency is measured from when each was due, so a\n"
                  "server stall is charged to every request it delayed (no coordinated omission).\n"
                  "\n"
                  "With --mix each request picks one of the templates by weight; {rand:LO:HI} in a\n"
                  "target or body becomes a random integer in [LO, HI] in every request, e.g.\n"
                  "  --mix '80 GET /accounts/{rand:1:10000}'\n"
-                 "  --mix '20 POST /orders {\"account_id\":{rand:1:10000},\"amount\":{rand:1:100}}'",
+                 "  --mix '20 POST /orders {\"account_id\":{rand:1:10000},\"amount\":{rand:1:100}}'\n"
+                 "\n"
+                 "--h2 and --grpc keep --streams (-m N) requests in flight on each connection; the\n"
+                 "templates of a --mix are sent as written there (no {rand}). --grpc also reports\n"
+                 "messages/s, time to the first message, the gaps between messages and the calls\n"
+                 "by grpc-status (any but OK is a status error).",
         .opts = opts,
         .more = "A live progress line goes to stderr when it is a terminal.",
     };
@@ -193,6 +241,28 @@ int cmd_load(int argc, char **argv)
         cfg.cpus = &flags.cpus;
     cfg.url = argv[first];
     cfg.headers = flags.headers;
+    if (h2 && cfg.proto == LOAD_HTTP1)
+        cfg.proto = LOAD_H2;
+    if (flags.streams_set && cfg.proto == LOAD_HTTP1)
+        opt_fail("load", "--streams (-m N) needs --h2 or --grpc: an HTTP/1.1 connection has one "
+                         "request in flight");
+    if (cfg.grpc_timeout_ns && cfg.proto != LOAD_GRPC)
+        opt_fail("load", "--grpc-timeout needs --grpc");
+    if (cfg.proto == LOAD_GRPC) {
+        http_url_t url;
+        char uerr[256];
+        if (cfg.nrequests || (cfg.method && strcmp(cfg.method, "POST") != 0))
+            opt_fail("load", "--grpc calls one method: no --mix, and -m only as a number of "
+                             "streams");
+        if (!http_url_parse(cfg.url, &url, uerr, sizeof uerr) && strcmp(url.target, "/") != 0)
+            opt_fail("load", "with --grpc the URL gives only the host and port (the method is "
+                             "the path), got path '%s'", url.target);
+        /* The method's path becomes the URL's. */
+        static char grpc_url[600];
+        snprintf(grpc_url, sizeof grpc_url, "http://%s%s", url.authority, flags.grpc_path);
+        cfg.url = grpc_url;
+        cfg.method = "POST";
+    }
     if (cfg.nrequests) {
         if (cfg.method || cfg.body)
             opt_fail("load", "--mix cannot be combined with -m, --body or --body-file: each "

@@ -18,6 +18,7 @@
 #include "core/loop.h"
 #include "core/net.h"
 #include "http/url.h"
+#include "load/conn.h"
 
 const char *const load_err_names[LOAD_ERR_KINDS] = {"connect", "read",   "write", "timeout",
                                                     "parse",   "status", "body"};
@@ -28,68 +29,36 @@ const char *const load_err_names[LOAD_ERR_KINDS] = {"connect", "read",   "write"
 #define RECONNECT_BACKOFF_NS (10 * NS_PER_MS)
 #define SWEEP_NS (10 * NS_PER_MS)
 
-typedef struct lthread lthread_t;
-
-typedef struct {
-    loop_io_t io;
-    lthread_t *t;
-    int gidx;               /* global connection index */
-    bool connecting, connected, inflight, failed_connect;
-    bool head_request;      /* the current request is HEAD: its answer has no body */
-    buf_t in;
-    const char *req;        /* the current request's bytes */
-    size_t req_len;
-    size_t wr_off;          /* bytes of the current request written */
-    char *render;           /* with templates that have placeholders: where they are rendered */
-    mix_sent_t sent;       /* what the current request is, for the check and the by-template
-                             * figures */
-    int64_t sent_at;        /* when the current request was sent */
-    int64_t due;            /* when the current request was due (open loop) */
-    int64_t next_due;       /* open loop: when the next request is due */
-    loop_timer_t timer;     /* open-loop schedule, reconnect back-off */
-    bool have_head;
-    http_msg_t msg;
-    http_chunked_t chunk;
-} lconn_t;
-
-struct lthread {
-    int id;
-    pthread_t thread;
-    const load_config_t *cfg;
-    const mix_t *mix;       /* NULL: every request is the single request */
-    rng_t rng;
-    const net_addr_t *addr;
-    loop_t *loop;
-    lconn_t *conns;
-    int nconns;
-    int first_gidx;
-    int64_t t0, deadline, drain_deadline;
-    int64_t interval;       /* open loop: ns between two requests of one connection */
-    int64_t last_done;
-    loop_timer_t end_timer, sweep;
-    bool ending;            /* past the deadline: no new requests */
-    load_result_t r;
-    _Atomic uint64_t progress_requests, progress_errors;
-};
-
 static void conn_start(lconn_t *c);
-static void conn_maybe_send(lconn_t *c);
 
-static void count_error(lconn_t *c, int kind)
+/* An error; s: the request it belongs to, when there is one. */
+static void count_error(lconn_t *c, const lslot_t *s, int kind)
 {
     lthread_t *t = c->t;
     t->r.errors[kind]++;
-    if (t->mix && c->inflight)
-        t->r.by_request[c->sent.index].errors[kind]++;
+    if (t->r.by_request && s && s->inflight)
+        t->r.by_request[s->sent.index].errors[kind]++;
     atomic_store_explicit(&t->progress_errors, load_errors_total(&t->r), memory_order_relaxed);
+}
+
+static void slot_free(lconn_t *c, lslot_t *s)
+{
+    if (s->inflight)
+        c->ninflight--;
+    s->inflight = false;
+    grpc_reader_free(&s->rd);
 }
 
 static void conn_reset(lconn_t *c)
 {
+    if (c->h2)
+        h2_conn_close(c);
     if (c->io.fd >= 0)
         close(c->io.fd);
     c->io.fd = -1;
-    c->connecting = c->connected = c->inflight = c->have_head = false;
+    c->connecting = c->connected = c->have_head = false;
+    for (int i = 0; i < c->nslots; i++)
+        slot_free(c, &c->slots[i]);
     buf_clear(&c->in);
 }
 
@@ -100,10 +69,18 @@ static bool conn_wants_more(const lconn_t *c)
     return c->t->interval ? c->next_due < c->t->deadline : !c->t->ending;
 }
 
-/* Drops the connection after a failure and opens a new one, right away or after a back-off. */
-static void conn_fail(lconn_t *c, int kind)
+/* Drops the connection after a failure and opens a new one, right away or after a back-off.
+ * Every request it had in flight is an error (one error when it had none). */
+void conn_fail(lconn_t *c, int kind)
 {
-    count_error(c, kind);
+    bool counted = false;
+    for (int i = 0; i < c->nslots; i++)
+        if (c->slots[i].inflight) {
+            count_error(c, &c->slots[i], kind);
+            counted = true;
+        }
+    if (!counted)
+        count_error(c, NULL, kind);
     conn_reset(c);
     if (!conn_wants_more(c))
         return;
@@ -113,37 +90,62 @@ static void conn_fail(lconn_t *c, int kind)
         conn_start(c);
 }
 
-static void conn_done(lconn_t *c, const char *body, size_t body_len)
+void conn_slot_fail(lconn_t *c, lslot_t *s, int kind)
+{
+    count_error(c, s, kind);
+    slot_free(c, s);
+}
+
+void conn_reopen(lconn_t *c)
+{
+    conn_reset(c);
+    if (conn_wants_more(c))
+        conn_start(c);
+}
+
+void conn_done(lconn_t *c, lslot_t *s, int status, const char *body, size_t body_len)
 {
     lthread_t *t = c->t;
     int64_t now = loop_now_update(t->loop);
-    const http_msg_t *m = &c->msg;
-    int64_t from = t->interval ? c->due : c->sent_at;
+    int64_t from = t->interval ? s->due : s->sent_at;
     hist_record(t->r.latency, now - from);
     if (t->r.nwindows) {
         int64_t w = (now - t->t0) / t->cfg->window_ns;
         if (w >= 0 && (size_t)w < t->r.nwindows)
             hist_record(t->r.windows[w], now - from);
     }
+    const load_config_t *cfg = t->cfg;
+    bool grpc = cfg->proto == LOAD_GRPC;
+    int gs = s->grpc_status >= 0 && s->grpc_status < GRPC_NCODES ? s->grpc_status : GRPC_NCODES;
     t->r.requests++;
-    if (m->status < 600)
-        t->r.status[m->status]++;
-    if (t->mix) {
-        load_request_result_t *br = &t->r.by_request[c->sent.index];
+    if (status >= 0 && status < 600)
+        t->r.status[status]++;
+    if (grpc)
+        t->r.grpc_status[gs]++;
+    if (t->r.by_request) {
+        load_request_result_t *br = &t->r.by_request[s->sent.index];
         hist_record(br->latency, now - from);
         br->requests++;
-        if (m->status < 600)
-            br->status[m->status]++;
+        if (status >= 0 && status < 600)
+            br->status[status]++;
+        if (grpc) {
+            br->grpc_status[gs]++;
+            br->messages += s->messages;
+        }
     }
     t->last_done = now;
     atomic_store_explicit(&t->progress_requests, t->r.requests, memory_order_relaxed);
-    const load_config_t *cfg = t->cfg;
-    bool status_ok = cfg->expect_status ? m->status == cfg->expect_status : m->status < 400;
+    bool status_ok = cfg->expect_status ? status == cfg->expect_status : status < 400;
+    if (grpc)
+        status_ok = status == 200 && gs == (cfg->expect_status ? cfg->expect_status : GRPC_OK);
     if (!status_ok)
-        count_error(c, LOAD_ERR_STATUS);
-    else if (cfg->check && !cfg->check(m, body, body_len, &c->sent, cfg->check_ud))
-        count_error(c, LOAD_ERR_BODY);
-    c->inflight = false;
+        count_error(c, s, LOAD_ERR_STATUS);
+    else if (grpc ? s->grpc_bad_message ||
+                        (cfg->grpc_check &&
+                         !cfg->grpc_check(&s->sent, s->messages, NULL, 0, cfg->check_ud))
+                  : cfg->check && !cfg->check(&c->msg, body, body_len, &s->sent, cfg->check_ud))
+        count_error(c, s, LOAD_ERR_BODY);
+    slot_free(c, s);
     c->have_head = false;
 }
 
@@ -151,7 +153,7 @@ static void conn_done(lconn_t *c, const char *body, size_t body_len)
 static bool conn_parse(lconn_t *c, bool eof)
 {
     while (buf_size(&c->in) > 0 || (eof && c->have_head)) {
-        if (!c->inflight) {
+        if (!c->slots[0].inflight) {
             /* Bytes nobody asked for: a broken server. */
             conn_fail(c, LOAD_ERR_PARSE);
             return false;
@@ -194,13 +196,11 @@ static bool conn_parse(lconn_t *c, bool eof)
             continue;
         }
         bool keep = c->msg.keep_alive && c->msg.body != HTTP_BODY_UNTIL_CLOSE;
-        conn_done(c, body, body_len);
+        conn_done(c, &c->slots[0], c->msg.status, body, body_len);
         buf_consume(&c->in, total);
         if (!keep) {
             /* The server closes after this answer: not an error, open a new connection. */
-            conn_reset(c);
-            if (conn_wants_more(c))
-                conn_start(c);
+            conn_reopen(c);
             return false;
         }
         if (eof)
@@ -209,11 +209,9 @@ static bool conn_parse(lconn_t *c, bool eof)
     if (eof) {
         /* The server closed: an error only when an answer was owed (counted before the reset,
          * which forgets the request the error belongs to). */
-        if (c->inflight)
-            count_error(c, LOAD_ERR_READ);
-        conn_reset(c);
-        if (conn_wants_more(c))
-            conn_start(c);
+        if (c->slots[0].inflight)
+            count_error(c, &c->slots[0], LOAD_ERR_READ);
+        conn_reopen(c);
         return false;
     }
     return true;
@@ -250,7 +248,7 @@ static void conn_read(lconn_t *c, bool peer_closed)
         conn_fail(c, LOAD_ERR_READ);
         return;
     }
-    if (c->connected && !c->inflight)
+    if (c->connected && !c->slots[0].inflight)
         conn_maybe_send(c);
 }
 
@@ -275,44 +273,64 @@ static void conn_write(lconn_t *c)
 static void conn_send(lconn_t *c, int64_t due)
 {
     lthread_t *t = c->t;
+    lslot_t *s = c->slots;
+    while (s->inflight) /* the caller saw a free one */
+        s++;
+    s->inflight = true;
+    c->ninflight++;
+    s->due = due;
+    s->sent_at = loop_now(c->t->loop);
+    s->sent = (mix_sent_t){0};
+    if (c->h2) {
+        int i = h2_pick(t->h2, &t->rng);
+        s->sent.index = i;
+        if (t->r.by_request)
+            t->r.by_request[i].sent++;
+        h2_conn_send(c, s, i);
+        return;
+    }
     if (t->mix) {
         /* A template by weight; with placeholders it is rendered into this connection's own
          * buffer, which stays untouched until the answer (a write may take several calls). */
         int i = mix_pick(t->mix, &t->rng);
-        c->req_len = mix_render(t->mix, i, &t->rng, c->render, &c->req, &c->sent);
+        c->req_len = mix_render(t->mix, i, &t->rng, c->render, &c->req, &s->sent);
         c->head_request = mix_is_head(t->mix, i);
         t->r.by_request[i].sent++;
     }
-    c->inflight = true;
     c->have_head = false;
-    c->due = due;
-    c->sent_at = loop_now(c->t->loop);
     c->wr_off = 0;
     conn_write(c);
 }
 
-/* Sends the next request if this connection may: connected, idle, and (open loop) it is due. */
-static void conn_maybe_send(lconn_t *c)
+/* Sends the next requests this connection may: connected, a slot free, and (open loop) due.
+ * A connection that failed while sending stops here (its slots are gone). */
+void conn_maybe_send(lconn_t *c)
 {
     lthread_t *t = c->t;
-    if (!c->connected || c->inflight)
-        return;
-    int64_t now = loop_now(t->loop);
-    if (!t->interval) {
-        if (!t->ending)
+    while (c->connected && c->io.fd >= 0 && c->ninflight < c->nslots) {
+        int64_t now = loop_now(t->loop);
+        if (!t->interval) {
+            if (t->ending)
+                return;
             conn_send(c, now);
-        return;
+            continue;
+        }
+        if (c->next_due >= t->deadline)
+            return;
+        if (c->next_due > now) {
+            if (!t->ending)
+                loop_timer_set(t->loop, &c->timer, c->next_due);
+            return;
+        }
+        int64_t due = c->next_due;
+        c->next_due += t->interval;
+        conn_send(c, due);
     }
-    if (c->next_due >= t->deadline)
-        return;
-    if (c->next_due > now) {
-        if (!t->ending)
-            loop_timer_set(t->loop, &c->timer, c->next_due);
-        return;
-    }
-    int64_t due = c->next_due;
-    c->next_due += t->interval;
-    conn_send(c, due);
+}
+
+static bool t_is_h2(const lconn_t *c)
+{
+    return c->t->cfg->proto != LOAD_HTTP1;
 }
 
 static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
@@ -330,12 +348,22 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
         }
         c->connecting = false;
         c->connected = true;
+        if (t_is_h2(c) && h2_conn_open(c) < 0) {
+            conn_fail(c, LOAD_ERR_CONNECT);
+            return;
+        }
         conn_maybe_send(c);
+        if (c->h2 && c->io.fd >= 0)
+            h2_conn_io(c, EPOLLOUT); /* the preface, SETTINGS and the first requests */
         return;
     }
     if (c->io.fd < 0)
         return;
-    if ((events & EPOLLOUT) && c->inflight && c->wr_off < c->req_len) {
+    if (c->h2) {
+        h2_conn_io(c, events);
+        return;
+    }
+    if ((events & EPOLLOUT) && c->slots[0].inflight && c->wr_off < c->req_len) {
         conn_write(c);
         if (c->io.fd < 0)
             return;
@@ -380,9 +408,21 @@ static void thread_on_sweep(loop_t *loop, loop_timer_t *tm)
     bool busy = false;
     for (int i = 0; i < t->nconns; i++) {
         lconn_t *c = &t->conns[i];
-        if (c->inflight && now - c->sent_at > t->cfg->timeout_ns)
-            conn_fail(c, LOAD_ERR_TIMEOUT);
-        if (c->inflight || (t->interval && c->next_due < t->deadline))
+        /* HTTP/1.1: the connection goes with its request; HTTP/2: only the stream. */
+        for (int k = 0; k < c->nslots && c->io.fd >= 0; k++) {
+            lslot_t *s = &c->slots[k];
+            if (!s->inflight || now - s->sent_at <= t->cfg->timeout_ns)
+                continue;
+            if (c->h2) {
+                h2_conn_cancel(c, s);
+                conn_slot_fail(c, s, LOAD_ERR_TIMEOUT);
+            } else {
+                conn_fail(c, LOAD_ERR_TIMEOUT);
+            }
+        }
+        if (c->h2 && c->io.fd >= 0)
+            conn_maybe_send(c);
+        if (c->ninflight || (t->interval && c->next_due < t->deadline))
             busy = true;
     }
     if (t->ending && (!busy || now >= t->drain_deadline)) {
@@ -422,10 +462,12 @@ static void *thread_main(void *arg)
                 t->r.unsent++;
         }
     for (int i = 0; i < t->nconns; i++) {
-        if (t->conns[i].inflight)
-            count_error(&t->conns[i], LOAD_ERR_TIMEOUT);
-        conn_reset(&t->conns[i]);
-        buf_free(&t->conns[i].in);
+        lconn_t *c = &t->conns[i];
+        for (int k = 0; k < c->nslots; k++)
+            if (c->slots[k].inflight)
+                count_error(c, &c->slots[k], LOAD_ERR_TIMEOUT);
+        conn_reset(c);
+        buf_free(&c->in);
     }
     return NULL;
 }
@@ -440,6 +482,7 @@ void load_config_defaults(load_config_t *cfg)
         .duration_ns = 10 * NS_PER_S,
         .timeout_ns = 2 * NS_PER_S,
         .method = "GET",
+        .streams = 1,
     };
 }
 
@@ -500,6 +543,9 @@ void load_result_free(load_result_t *r)
     r->nwindows = 0;
     hist_free(r->latency);
     r->latency = NULL;
+    hist_free(r->first_message);
+    hist_free(r->inter_arrival);
+    r->first_message = r->inter_arrival = NULL;
     by_request_free(r->by_request, r->nby_request);
     r->by_request = NULL;
     r->nby_request = 0;
@@ -546,6 +592,14 @@ static void merge_thread(load_result_t *res, const lthread_t *t)
     res->unsent += t->r.unsent;
     res->connects += t->r.connects;
     hist_merge(res->latency, t->r.latency);
+    res->messages += t->r.messages;
+    res->message_bytes += t->r.message_bytes;
+    for (int g = 0; g < LOAD_GRPC_STATUSES; g++)
+        res->grpc_status[g] += t->r.grpc_status[g];
+    if (res->first_message && t->r.first_message)
+        hist_merge(res->first_message, t->r.first_message);
+    if (res->inter_arrival && t->r.inter_arrival)
+        hist_merge(res->inter_arrival, t->r.inter_arrival);
     for (size_t w = 0; w < res->nwindows && w < t->r.nwindows; w++)
         hist_merge(res->windows[w], t->r.windows[w]);
     for (size_t q = 0; q < res->nby_request; q++) {
@@ -557,6 +611,9 @@ static void merge_thread(load_result_t *res, const lthread_t *t)
             dst->status[s] += src->status[s];
         for (int e = 0; e < LOAD_ERR_KINDS; e++)
             dst->errors[e] += src->errors[e];
+        for (int g = 0; g < LOAD_GRPC_STATUSES; g++)
+            dst->grpc_status[g] += src->grpc_status[g];
+        dst->messages += src->messages;
         hist_merge(dst->latency, src->latency);
     }
 }
@@ -595,6 +652,12 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         snprintf(err, errlen, "need at least one connection and one thread");
         return -1;
     }
+    bool h2 = cfg->proto != LOAD_HTTP1;
+    int nslots = h2 ? cfg->streams : 1;
+    if (nslots < 1) {
+        snprintf(err, errlen, "need at least one stream per connection");
+        return -1;
+    }
     if (cfg->nrequests && strcmp(url.target, "/") != 0) {
         snprintf(err, errlen,
                  "with a request mix the URL gives only the host and port, not a path ('%s'): "
@@ -612,11 +675,17 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
     size_t render_max = 0;
     lthread_t *ts = NULL;
     lconn_t *conns = NULL;
+    lslot_t *slots = NULL;
+    h2_shared_t *h2s = NULL;
 
     /* The single request is the same bytes every time: serialize it once. A mix is compiled
      * once: its templates without placeholders are serialized the same way, the others cut
      * into pieces rendered per request into each connection's own buffer. */
-    if (cfg->nrequests) {
+    if (h2) {
+        /* HTTP/2: each template's headers and body, made once (h2.c). */
+        if (!(h2s = h2_shared_new(cfg, url.authority, err, errlen)))
+            goto out;
+    } else if (cfg->nrequests) {
         mix = mix_new(cfg->requests, cfg->nrequests, url.authority,
                       (const char *const *)cfg->headers, cfg->nheaders, err, errlen);
         if (!mix)
@@ -629,6 +698,12 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         goto oom;
     }
     res->latency = hist_new(1, 3600LL * NS_PER_S, 3);
+    if (cfg->proto == LOAD_GRPC) {
+        res->first_message = hist_new(1, 3600LL * NS_PER_S, 3);
+        res->inter_arrival = hist_new(1, 3600LL * NS_PER_S, 3);
+        if (!res->first_message || !res->inter_arrival)
+            goto oom;
+    }
     /* Windows over the run and its drain (answers owed at the end may come up to a timeout
      * later). */
     size_t nwin = cfg->window_ns > 0
@@ -637,13 +712,15 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
     if (nwin && !(res->windows = windows_new(nwin)))
         goto oom;
     res->nwindows = nwin;
-    if (mix) {
+    bool by_request = cfg->nrequests > 0;
+    if (by_request) {
         res->nby_request = cfg->nrequests;
         res->by_request = by_request_new(cfg->nrequests);
     }
     ts = calloc((size_t)nthreads, sizeof *ts);
     conns = calloc((size_t)cfg->connections, sizeof *conns);
-    if (!res->latency || (mix && !res->by_request) || !ts || !conns)
+    slots = calloc((size_t)cfg->connections * (size_t)nslots, sizeof *slots);
+    if (!res->latency || (by_request && !res->by_request) || !ts || !conns || !slots)
         goto oom;
 
     uint64_t seed = cfg->seed ? cfg->seed : LOAD_SEED_DEFAULT;
@@ -661,6 +738,7 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         t->id = i;
         t->cfg = cfg;
         t->mix = mix;
+        t->h2 = h2s;
         rng_seed(&t->rng, seed, (uint64_t)i);
         t->addr = &addr;
         t->loop = loop_new();
@@ -669,12 +747,17 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
             t->r.windows = windows_new(nwin);
             t->r.nwindows = t->r.windows ? nwin : 0;
         }
-        if (mix) {
+        if (by_request) {
             t->r.nby_request = cfg->nrequests;
             t->r.by_request = by_request_new(cfg->nrequests);
         }
-        if (!t->loop || !t->r.latency || (mix && !t->r.by_request) ||
-            (nwin && !t->r.windows)) {
+        if (cfg->proto == LOAD_GRPC) {
+            t->r.first_message = hist_new(1, 3600LL * NS_PER_S, 3);
+            t->r.inter_arrival = hist_new(1, 3600LL * NS_PER_S, 3);
+        }
+        if (!t->loop || !t->r.latency || (by_request && !t->r.by_request) ||
+            (nwin && !t->r.windows) ||
+            (cfg->proto == LOAD_GRPC && (!t->r.first_message || !t->r.inter_arrival))) {
             nready++; /* what it has is freed at out */
             goto oom;
         }
@@ -692,9 +775,11 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
             c->io.fd = -1;
             c->io.cb = conn_on_io;
             c->gidx = t->first_gidx + k;
+            c->slots = &slots[(size_t)c->gidx * (size_t)nslots];
+            c->nslots = nslots;
             if (mix) {
                 c->render = render ? render + (size_t)c->gidx * render_max : NULL;
-            } else {
+            } else if (!h2) {
                 c->req = buf_start(&request);
                 c->req_len = buf_size(&request);
                 c->head_request = strcmp(cfg->method, "HEAD") == 0;
@@ -733,6 +818,8 @@ out:;
     }
     for (int i = 0; i < nready; i++) {
         hist_free(ts[i].r.latency);
+        hist_free(ts[i].r.first_message);
+        hist_free(ts[i].r.inter_arrival);
         windows_free(ts[i].r.windows, ts[i].r.nwindows);
         by_request_free(ts[i].r.by_request, ts[i].r.nby_request);
         loop_free(ts[i].loop);
@@ -748,6 +835,8 @@ out:;
     }
     free(ts);
     free(conns);
+    free(slots);
+    h2_shared_free(h2s);
     buf_free(&request);
     mix_free(mix);
     free(render);

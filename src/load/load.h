@@ -1,5 +1,6 @@
-/* load: the load engine. Threads, each with its own event loop, drive HTTP/1.1 connections in
- * one of two modes:
+/* load: the load engine. Threads, each with its own event loop, drive HTTP/1.1 connections, or
+ * HTTP/2 ones (cleartext, prior knowledge) with several streams each, plain or carrying gRPC
+ * calls, in one of two modes:
  *   closed loop (rate 0): each connection sends its next request as soon as the previous answer
  *     is complete; latency is measured from the send. For maximum throughput.
  *   open loop (rate R): request k of connection i is due at t0 + (i + k*C) / R, so the whole
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/cpu.h"
+#include "http/grpc.h"
 #include "http/http1.h"
 #include "load/hist.h"
 #include "load/mix.h"
@@ -32,6 +34,18 @@
  * threads concurrently. */
 typedef bool (*load_check_cb)(const http_msg_t *m, const char *body, size_t len,
                               const mix_sent_t *sent, void *ud);
+/* gRPC's check: called for message k (1, 2, ...) of a call with its bytes, and once more at the
+ * end of a call that ended with OK, with msg NULL and k the number of messages. Return false
+ * to count the call as a "body" error. Called from load threads concurrently. */
+typedef bool (*load_grpc_check_cb)(const mix_sent_t *sent, uint64_t k, const uint8_t *msg,
+                                   size_t len, void *ud);
+
+typedef enum {
+    LOAD_HTTP1,                 /* HTTP/1.1, one request at a time per connection */
+    LOAD_H2,                    /* HTTP/2 with prior knowledge, `streams` at a time */
+    LOAD_GRPC,                  /* HTTP/2 carrying gRPC calls: each template's body is the
+                                 * request message, its target the method's path */
+} load_proto_t;
 
 typedef struct {
     const char *url;            /* http://host[:port][/path]; with a mix: no path, or "/" */
@@ -59,6 +73,10 @@ typedef struct {
     /* > 0: the latency of the answers that complete in each window of this length, from the
      * start, is also kept (load_result_t windows): pauses show over time. */
     int64_t window_ns;
+    load_proto_t proto;
+    int streams;                /* HTTP/2: requests in flight per connection (h2load's -m) */
+    int64_t grpc_timeout_ns;    /* gRPC: sent as grpc-timeout when > 0 */
+    load_grpc_check_cb grpc_check;
 } load_config_t;
 
 enum { LOAD_ERR_CONNECT, LOAD_ERR_READ, LOAD_ERR_WRITE, LOAD_ERR_TIMEOUT, LOAD_ERR_PARSE,
@@ -66,12 +84,17 @@ enum { LOAD_ERR_CONNECT, LOAD_ERR_READ, LOAD_ERR_WRITE, LOAD_ERR_TIMEOUT, LOAD_E
 extern const char *const load_err_names[LOAD_ERR_KINDS];
 
 /* The figures of one template of a mix. */
+/* gRPC's statuses by code, and the calls that ended without one (GRPC_NCODES). */
+#define LOAD_GRPC_STATUSES (GRPC_NCODES + 1)
+
 typedef struct {
     uint64_t sent;              /* requests sent (a write begun) */
     uint64_t requests;          /* complete answers received */
     uint64_t status[600];
     uint64_t errors[LOAD_ERR_KINDS]; /* errors while a request of this template was owed */
     hist_t *latency;            /* nanoseconds */
+    uint64_t grpc_status[LOAD_GRPC_STATUSES];
+    uint64_t messages;          /* gRPC messages received */
 } load_request_result_t;
 
 typedef struct {
@@ -90,6 +113,12 @@ typedef struct {
      * says when, the whole run's histogram says how much), answers completing in it. */
     hist_t **windows;
     size_t nwindows;
+    /* gRPC */
+    uint64_t grpc_status[LOAD_GRPC_STATUSES];
+    uint64_t messages;          /* messages received, all calls */
+    uint64_t message_bytes;     /* their bytes, prefixes excluded */
+    hist_t *first_message;      /* ns from a call's send to its first message */
+    hist_t *inter_arrival;      /* ns between two messages of one call */
 } load_result_t;
 
 void load_config_defaults(load_config_t *cfg);

@@ -22,6 +22,41 @@ static void col(FILE *f, const char *s, int width)
     fprintf(f, " %*s%s", width > cols ? width - cols : 0, "", s);
 }
 
+static const char *proto_name(const load_config_t *cfg)
+{
+    return cfg->proto == LOAD_GRPC ? "grpc" : cfg->proto == LOAD_H2 ? "h2" : "http1";
+}
+
+/* A latency histogram's row of percentiles (the header row is the caller's). */
+static void latency_row(FILE *f, const char *label, const hist_t *h)
+{
+    char a[32];
+    fprintf(f, "  %-10s", label);
+    fmt_duration(a, sizeof a, (double)hist_min(h));
+    col(f, a, 9);
+    for (size_t i = 0; i < NPCT; i++) {
+        fmt_duration(a, sizeof a, (double)hist_percentile(h, percentiles[i].pct));
+        col(f, a, 9);
+    }
+    fmt_duration(a, sizeof a, (double)hist_max(h));
+    col(f, a, 9);
+    fmt_duration(a, sizeof a, hist_mean(h));
+    col(f, a, 9);
+    fmt_duration(a, sizeof a, hist_stdev(h));
+    col(f, a, 9);
+    fprintf(f, "\n");
+}
+
+static void grpc_statuses_text(FILE *f, const uint64_t st[LOAD_GRPC_STATUSES])
+{
+    int shown = 0;
+    for (int g = 0; g < LOAD_GRPC_STATUSES; g++)
+        if (st[g])
+            fprintf(f, "%s%s: %llu", shown++ ? ", " : " ",
+                    g < GRPC_NCODES ? grpc_code_name(g) : "none", (unsigned long long)st[g]);
+    fprintf(f, "%s\n", shown ? "" : " none");
+}
+
 static uint64_t seed_used(const load_config_t *cfg)
 {
     return cfg->seed ? cfg->seed : LOAD_SEED_DEFAULT;
@@ -104,18 +139,29 @@ void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
                 (unsigned long long)seed_used(cfg), cfg->url);
     else
         fprintf(f, "stackbench load %s %s\n", cfg->method, cfg->url);
+    char streams[48] = "";
+    if (cfg->proto != LOAD_HTTP1)
+        snprintf(streams, sizeof streams, " (%s, %d stream%s each)",
+                 cfg->proto == LOAD_GRPC ? "gRPC over HTTP/2" : "HTTP/2", cfg->streams,
+                 cfg->streams == 1 ? "" : "s");
     if (cfg->rate > 0)
-        fprintf(f, "  open loop at %.0f req/s, %d connections, %d threads, %.1fs\n", cfg->rate,
-                cfg->connections, cfg->threads, (double)cfg->duration_ns / NS_PER_S);
+        fprintf(f, "  open loop at %.0f req/s, %d connections%s, %d threads, %.1fs\n", cfg->rate,
+                cfg->connections, streams, cfg->threads, (double)cfg->duration_ns / NS_PER_S);
     else
-        fprintf(f, "  closed loop, %d connections, %d threads, %.1fs\n", cfg->connections,
-                cfg->threads, (double)cfg->duration_ns / NS_PER_S);
+        fprintf(f, "  closed loop, %d connections%s, %d threads, %.1fs\n", cfg->connections,
+                streams, cfg->threads, (double)cfg->duration_ns / NS_PER_S);
     double rps = r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0;
-    fprintf(f, "\n  %-10s %llu in %.2fs, %.1f req/s\n", "requests",
-            (unsigned long long)r->requests, r->elapsed_s, rps);
+    fprintf(f, "\n  %-10s %llu in %.2fs, %.1f %s/s\n",
+            cfg->proto == LOAD_GRPC ? "calls" : "requests", (unsigned long long)r->requests,
+            r->elapsed_s, rps, cfg->proto == LOAD_GRPC ? "calls" : "req");
+    if (cfg->proto == LOAD_GRPC) {
+        double el = r->elapsed_s > 0 ? r->elapsed_s : 1;
+        fmt_bytes(b, sizeof b, (double)r->message_bytes / el);
+        fprintf(f, "  %-10s %llu, %.1f/s, %s/s\n", "messages", (unsigned long long)r->messages,
+                (double)r->messages / el, b);
+    }
 
-    /* Latency table: one header row, one value row, columns aligned. */
-    const hist_t *h = r->latency;
+    /* Latency table: one header row, a value row per histogram, columns aligned. */
     fprintf(f, "  %-10s", "latency");
     col(f, "min", 9);
     for (size_t i = 0; i < NPCT; i++)
@@ -123,20 +169,13 @@ void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
     col(f, "max", 9);
     col(f, "mean", 9);
     col(f, "stdev", 9);
-    fprintf(f, "\n  %-10s", "");
-    fmt_duration(a, sizeof a, (double)hist_min(h));
-    col(f, a, 9);
-    for (size_t i = 0; i < NPCT; i++) {
-        fmt_duration(a, sizeof a, (double)hist_percentile(h, percentiles[i].pct));
-        col(f, a, 9);
-    }
-    fmt_duration(a, sizeof a, (double)hist_max(h));
-    col(f, a, 9);
-    fmt_duration(a, sizeof a, hist_mean(h));
-    col(f, a, 9);
-    fmt_duration(b, sizeof b, hist_stdev(h));
-    col(f, b, 9);
     fprintf(f, "\n");
+    latency_row(f, cfg->proto == LOAD_GRPC ? "call" : "", r->latency);
+    if (cfg->proto == LOAD_GRPC && r->messages) {
+        latency_row(f, "first msg", r->first_message);
+        if (hist_count(r->inter_arrival))
+            latency_row(f, "msg gap", r->inter_arrival);
+    }
 
     fprintf(f, "  %-10s", "status");
     int shown = 0;
@@ -145,6 +184,10 @@ void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
             fprintf(f, "%s%d: %llu", shown++ ? ", " : " ", s, (unsigned long long)r->status[s]);
         }
     fprintf(f, "%s\n", shown ? "" : " none");
+    if (cfg->proto == LOAD_GRPC) {
+        fprintf(f, "  %-10s", "grpc");
+        grpc_statuses_text(f, r->grpc_status);
+    }
 
     fprintf(f, "  %-10s", "errors");
     uint64_t total = load_errors_total(r);
@@ -194,18 +237,58 @@ static void json_errors(jsonw_t *w, const uint64_t errors[LOAD_ERR_KINDS])
     jsonw_obj_end(w);
 }
 
-static void json_by_request(jsonw_t *w, const mix_template_t *rq, const load_request_result_t *br)
+static void json_grpc_status(jsonw_t *w, const uint64_t st[LOAD_GRPC_STATUSES])
 {
     jsonw_obj_begin(w);
+    for (int g = 0; g < LOAD_GRPC_STATUSES; g++)
+        if (st[g]) {
+            jsonw_key(w, g < GRPC_NCODES ? grpc_code_name(g) : "none");
+            jsonw_uint(w, st[g]);
+        }
+    jsonw_obj_end(w);
+}
+
+static void json_latency(jsonw_t *w, const hist_t *h)
+{
+    jsonw_obj_begin(w);
+    jsonw_key(w, "min");
+    jsonw_double(w, (double)hist_min(h) / 1e3, 3);
+    for (size_t i = 0; i < NPCT; i++) {
+        jsonw_key(w, percentiles[i].key);
+        jsonw_double(w, (double)hist_percentile(h, percentiles[i].pct) / 1e3, 3);
+    }
+    jsonw_key(w, "max");
+    jsonw_double(w, (double)hist_max(h) / 1e3, 3);
+    jsonw_key(w, "mean");
+    jsonw_double(w, hist_mean(h) / 1e3, 3);
+    jsonw_key(w, "stdev");
+    jsonw_double(w, hist_stdev(h) / 1e3, 3);
+    jsonw_obj_end(w);
+}
+
+static void json_by_request(jsonw_t *w, const load_config_t *cfg, const mix_template_t *rq,
+                            const load_request_result_t *br)
+{
+    bool grpc = cfg->proto == LOAD_GRPC;
+    jsonw_obj_begin(w);
     jsonw_key(w, "method");
-    jsonw_str(w, rq->method);
+    jsonw_str(w, grpc ? "POST" : rq->method);
     jsonw_key(w, "target");
     jsonw_str(w, rq->target);
+    /* A gRPC body is a protobuf message, not text: its size only. */
     jsonw_key(w, "body");
-    if (rq->body)
+    if (rq->body && !grpc)
         jsonw_strn(w, rq->body, rq->body_len);
     else
         jsonw_null(w);
+    if (grpc) {
+        jsonw_key(w, "message_bytes");
+        jsonw_uint(w, rq->body ? rq->body_len : 0);
+        jsonw_key(w, "grpc_status");
+        json_grpc_status(w, br->grpc_status);
+        jsonw_key(w, "messages");
+        jsonw_uint(w, br->messages);
+    }
     jsonw_key(w, "weight");
     jsonw_uint(w, rq->weight);
     jsonw_key(w, "sent");
@@ -238,6 +321,10 @@ void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t 
         jsonw_null(&w); /* each template has its own: requests_by_template */
     else
         jsonw_str(&w, cfg->method);
+    jsonw_key(&w, "protocol");
+    jsonw_str(&w, proto_name(cfg));
+    jsonw_key(&w, "streams");
+    jsonw_int(&w, cfg->proto == LOAD_HTTP1 ? 1 : cfg->streams);
     jsonw_key(&w, "connections");
     jsonw_int(&w, cfg->connections);
     jsonw_key(&w, "threads");
@@ -256,22 +343,8 @@ void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t 
     jsonw_key(&w, "elapsed_s");
     jsonw_double(&w, r->elapsed_s, 6);
 
-    const hist_t *h = r->latency;
     jsonw_key(&w, "latency_us");
-    jsonw_obj_begin(&w);
-    jsonw_key(&w, "min");
-    jsonw_double(&w, (double)hist_min(h) / 1e3, 3);
-    for (size_t i = 0; i < NPCT; i++) {
-        jsonw_key(&w, percentiles[i].key);
-        jsonw_double(&w, (double)hist_percentile(h, percentiles[i].pct) / 1e3, 3);
-    }
-    jsonw_key(&w, "max");
-    jsonw_double(&w, (double)hist_max(h) / 1e3, 3);
-    jsonw_key(&w, "mean");
-    jsonw_double(&w, hist_mean(h) / 1e3, 3);
-    jsonw_key(&w, "stdev");
-    jsonw_double(&w, hist_stdev(h) / 1e3, 3);
-    jsonw_obj_end(&w);
+    json_latency(&w, r->latency);
 
     jsonw_key(&w, "status");
     json_status(&w, r->status);
@@ -289,13 +362,33 @@ void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t 
     jsonw_double(&w, r->cpu_s, 6);
     jsonw_key(&w, "load_cpu_us_per_req");
     jsonw_double(&w, r->requests ? r->cpu_s * 1e6 / (double)r->requests : 0, 3);
+    if (cfg->proto == LOAD_GRPC) {
+        double el = r->elapsed_s > 0 ? r->elapsed_s : 1;
+        jsonw_key(&w, "grpc");
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "status");
+        json_grpc_status(&w, r->grpc_status);
+        jsonw_key(&w, "messages");
+        jsonw_uint(&w, r->messages);
+        jsonw_key(&w, "messages_per_s");
+        jsonw_double(&w, (double)r->messages / el, 1);
+        jsonw_key(&w, "message_bytes");
+        jsonw_uint(&w, r->message_bytes);
+        jsonw_key(&w, "message_bytes_per_s");
+        jsonw_double(&w, (double)r->message_bytes / el, 1);
+        jsonw_key(&w, "first_message_us");
+        json_latency(&w, r->first_message);
+        jsonw_key(&w, "inter_arrival_us");
+        json_latency(&w, r->inter_arrival);
+        jsonw_obj_end(&w);
+    }
     if (cfg->nrequests && r->nby_request == cfg->nrequests) {
         jsonw_key(&w, "seed");
         jsonw_uint(&w, seed_used(cfg));
         jsonw_key(&w, "requests_by_template");
         jsonw_arr_begin(&w);
         for (size_t i = 0; i < r->nby_request; i++)
-            json_by_request(&w, &cfg->requests[i], &r->by_request[i]);
+            json_by_request(&w, cfg, &cfg->requests[i], &r->by_request[i]);
         jsonw_arr_end(&w);
     }
     jsonw_obj_end(&w);
