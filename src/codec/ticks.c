@@ -53,3 +53,70 @@ bool ticks_payload_ok(const uint8_t *p, size_t n, uint64_t seq)
 {
     return n <= TICKS_PAYLOAD_MAX && (n == 0 || memcmp(p, ticks_payload(seq), n) == 0);
 }
+
+/* A varint at *p (before end): 0, or -1 when cut or longer than 10 bytes. */
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+bool ticks_tick_ok(const uint8_t *msg, size_t len, const char *symbol, size_t symlen,
+                   uint64_t hash, uint64_t seq, size_t payload_bytes)
+{
+    const uint8_t *p = msg, *end = msg + len;
+    const uint8_t *sym = NULL, *pay = NULL;
+    uint64_t sym_n = 0, pay_n = 0, got_seq = 0, price = 0, ts = 0;
+    while (p < end) {
+        uint64_t key, v;
+        if (varint(&p, end, &key))
+            return false;
+        switch (key & 7) {
+        case 0:
+            if (varint(&p, end, &v))
+                return false;
+            if (key >> 3 == 2)
+                got_seq = v;
+            else if (key >> 3 == 3)
+                price = v;
+            else if (key >> 3 == 4)
+                ts = v;
+            break;
+        case 2:
+            if (varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return false;
+            if (key >> 3 == 1) {
+                sym = p;
+                sym_n = v;
+            } else if (key >> 3 == 5) {
+                pay = p;
+                pay_n = v;
+            }
+            p += v;
+            break;
+        case 1:
+            if (end - p < 8)
+                return false;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return false;
+            p += 4;
+            break;
+        default:
+            return false;
+        }
+    }
+    return sym_n == symlen && (symlen == 0 || memcmp(sym, symbol, symlen) == 0) &&
+           got_seq == seq && (int64_t)price == ticks_price(hash, seq) && ts != 0 &&
+           pay_n == payload_bytes && (pay_n == 0 || ticks_payload_ok(pay, pay_n, seq));
+}

@@ -24,4 +24,11 @@ const uint8_t *ticks_payload(uint64_t seq);
 /* Whether p holds the payload of message seq (n bytes). */
 bool ticks_payload_ok(const uint8_t *p, size_t n, uint64_t seq);
 
+/* Whether msg is the Tick the contract says for symbol (its hash from ticks_symbol_hash), seq
+ * and payload_bytes: every field checked, ts_ns not 0, unknown fields skipped. Read straight
+ * from the wire: the load engine checks every message at up to millions a second, and
+ * protobuf-c's unpack allocates the message and its strings each time. */
+bool ticks_tick_ok(const uint8_t *msg, size_t len, const char *symbol, size_t symlen,
+                   uint64_t hash, uint64_t seq, size_t payload_bytes);
+
 #endif

@@ -199,7 +199,7 @@ int durability_run(const impl_opts_t *o, const char *lang, durability_t *d)
         db_stop(&pg);
         return -1;
     }
-    if (sut_wait_healthy(svc.url, START_TIMEOUT) < 0) {
+    if (sut_wait_healthy(svc.url, false, START_TIMEOUT) < 0) {
         sut_stop(&svc, SIGKILL, NS_PER_S);
         db_stop(&pg);
         fail(d, "GET /health never answered 200");

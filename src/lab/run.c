@@ -111,6 +111,8 @@ static void load_config(const cell_t *x, int64_t duration, double rate, const ch
     lc->cpus = &cfg->impl.cpus_load;
     lc->check = check_answer;
     lc->check_ud = (void *)wl;
+    lc->proto = wl->proto;
+    lc->grpc_check = wl->grpc_check;
     lc->progress = cfg->impl.progress;
     lc->progress_label = label;
 }
@@ -175,7 +177,7 @@ static int start_instance(cell_t *x)
     if (sut_start(&x->sut, x->argv.argv, &x->cfg->impl.cpus_service, x->url[0] ? x->url : NULL,
                   START_TIMEOUT, why, sizeof why))
         return fail(x, "%s", why);
-    int health = sut_wait_healthy(x->sut.url, START_TIMEOUT);
+    int health = sut_wait_healthy(x->sut.url, x->wl->proto == LOAD_GRPC, START_TIMEOUT);
     if (health < 0) {
         sut_stop(&x->sut, SIGKILL, NS_PER_S);
         return fail(x, "GET /health never answered 200 at %s%s%.200s", x->sut.url,
@@ -605,7 +607,7 @@ int lab_plan(const lab_config_t *cfg, lab_cell_t *cells, int max)
             c->name = impls[i]->name;
             c->lang = impls[i]->lang;
             c->tier = impls[i]->tier;
-            c->framework = impls[i]->framework;
+            c->framework = sv->framework ? sv->framework : impls[i]->framework;
             c->does = sv->does;
             c->db_strategy = sv->db_strategy;
         }

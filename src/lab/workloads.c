@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codec/csv.h"
+#include "codec/ticks.h"
 #include "codec/json.h"
 #include "lab/gen.h"
 #include "lab/workloads.h"
@@ -150,14 +151,47 @@ static lab_workload_t sql = {
                 "VACUUM ANALYZE orders",
 };
 
-const char *const lab_workload_names[] = {"echo", "csv", "sql", NULL};
+/* grpc: half Quote calls, half Streams of 100 ticks with 64-byte payloads (contracts/grpc.md),
+ * every message checked: its seq, its price, its payload. */
+static const char quote_msg[] = "\x0a\x04" "AAPL";                  /* QuoteRequest{"AAPL"} */
+static const char stream_msg[] = "\x0a\x04" "AAPL" "\x10\x64\x18\x40"; /* count 100, 64 B */
+#define STREAM_COUNT 100
+#define STREAM_PAYLOAD 64
+static const mix_template_t grpc_mix[] = {
+    {.method = "POST", .target = "/stackbench.v1.Ticks/Quote", .body = quote_msg,
+     .body_len = sizeof quote_msg - 1, .weight = 50},
+    {.method = "POST", .target = "/stackbench.v1.Ticks/Stream", .body = stream_msg,
+     .body_len = sizeof stream_msg - 1, .weight = 50},
+};
+
+static bool grpc_check(const mix_sent_t *sent, uint64_t k, const uint8_t *msg, size_t len,
+                       void *ud)
+{
+    uint64_t hash = ticks_symbol_hash("AAPL", 4); /* four bytes: cheaper than keeping it */
+    bool stream = sent->index == 1;
+    if (!msg)
+        return k == (stream ? STREAM_COUNT : 1);
+    if (k > (stream ? STREAM_COUNT : 1))
+        return false;
+    return ticks_tick_ok(msg, len, "AAPL", 4, hash, stream ? k : 0, stream ? STREAM_PAYLOAD : 0);
+}
+
+static lab_workload_t grpc = {
+    .name = "grpc",
+    .mix = grpc_mix,
+    .nmix = sizeof grpc_mix / sizeof grpc_mix[0],
+    .proto = LOAD_GRPC,
+    .grpc_check = grpc_check,
+};
+
+const char *const lab_workload_names[] = {"echo", "csv", "sql", "grpc", NULL};
 
 const lab_workload_t *lab_workload(const char *name)
 {
     static const struct {
         lab_workload_t *wl;
         int (*prepare)(void);
-    } all[] = {{&echo, echo_prepare}, {&csv, csv_prepare}, {&sql, NULL}};
+    } all[] = {{&echo, echo_prepare}, {&csv, csv_prepare}, {&sql, NULL}, {&grpc, NULL}};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         if (strcmp(all[i].wl->name, name) != 0)
             continue;

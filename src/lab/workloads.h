@@ -21,13 +21,15 @@ typedef struct {
     const mix_template_t *mix;      /* instead of method, path and body */
     size_t nmix;
     load_check_cb check;            /* with mix: the answer to what was sent */
+    load_proto_t proto;             /* HTTP/1.1, or gRPC (the mix's bodies are messages) */
+    load_grpc_check_cb grpc_check;  /* gRPC: every message, and each call's count */
     const char *db_reset;           /* SQL that puts the database back as the schema left it
                                      * (run before each language; NULL: no database) */
 } lab_workload_t;
 
 /* The lab's definition of a workload, or NULL. */
 const lab_workload_t *lab_workload(const char *name);
-/* "echo", "csv", "sql", NULL. */
+/* "echo", "csv", "sql", "grpc", NULL. */
 extern const char *const lab_workload_names[];
 
 #endif

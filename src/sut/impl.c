@@ -22,7 +22,8 @@ static const impl_t c_tuned = {
 static const impl_t c_idiomatic = {
     "c", "c", "idiomatic", C_CORE, NULL, NULL, NULL,
     {{"csv", "libcsv, strtod, a hash table", "--tier idiomatic", NULL},
-     {"sql", "libpq, a request per connection", "--db-strategy exclusive", "exclusive"}}};
+     {"sql", "libpq, a request per connection", "--db-strategy exclusive", "exclusive"},
+     {"grpc", "protobuf-c, gRPC framing ours", "", NULL, "nghttp2 on the server core"}}};
 static const impl_t go_tuned = {
     "go", "go", "tuned", GO_HTTP, GO_BIN, GO_BIN, NULL,
     {{"echo", "one-pass validating minifier", "--tier tuned", NULL},
@@ -31,7 +32,8 @@ static const impl_t go_idiomatic = {
     "go", "go", "idiomatic", GO_HTTP, GO_BIN, GO_BIN, NULL,
     {{"echo", "encoding/json", "--tier idiomatic", NULL},
      {"csv", "encoding/csv, strconv", "--tier idiomatic", NULL},
-     {"sql", "pgx v5 pgxpool", "--tier idiomatic --db-strategy exclusive", "exclusive"}}};
+     {"sql", "pgx v5 pgxpool", "--tier idiomatic --db-strategy exclusive", "exclusive"},
+     {"grpc", "protoc-gen-go, grpc-go's health", "--tier idiomatic", NULL, "grpc-go 1.85"}}};
 static const impl_t rust_tuned = {
     "rust", "rust", "tuned", RUST_HTTP, RUST_BIN, RUST_BIN, NULL,
     {{"echo", "one-pass validating minifier", "--tier tuned", NULL},
@@ -42,7 +44,8 @@ static const impl_t rust_idiomatic = {
     {{"echo", "serde_json", "--tier idiomatic", NULL},
      {"csv", "csv crate", "--tier idiomatic", NULL},
      {"sql", "tokio-postgres + deadpool", "--tier idiomatic --db-strategy exclusive",
-      "exclusive"}}};
+      "exclusive"},
+     {"grpc", "prost, tonic-health", "--tier idiomatic", NULL, "tonic on hyper"}}};
 
 const impl_t *const impl_builtin[] = {&c_tuned,  &c_idiomatic,  &go_tuned, &go_idiomatic,
                                       &rust_tuned, &rust_idiomatic, NULL};

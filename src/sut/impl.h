@@ -31,6 +31,7 @@ typedef struct {
     const char *does;         /* what does the work: "encoding/csv", "one-pass scan, SWAR" */
     const char *args;         /* its own flags for it, space-separated ("--tier tuned"), or "" */
     const char *db_strategy;  /* sql: "exclusive", "pipelined 32"; NULL for the others */
+    const char *framework;    /* when it is not the implementation's (grpc: "grpc-go"); NULL */
 } impl_serves_t;
 
 typedef struct {

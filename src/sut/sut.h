@@ -35,9 +35,10 @@ int sut_alive(const sut_t *s);
 int sut_stop(sut_t *s, int sig, int64_t timeout_ns);
 /* N of "served N requests", or -1. */
 long long sut_served(const sut_t *s);
-/* GET /health until it answers 200 or timeout_ns passes. The number of answers it got (the
- * service counted them too), or -1. Both waits look every millisecond in their first second
- * (then every 20 ms), so that a start-up time measured around them is right to about 1 ms. */
-int sut_wait_healthy(const char *url, int64_t timeout_ns);
+/* GET /health until it answers 200 (grpc: grpc.health.v1.Health/Check over h2c until it says
+ * SERVING) or timeout_ns passes. The number of answers it got (the service counted them too),
+ * or -1. Both waits look every millisecond in their first second (then every 20 ms), so that
+ * a start-up time measured around them is right to about 1 ms. */
+int sut_wait_healthy(const char *url, bool grpc, int64_t timeout_ns);
 
 #endif
