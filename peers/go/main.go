@@ -4,7 +4,8 @@
 //	stackbench-go WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES] [--tier TIER]
 //
 // Each workload lives in its own file and registers its constructors in the workloads table
-// below, one per tier it offers; server.go runs whatever handler the workload builds.
+// below, one per tier it offers; server.go runs whatever server the workload builds (so far
+// each builds an HTTP handler, run under net/http).
 //
 // # Tiers
 //
@@ -54,12 +55,17 @@ const (
 // request at a time (sql.go says why there is no other).
 const dbExclusive = "exclusive"
 
-// A workload builds the HTTP handler that serves one contract, for each tier it offers.
+// A workload builds the server of one contract, for each tier it offers.
 type workload struct {
 	summary string
-	tiers   map[string]newHandler
+	tiers   map[string]newServer
 }
 
+// newServer builds a workload's server (server.go) from the command line.
+type newServer func(cfg config) (server, error)
+
+// newHandler builds the handler of a workload served over HTTP/1.1; overHTTP (server.go)
+// makes it a newServer.
 type newHandler func(cfg config) (http.Handler, error)
 
 // defaultBodyLimits are the --body-limit defaults of the workloads whose contract sets one
@@ -70,11 +76,11 @@ var defaultBodyLimits = map[string]int64{"csv": csvBodyLimit}
 // their own.
 var workloads = map[string]workload{
 	"csv": {"POST /csv: per-symbol aggregate of posted CSV trades; GET /health",
-		map[string]newHandler{tierIdiomatic: newCSV, tierTuned: newCSVTuned}},
+		map[string]newServer{tierIdiomatic: overHTTP(newCSV), tierTuned: overHTTP(newCSVTuned)}},
 	"echo": {"POST /echo: the posted JSON minified; GET /health",
-		map[string]newHandler{tierIdiomatic: newEcho, tierTuned: newEchoTuned}},
+		map[string]newServer{tierIdiomatic: overHTTP(newEcho), tierTuned: overHTTP(newEchoTuned)}},
 	"sql": {"GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
-		map[string]newHandler{tierIdiomatic: newSQL}},
+		map[string]newServer{tierIdiomatic: overHTTP(newSQL)}},
 }
 
 const usageText = `usage: stackbench-go WORKLOAD [flags]
@@ -123,12 +129,12 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "stackbench-go: %v (see stackbench-go --help)\n", err)
 		return 2
 	}
-	h, err := workloads[name].tiers[cfg.tier](cfg)
+	srv, err := workloads[name].tiers[cfg.tier](cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stackbench-go %s: %v\n", name, err)
 		return 1
 	}
-	if err := serve(cfg, h, os.Stderr); err != nil {
+	if err := serve(cfg, srv, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "stackbench-go %s: %v\n", name, err)
 		return 1
 	}
