@@ -4,19 +4,20 @@
 //	stackbench-go WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES] [--tier TIER]
 //
 // Each workload lives in its own file and registers its constructors in the workloads table
-// below, one per tier it offers; server.go runs whatever server the workload builds (so far
-// each builds an HTTP handler, run under net/http).
+// below, one per tier it offers; server.go runs whatever server the workload builds: an HTTP
+// handler under net/http, or for grpc a grpc-go server (grpc.go).
 //
 // # Tiers
 //
 // Every implementation says how it was written, so that a comparison compares like with like:
 //   - idiomatic (the default): the libraries a good Go team reaches for first (net/http,
-//     encoding/json, encoding/csv, pgx), used competently;
+//     encoding/json, encoding/csv, pgx, grpc-go), used competently;
 //   - tuned: the algorithm and strategy of the fastest implementation, the C one, written by
 //     hand in Go with nothing the other languages are denied (no unsafe, no assembly). The
 //     HTTP layer stays net/http: only the work of the request changes.
 //
-// echo and csv offer both; sql only idiomatic (see sql.go for why).
+// echo and csv offer both; sql only idiomatic (see sql.go for why), and grpc too: grpc-go is
+// the whole of its server, and a tuned tier would be a gRPC server of our own.
 //
 // GOMAXPROCS is left at Go's default on purpose: the runtime sizes it from the CPU affinity
 // mask the process starts with, so it follows the CPUs the lab pins the service to.
@@ -79,15 +80,19 @@ var workloads = map[string]workload{
 		map[string]newServer{tierIdiomatic: overHTTP(newCSV), tierTuned: overHTTP(newCSVTuned)}},
 	"echo": {"POST /echo: the posted JSON minified; GET /health",
 		map[string]newServer{tierIdiomatic: overHTTP(newEcho), tierTuned: overHTTP(newEchoTuned)}},
+	"grpc": {"gRPC over h2c: stackbench.v1.Ticks (Stream, Quote), grpc.health.v1 Check",
+		map[string]newServer{tierIdiomatic: newGRPC}},
 	"sql": {"GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
 		map[string]newServer{tierIdiomatic: overHTTP(newSQL)}},
 }
 
 const usageText = `usage: stackbench-go WORKLOAD [flags]
 
-Serves a workload over HTTP/1.1 until SIGTERM or SIGINT, then stops accepting, finishes the
-requests in flight and prints "served N requests". Every workload also answers
-GET /debug/gc-pauses: the Go runtime's GC pause histogram, for the lab (not in any contract).
+Serves a workload until SIGTERM or SIGINT, then stops accepting, finishes the requests in
+flight (for at most 10 s) and prints "served N requests". grpc serves gRPC over cleartext
+HTTP/2 (h2c, prior knowledge); a gRPC call counts as a request. The other workloads serve
+HTTP/1.1 and also answer GET /debug/gc-pauses: the Go runtime's GC pause histogram, for the
+lab (not in any contract).
 
 workloads:
 %s
@@ -95,6 +100,7 @@ flags:
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             port (default 8080; 0 picks a free one, printed on start)
   --body-limit BYTES   largest request body in bytes (default 1048576, csv 16777216): 413 above
+                       (not grpc: its largest request message is grpc-go's 4 MiB)
   --tier TIER          idiomatic (default): the libraries a Go team reaches for first;
                        tuned: the C implementation's algorithm by hand (echo and csv only)
   --pg-url URL         sql: the database, a libpq URL or keyword/value string (required)
