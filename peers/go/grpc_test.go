@@ -8,9 +8,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -623,5 +627,28 @@ func TestGRPCServeStopsGracefully(t *testing.T) {
 	}
 	if tail := <-rest; tail != "served 4 requests\n" {
 		t.Errorf("log after the first line %q, want only \"served 4 requests\"", tail)
+	}
+}
+
+// TestGRPCCheckPasses builds cmd/grpc-check and runs it against the workload: every check
+// passes.
+func TestGRPCCheckPasses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/grpc-check")
+	}
+	g := startGRPC(t)
+	bin := filepath.Join(t.TempDir(), "grpc-check")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/grpc-check")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("building grpc-check: %v", err)
+	}
+	out, err := exec.Command(bin, g.addr).CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatal(err)
+	}
+	if err != nil || strings.Contains(string(out), "FAIL") {
+		t.Errorf("grpc-check %s: %v\n%s", g.addr, err, out)
 	}
 }
