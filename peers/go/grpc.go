@@ -9,6 +9,12 @@ package main
 // makes its ticks one at a time, each when the last has been handed to grpc-go: Send blocks
 // while the stream's write quota and HTTP/2 window are used up, so a client that stops reading
 // holds its own stream and nothing piles up in memory whatever count is.
+//
+// Where grpc-go answers otherwise than contracts/grpc.md says (TestGRPCWireAnswers and
+// TestGRPCTimeoutOnTheWire hold what it does): when a grpc-timeout passes it resets the stream
+// (RST_STREAM CANCEL) and sends no DEADLINE_EXCEEDED, which a gRPC client reports from its own
+// deadline; a malformed grpc-timeout is answered HTTP 400 (with grpc-status 13), and a
+// content-type that is not gRPC HTTP 415 (with grpc-status 3).
 
 import (
 	"context"
