@@ -22,10 +22,7 @@ import (
 // newCSVServer serves the csv workload's tier with the production timeouts.
 func newCSVServer(t *testing.T, tier string, bodyLimit int64) *httptest.Server {
 	t.Helper()
-	h, err := workloads["csv"].tiers[tier](config{host: "127.0.0.1", bodyLimit: bodyLimit, tier: tier})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := workloadHandler(t, "csv", config{host: "127.0.0.1", bodyLimit: bodyLimit, tier: tier})
 	return startTestServer(t, h, requestTimeout)
 }
 

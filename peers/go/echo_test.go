@@ -19,10 +19,7 @@ const testLimit = 1 << 20
 // otherwise.
 func newTestServer(t *testing.T, tier string, readTimeout time.Duration) *httptest.Server {
 	t.Helper()
-	h, err := workloads["echo"].tiers[tier](config{host: "127.0.0.1", bodyLimit: testLimit, tier: tier})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := workloadHandler(t, "echo", config{host: "127.0.0.1", bodyLimit: testLimit, tier: tier})
 	return startTestServer(t, h, readTimeout)
 }
 

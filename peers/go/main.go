@@ -4,18 +4,20 @@
 //	stackbench-go WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES] [--tier TIER]
 //
 // Each workload lives in its own file and registers its constructors in the workloads table
-// below, one per tier it offers; server.go runs whatever handler the workload builds.
+// below, one per tier it offers; server.go runs whatever server the workload builds: an HTTP
+// handler under net/http, or for grpc a grpc-go server (grpc.go).
 //
 // # Tiers
 //
 // Every implementation says how it was written, so that a comparison compares like with like:
 //   - idiomatic (the default): the libraries a good Go team reaches for first (net/http,
-//     encoding/json, encoding/csv, pgx), used competently;
+//     encoding/json, encoding/csv, pgx, grpc-go), used competently;
 //   - tuned: the algorithm and strategy of the fastest implementation, the C one, written by
 //     hand in Go with nothing the other languages are denied (no unsafe, no assembly). The
 //     HTTP layer stays net/http: only the work of the request changes.
 //
-// echo and csv offer both; sql only idiomatic (see sql.go for why).
+// echo and csv offer both; sql only idiomatic (see sql.go for why), and grpc too: grpc-go is
+// the whole of its server, and a tuned tier would be a gRPC server of our own.
 //
 // GOMAXPROCS is left at Go's default on purpose: the runtime sizes it from the CPU affinity
 // mask the process starts with, so it follows the CPUs the lab pins the service to.
@@ -54,12 +56,17 @@ const (
 // request at a time (sql.go says why there is no other).
 const dbExclusive = "exclusive"
 
-// A workload builds the HTTP handler that serves one contract, for each tier it offers.
+// A workload builds the server of one contract, for each tier it offers.
 type workload struct {
 	summary string
-	tiers   map[string]newHandler
+	tiers   map[string]newServer
 }
 
+// newServer builds a workload's server (server.go) from the command line.
+type newServer func(cfg config) (server, error)
+
+// newHandler builds the handler of a workload served over HTTP/1.1; overHTTP (server.go)
+// makes it a newServer.
 type newHandler func(cfg config) (http.Handler, error)
 
 // defaultBodyLimits are the --body-limit defaults of the workloads whose contract sets one
@@ -70,18 +77,22 @@ var defaultBodyLimits = map[string]int64{"csv": csvBodyLimit}
 // their own.
 var workloads = map[string]workload{
 	"csv": {"POST /csv: per-symbol aggregate of posted CSV trades; GET /health",
-		map[string]newHandler{tierIdiomatic: newCSV, tierTuned: newCSVTuned}},
+		map[string]newServer{tierIdiomatic: overHTTP(newCSV), tierTuned: overHTTP(newCSVTuned)}},
 	"echo": {"POST /echo: the posted JSON minified; GET /health",
-		map[string]newHandler{tierIdiomatic: newEcho, tierTuned: newEchoTuned}},
+		map[string]newServer{tierIdiomatic: overHTTP(newEcho), tierTuned: overHTTP(newEchoTuned)}},
+	"grpc": {"gRPC over h2c: stackbench.v1.Ticks (Stream, Quote), grpc.health.v1 Check",
+		map[string]newServer{tierIdiomatic: newGRPC}},
 	"sql": {"GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
-		map[string]newHandler{tierIdiomatic: newSQL}},
+		map[string]newServer{tierIdiomatic: overHTTP(newSQL)}},
 }
 
 const usageText = `usage: stackbench-go WORKLOAD [flags]
 
-Serves a workload over HTTP/1.1 until SIGTERM or SIGINT, then stops accepting, finishes the
-requests in flight and prints "served N requests". Every workload also answers
-GET /debug/gc-pauses: the Go runtime's GC pause histogram, for the lab (not in any contract).
+Serves a workload until SIGTERM or SIGINT, then stops accepting, finishes the requests in
+flight (for at most 10 s) and prints "served N requests". grpc serves gRPC over cleartext
+HTTP/2 (h2c, prior knowledge); a gRPC call counts as a request. The other workloads serve
+HTTP/1.1 and also answer GET /debug/gc-pauses: the Go runtime's GC pause histogram, for the
+lab (not in any contract).
 
 workloads:
 %s
@@ -89,6 +100,7 @@ flags:
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             port (default 8080; 0 picks a free one, printed on start)
   --body-limit BYTES   largest request body in bytes (default 1048576, csv 16777216): 413 above
+                       (not grpc: its largest request message is grpc-go's 4 MiB)
   --tier TIER          idiomatic (default): the libraries a Go team reaches for first;
                        tuned: the C implementation's algorithm by hand (echo and csv only)
   --pg-url URL         sql: the database, a libpq URL or keyword/value string (required)
@@ -123,12 +135,12 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "stackbench-go: %v (see stackbench-go --help)\n", err)
 		return 2
 	}
-	h, err := workloads[name].tiers[cfg.tier](cfg)
+	srv, err := workloads[name].tiers[cfg.tier](cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stackbench-go %s: %v\n", name, err)
 		return 1
 	}
-	if err := serve(cfg, h, os.Stderr); err != nil {
+	if err := serve(cfg, srv, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "stackbench-go %s: %v\n", name, err)
 		return 1
 	}

@@ -34,7 +34,7 @@ func TestParseArgs(t *testing.T) {
 		{}, {"nope"}, {"echo", "--bogus"}, {"echo", "--port", "x"}, {"echo", "--port", "65536"},
 		{"echo", "--port", "-1"}, {"echo", "--body-limit", "0"}, {"echo", "extra"}, {"--port"},
 		{"echo", "--pool", "0"}, {"echo", "--pool", "x"},
-		{"echo", "--tier", "fast"}, {"echo", "--tier", ""}, {"sql", "--tier", "tuned"},
+		{"echo", "--tier", "fast"}, {"echo", "--tier", ""}, {"sql", "--tier", "tuned"}, {"grpc", "--tier", "tuned"},
 		{"sql", "--db-strategy", "pipelined"}, {"echo", "--db-strategy", ""},
 	}
 	for _, b := range bad {
@@ -47,10 +47,13 @@ func TestParseArgs(t *testing.T) {
 			t.Errorf("parseArgs(%q): err %v, want flag.ErrHelp", h, err)
 		}
 	}
-	for _, args := range [][]string{{"echo", "--bogus"}, {"sql", "--tier", "tuned"}, {"sql", "--db-strategy", "shared"}} {
+	for _, args := range [][]string{{"echo", "--bogus"}, {"sql", "--tier", "tuned"}, {"grpc", "--tier", "tuned"}, {"sql", "--db-strategy", "shared"}} {
 		if got := run(args); got != 2 {
 			t.Errorf("run(%q): exit %d, want 2", args, got)
 		}
+	}
+	if _, name, err := parseArgs([]string{"grpc", "--port", "0"}); err != nil || name != "grpc" {
+		t.Errorf("grpc --port 0: %q, %v", name, err)
 	}
 	for _, name := range []string{"csv", "echo"} {
 		for _, tier := range []string{tierIdiomatic, tierTuned} {

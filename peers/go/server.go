@@ -32,49 +32,90 @@ const (
 	shutdownGrace = 10 * time.Second
 )
 
+// A server is a workload's server as serve runs it: net/http's for the HTTP workloads
+// (httpServer below), grpc-go's for grpc (grpc.go).
+type server interface {
+	// serve answers on ln until stop or close; an error is a listener that failed for good.
+	serve(ln net.Listener) error
+	// stop stops accepting and waits for the requests in flight, until ctx is done (then
+	// it returns ctx's error and close ends what is left).
+	stop(ctx context.Context) error
+	// close ends the requests still in flight and their connections.
+	close()
+	// served is the number of requests answered so far.
+	served() uint64
+}
+
 // serve listens on cfg.host:cfg.port, prints "listening on http://HOST:PORT" on logw and
-// serves h until SIGTERM or SIGINT. Then it stops accepting, lets the requests in flight
+// runs srv until SIGTERM or SIGINT. Then it stops accepting, lets the requests in flight
 // finish (for at most shutdownGrace), prints "served N requests" and returns nil.
-func serve(cfg config, h http.Handler, logw io.Writer) error {
+func serve(cfg config, srv server, logw io.Writer) error {
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port)))
 	if err != nil {
 		return err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 
-	var served atomic.Uint64
-	srv := &http.Server{
-		Handler:           countRequests(h, &served),
-		ReadHeaderTimeout: requestTimeout,
-		ReadTimeout:       requestTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.serve(ln) }()
 	fmt.Fprintf(logw, "listening on http://%s\n", net.JoinHostPort(cfg.host, strconv.Itoa(port)))
 
 	select {
 	case err := <-errc:
-		return err // Serve only returns early when accepting fails for good
+		return err // serve only returns early when accepting fails for good
 	case <-ctx.Done():
 	}
 	stop() // from here a second signal ends the process at once
 
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := srv.stop(sctx); err != nil {
 		fmt.Fprintf(logw, "stackbench-go: requests still in flight after %v (%v): closing their connections\n",
 			shutdownGrace, err)
-		srv.Close()
+		srv.close()
 	}
-	fmt.Fprintf(logw, "served %d requests\n", served.Load())
+	fmt.Fprintf(logw, "served %d requests\n", srv.served())
 	return nil
 }
+
+// httpServer serves a workload's http.Handler with net/http and the timeouts above, and
+// counts the requests the handler answered.
+type httpServer struct {
+	handler http.Handler // the workload's, as its constructor built it
+	srv     *http.Server
+	n       atomic.Uint64
+}
+
+// overHTTP makes a constructor of an HTTP handler a constructor of the workloads table.
+func overHTTP(newH newHandler) newServer {
+	return func(cfg config) (server, error) {
+		h, err := newH(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return newHTTPServer(h), nil
+	}
+}
+
+func newHTTPServer(h http.Handler) *httpServer {
+	s := &httpServer{handler: h}
+	s.srv = &http.Server{
+		Handler:           countRequests(h, &s.n),
+		ReadHeaderTimeout: requestTimeout,
+		ReadTimeout:       requestTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+	}
+	return s
+}
+
+func (s *httpServer) serve(ln net.Listener) error    { return s.srv.Serve(ln) }
+func (s *httpServer) stop(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+func (s *httpServer) close()                         { s.srv.Close() }
+func (s *httpServer) served() uint64                 { return s.n.Load() }
 
 // countRequests counts the requests the handlers answered.
 func countRequests(next http.Handler, n *atomic.Uint64) http.Handler {

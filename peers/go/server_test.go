@@ -19,6 +19,21 @@ import (
 	"time"
 )
 
+// workloadHandler builds the handler of a workload served over HTTP from the workloads
+// table, as run does.
+func workloadHandler(t *testing.T, name string, cfg config) http.Handler {
+	t.Helper()
+	srv, err := workloads[name].tiers[cfg.tier](cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, ok := srv.(*httpServer)
+	if !ok {
+		t.Fatalf("%s is not served over HTTP", name)
+	}
+	return hs.handler
+}
+
 // startTestServer serves h on loopback with serve's timeouts (readTimeout for the head and
 // the body), closed when the test ends.
 func startTestServer(t *testing.T, h http.Handler, readTimeout time.Duration) *httptest.Server {
@@ -157,10 +172,11 @@ func do(t *testing.T, method, url, body string) reply {
 // flight when SIGTERM arrives (it is answered), then "served N requests" and a nil return.
 func TestServeStopsGracefully(t *testing.T) {
 	h, _ := newEcho(config{bodyLimit: 1 << 20})
+	srv := newHTTPServer(h)
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(config{host: "127.0.0.1", port: 0, bodyLimit: 1 << 20}, h, pw)
+		done <- serve(config{host: "127.0.0.1", port: 0, bodyLimit: 1 << 20}, srv, pw)
 		pw.Close()
 	}()
 	log := bufio.NewReader(pr)
