@@ -594,3 +594,19 @@ bool json_name_eq(const char *name, size_t len, const char *lit)
     }
     return *lit == 0;
 }
+
+bool json_utf8_valid(const char *s, size_t n)
+{
+    const uint8_t *u = (const uint8_t *)s;
+    for (size_t i = 0; i < n;) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_len(u, i, n);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}

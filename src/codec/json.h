@@ -56,4 +56,8 @@ int json_elements_begin(json_elements_t *it, const char *src, size_t len);
 /* The next element as written (no surrounding white space). false at the end of the array. */
 bool json_elements_next(json_elements_t *it, const char **value, size_t *value_len);
 
+/* Whether s[0..n) is UTF-8 as RFC 3629 says (what JSON strings and protobuf's proto3 strings
+ * must be). */
+bool json_utf8_valid(const char *s, size_t n);
+
 #endif

@@ -120,3 +120,40 @@ bool ticks_tick_ok(const uint8_t *msg, size_t len, const char *symbol, size_t sy
            got_seq == seq && (int64_t)price == ticks_price(hash, seq) && ts != 0 &&
            pay_n == payload_bytes && (pay_n == 0 || ticks_payload_ok(pay, pay_n, seq));
 }
+
+int ticks_bytes_field(const uint8_t *msg, size_t len, unsigned field, const uint8_t **out,
+                      size_t *n)
+{
+    const uint8_t *p = msg, *end = msg + len;
+    *out = NULL;
+    *n = 0;
+    while (p < end) {
+        uint64_t key, v;
+        if (varint(&p, end, &key))
+            return -1;
+        switch (key & 7) {
+        case 0:
+            if (varint(&p, end, &v))
+                return -1;
+            break;
+        case 1:
+        case 5:
+            if ((size_t)(end - p) < ((key & 7) == 1 ? 8u : 4u))
+                return -1;
+            p += (key & 7) == 1 ? 8 : 4;
+            break;
+        case 2:
+            if (varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return -1;
+            if (key >> 3 == field) {
+                *out = p;
+                *n = (size_t)v;
+            }
+            p += v;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return 0;
+}

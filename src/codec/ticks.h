@@ -24,6 +24,12 @@ const uint8_t *ticks_payload(uint64_t seq);
 /* Whether p holds the payload of message seq (n bytes). */
 bool ticks_payload_ok(const uint8_t *p, size_t n, uint64_t seq);
 
+/* The value of length-delimited field `field` in a protobuf message, the last one when it
+ * occurs more than once (as protobuf reads it): *p, *n (n 0 when absent). -1 when the message
+ * is malformed. Used where the length matters: protobuf-c hands strings over NUL-terminated,
+ * which hides a NUL inside them. */
+int ticks_bytes_field(const uint8_t *msg, size_t len, unsigned field, const uint8_t **p,
+                      size_t *n);
 /* Whether msg is the Tick the contract says for symbol (its hash from ticks_symbol_hash), seq
  * and payload_bytes: every field checked, ts_ns not 0, unknown fields skipped. Read straight
  * from the wire: the load engine checks every message at up to millions a second, and

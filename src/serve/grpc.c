@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "codec/json.h"
 #include "codec/ticks.h"
 #include "health.pb-c.h"
 #include "http/grpc.h"
@@ -39,17 +40,39 @@ static int put_tick(buf_t *out, const char *symbol, uint64_t hash, uint64_t seq,
 }
 
 static const char bad_symbol[] = "symbol: want 1-12 of [A-Z0-9.]";
+static const char not_protobuf[] = "grpc: error unmarshalling request";
+
+/* The request's symbol as sent (field 1 of either request). protobuf-c gives strings
+ * NUL-terminated: a NUL inside one would pass for its end, so the rule is checked on the bytes
+ * on the wire. Not UTF-8 is not a proto3 string at all: malformed protobuf (13), as grpc-go and
+ * prost answer. 0 when the symbol is valid, else the status (the message in *why). */
+static int check_symbol(const uint8_t *msg, size_t len, const char **why)
+{
+    const uint8_t *p;
+    size_t n;
+    if (ticks_bytes_field(msg, len, 1, &p, &n) < 0 || !json_utf8_valid((const char *)p, n)) {
+        *why = not_protobuf;
+        return GRPC_INTERNAL;
+    }
+    if (!ticks_symbol_ok((const char *)p, n)) {
+        *why = bad_symbol;
+        return GRPC_INVALID_ARGUMENT;
+    }
+    return 0;
+}
 
 static void quote(h2_call_t *call, const uint8_t *msg, size_t len, void *state)
 {
     Stackbench__V1__QuoteRequest *q = stackbench__v1__quote_request__unpack(NULL, len, msg);
     if (!q) {
-        h2_call_error(call, GRPC_INTERNAL, "grpc: error unmarshalling request");
+        h2_call_error(call, GRPC_INTERNAL, not_protobuf);
         return;
     }
     size_t n = strlen(q->symbol);
-    if (!ticks_symbol_ok(q->symbol, n)) {
-        h2_call_error(call, GRPC_INVALID_ARGUMENT, bad_symbol);
+    const char *why;
+    int bad = check_symbol(msg, len, &why);
+    if (bad) {
+        h2_call_error(call, bad, why);
     } else {
         /* A quote's tick fits 64 bytes: symbol 12, seq 0 (absent), price and ts 10 each, tags. */
         uint8_t raw[64];
@@ -81,13 +104,15 @@ static void stream(h2_call_t *call, const uint8_t *msg, size_t len, void *state)
 {
     Stackbench__V1__StreamRequest *r = stackbench__v1__stream_request__unpack(NULL, len, msg);
     if (!r) {
-        h2_call_error(call, GRPC_INTERNAL, "grpc: error unmarshalling request");
+        h2_call_error(call, GRPC_INTERNAL, not_protobuf);
         return;
     }
     size_t n = strlen(r->symbol);
     stream_t *s = NULL;
-    if (!ticks_symbol_ok(r->symbol, n))
-        h2_call_error(call, GRPC_INVALID_ARGUMENT, bad_symbol);
+    const char *why;
+    int bad = check_symbol(msg, len, &why);
+    if (bad)
+        h2_call_error(call, bad, why);
     else if (r->count < 1 || r->count > TICKS_COUNT_MAX)
         h2_call_error(call, GRPC_INVALID_ARGUMENT, "count: want 1-1000000");
     else if (r->payload_bytes > TICKS_PAYLOAD_MAX)
@@ -109,11 +134,17 @@ static void health_check(h2_call_t *call, const uint8_t *msg, size_t len, void *
 {
     Grpc__Health__V1__HealthCheckRequest *q =
         grpc__health__v1__health_check_request__unpack(NULL, len, msg);
-    if (!q) {
-        h2_call_error(call, GRPC_INTERNAL, "grpc: error unmarshalling request");
+    const uint8_t *svc;
+    size_t svc_n;
+    if (!q || ticks_bytes_field(msg, len, 1, &svc, &svc_n) < 0 ||
+        !json_utf8_valid((const char *)svc, svc_n)) {
+        h2_call_error(call, GRPC_INTERNAL, not_protobuf);
+        if (q)
+            grpc__health__v1__health_check_request__free_unpacked(q, NULL);
         return;
     }
-    if (q->service[0] && strcmp(q->service, "stackbench.v1.Ticks") != 0) {
+    static const char ticks[] = "stackbench.v1.Ticks";
+    if (svc_n && (svc_n != sizeof ticks - 1 || memcmp(svc, ticks, svc_n) != 0)) {
         h2_call_error(call, GRPC_NOT_FOUND, "unknown service");
     } else {
         Grpc__Health__V1__HealthCheckResponse a = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
