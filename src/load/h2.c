@@ -43,8 +43,8 @@ struct h2_conn {
     nghttp2_session *ng;
     buf_t out;
     bool in_io;                 /* inside h2_conn_io: it writes at its end */
-    bool goaway;
-    bool broken;                /* a callback saw the connection unusable */
+    bool goaway;                /* the server's */
+    bool proto_error;           /* we sent GOAWAY with an error: the server broke HTTP/2 */
 };
 
 /* ---- the requests ---- */
@@ -273,6 +273,14 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
     return 0;
 }
 
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+    lconn_t *c = ud;
+    if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR)
+        c->h2->proto_error = true;
+    return 0;
+}
+
 /* A stream ends: answered (END_STREAM from the server), or reset by it. */
 static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code, void *ud)
 {
@@ -301,6 +309,7 @@ static void make_callbacks(void)
     nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
 }
 
@@ -449,7 +458,14 @@ void h2_conn_io(lconn_t *c, uint32_t events)
     h->in_io = false;
     if (!flush(c))
         return;
-    if ((h->goaway && c->ninflight == 0) ||
-        (!nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng)))
+    /* The session is over (a GOAWAY either way): what was in flight is lost, and a new
+     * connection is opened. */
+    if (!nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng)) {
+        if (c->ninflight)
+            conn_fail(c, h->proto_error ? LOAD_ERR_PARSE : LOAD_ERR_READ);
+        else
+            conn_reopen(c);
+    } else if (h->goaway && c->ninflight == 0) {
         conn_reopen(c);
+    }
 }

@@ -231,11 +231,14 @@ TEST(mix_with_a_url_path_is_refused)
 }
 
 /* A bad server: the run ends on time, errors are counted by kind, connections re-opened. */
-static void bad_server_case(const char *mode, const char *arg, int kind, bool reopens)
+static void bad_server_case_as(load_proto_t proto, const char *mode, const char *arg, int kind,
+                               bool reopens)
 {
     start_tool(mode, arg, NULL);
     load_config_t cfg;
     load_config_defaults(&cfg);
+    cfg.proto = proto;
+    cfg.streams = proto == LOAD_HTTP1 ? 1 : 4;
     cfg.connections = 4;
     cfg.threads = 2;
     cfg.duration_ns = 1 * NS_PER_S;
@@ -244,7 +247,8 @@ static void bad_server_case(const char *mode, const char *arg, int kind, bool re
     int64_t t0 = clock_now_ns();
     run(&cfg, &r, "/");
     double took = (double)(clock_now_ns() - t0) / NS_PER_S;
-    fprintf(stderr, "    %s: %.2fs, %llu answers, %llu %s errors, %llu connects\n", mode, took,
+    fprintf(stderr, "    %s%s: %.2fs, %llu answers, %llu %s errors, %llu connects\n",
+            proto == LOAD_HTTP1 ? "" : proto == LOAD_H2 ? "h2 " : "grpc ", mode, took,
             (unsigned long long)r.requests, (unsigned long long)r.errors[kind],
             load_err_names[kind], (unsigned long long)r.connects);
     CHECK(took < 1 + 0.2 + 0.5);
@@ -253,6 +257,21 @@ static void bad_server_case(const char *mode, const char *arg, int kind, bool re
         CHECK(r.connects > (uint64_t)cfg.connections);
     load_result_free(&r);
     CHECK_INT(t_stop(&srv, SIGTERM, 5000), 0);
+}
+
+static void bad_server_case(const char *mode, const char *arg, int kind, bool reopens)
+{
+    bad_server_case_as(LOAD_HTTP1, mode, arg, kind, reopens);
+}
+
+/* The same servers against HTTP/2 and gRPC connections: what HTTP/1.1 calls garbage is no
+ * HTTP/2 either, a reset is a reset, silence a timeout of every stream. */
+TEST(h2_and_grpc_against_bad_servers_count_the_same_errors)
+{
+    bad_server_case_as(LOAD_H2, "reset", NULL, LOAD_ERR_READ, true);
+    bad_server_case_as(LOAD_GRPC, "reset", NULL, LOAD_ERR_READ, true);
+    bad_server_case_as(LOAD_H2, "garbage", NULL, LOAD_ERR_PARSE, true);
+    bad_server_case_as(LOAD_GRPC, "silent", NULL, LOAD_ERR_TIMEOUT, false);
 }
 
 TEST(server_that_closes_without_warning_counts_read_errors)
@@ -415,7 +434,7 @@ TEST(cli_mix_reports_by_template_and_bad_mixes_exit_2)
     CHECK_INT(t_stop(&srv, SIGTERM, 5000), 0);
 }
 
-T_MAIN(T(open_loop_charges_a_stall_to_every_request_it_delayed), T(closed_loop_hides_the_same_stall),
+T_MAIN(T(h2_and_grpc_against_bad_servers_count_the_same_errors), T(open_loop_charges_a_stall_to_every_request_it_delayed), T(closed_loop_hides_the_same_stall),
        T(requests_counted_equal_requests_served),
        T(server_that_closes_without_warning_counts_read_errors),
        T(server_that_resets_counts_read_errors), T(server_that_sends_garbage_counts_parse_errors),

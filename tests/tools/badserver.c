@@ -1,4 +1,5 @@
-/* badserver: a deliberately misbehaving HTTP/1.1 server, for testing the load engine.
+/* badserver: a deliberately misbehaving HTTP/1.1 server, for testing the load engine (its
+ * reset, garbage and silent modes treat an HTTP/2 client's bytes alike).
  *
  *   badserver MODE [--port N] [ARG]
  *     stall PERIOD_MS STALL_MS  answers "ok" at once, except that from the start, for STALL_MS
@@ -38,6 +39,7 @@ typedef struct {
     loop_timer_t timer;
     buf_t in, out;
     long answered;
+    bool h2;        /* began with an HTTP/2 preface */
 } conn_t;
 
 static void conn_free(conn_t *c)
@@ -59,6 +61,25 @@ static int64_t stall_end(int64_t now)
 
 static void conn_work(loop_t *loop, conn_t *c)
 {
+    /* What is not HTTP/1.1 (an HTTP/2 preface) gets the same treatment as a request would:
+     * silence, a reset, garbage. */
+    if (!c->h2 && c->answered == 0 && buf_size(&c->in) >= 3 &&
+        memcmp(buf_start(&c->in), "PRI", 3) == 0)
+        c->h2 = true;
+    if (c->h2 && (mode == M_SILENT || mode == M_RESET || mode == M_GARBAGE)) {
+        if (mode == M_SILENT) {
+            buf_clear(&c->in);
+            return;
+        }
+        if (mode == M_RESET) {
+            struct linger lg = {1, 0};
+            setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            conn_free(c);
+            return;
+        }
+        buf_clear(&c->in);
+        buf_puts(&c->out, "\x01\x02 this is not HTTP/2 \xff\r\n\r\n");
+    }
     for (;;) {
         http_msg_t m;
         int rc = http_parse_request(buf_start(&c->in), buf_size(&c->in), &m, HTTP_MAX_HEAD);

@@ -4,6 +4,51 @@
 #include "codec/ticks.h"
 #include "http/grpc.h"
 #include "t.h"
+#include "ticks.pb-c.h"
+
+/* A Tick packed by protobuf-c, as the C service sends it. */
+static size_t pack_tick(uint8_t *out, const char *symbol, uint64_t seq, int64_t price,
+                        uint64_t ts, const uint8_t *payload, size_t n)
+{
+    Stackbench__V1__Tick t = STACKBENCH__V1__TICK__INIT;
+    t.symbol = (char *)symbol;
+    t.seq = seq;
+    t.price_micros = price;
+    t.ts_ns = ts;
+    t.payload.data = (uint8_t *)payload;
+    t.payload.len = n;
+    return stackbench__v1__tick__pack(&t, out);
+}
+
+TEST(ticks_read_from_the_wire)
+{
+    uint8_t m[256];
+    uint64_t h = ticks_symbol_hash("AAPL", 4);
+    size_t n = pack_tick(m, "AAPL", 7, ticks_price(h, 7), 123, ticks_payload(7), 64);
+    CHECK(ticks_tick_ok(m, n, "AAPL", 4, h, 7, 64));
+    CHECK(!ticks_tick_ok(m, n, "AAPL", 4, h, 8, 64));   /* another seq */
+    CHECK(!ticks_tick_ok(m, n, "AAPL", 4, h, 7, 63));   /* another size */
+    CHECK(!ticks_tick_ok(m, n, "MSFT", 4, h, 7, 64));   /* another symbol */
+    CHECK(!ticks_tick_ok(m, n - 1, "AAPL", 4, h, 7, 64)); /* cut */
+    n = pack_tick(m, "AAPL", 7, ticks_price(h, 7) + 1, 123, ticks_payload(7), 64);
+    CHECK(!ticks_tick_ok(m, n, "AAPL", 4, h, 7, 64));   /* another price */
+    n = pack_tick(m, "AAPL", 7, ticks_price(h, 7), 0, ticks_payload(7), 64);
+    CHECK(!ticks_tick_ok(m, n, "AAPL", 4, h, 7, 64));   /* no time */
+    n = pack_tick(m, "AAPL", 7, ticks_price(h, 7), 1, ticks_payload(8), 64);
+    CHECK(!ticks_tick_ok(m, n, "AAPL", 4, h, 7, 64));   /* another payload */
+    /* A quote: seq 0 (absent on the wire), no payload. */
+    n = pack_tick(m, "AAPL", 0, ticks_price(h, 0), 5, NULL, 0);
+    CHECK(ticks_tick_ok(m, n, "AAPL", 4, h, 0, 0));
+    /* A field this reader does not know is skipped, as protobuf says. */
+    m[n++] = 0x30; /* field 6, varint */
+    m[n++] = 0x01;
+    m[n++] = 0x3d; /* field 7, fixed32 */
+    memset(m + n, 0, 4);
+    n += 4;
+    CHECK(ticks_tick_ok(m, n, "AAPL", 4, h, 0, 0));
+    m[n++] = 0x0b; /* field 1 with wire type 3 (a group): refused */
+    CHECK(!ticks_tick_ok(m, n, "AAPL", 4, h, 0, 0));
+}
 
 TEST(prices_as_the_contract_writes_them)
 {
@@ -190,6 +235,6 @@ TEST(code_names)
     CHECK_INT(grpc_code_parse("nope"), -1);
 }
 
-T_MAIN(T(prices_as_the_contract_writes_them), T(symbols), T(payload_pattern), T(timeouts),
+T_MAIN(T(prices_as_the_contract_writes_them), T(ticks_read_from_the_wire), T(symbols), T(payload_pattern), T(timeouts),
           T(messages_percent_encoded), T(reader_whole_split_and_empty), T(reader_refuses),
           T(code_names))
