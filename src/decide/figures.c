@@ -351,8 +351,13 @@ static void read_dev(slice_t d, void *arg)
     o->stripped_bytes = num(d, "stripped_bytes");
     o->deps_direct = num(deps, "direct");
     o->deps_total = num(deps, "total");
+    str(b, "cpus", o->cpus, sizeof o->cpus);
+    str(b, "reason", o->build_reason, sizeof o->build_reason);
+    str(d, "reason", o->size_reason, sizeof o->size_reason);
+    str(deps, "reason", o->deps_reason, sizeof o->deps_reason);
     o->loc_shared = NAN;
     o->cached = boolean(d, "cached");
+    str(d, "measured", o->measured, sizeof o->measured);
     str(d, "toolchain", o->toolchain, sizeof o->toolchain);
     elements(at(d, "loc"), add_loc, o);
     o->known = true;
@@ -433,6 +438,7 @@ int figures_parse(figures_t *f, const char *name, const char *text, size_t len, 
         f->equal_load_s = num(m, "duration_s");
     f->have_sweep = member(root, "sweep", &m) && m.n > 0 && m.p[0] == '[';
     f->have_dev = member(root, "dev", &m) && m.n > 0 && m.p[0] == '{';
+    str(at(root, "dev"), "loc_counter", f->loc_counter, sizeof f->loc_counter);
     elements(at(root, "cells"), add_cell, f);
     elements(at(at(root, "equal_load"), "cells"), read_equal, f);
     elements(at(root, "sweep"), read_sweep, f);
@@ -467,6 +473,23 @@ const fig_cell_t *figures_cell(const figures_t *f, const char *workload, int lan
             return c;
     }
     return NULL;
+}
+
+const fig_cell_t *figures_top(const figures_t *f, const char *workload, const char *tier)
+{
+    const fig_cell_t *top = NULL;
+    for (int i = 0; i < f->n; i++) {
+        const fig_cell_t *c = &f->cells[i];
+        if (c->ok && !strcmp(c->workload, workload) && !strcmp(c->tier, tier) &&
+            (!top || c->rps > top->rps))
+            top = c;
+    }
+    return top;
+}
+
+void fig_label(const fig_cell_t *c, char *out, size_t n)
+{
+    snprintf(out, n, "%s %s", c->name, c->tier);
 }
 
 double fig_cpu_us(const fig_cell_t *c)

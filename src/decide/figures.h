@@ -2,9 +2,10 @@
  * and the report need: per workload and implementation its throughput, CPU and memory per
  * request, latency at its maximum (with its percentile spectrum) and at equal load (with its
  * 100 ms windows), GC pauses, start-up, the sweep's curve; per language what it costs to build;
- * the machine, the toolchains and the flags of the run. The decision and the report read only
- * this file, so that `stackbench verdict DIR` or `stackbench report DIR` on an old run and what
- * `stackbench run` says at its end are one computation. A figure that was not measured is NAN.
+ * the machine, the toolchains and the flags of the run. The decision and the report (the page,
+ * the terminal's table, results.md) read only this file, so that `stackbench verdict DIR` or
+ * `stackbench report DIR` on an old run and what `stackbench run` says at its end are one
+ * computation. A figure that was not measured is NAN.
  */
 #ifndef SB_DECIDE_FIGURES_H
 #define SB_DECIDE_FIGURES_H
@@ -52,7 +53,7 @@ typedef struct {
     char workload[16];
     char name[48];                /* as the table calls it: "rust", or a user's NAME */
     int lang;                     /* lang_t, or -1: not one of the three (a user's) */
-    char tier[24], framework[64], does[96], db_strategy[32];
+    char tier[32], framework[96], does[96], db_strategy[32]; /* db_strategy "": none */
     bool ok;                      /* every stage held; else reason */
     char reason[512];
     bool load_bound;              /* the load engine, not the service, was the limit */
@@ -95,10 +96,14 @@ typedef struct {
 typedef struct {
     bool known;                   /* the run measured this language's development figures */
     bool cached;                  /* taken from the cache (same sources) */
+    char measured[32];            /* when the build figures were measured, UTC */
     char toolchain[128];
+    char cpus[64];                /* the CPUs the builds were pinned to */
     double clean_wall_s, clean_cpu_s, incr_wall_s, incr_cpu_s;
     double binary_bytes, stripped_bytes;
     double deps_direct, deps_total;
+    /* Why a figure is NAN: the builds', the binary's sizes', the dependencies' ("": none). */
+    char build_reason[512], size_reason[256], deps_reason[256];
     double loc_shared;
     struct {
         char workload[16], tier[24];
@@ -110,7 +115,7 @@ typedef struct {
 typedef struct {
     char dir[4096];               /* where results.json was read */
     char version[32];             /* the stackbench that wrote it */
-    char date[40], cpu_model[128], kernel[64];
+    char date[40], cpu_model[256], kernel[64];
     int cores;
     double memory_kib;
     /* versions: each toolchain as it names itself ("c": the compiler's first line). */
@@ -133,6 +138,7 @@ typedef struct {
     double duration_s, equal_load_pct;
     bool have_equal, have_sweep, have_dev; /* the blocks that are not null */
     double equal_load_s;          /* each equal-load cell's measured time */
+    char loc_counter[128];        /* dev: what counted the code lines */
     fig_cell_t cells[FIG_MAX_CELLS];
     int n;
     fig_dev_t dev[LANG_N];
@@ -149,6 +155,11 @@ int figures_parse(figures_t *f, const char *name, const char *text, size_t len, 
  * NULL when the run did not have it. */
 const fig_cell_t *figures_cell(const figures_t *f, const char *workload, int lang,
                                const char *tier);
+/* The fastest cell that held of workload in tier, or NULL: who leads it, what "vs tier"
+ * compares with (cells of one workload in one tier compare; across tiers strategies differ). */
+const fig_cell_t *figures_top(const figures_t *f, const char *workload, const char *tier);
+/* "go idiomatic": the implementation as the tables and the page name it. */
+void fig_label(const fig_cell_t *c, char *out, size_t n);
 /* A cell's CPU per request with its database's share (sql): what an instance must supply. */
 double fig_cpu_us(const fig_cell_t *c);
 /* A language's lines of code for workload in tier (NAN: not measured). */

@@ -13,6 +13,7 @@
 #include "lab/run.h"
 #include "lab/workloads.h"
 #include "report/report.h"
+#include "report/table.h"
 
 static int parse_workloads(const char *arg, void *dst, char *why, size_t whylen)
 {
@@ -310,21 +311,27 @@ int cmd_run(int argc, char **argv)
     fflush(stdout);
     static dev_report_t dev;
     lab_run(&cfg, cells, ncells, &dev);
-    lab_print_table(&cfg, cells, ncells, &dev);
     int rc = 0;
     if (lab_write_results(&cfg, cells, ncells, &dev, err, sizeof err)) {
         sb_warn("run", "%s", err);
         rc = 1;
     } else {
-        printf("\n");
-        /* The verdict, the claims and the page, from the results.json just written, as
-         * `stackbench verdict`, `claims` and `report` make them: read once. */
+        /* The tables, results.md, the verdict, the claims and the page, from the results.json
+         * just written, as `stackbench verdict`, `claims` and `report` make them: read once. */
         static decision_t d;
         char page[4200];
         bool loaded = decide_load(&d, cfg.out_dir, &decide, err, sizeof err) == 0;
-        if (!loaded || decide_after_run(&d, cfg.out_dir, &decide, stdout, err, sizeof err) != 0) {
+        if (!loaded) {
             sb_warn("run", "%s", err);
             rc = 1;
+        } else {
+            table_print(stdout, &d.f);
+            printf("\n");
+            if (report_write_markdown(&d.f, cfg.out_dir, err, sizeof err) != 0 ||
+                decide_after_run(&d, cfg.out_dir, &decide, stdout, err, sizeof err) != 0) {
+                sb_warn("run", "%s", err);
+                rc = 1;
+            }
         }
         printf("\nwritten: %s/results.json, results.md, verdict.json, claims.json\n",
                cfg.out_dir);

@@ -72,11 +72,6 @@ static void progress(const cell_t *x, const char *what)
         fprintf(stderr, "\r\033[K  %s  %s…", x->label, what);
 }
 
-bool lab_same_group(const lab_cell_t *a, const lab_cell_t *b)
-{
-    return strcmp(a->workload, b->workload) == 0 && strcmp(a->tier, b->tier) == 0;
-}
-
 static bool check_answer(const http_msg_t *m, const char *body, size_t len, const mix_sent_t *sent,
                          void *ud)
 {

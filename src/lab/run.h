@@ -155,9 +155,6 @@ int lab_plan(const lab_config_t *cfg, lab_cell_t *cells, int max);
  * children: db/db.h). */
 void lab_run(const lab_config_t *cfg, lab_cell_t *cells, int n, dev_report_t *dev);
 
-/* Two cells compare (vs best, the lead lines) when they serve one workload in one tier. */
-bool lab_same_group(const lab_cell_t *a, const lab_cell_t *b);
-
 /* `stackbench run`. */
 int cmd_run(int argc, char **argv);
 

@@ -1,4 +1,4 @@
-/* `stackbench report` and the page a run writes at its end (report.h). */
+/* `stackbench report`, and the page and results.md a run writes at its end (report.h). */
 #include "report/report.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/opt.h"
 #include "report/html.h"
+#include "report/table.h"
 
 int report_write(const char *dir, const char *out_path, const decide_opts_t *o, char *path,
                  size_t pathlen, char *err, size_t errlen)
@@ -29,6 +30,21 @@ int report_write_decision(const decision_t *d, const char *dir, const char *out_
         snprintf(path, pathlen, "%s/report.html", dir);
     buf_t b = BUF_INIT;
     html_page(&b, d, o->profile);
+    int rc = buf_write_file(&b, path);
+    buf_free(&b);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+int report_write_markdown(const figures_t *f, const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.md", dir);
+    buf_t b = BUF_INIT;
+    table_markdown(&b, f);
     int rc = buf_write_file(&b, path);
     buf_free(&b);
     if (rc != 0) {

@@ -88,12 +88,6 @@ static svg_seg_t seg_of(const page_t *pg, const fig_cell_t *c, double v)
     return (svg_seg_t){.v = v, .fill = look_of(pg, c)->colour, .hatch = idiomatic(c)};
 }
 
-/* "go idiomatic": the implementation as the tables name it. */
-static void label_of(const fig_cell_t *c, char *out, size_t n)
-{
-    snprintf(out, n, "%s %s", c->name, c->tier);
-}
-
 /* "echo/go/idiomatic": a cell's key in data-cell and in chart names. */
 static void key_of(const fig_cell_t *c, char *out, size_t n)
 {
@@ -236,17 +230,11 @@ static int cells_of(const page_t *pg, const char *wl, bool ok_only, const fig_ce
     return n;
 }
 
-/* The best req/s of the ok cells of c's workload and tier. */
+/* The best req/s of the ok cells of c's workload and tier (0: none). */
 static double best_rps(const page_t *pg, const fig_cell_t *c)
 {
-    double best = 0;
-    for (int i = 0; i < pg->f->n; i++) {
-        const fig_cell_t *o = &pg->f->cells[i];
-        if (o->ok && !strcmp(o->workload, c->workload) && !strcmp(o->tier, c->tier) &&
-            o->rps > best)
-            best = o->rps;
-    }
-    return best;
+    const fig_cell_t *top = figures_top(pg->f, c->workload, c->tier);
+    return top && top->rps > 0 ? top->rps : 0;
 }
 
 /* ---- the head ---- */
@@ -388,10 +376,7 @@ static void summary(page_t *pg)
                 first &= strcmp(cs[k]->tier, cs[i]->tier) != 0;
             if (!first)
                 continue;
-            const fig_cell_t *top = NULL;
-            for (int k = 0; k < n; k++)
-                if (!strcmp(cs[k]->tier, cs[i]->tier) && (!top || cs[k]->rps > top->rps))
-                    top = cs[k];
+            const fig_cell_t *top = figures_top(pg->f, pg->wl[w], cs[i]->tier);
             char rps[32];
             fmt_count(rps, sizeof rps, top->rps);
             put(pg, "<b>");
@@ -426,8 +411,8 @@ static void summary(page_t *pg)
             char a[32], b[32], la[96], lb[96];
             us_txt(a, sizeof a, low->eq_p99_us);
             us_txt(b, sizeof b, high->eq_p99_us);
-            label_of(low, la, sizeof la);
-            label_of(high, lb, sizeof lb);
+            fig_label(low, la, sizeof la);
+            fig_label(high, lb, sizeof lb);
             putf(pg, "At equal load (%.0f req/s) the lowest p99 is ", low->eq_rate);
             esc(pg, la);
             put(pg, "'s, ");
@@ -521,7 +506,7 @@ static void cell_row(page_t *pg, const fig_cell_t *c)
 {
     char key[160], label[96];
     key_of(c, key, sizeof key);
-    label_of(c, label, sizeof label);
+    fig_label(c, label, sizeof label);
     put(pg, c->ok ? "<tr" : "<tr class=\"failed\"");
     put(pg, " data-cell=\"");
     esc(pg, key);
@@ -841,7 +826,7 @@ static void chart_spectrum(page_t *pg, const char *wl, const fig_cell_t *const *
         if (!s->n)
             continue;
         lines[nk] = line_of(pg, cs[i], 10);
-        label_of(cs[i], labels[nk], sizeof labels[nk]);
+        fig_label(cs[i], labels[nk], sizeof labels[nk]);
         keys[nk] = (svg_key_t){labels[nk], &lines[nk], NULL};
         nk++;
     }
@@ -881,7 +866,7 @@ static void chart_windows(page_t *pg, const fig_cell_t *c, double lo, double hi,
 {
     char name[200], label[96];
     snprintf(name, sizeof name, "%s-windows-%s-%s", c->workload, c->name, c->tier);
-    label_of(c, label, sizeof label);
+    fig_label(c, label, sizeof label);
     put(pg, "<figure>");
     svg_chart_t ch;
     char title[160];
@@ -981,7 +966,7 @@ static void chart_sweep(page_t *pg, const char *wl, const fig_cell_t *const *cs,
         if (!cs[i]->nsweep)
             continue;
         lines[nk] = line_of(pg, cs[i], 1);
-        label_of(cs[i], labels[nk], sizeof labels[nk]);
+        fig_label(cs[i], labels[nk], sizeof labels[nk]);
         keys[nk] = (svg_key_t){labels[nk], &lines[nk], NULL};
         nk++;
     }
@@ -1027,7 +1012,7 @@ static void equal_table(page_t *pg, const fig_cell_t *const *cs, int n)
             continue;
         char key[160], label[96], t[80];
         key_of(c, key, sizeof key);
-        label_of(c, label, sizeof label);
+        fig_label(c, label, sizeof label);
         put(pg, c->eq_ran ? "<tr" : "<tr class=\"failed\"");
         put(pg, " data-cell=\"");
         esc(pg, key);

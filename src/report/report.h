@@ -1,7 +1,8 @@
 /* report: `stackbench report [DIR]`, and the page `stackbench run` writes at its end: DIR's
  * results.json read back with the decide module's reader, the verdict and the claims
  * computed again by its functions (so the page and verdict.json cannot disagree for the same
- * profile), and report.html written beside them (report/html.h). */
+ * profile), and report.html written beside them (report/html.h); and results.md's tables,
+ * from the same figures (report/table.h). */
 #ifndef SB_REPORT_REPORT_H
 #define SB_REPORT_REPORT_H
 
@@ -18,6 +19,10 @@ int report_write(const char *dir, const char *out_path, const decide_opts_t *o, 
 int report_write_decision(const decision_t *d, const char *dir, const char *out_path,
                           const decide_opts_t *o, char *path, size_t pathlen, char *err,
                           size_t errlen);
+
+/* DIR/results.md: its head and tables from f (table_markdown), replacing what was there. 0, or
+ * -1 with one line in err. */
+int report_write_markdown(const figures_t *f, const char *dir, char *err, size_t errlen);
 
 /* `stackbench report`. */
 int cmd_report(int argc, char **argv);
