@@ -21,7 +21,8 @@ bench_start() {
     BENCH_PID=$!
     BENCH_PIDS+=("$BENCH_PID")
     for _ in $(seq 100); do
-        BENCH_PORT=$(sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)
+        # (the shell may not have created the log yet)
+        BENCH_PORT=$(sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" 2>/dev/null | head -n 1 || true)
         [ -n "$BENCH_PORT" ] && return 0
         sleep 0.05
     done
