@@ -161,6 +161,7 @@ static void add_by_request(slice_t e, void *arg)
     str(e, "target", b->target, sizeof b->target);
     b->requests = num(e, "requests");
     b->errors = num(e, "errors");
+    b->messages = num(e, "messages");
     slice_t lat = at(e, "latency_us");
     b->p50_us = num(lat, "p50");
     b->p90_us = num(lat, "p90");
@@ -207,6 +208,8 @@ static void read_cell(slice_t c, fig_cell_t *out)
     out->rss_mean_kib = num(c, "rss_mean_kib");
     out->startup_ms = num(c, "startup_ms");
     out->idle_rss_kib = num(c, "idle_rss_kib");
+    out->messages = num(c, "messages");
+    out->messages_per_s = num(c, "messages_per_s");
     slice_t by;
     if (member(c, "by_request", &by))
         elements(by, add_by_request, out);
@@ -220,6 +223,7 @@ static void read_cell(slice_t c, fig_cell_t *out)
         out->p50_us = out->p99_us = out->p999_us = out->rss_peak_kib = NAN;
         out->p90_us = out->max_us = out->mean_us = out->rss_mean_kib = NAN;
         out->db_cpu_share = out->db_round_trips_per_req = out->db_commits_per_req = NAN;
+        out->messages = out->messages_per_s = NAN;
         out->spectrum.n = 0;
         out->nby_request = 0;
     }

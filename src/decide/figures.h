@@ -36,6 +36,7 @@ typedef struct {
 typedef struct {
     char method[8], target[64];
     double requests, errors, p50_us, p90_us, p99_us, p999_us;
+    double messages;              /* grpc: its calls' messages; NAN otherwise */
 } fig_by_request_t;
 
 /* An equal-load window: the answers completing in it, their p99 and max. */
@@ -71,6 +72,7 @@ typedef struct {
     double db_round_trips_per_req, db_commits_per_req; /* sql: statements, commits; NAN */
     double rss_peak_kib, rss_mean_kib;
     double startup_ms, idle_rss_kib;
+    double messages, messages_per_s; /* grpc: the messages the calls answered; NAN otherwise */
     /* A mix (sql): each kind of request on its own. */
     int nby_request;
     fig_by_request_t by_request[FIG_MAX_BY_REQUEST];

@@ -424,6 +424,11 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n,
         work ? jsonw_double(&w, c->db_round_trips_per_req, 3) : jsonw_null(&w);
         jsonw_key(&w, "db_commits_per_req");
         work ? jsonw_double(&w, c->db_commits_per_req, 3) : jsonw_null(&w);
+        /* grpc: requests are calls; the messages they answered (null otherwise). */
+        jsonw_key(&w, "messages");
+        c->grpc ? jsonw_uint(&w, c->messages) : jsonw_null(&w);
+        jsonw_key(&w, "messages_per_s");
+        c->grpc ? jsonw_double(&w, c->messages_per_s, 1) : jsonw_null(&w);
         /* A mix: each kind of request on its own (empty for a single request). */
         jsonw_key(&w, "by_request");
         jsonw_arr_begin(&w);
@@ -438,6 +443,8 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n,
             jsonw_uint(&w, c->by_request[k].requests);
             jsonw_key(&w, "errors");
             jsonw_uint(&w, c->by_request[k].errors);
+            jsonw_key(&w, "messages"); /* grpc: its calls' messages; null otherwise */
+            c->grpc ? jsonw_uint(&w, c->by_request[k].messages) : jsonw_null(&w);
             jsonw_key(&w, "latency_us");
             jsonw_obj_begin(&w);
             for (int q = 0; q < 4; q++) {

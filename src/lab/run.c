@@ -322,12 +322,16 @@ static int stage_measure(cell_t *x)
         c->by_request[i].method = x->wl->mix[i].method;
         c->by_request[i].target = x->wl->mix[i].target;
         c->by_request[i].requests = br->requests;
+        c->by_request[i].messages = br->messages;
         for (int k = 0; k < LOAD_ERR_KINDS; k++)
             c->by_request[i].errors += br->errors[k];
         for (int k = 0; k < 4; k++)
             c->by_request[i].lat_us[k] = (double)hist_percentile(br->latency, pct[k]) / 1e3;
         c->nby_request = (int)i + 1;
     }
+    c->grpc = x->wl->proto == LOAD_GRPC;
+    c->messages = lr->messages;
+    c->messages_per_s = lr->elapsed_s > 0 ? (double)lr->messages / lr->elapsed_s : 0;
     c->errors = load_errors_total(lr);
     c->status_errors = lr->errors[LOAD_ERR_STATUS];
     c->body_errors = lr->errors[LOAD_ERR_BODY];

@@ -133,7 +133,11 @@ typedef struct {
         const char *method, *target;
         uint64_t requests, errors;
         double lat_us[4];           /* p50, p90, p99, p99.9 */
+        uint64_t messages;          /* grpc: the messages its calls answered */
     } by_request[MIX_MAX_TEMPLATES];
+    bool grpc;                      /* calls of gRPC: requests are calls, and messages */
+    uint64_t messages;              /* grpc: messages received in the measured run */
+    double messages_per_s;
     lab_open_t equal;               /* the equal-load block's run (equal.ran) */
     lab_open_t sweep[LAB_SWEEP_POINTS]; /* --sweep: at lab_sweep_pct[i] % of its maximum */
 } lab_cell_t;

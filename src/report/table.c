@@ -140,7 +140,15 @@ static void print_by_request(FILE *out, line_t *l, const fig_cell_t *c)
         snprintf(errs, sizeof errs, "%.0f", b->errors);
         const char *v[] = {"", "", rps, p50, p99, p999, "", "", errs, ""};
         line_cols(l, v, widths, NCOLS, 2);
-        line_end(l, out, "%s %s", b->method, b->target);
+        /* grpc: the messages these calls answered, per second and per call */
+        if (isfinite(b->messages) && b->requests > 0 && c->requests > 0) {
+            char mps[32];
+            fmt_count(mps, sizeof mps, c->rps * share * b->messages / b->requests);
+            line_end(l, out, "%s %s (%s messages/s, %.0f a call)", b->method, b->target, mps,
+                     b->messages / b->requests);
+        } else {
+            line_end(l, out, "%s %s", b->method, b->target);
+        }
     }
 }
 
