@@ -25,7 +25,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } commands[] = {
     {"run", "", "measure the C, Go and Rust services side by side (the main job)", cmd_run},
-    {"serve", "WORKLOAD", "run the C service for a workload (echo, csv, sql)", cmd_serve},
+    {"serve", "WORKLOAD", "run the C service for a workload (echo, csv, sql, grpc)", cmd_serve},
     {"load", "URL", "load an HTTP/1.1 server: closed or open loop, latency percentiles", cmd_load},
     {"verify", "WORKLOAD URL", "check any implementation against a workload's contract",
      cmd_verify},

@@ -185,7 +185,7 @@ int cmd_run(int argc, char **argv)
                                 i ? " " : "stackbench ", argv[i]);
     bool dev_again = false, dev_none = false;
     const opt_t own[] = {
-        {"workloads", 0, OPT_FN, &cfg, "LIST", "workloads, from echo,csv,sql (default all three)",
+        {"workloads", 0, OPT_FN, &cfg, "LIST", "workloads, from echo,csv,sql,grpc (default all four)",
          .fn = parse_workloads},
         {"tiers", 0, OPT_FN, &cfg, "LIST",
          "tiers, from idiomatic,tuned (default both, where they\n"

@@ -93,12 +93,12 @@ int cmd_serve(int argc, char **argv)
     };
     int first = opt_parse(&cmd, argc, argv);
     if (first >= argc)
-        opt_fail("serve", "missing WORKLOAD (one of: echo, csv, sql)");
+        opt_fail("serve", "missing WORKLOAD (one of: echo, csv, sql, grpc)");
     if (first + 1 < argc)
         opt_fail("serve", "unexpected argument '%s'", argv[first + 1]);
     const server_service_t *svc = serve_find(argv[first]);
     if (!svc)
-        opt_fail("serve", "unknown workload '%s' (one of: echo, csv, sql)", argv[first]);
+        opt_fail("serve", "unknown workload '%s' (one of: echo, csv, sql, grpc)", argv[first]);
     for (size_t i = 0; i < n; i++)
         if (seen[i] && owner[i] && owner[i] != svc)
             opt_fail("serve", "--%s is for the %s workload only", opts[i].name, owner[i]->name);

@@ -365,6 +365,45 @@ TEST(a_users_implementation_runs_beside_the_built_in_ones)
         fprintf(stderr, "    could not remove %s\n", dir);
 }
 
+/* The grpc row: C, Go and Rust over the load engine's gRPC, every message of every call
+ * checked by the lab (a wrong tick is a body error, and the cell fails). */
+TEST(the_grpc_row_is_measured_in_c_go_and_rust)
+{
+    char dir[] = "/tmp/sb-lab-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    const char *argv[] = {t_stackbench(), "run", "--langs", "c,go,rust", "--workloads", "grpc",
+                          "--duration", "1s", "--warmup", "300ms", "--connections", "16",
+                          "--equal-load", "0", "--no-dev-metrics", "--out", dir, NULL};
+    int rc = t_run(argv, out, sizeof out, 300000);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    CHECK_INT(rc, 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    read_json(path);
+    static const char *const langs[] = {"c", "go", "rust"};
+    for (int i = 0; i < 3; i++) {
+        int k = find_in("cells", "grpc", langs[i], "idiomatic");
+        CHECK(k >= 0);
+        if (k < 0)
+            continue;
+        CHECK_STR(cell_str(k, "status"), "ok");
+        CHECK(cell_num(k, "rps") > 0);
+        CHECK(cell_num(k, "errors") == 0);
+        CHECK(cell_num(k, "served") == cell_num(k, "sent"));
+        /* half the calls are Streams of 100 ticks */
+        double calls = cell_num(k, "requests"), msgs = cell_num(k, "messages");
+        CHECK(msgs > 40 * calls && msgs < 60 * calls);
+        CHECK(cell_num(k, "messages_per_s") > cell_num(k, "rps"));
+    }
+    CHECK(strstr(out, "messages/s") != NULL);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "    could not remove %s\n", dir);
+}
+
 TEST(bad_run_flags_exit_2)
 {
     const char *a1[] = {t_stackbench(), "run", "--langs", "c,cobol", NULL};
@@ -507,7 +546,7 @@ TEST(dev_metrics_of_c_measured_then_taken_from_the_cache)
         fprintf(stderr, "    could not remove %s\n", dir);
 }
 
-T_MAIN(T(every_implementation_of_echo_every_figure_and_counts_match),
+T_MAIN(T(the_grpc_row_is_measured_in_c_go_and_rust), T(every_implementation_of_echo_every_figure_and_counts_match),
        T(a_cell_that_cannot_start_is_reported_and_the_run_goes_on),
        T(a_users_implementation_runs_beside_the_built_in_ones), T(bad_run_flags_exit_2),
        T(dev_metrics_of_c_measured_then_taken_from_the_cache))
