@@ -146,6 +146,44 @@ void server_conn_kick(server_conn_t *c)
         conn_drive(c, false);
 }
 
+server_conn_t *server_conn_detached(loop_t *loop, const server_service_t *svc, void *state)
+{
+    static const server_config_t cfg = {.idle_timeout_ns = 60 * NS_PER_S};
+    worker_t *w = calloc(1, sizeof *w);
+    server_conn_t *c = calloc(1, sizeof *c);
+    if (!w || !c)
+        goto fail;
+    w->loop = loop;
+    w->svc = svc;
+    w->cfg = &cfg;
+    w->state = state;
+    c->w = w;
+    c->io.fd = -1;
+    loop_timer_init(&c->resume, NULL);
+    if (svc->proto && !(c->sess = svc->proto->open(c, svc->proto_arg, state)))
+        goto fail;
+    return c;
+fail:
+    free(w);
+    free(c);
+    return NULL;
+}
+
+void *server_conn_session(server_conn_t *c)
+{
+    return c->sess;
+}
+
+void server_conn_detached_free(server_conn_t *c)
+{
+    if (!c)
+        return;
+    if (c->sess)
+        c->w->svc->proto->close(c->sess);
+    free(c->w);
+    free(c);
+}
+
 void server_resume(server_later_t *later)
 {
     server_conn_t *c = later->conn;

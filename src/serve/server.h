@@ -148,4 +148,11 @@ void server_conn_answered(server_conn_t *c);
  * it. Not from within the session's own callbacks. */
 void server_conn_kick(server_conn_t *c);
 
+/* A connection with no socket on loop, with svc's protocol session opened on it (state: the
+ * worker state handed to it), for driving a session by hand: the fuzz targets feed it bytes
+ * through svc->proto. NULL when out of memory. Its session is closed by the free. */
+server_conn_t *server_conn_detached(loop_t *loop, const server_service_t *svc, void *state);
+void *server_conn_session(server_conn_t *c);
+void server_conn_detached_free(server_conn_t *c);
+
 #endif
