@@ -19,9 +19,7 @@
 
 extern char **environ;
 
-/* argv0 as a path: itself when it holds a '/', else the first executable of that name in
- * PATH. 0, or -1 when there is none. */
-static int find_program(const char *argv0, char *out, size_t n)
+int proc_which(const char *argv0, char *out, size_t n)
 {
     if (strchr(argv0, '/')) {
         if (strlen(argv0) >= n)
@@ -58,7 +56,7 @@ pid_t proc_spawn(const char *const argv[], const proc_opts_t *o, char *err, size
     if (!o)
         o = &none;
     char path[4096];
-    if (!argv || !argv[0] || find_program(argv[0], path, sizeof path) != 0) {
+    if (!argv || !argv[0] || proc_which(argv[0], path, sizeof path) != 0) {
         snprintf(err, errlen, "cannot run %s: not found", argv && argv[0] ? argv[0] : "(null)");
         return -1;
     }

@@ -40,6 +40,11 @@ typedef struct {
     char *const *envp;        /* NULL: our environment */
 } proc_opts_t;
 
+/* The program proc_spawn would run for argv0: argv0 itself when it holds a '/', else the
+ * first executable of that name in PATH. 0 with its path in out, or -1 when there is none
+ * (or it does not fit in n bytes). */
+int proc_which(const char *argv0, char *out, size_t n);
+
 /* Starts argv[0] (a path, or a name looked up in PATH) as our child. The pid, or -1 with the
  * reason in err. A program that cannot be executed exits 127 after saying so on its stderr. */
 pid_t proc_spawn(const char *const argv[], const proc_opts_t *o, char *err, size_t errlen);
