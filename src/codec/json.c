@@ -21,6 +21,7 @@
  * and short numbers, handled directly by the state machine. */
 #include "codec/json.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -609,4 +610,69 @@ bool json_utf8_valid(const char *s, size_t n)
         i += k;
     }
     return true;
+}
+
+static unsigned hex4(const char *p)
+{
+    unsigned c = 0;
+    for (int k = 0; k < 4; k++) {
+        char h = p[k];
+        c = c * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+    }
+    return c;
+}
+
+int json_unescape(const char *s, size_t len, buf_t *out)
+{
+    /* Never longer than as written: \uXXXX (6 bytes) is at most 3 bytes of UTF-8, a pair
+     * (12) is 4. */
+    int rc = buf_reserve(out, len);
+    if (rc)
+        return rc;
+    char *dst = buf_end(out), *d = dst;
+    for (size_t i = 0; i < len;) {
+        if (s[i] != '\\') {
+            size_t run = i;
+            while (i < len && s[i] != '\\')
+                i++;
+            memcpy(d, s + run, i - run);
+            d += i - run;
+            continue;
+        }
+        char e = s[i + 1];
+        i += 2;
+        if (e != 'u') {
+            *d++ = e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r'
+                 : e == 't' ? '\t' : e;
+            continue;
+        }
+        unsigned c = hex4(s + i);
+        i += 4;
+        if (c >= 0xdc00 && c <= 0xdfff)
+            return -EILSEQ;
+        if (c >= 0xd800 && c <= 0xdbff) {
+            unsigned lo = i + 6 <= len && s[i] == '\\' && s[i + 1] == 'u' ? hex4(s + i + 2) : 0;
+            if (lo < 0xdc00 || lo > 0xdfff)
+                return -EILSEQ;
+            c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+            i += 6;
+        }
+        if (c < 0x80) {
+            *d++ = (char)c;
+        } else if (c < 0x800) {
+            *d++ = (char)(0xc0 | c >> 6);
+            *d++ = (char)(0x80 | (c & 0x3f));
+        } else if (c < 0x10000) {
+            *d++ = (char)(0xe0 | c >> 12);
+            *d++ = (char)(0x80 | (c >> 6 & 0x3f));
+            *d++ = (char)(0x80 | (c & 0x3f));
+        } else {
+            *d++ = (char)(0xf0 | c >> 18);
+            *d++ = (char)(0x80 | (c >> 12 & 0x3f));
+            *d++ = (char)(0x80 | (c >> 6 & 0x3f));
+            *d++ = (char)(0x80 | (c & 0x3f));
+        }
+    }
+    buf_commit(out, (size_t)(d - dst));
+    return 0;
 }

@@ -47,6 +47,12 @@ bool json_members_next(json_members_t *it, const char **name, size_t *name_len,
  * lit. */
 bool json_name_eq(const char *name, size_t len, const char *lit);
 
+/* A string's content as written between its quotes (in a document json_validate accepted)
+ * decoded, appended to out: escapes replaced by what they stand for, \uXXXX as UTF-8,
+ * surrogate pairs joined. 0; -EILSEQ for a lone surrogate escape ("\ud800" alone), which
+ * stands for no character (out then as it was); -ENOMEM. */
+int json_unescape(const char *s, size_t len, buf_t *out);
+
 typedef struct {
     const char *p, *end;
 } json_elements_t;

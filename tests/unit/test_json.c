@@ -1,6 +1,7 @@
 /* Tests for the JSON codec (src/codec/json.c): minify "as written", strict validation with
  * error offsets, UTF-8 and depth limits, the wide-chunk string path.
  * Randomized tests compare against a slow, obviously correct reference validator written here. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -1045,6 +1046,50 @@ TEST(member_names_compare_with_escapes_decoded)
     CHECK(!json_name_eq("a\\u0000", 7, "a"));
 }
 
+/* The string's content between its quotes, decoded; appended after what out holds. */
+static const char *unescaped(const char *s, int *rc)
+{
+    static char res[256];
+    buf_t b = BUF_INIT;
+    buf_puts(&b, ">");
+    *rc = json_unescape(s, strlen(s), &b);
+    snprintf(res, sizeof res, "%.*s", (int)buf_size(&b), buf_start(&b));
+    buf_free(&b);
+    return res;
+}
+
+TEST(unescape_decodes_every_escape)
+{
+    int rc;
+    CHECK_STR(unescaped("plain", &rc), ">plain");
+    CHECK_INT(rc, 0);
+    CHECK_STR(unescaped("", &rc), ">");
+    CHECK_STR(unescaped("\\\"\\\\\\/\\b\\f\\n\\r\\t", &rc), ">\"\\/\b\f\n\r\t");
+    CHECK_INT(rc, 0);
+    /* \uXXXX as UTF-8 of 1, 2 and 3 bytes, either case of hex; a pair as 4 bytes */
+    CHECK_STR(unescaped("\\u0041\\u00e9\\u20AC\\ud83d\\ude00!", &rc),
+              ">A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80!");
+    CHECK_INT(rc, 0);
+    CHECK_STR(unescaped("\\udbff\\udfff", &rc), ">\xf4\x8f\xbf\xbf");
+    /* \u0000 is a byte like any other */
+    buf_t b = BUF_INIT;
+    CHECK_INT(json_unescape("a\\u0000b", 8, &b), 0);
+    CHECK_INT(buf_size(&b), 3);
+    CHECK(memcmp(buf_start(&b), "a\0b", 3) == 0);
+    buf_free(&b);
+}
+
+TEST(unescape_refuses_lone_surrogates)
+{
+    int rc;
+    const char *lone[] = {"\\ud800", "\\udc00", "x\\ud83dy", "\\ud83d\\u0041", "\\ude00\\ud83d",
+                          "\\ud83d\\ud83d"};
+    for (size_t i = 0; i < sizeof lone / sizeof lone[0]; i++) {
+        CHECK_STR(unescaped(lone[i], &rc), ">");
+        CHECK_INT(rc, -EILSEQ);
+    }
+}
+
 T_MAIN(T(minify_removes_whitespace_between_tokens), T(minify_keeps_whitespace_inside_strings),
        T(minify_keeps_numbers_as_written), T(minify_keeps_escapes_as_written),
        T(minify_keeps_utf8_as_written), T(minify_keeps_member_order_and_duplicates),
@@ -1066,4 +1111,5 @@ T_MAIN(T(minify_removes_whitespace_between_tokens), T(minify_keeps_whitespace_in
        T(elements_of_an_empty_array_none), T(elements_begin_rejects_what_is_not_an_array),
        T(elements_of_nested_arrays_iterate_on_their_own),
        T(members_begin_rejects_an_array_and_elements_begin_an_object),
-       T(member_names_compare_with_escapes_decoded))
+       T(member_names_compare_with_escapes_decoded), T(unescape_decodes_every_escape),
+       T(unescape_refuses_lone_surrogates))
