@@ -24,9 +24,12 @@ LDLIBS  += -lcsv
 LDLIBS  += -lyaml
 # nghttp2 (HTTP/2) and protobuf-c (messages generated at build time from contracts/grpc/*.proto
 # by protoc-c into $(BUILD)/gen): the grpc service (src/serve/h2.c, src/serve/grpc.c).
+# descriptor.proto (libprotobuf-dev) is generated the same way: codec/pbjson reads the
+# FileDescriptorSet protoc makes of a user's .proto with it.
 LDLIBS  += -lnghttp2 -lprotobuf-c
 PROTOS  := $(wildcard contracts/grpc/*.proto)
-PB_C    := $(patsubst contracts/grpc/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+DESCRIPTOR_PROTO := /usr/include/google/protobuf/descriptor.proto
+PB_C    := $(patsubst contracts/grpc/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS)) $(BUILD)/gen/descriptor.pb-c.c
 PB_H    := $(PB_C:.c=.h)
 
 SRC      := $(shell find src -name '*.c' | sort)
@@ -73,11 +76,18 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: contracts/grpc/%.proto
 	@mkdir -p $(BUILD)/gen
 	protoc-c --c_out=$(BUILD)/gen -Icontracts/grpc $<
 
+# One run makes both files (&: a grouped target), so that -j2 does not run protoc-c twice.
+$(BUILD)/gen/descriptor.pb-c.c $(BUILD)/gen/descriptor.pb-c.h &: $(DESCRIPTOR_PROTO)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -I$(dir $<) $<
+$(DESCRIPTOR_PROTO):
+	@echo "$@: missing (Debian's libprotobuf-dev; scripts/install.sh installs it)" >&2; exit 1
+
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -c -o $@ $<
 
 # What includes the generated headers waits for them.
-$(patsubst %.c,$(BUILD)/%.o,$(SRC)) $(BUILD)/tests/unit/test_grpc.o: | $(PB_H)
+$(patsubst %.c,$(BUILD)/%.o,$(SRC)) $(BUILD)/tests/unit/test_grpc.o $(BUILD)/tests/unit/test_pbjson.o: | $(PB_H)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -110,7 +120,7 @@ sanitize:
 # libFuzzer targets: tests/fuzz/fuzz_X.c, built with clang, run from their kept corpus.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c \
-                $(patsubst contracts/grpc/%.proto,build/gen/%.pb-c.c,$(PROTOS))
+                $(patsubst contracts/grpc/%.proto,build/gen/%.pb-c.c,$(PROTOS)) build/gen/descriptor.pb-c.c
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -Ibuild/gen -I$(PG_INCLUDE) -DSB_VERSION='"$(VERSION)"' \
