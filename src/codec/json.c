@@ -21,6 +21,7 @@
  * and short numbers, handled directly by the state machine. */
 #include "codec/json.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -593,4 +594,77 @@ bool json_name_eq(const char *name, size_t len, const char *lit)
             return false;
     }
     return *lit == 0;
+}
+
+/* Four hex digits at s (json_validate checked them). */
+static unsigned hex4(const char *s)
+{
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++) {
+        char h = s[k];
+        v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+static int put_utf8(buf_t *out, unsigned c)
+{
+    char u[4];
+    size_t n;
+    if (c < 0x80) {
+        u[0] = (char)c;
+        n = 1;
+    } else if (c < 0x800) {
+        u[0] = (char)(0xc0 | c >> 6);
+        u[1] = (char)(0x80 | (c & 0x3f));
+        n = 2;
+    } else if (c < 0x10000) {
+        u[0] = (char)(0xe0 | c >> 12);
+        u[1] = (char)(0x80 | (c >> 6 & 0x3f));
+        u[2] = (char)(0x80 | (c & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | c >> 18);
+        u[1] = (char)(0x80 | (c >> 12 & 0x3f));
+        u[2] = (char)(0x80 | (c >> 6 & 0x3f));
+        u[3] = (char)(0x80 | (c & 0x3f));
+        n = 4;
+    }
+    return buf_append(out, u, n);
+}
+
+int json_unescape(const char *s, size_t n, buf_t *out)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t plain = i;
+        while (plain < n && s[plain] != '\\')
+            plain++;
+        if (plain > i && buf_append(out, s + i, plain - i) < 0)
+            return -ENOMEM;
+        if ((i = plain) >= n)
+            break;
+        char e = i + 1 < n ? s[i + 1] : 0;
+        unsigned c;
+        i += 2;
+        if (e == 'u' && i + 4 <= n) {
+            c = hex4(s + i);
+            i += 4;
+            if (c >= 0xd800 && c < 0xdc00 && i + 6 <= n && s[i] == '\\' && s[i + 1] == 'u') {
+                unsigned lo = hex4(s + i + 2);
+                if (lo >= 0xdc00 && lo < 0xe000) {
+                    c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+                    i += 6;
+                }
+            }
+            if (c >= 0xd800 && c < 0xe000)
+                c = 0xfffd; /* a lone surrogate */
+        } else {
+            c = (uint8_t)(e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r'
+                        : e == 't' ? '\t' : e);
+        }
+        if (put_utf8(out, c) < 0)
+            return -ENOMEM;
+    }
+    return 0;
 }

@@ -46,6 +46,10 @@ bool json_members_next(json_members_t *it, const char **name, size_t *name_len,
 /* Whether a name as written (escapes included: "a\u0062" is "ab") spells the ASCII string
  * lit. */
 bool json_name_eq(const char *name, size_t len, const char *lit);
+/* A string's text between its quotes as written (a name from json_members_next, or a string
+ * value without its quotes), its escapes decoded, appended to out as UTF-8: a surrogate pair
+ * becomes its character, a lone surrogate U+FFFD. 0, or -ENOMEM. */
+int json_unescape(const char *s, size_t n, buf_t *out);
 
 typedef struct {
     const char *p, *end;

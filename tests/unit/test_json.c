@@ -1045,6 +1045,31 @@ TEST(member_names_compare_with_escapes_decoded)
     CHECK(!json_name_eq("a\\u0000", 7, "a"));
 }
 
+/* The text of json_unescape(s) as a C string (in a static buffer). */
+static const char *unescaped(const char *s)
+{
+    static char out[64];
+    buf_t b = BUF_INIT;
+    if (json_unescape(s, strlen(s), &b) != 0)
+        return "(failed)";
+    snprintf(out, sizeof out, "%.*s", (int)buf_size(&b), buf_start(&b));
+    buf_free(&b);
+    return out;
+}
+
+TEST(unescape_decodes_every_escape_into_utf8)
+{
+    CHECK_STR(unescaped("AAPL"), "AAPL");
+    CHECK_STR(unescaped(""), "");
+    CHECK_STR(unescaped("a\\\\b\\\"c\\/d"), "a\\b\"c/d");
+    CHECK_STR(unescaped("\\b\\f\\n\\r\\t"), "\b\f\n\r\t");
+    CHECK_STR(unescaped("\\u0041\\u00e9\\u20AC"), "A\xc3\xa9\xe2\x82\xac");
+    CHECK_STR(unescaped("\\ud83d\\ude00"), "\xf0\x9f\x98\x80"); /* a surrogate pair */
+    CHECK_STR(unescaped("\\ud83dx"), "\xef\xbf\xbdx");            /* lone: U+FFFD */
+    CHECK_STR(unescaped("\\ude00\\ud83d"), "\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK_STR(unescaped("caf\xc3\xa9"), "caf\xc3\xa9"); /* UTF-8 as written is kept */
+}
+
 T_MAIN(T(minify_removes_whitespace_between_tokens), T(minify_keeps_whitespace_inside_strings),
        T(minify_keeps_numbers_as_written), T(minify_keeps_escapes_as_written),
        T(minify_keeps_utf8_as_written), T(minify_keeps_member_order_and_duplicates),
@@ -1057,7 +1082,7 @@ T_MAIN(T(minify_removes_whitespace_between_tokens), T(minify_keeps_whitespace_in
        T(rejects_invalid_escapes), T(accepts_lone_surrogate_escapes), T(rejects_overlong_utf8),
        T(rejects_utf8_surrogate), T(rejects_utf8_above_max_and_bad_lead_bytes),
        T(rejects_truncated_utf8), T(accepts_utf8_boundaries), T(rejects_non_ascii_outside_strings),
-       T(utf8_agrees_with_reference_decoder_for_all_short_sequences), T(depth_128_ok_129_rejected),
+       T(utf8_agrees_with_reference_decoder_for_all_short_sequences), T(depth_128_ok_129_rejected), T(unescape_decodes_every_escape_into_utf8),
        T(deep_nesting_is_rejected_without_recursion), T(error_offset_points_at_bad_byte),
        T(error_reasons_need_no_json_escaping), T(long_strings_cross_chunk_boundaries),
        T(random_documents_minify_to_their_compact_form),
