@@ -119,7 +119,7 @@ static const lang_spec_t specs[] = {
      {{"Makefile", 0, {0}, 0},
       {"scripts/embed_contracts.sh", 0, {0}, 0},
       {"src", 8, {".c", ".h"}, 0},
-      {"contracts", 2, {".case", ".sql"}, 0}},
+      {"contracts", 2, {".case", ".sql", ".proto"}, 0}},
      {"make", "-s", "-j", "BUILD=build", "build/stackbench", NULL},
      "build/ (a new empty BUILD dir)",
      "build/stackbench",
