@@ -87,7 +87,9 @@ $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -c -o $@ $<
 
 # What includes the generated headers waits for them.
-$(patsubst %.c,$(BUILD)/%.o,$(SRC)) $(BUILD)/tests/unit/test_grpc.o $(BUILD)/tests/unit/test_pbjson.o: | $(PB_H)
+$(patsubst %.c,$(BUILD)/%.o,$(SRC)) $(BUILD)/tests/unit/test_grpc.o \
+    $(BUILD)/tests/unit/test_contract.o $(BUILD)/tests/unit/test_pbjson.o \
+    $(BUILD)/tests/unit/test_message.o: | $(PB_H)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

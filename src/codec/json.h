@@ -46,7 +46,6 @@ bool json_members_next(json_members_t *it, const char **name, size_t *name_len,
 /* Whether a name as written (escapes included: "a\u0062" is "ab") spells the ASCII string
  * lit. */
 bool json_name_eq(const char *name, size_t len, const char *lit);
-
 /* A string's content as written between its quotes (in a document json_validate accepted)
  * decoded, appended to out: escapes replaced by what they stand for, \uXXXX as UTF-8,
  * surrogate pairs joined. 0; -EILSEQ for a lone surrogate escape ("\ud800" alone), which

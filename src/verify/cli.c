@@ -31,10 +31,12 @@ int cmd_verify(int argc, char **argv)
         .usage = "verify [flags] WORKLOAD URL",
         .about = "Runs the workload's contract cases (contracts/WORKLOAD/*.case, compiled in) against\n"
                  "the server at URL, whatever its language, and prints what differs. WORKLOAD is\n"
-                 "echo, csv, sql, or framing (HTTP/1.1 request framing, against an echo server).\n"
+                 "echo, csv, sql, grpc (gRPC calls over cleartext HTTP/2, prior knowledge), or\n"
+                 "framing (HTTP/1.1 request framing, against an echo server).\n"
                  "Exit status 0 when every case passes, 1 otherwise.",
         .opts = opts,
-        .more = "example: stackbench verify echo http://127.0.0.1:8080",
+        .more = "examples: stackbench verify echo http://127.0.0.1:8080\n"
+                "          stackbench verify grpc http://127.0.0.1:8080",
     };
     int first = opt_parse(&cmd, argc, argv);
     if (argc - first != 2)

@@ -6,9 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify/message.h"
 #include "core/buf.h"
 #include "core/embed.h"
 #include "core/opt.h"
+#include "health.pb-c.h"
+#include "http/grpc.h"
+#include "ticks.pb-c.h"
 
 static int hexv(char c)
 {
@@ -179,12 +183,187 @@ static int parse_status(const char *v, size_t n, int *status, why_t *w)
     return 0;
 }
 
+/* ---- calls (HTTP/2, gRPC) ---- */
+
+/* The services of contracts/grpc/: what a call's PATH and a message's named type resolve to. */
+static const ProtobufCServiceDescriptor *const services[] = {
+    &stackbench__v1__ticks__descriptor,
+    &grpc__health__v1__health__descriptor,
+};
+#define NSERVICES (sizeof services / sizeof services[0])
+
+/* The request type of the method "/SERVICE/METHOD" names, or NULL. */
+static const ProtobufCMessageDescriptor *method_input(const char *path)
+{
+    const char *slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;
+    if (!slash)
+        return NULL;
+    size_t sn = (size_t)(slash - path - 1);
+    for (size_t i = 0; i < NSERVICES; i++) {
+        if (strlen(services[i]->name) != sn || memcmp(services[i]->name, path + 1, sn) != 0)
+            continue;
+        const ProtobufCMethodDescriptor *m =
+            protobuf_c_service_descriptor_get_method_by_name(services[i], slash + 1);
+        return m ? m->input : NULL;
+    }
+    return NULL;
+}
+
+/* A message type of the services by its full name ("stackbench.v1.QuoteRequest"), or NULL. */
+static const ProtobufCMessageDescriptor *type_named(const char *name, size_t n)
+{
+    for (size_t i = 0; i < NSERVICES; i++)
+        for (unsigned k = 0; k < services[i]->n_methods; k++) {
+            const ProtobufCMethodDescriptor *m = &services[i]->methods[k];
+            const ProtobufCMessageDescriptor *t[2] = {m->input, m->output};
+            for (int j = 0; j < 2; j++)
+                if (strlen(t[j]->name) == n && memcmp(t[j]->name, name, n) == 0)
+                    return t[j];
+        }
+    return NULL;
+}
+
+/* call's value: "[METHOD ]PATH", PATH starting with '/'. */
+static int parse_call(const char *v, size_t n, contract_step_t *st, why_t *w)
+{
+    const char *sp = memchr(v, ' ', n);
+    const char *path = sp ? sp + 1 : v;
+    size_t pn = (size_t)(v + n - path);
+    if ((sp && sp == v) || pn == 0 || path[0] != '/' || memchr(path, ' ', pn)) {
+        snprintf(w->why, sizeof w->why, "call: expected '[METHOD] /PATH', got '%.*s'",
+                 (int)(n < 40 ? n : 40), v);
+        return -1;
+    }
+    st->method = sp ? dupn(v, (size_t)(sp - v)) : strdup("POST");
+    st->path = dupn(path, pn);
+    st->request_type = method_input(st->path);
+    st->cancel_after = -1;
+    return 0;
+}
+
+static void add_frame(contract_step_t *call, buf_t *b)
+{
+    call->frames = realloc(call->frames, (size_t)(call->nframes + 1) * sizeof *call->frames);
+    contract_bytes_t *f = &call->frames[call->nframes++];
+    f->len = buf_size(b);
+    f->data = dupn(buf_start(b), f->len);
+}
+
+/* message's value: [TYPE ]JSON (a type's name starts with a letter, the JSON object with '{'),
+ * packed behind its prefix into a frame of call. */
+static int parse_message(const char *v, size_t n, contract_step_t *call, why_t *w)
+{
+    const ProtobufCMessageDescriptor *d = call->request_type;
+    const char *json = v;
+    if (n > 0 && ((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z'))) {
+        const char *sp = memchr(v, ' ', n);
+        size_t tn = sp ? (size_t)(sp - v) : n;
+        if (!(d = type_named(v, tn))) {
+            snprintf(w->why, sizeof w->why, "message: no message type '%.*s' in contracts/grpc/",
+                     (int)(tn < 60 ? tn : 60), v);
+            return -1;
+        }
+        json = sp ? sp + 1 : v + n;
+    } else if (!d) {
+        snprintf(w->why, sizeof w->why,
+                 "message: %s is no method of contracts/grpc/: name the message's type first "
+                 "(message: stackbench.v1.QuoteRequest {...})",
+                 call->path);
+        return -1;
+    }
+    buf_t b = BUF_INIT;
+    char err[200];
+    buf_reserve(&b, GRPC_PREFIX);
+    buf_commit(&b, GRPC_PREFIX);
+    if (message_from_json(d, json, (size_t)(v + n - json), &b, err, sizeof err)) {
+        snprintf(w->why, sizeof w->why, "message: %s", err);
+        buf_free(&b);
+        return -1;
+    }
+    grpc_prefix_write((uint8_t *)buf_start(&b), (uint32_t)(buf_size(&b) - GRPC_PREFIX));
+    add_frame(call, &b);
+    buf_free(&b);
+    return 0;
+}
+
+/* A count: digits only, at most max. */
+static int parse_count(const char *v, size_t n, const char *what, long long max, long long *out,
+                       why_t *w)
+{
+    long long x = 0;
+    size_t i = 0;
+    for (; i < n && v[i] >= '0' && v[i] <= '9' && x <= max; i++)
+        x = x * 10 + (v[i] - '0');
+    if (n == 0 || i != n || x > max) {
+        snprintf(w->why, sizeof w->why, "%s: a number 0..%lld, got '%.*s'", what, max,
+                 (int)(n < 40 ? n : 40), v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* grpc-status's value: a code 0..16 or its name (INVALID_ARGUMENT). */
+static int parse_grpc_status(const char *v, size_t n, int *code, why_t *w)
+{
+    char name[32];
+    long long x;
+    snprintf(name, sizeof name, "%.*s", (int)n, v);
+    if (n < sizeof name && (x = grpc_code_parse(name)) >= 0) {
+        *code = (int)x;
+        return 0;
+    }
+    why_t ignored;
+    if (parse_count(v, n, "grpc-status", GRPC_NCODES - 1, &x, &ignored) == 0) {
+        *code = (int)x;
+        return 0;
+    }
+    snprintf(w->why, sizeof w->why, "grpc-status: a code 0..16 or its name, got '%.*s'",
+             (int)(n < 40 ? n : 40), v);
+    return -1;
+}
+
+/* "yes" or "no". */
+static int parse_yes_no(const char *v, size_t n, const char *what, bool *out, why_t *w)
+{
+    if (n == 3 && memcmp(v, "yes", 3) == 0)
+        *out = true;
+    else if (n == 2 && memcmp(v, "no", 2) == 0)
+        *out = false;
+    else {
+        snprintf(w->why, sizeof w->why, "%s: yes or no, got '%.*s'", what,
+                 (int)(n < 40 ? n : 40), v);
+        return -1;
+    }
+    return 0;
+}
+
+/* "Name: value" into name and value (blanks after the colon dropped). */
+static int parse_field(const char *v, size_t n, const char *what, char **name, char **value,
+                       why_t *w)
+{
+    const char *hc = memchr(v, ':', n);
+    if (!hc || hc == v) {
+        snprintf(w->why, sizeof w->why, "%s: expected 'Name: value', got '%.*s'", what,
+                 (int)(n < 40 ? n : 40), v);
+        return -1;
+    }
+    const char *hv = hc + 1;
+    while (hv < v + n && *hv == ' ')
+        hv++;
+    *name = dupn(v, (size_t)(hc - v));
+    *value = dupn(hv, (size_t)(v + n - hv));
+    return 0;
+}
+
 static contract_step_t *add_step(contract_case_t *c, contract_step_kind_t kind)
 {
     c->steps = realloc(c->steps, (size_t)(c->nsteps + 1) * sizeof *c->steps);
     contract_step_t *st = &c->steps[c->nsteps++];
     memset(st, 0, sizeof *st);
     st->kind = kind;
+    st->grpc_status = st->health = -1;
+    st->messages = -1;
     return st;
 }
 
@@ -194,6 +373,10 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
     memset(out, 0, sizeof *out);
     out->name = strdup(name);
     contract_step_t *expect = NULL;
+    /* Steps are indices: add_step moves them. call: the call whose request lines may follow;
+     * of: the call the expect is of (-1: an HTTP/1.1 answer's). */
+    int call = -1, of = -1;
+    bool http1 = false;
     const char *p = text, *end = text + len;
     int lineno = 0;
     why_t w = {""};
@@ -227,14 +410,33 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
             v++;
         size_t vn = (size_t)(le - v);
 #define KEY(k) (kn == strlen(k) && memcmp(line, k, kn) == 0)
-        bool check = KEY("header") || KEY("body") || KEY("body-has") || KEY("head-only");
+        bool grpc_check = KEY("grpc-status") || KEY("grpc-message") || KEY("messages") ||
+                          KEY("ticks") || KEY("health");
+        bool check = KEY("header") || KEY("body") || KEY("body-has") || KEY("head-only") ||
+                     grpc_check;
+        bool request = KEY("request-header") || KEY("message") || KEY("data") ||
+                       KEY("end-stream") || KEY("cancel-after");
         if (check && !expect) {
             snprintf(w.why, sizeof w.why, "%.*s: no expect before it", (int)kn, line);
             goto bad;
         }
+        if (grpc_check && of < 0) {
+            snprintf(w.why, sizeof w.why, "%.*s: only for the expect of a call", (int)kn, line);
+            goto bad;
+        }
+        if (request && call < 0) {
+            snprintf(w.why, sizeof w.why, "%.*s: no call before it", (int)kn, line);
+            goto bad;
+        }
+        if ((KEY("send") || KEY("shutdown") || KEY("closed")) && out->calls) {
+            snprintf(w.why, sizeof w.why, "%.*s: not in a case of calls (HTTP/2)", (int)kn, line);
+            goto bad;
+        }
+        contract_step_t *cs = call >= 0 ? &out->steps[call] : NULL;
         if (KEY("send")) {
             if (send_bytes(v, vn, add_step(out, STEP_SEND), &w))
                 goto bad;
+            http1 = true;
             expect = NULL;
         } else if (KEY("pause")) {
             char tmp[32];
@@ -246,6 +448,7 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
                 goto bad;
             }
             expect = NULL;
+            call = -1;
         } else if (KEY("shutdown")) {
             if (!(vn == 5 && memcmp(v, "write", 5) == 0)) {
                 snprintf(w.why, sizeof w.why, "shutdown: only 'write', got '%.*s'",
@@ -253,6 +456,7 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
                 goto bad;
             }
             add_step(out, STEP_SHUTDOWN);
+            http1 = true;
             expect = NULL;
         } else if (KEY("closed")) {
             if (!(vn == 3 && memcmp(v, "yes", 3) == 0)) {
@@ -261,28 +465,43 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
                 goto bad;
             }
             add_step(out, STEP_CLOSED);
+            http1 = true;
+            expect = NULL;
+        } else if (KEY("call")) {
+            if (http1) {
+                snprintf(w.why, sizeof w.why, "call: not in a case of HTTP/1.1 steps");
+                goto bad;
+            }
+            out->calls = true;
+            if (parse_call(v, vn, add_step(out, STEP_CALL), &w))
+                goto bad;
+            call = out->nsteps - 1;
             expect = NULL;
         } else if (KEY("expect")) {
+            of = call;
+            if (of < 0 && out->calls) {
+                snprintf(w.why, sizeof w.why, "expect: in a case of calls, each follows its call");
+                goto bad;
+            }
+            http1 |= of < 0;
+            call = -1;
             expect = add_step(out, STEP_EXPECT);
             if (parse_status(v, vn, &expect->status, &w))
                 goto bad;
-        } else if (KEY("header")) {
-            const char *hc = memchr(v, ':', vn);
-            if (!hc || hc == v) {
-                snprintf(w.why, sizeof w.why, "header: expected 'Name: value', got '%.*s'",
-                         (int)(vn < 40 ? vn : 40), v);
+            if (of >= 0 && expect->status == 0) {
+                snprintf(w.why, sizeof w.why, "expect: a call's answer has a status, not none");
                 goto bad;
             }
+        } else if (KEY("header")) {
             if (expect->nheaders == CONTRACT_MAX_CHECKS) {
                 snprintf(w.why, sizeof w.why, "header: at most %d per expect",
                          CONTRACT_MAX_CHECKS);
                 goto bad;
             }
-            const char *hv = hc + 1;
-            while (hv < le && *hv == ' ')
-                hv++;
-            expect->header_name[expect->nheaders] = dupn(v, (size_t)(hc - v));
-            expect->header_value[expect->nheaders++] = dupn(hv, (size_t)(le - hv));
+            if (parse_field(v, vn, "header", &expect->header_name[expect->nheaders],
+                            &expect->header_value[expect->nheaders], &w))
+                goto bad;
+            expect->nheaders++;
         } else if (KEY("body")) {
             if (expect->has_body) {
                 snprintf(w.why, sizeof w.why, "body: a second one for the same expect");
@@ -312,12 +531,92 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
                 dupn(buf_start(&b) ? buf_start(&b) : "", buf_size(&b));
             buf_free(&b);
         } else if (KEY("head-only")) {
+            if (of >= 0) {
+                snprintf(w.why, sizeof w.why, "head-only: not for a call");
+                goto bad;
+            }
             if (!(vn == 3 && memcmp(v, "yes", 3) == 0)) {
                 snprintf(w.why, sizeof w.why, "head-only: only 'yes', got '%.*s'",
                          (int)(vn < 40 ? vn : 40), v);
                 goto bad;
             }
             expect->head_only = true;
+        } else if (KEY("request-header")) {
+            if (cs->nreq_headers == CONTRACT_MAX_CHECKS) {
+                snprintf(w.why, sizeof w.why, "request-header: at most %d per call",
+                         CONTRACT_MAX_CHECKS);
+                goto bad;
+            }
+            if (parse_field(v, vn, "request-header", &cs->req_header_name[cs->nreq_headers],
+                            &cs->req_header_value[cs->nreq_headers], &w))
+                goto bad;
+            cs->nreq_headers++;
+        } else if (KEY("message")) {
+            if (parse_message(v, vn, cs, &w))
+                goto bad;
+        } else if (KEY("data")) {
+            buf_t b = BUF_INIT;
+            if (expand(v, vn, &b, "data", &w)) {
+                buf_free(&b);
+                goto bad;
+            }
+            add_frame(cs, &b);
+            buf_free(&b);
+        } else if (KEY("end-stream")) {
+            bool yes;
+            if (parse_yes_no(v, vn, "end-stream", &yes, &w))
+                goto bad;
+            cs->keep_open = !yes;
+        } else if (KEY("cancel-after")) {
+            long long x;
+            if (parse_count(v, vn, "cancel-after", INT64_MAX / 2, &x, &w))
+                goto bad;
+            cs->cancel_after = x;
+        } else if (KEY("grpc-status")) {
+            if (parse_grpc_status(v, vn, &expect->grpc_status, &w))
+                goto bad;
+        } else if (KEY("grpc-message")) {
+            buf_t b = BUF_INIT;
+            if (expand(v, vn, &b, "grpc-message", &w)) {
+                buf_free(&b);
+                goto bad;
+            }
+            free(expect->grpc_message);
+            expect->grpc_message = dupn(buf_start(&b), buf_size(&b));
+            buf_free(&b);
+        } else if (KEY("messages")) {
+            long long x;
+            if (parse_count(v, vn, "messages", 100000000, &x, &w))
+                goto bad;
+            expect->messages = (long)x;
+        } else if (KEY("ticks")) {
+            const ProtobufCMessageDescriptor *t = out->steps[of].request_type;
+            if (!(vn == 3 && memcmp(v, "yes", 3) == 0)) {
+                snprintf(w.why, sizeof w.why, "ticks: only 'yes', got '%.*s'",
+                         (int)(vn < 40 ? vn : 40), v);
+                goto bad;
+            }
+            if (t != &stackbench__v1__stream_request__descriptor &&
+                t != &stackbench__v1__quote_request__descriptor) {
+                snprintf(w.why, sizeof w.why,
+                         "ticks: only for a call of /stackbench.v1.Ticks/Stream or Quote");
+                goto bad;
+            }
+            expect->ticks = true;
+        } else if (KEY("health")) {
+            char tmp[64];
+            snprintf(tmp, sizeof tmp, "%.*s", (int)vn, v);
+            const ProtobufCEnumDescriptor *e =
+                &grpc__health__v1__health_check_response__serving_status__descriptor;
+            const ProtobufCEnumValue *ev =
+                vn < sizeof tmp ? protobuf_c_enum_descriptor_get_value_by_name(e, tmp) : NULL;
+            if (!ev) {
+                snprintf(w.why, sizeof w.why,
+                         "health: SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN, got '%.*s'",
+                         (int)(vn < 40 ? vn : 40), v);
+                goto bad;
+            }
+            expect->health = ev->value;
         } else if (KEY("differs")) {
             /* "differs: LANG why": an implementation known to answer otherwise */
             const char *sp = memchr(v, ' ', vn);
@@ -337,6 +636,8 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
                      line);
             goto bad;
         }
+        if (!check && !request && !KEY("expect") && !KEY("differs"))
+            of = -1; /* another step: what follows checks no call's answer */
 #undef KEY
     }
     if (out->nsteps == 0) {
@@ -361,6 +662,16 @@ static void case_free(contract_case_t *c)
         }
         for (int k = 0; k < s->nbody_has; k++)
             free(s->body_has[k]);
+        free(s->method);
+        free(s->path);
+        for (int k = 0; k < s->nreq_headers; k++) {
+            free(s->req_header_name[k]);
+            free(s->req_header_value[k]);
+        }
+        for (int k = 0; k < s->nframes; k++)
+            free(s->frames[k].data);
+        free(s->frames);
+        free(s->grpc_message);
     }
     for (int k = 0; k < c->ndiffers; k++) {
         free(c->differs_lang[k]);

@@ -17,8 +17,9 @@
 #include "http/client.h"
 #include "http/http1.h"
 #include "http/url.h"
+#include "verify/internal.h"
 
-static void preview(char *out, size_t n, const char *p, size_t len)
+void verify_preview(char *out, size_t n, const char *p, size_t len)
 {
     size_t k = 0;
     for (size_t i = 0; i < len && k + 5 < n && i < 60; i++) {
@@ -58,13 +59,13 @@ static int check_expect(http_client_t *v, int64_t timeout_ns, const contract_ste
             goto out;
         }
         if (len == 0) {
-            preview(pv, sizeof pv, buf_start(&v->in), buf_size(&v->in));
+            verify_preview(pv, sizeof pv, buf_start(&v->in), buf_size(&v->in));
             snprintf(why, n, "answer %d: %s before a whole answer arrived%s%s", nth,
                      v->eof ? "connection closed" : "timed out", *pv ? "; got: " : "", pv);
             goto out;
         }
         if (len < 0) {
-            preview(pv, sizeof pv, buf_start(&v->in), buf_size(&v->in));
+            verify_preview(pv, sizeof pv, buf_start(&v->in), buf_size(&v->in));
             snprintf(why, n, "answer %d: not HTTP: %s", nth, pv);
             goto out;
         }
@@ -73,7 +74,7 @@ static int check_expect(http_client_t *v, int64_t timeout_ns, const contract_ste
             continue; /* an interim answer the case does not ask about */
         break;
     }
-    preview(pv, sizeof pv, buf_start(&body), buf_size(&body));
+    verify_preview(pv, sizeof pv, buf_start(&body), buf_size(&body));
     if (m.status != st->status) {
         snprintf(why, n, "answer %d: status %d, want %d (body: %s)", nth, m.status, st->status, pv);
         goto out;
@@ -94,7 +95,7 @@ static int check_expect(http_client_t *v, int64_t timeout_ns, const contract_ste
     if (st->has_body && (buf_size(&body) != st->body_len ||
                          memcmp(buf_start(&body), st->body, st->body_len) != 0)) {
         char want[256];
-        preview(want, sizeof want, st->body, st->body_len);
+        verify_preview(want, sizeof want, st->body, st->body_len);
         snprintf(why, n, "answer %d: body %s, want %s", nth, pv, want);
         goto out;
     }
@@ -137,13 +138,15 @@ static int run_case(const contract_case_t *c, const http_url_t *u, int64_t timeo
             if (check_expect(&v, timeout_ns, st, ++answers, why, n))
                 goto out;
             break;
+        case STEP_CALL: /* a case of calls is verify_calls' */
+            break;
         case STEP_CLOSED: {
             int64_t deadline = clock_now_ns() + timeout_ns;
             while (buf_size(&v.in) == 0 && !v.eof && clock_now_ns() < deadline)
                 http_client_fill(&v, deadline - clock_now_ns());
             if (buf_size(&v.in) > 0) {
                 char pv[256];
-                preview(pv, sizeof pv, buf_start(&v.in), buf_size(&v.in));
+                verify_preview(pv, sizeof pv, buf_start(&v.in), buf_size(&v.in));
                 snprintf(why, n, "want the connection closed, got more bytes: %s", pv);
                 goto out;
             }
@@ -175,7 +178,9 @@ int verify_run(const contract_t *c, const char *url, const char *lang, int64_t t
         verify_result_t *r = &results[i];
         r->name = c->cases[i].name;
         r->why[0] = 0;
-        r->ok = run_case(&c->cases[i], &u, timeout_ns, r->why, sizeof r->why) == 0;
+        const contract_case_t *k = &c->cases[i];
+        r->ok = (k->calls ? verify_calls(k, &u, timeout_ns, r->why, sizeof r->why)
+                          : run_case(k, &u, timeout_ns, r->why, sizeof r->why)) == 0;
         r->known = contract_differs(&c->cases[i], lang);
         verify_outcome_t o = verify_outcome(r);
         failed += o == VERIFY_FAIL || o == VERIFY_STALE;

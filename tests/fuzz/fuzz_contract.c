@@ -6,7 +6,10 @@
  *     100..599; at most CONTRACT_MAX_CHECKS header, body-has and differs checks, header names
  *     non-empty, every string readable to its end (each byte is read here, so that a string
  *     shorter than its length is caught); differs languages non-empty without a space (the
- *     separator), each found by contract_differs.
+ *     separator), each found by contract_differs. A call has a method and a path starting with
+ *     '/', readable frames, a cancel of -1 or more; a case of calls has no send, shutdown or
+ *     closed step, and its expects follow calls, each with a status and its gRPC checks in
+ *     range (grpc-status -1..16, messages -1 or more, health -1..3).
  *   - On failure the message starts with the case's name.
  *   - Parsing is deterministic: a second parse gives the same steps, byte for byte.
  *   - contract_free frees all of it, whether the parse succeeded or not (LeakSanitizer reports
@@ -103,8 +106,45 @@ static void check_step(const contract_step_t *st, bool has_nul)
     case STEP_SHUTDOWN:
     case STEP_CLOSED:
         break;
+    case STEP_CALL:
+        check_string(st->method);
+        check_string(st->path);
+        if (st->path[0] != '/' || (st->method[0] == 0 && !has_nul) || st->cancel_after < -1 ||
+            st->nframes < 0 || (st->nframes > 0 && !st->frames) || st->nreq_headers < 0 ||
+            st->nreq_headers > CONTRACT_MAX_CHECKS)
+            abort();
+        for (int k = 0; k < st->nframes; k++) {
+            if (st->frames[k].len > 0 && !st->frames[k].data)
+                abort();
+            sink += touch(st->frames[k].data, st->frames[k].len);
+        }
+        for (int k = 0; k < st->nreq_headers; k++) {
+            check_string(st->req_header_name[k]);
+            check_string(st->req_header_value[k]);
+        }
+        break;
     default:
         abort();
+    }
+    if (st->kind == STEP_EXPECT) {
+        if (st->grpc_status < -1 || st->grpc_status > 16 || st->messages < -1 ||
+            st->health < -1 || st->health > 3)
+            abort();
+        if (st->grpc_message)
+            check_string(st->grpc_message);
+    }
+}
+
+/* A case of calls: no HTTP/1.1 step, and each expect right after a call, with a status. */
+static void check_calls(const contract_case_t *c)
+{
+    for (int i = 0; i < c->nsteps; i++) {
+        const contract_step_t *st = &c->steps[i];
+        if (st->kind == STEP_SEND || st->kind == STEP_SHUTDOWN || st->kind == STEP_CLOSED)
+            abort();
+        if (st->kind == STEP_EXPECT && (i == 0 || c->steps[i - 1].kind != STEP_CALL ||
+                                        st->status == 0 || st->head_only))
+            abort();
     }
 }
 
@@ -123,8 +163,20 @@ static bool same_step(const contract_step_t *a, const contract_step_t *b)
     if (a->kind != b->kind || !same_bytes(a->data, a->len, b->data, b->len) ||
         a->pause_ns != b->pause_ns || a->status != b->status || a->head_only != b->head_only ||
         a->nheaders != b->nheaders || a->has_body != b->has_body ||
-        a->nbody_has != b->nbody_has)
+        a->nbody_has != b->nbody_has || !same_str(a->method, b->method) ||
+        !same_str(a->path, b->path) || a->request_type != b->request_type ||
+        a->nreq_headers != b->nreq_headers || a->nframes != b->nframes ||
+        a->keep_open != b->keep_open || a->cancel_after != b->cancel_after ||
+        a->grpc_status != b->grpc_status || !same_str(a->grpc_message, b->grpc_message) ||
+        a->messages != b->messages || a->ticks != b->ticks || a->health != b->health)
         return false;
+    for (int k = 0; k < a->nframes; k++)
+        if (!same_bytes(a->frames[k].data, a->frames[k].len, b->frames[k].data, b->frames[k].len))
+            return false;
+    for (int k = 0; k < a->nreq_headers; k++)
+        if (!same_str(a->req_header_name[k], b->req_header_name[k]) ||
+            !same_str(a->req_header_value[k], b->req_header_value[k]))
+            return false;
     if (a->has_body && !same_bytes(a->body, a->body_len, b->body, b->body_len))
         return false;
     for (int k = 0; k < a->nheaders; k++)
@@ -140,7 +192,7 @@ static bool same_step(const contract_step_t *a, const contract_step_t *b)
 static bool same_case(const contract_case_t *a, const contract_case_t *b)
 {
     if (!same_str(a->name, b->name) || !same_str(a->comment, b->comment) ||
-        a->nsteps != b->nsteps || a->ndiffers != b->ndiffers)
+        a->nsteps != b->nsteps || a->ndiffers != b->ndiffers || a->calls != b->calls)
         return false;
     for (int i = 0; i < a->nsteps; i++)
         if (!same_step(&a->steps[i], &b->steps[i]))
@@ -189,6 +241,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_string(c->comment);
         for (int i = 0; i < c->nsteps; i++)
             check_step(&c->steps[i], has_nul);
+        if (c->calls)
+            check_calls(c);
         for (int k = 0; k < c->ndiffers; k++) {
             check_string(c->differs_lang[k]);
             check_string(c->differs_why[k]);

@@ -6,6 +6,8 @@
 
 #include "core/clock.h"
 #include "core/embed.h"
+#include "health.pb-c.h"
+#include "ticks.pb-c.h"
 #include "verify/contract.h"
 #include "t.h"
 
@@ -381,6 +383,216 @@ TEST(pause_and_escapes_at_the_end_read_only_the_text)
     CHECK_INT(parse_exact("send: \\"), -1);
 }
 
+/* ---- calls (HTTP/2, the grpc contract) ---- */
+
+/* The only step of kind k at index i of c, or a failure. */
+static const contract_step_t *step(const contract_case_t *c, int i, contract_step_kind_t k)
+{
+    static const contract_step_t none = {.kind = STEP_PAUSE};
+    if (!c || i >= c->nsteps || c->steps[i].kind != k) {
+        fprintf(stderr, "    no step %d of kind %d\n", i, (int)k);
+        t_failures++;
+        return &none;
+    }
+    return &c->steps[i];
+}
+
+TEST(a_call_becomes_its_request)
+{
+    contract_case_t *c = parse_ok("# a quote\n"
+                                  "call: /stackbench.v1.Ticks/Quote\n"
+                                  "request-header: grpc-timeout: 200m\n"
+                                  "request-header: content-type:\n"
+                                  "message: {\"symbol\":\"AAPL\"}\n"
+                                  "data: \\x00\\x00\\x00\\x00\\x00\n"
+                                  "end-stream: no\n"
+                                  "cancel-after: 1000\n");
+    CHECK(c && c->calls);
+    const contract_step_t *k = step(c, 0, STEP_CALL);
+    CHECK_STR(k->method, "POST"); /* when left out */
+    CHECK_STR(k->path, "/stackbench.v1.Ticks/Quote");
+    CHECK(k->request_type == &stackbench__v1__quote_request__descriptor);
+    CHECK_INT(k->nreq_headers, 2);
+    if (k->nreq_headers == 2) {
+        CHECK_STR(k->req_header_name[0], "grpc-timeout");
+        CHECK_STR(k->req_header_value[0], "200m");
+        CHECK_STR(k->req_header_name[1], "content-type");
+        CHECK_STR(k->req_header_value[1], ""); /* drops the default */
+    }
+    /* each message or data line is a DATA frame; a message goes behind its prefix */
+    CHECK_INT(k->nframes, 2);
+    if (k->nframes == 2) {
+        CHECK(k->frames[0].len == 11 &&
+              memcmp(k->frames[0].data, "\0\0\0\0\x06\x0a\x04" "AAPL", 11) == 0);
+        CHECK(k->frames[1].len == 5 && memcmp(k->frames[1].data, "\0\0\0\0\0", 5) == 0);
+    }
+    CHECK(k->keep_open);
+    CHECK_INT(k->cancel_after, 1000);
+    contract_free(&held);
+}
+
+TEST(a_call_names_its_method_or_posts)
+{
+    contract_case_t *c = parse_ok("call: GET /\ncall: /x\n");
+    const contract_step_t *k = step(c, 0, STEP_CALL);
+    CHECK_STR(k->method, "GET");
+    CHECK_STR(k->path, "/");
+    CHECK(k->request_type == NULL); /* no method of contracts/grpc/ */
+    CHECK(!k->keep_open);
+    CHECK_INT(k->cancel_after, -1);
+    CHECK_INT(k->nframes, 0); /* the headers end the stream */
+    CHECK_STR(step(c, 1, STEP_CALL)->method, "POST");
+    CHECK_REFUSED("call: Ticks/Quote\n",
+                  "t: line 1: call: expected '[METHOD] /PATH', got 'Ticks/Quote'");
+    CHECK_REFUSED("call:\n", "t: line 1: call: expected '[METHOD] /PATH', got ''");
+    CHECK_REFUSED("call: GET / x\n", "t: line 1: call: expected '[METHOD] /PATH', got 'GET / x'");
+    contract_free(&held);
+}
+
+TEST(a_message_takes_the_type_of_its_path_or_the_one_named)
+{
+    contract_case_t *c =
+        parse_ok("call: /stackbench.v1.Ticks/Stream\n"
+                 "message: {\"symbol\":\"AAPL\",\"count\":3,\"payload_bytes\":2}\n"
+                 "call: /grpc.health.v1.Health/Check\n"
+                 "message: {}\n"
+                 "call: /nope.v1.Nope/Call\n"
+                 "message: grpc.health.v1.HealthCheckRequest {\"service\":\"a\\u0062\"}\n");
+    const contract_step_t *k = step(c, 0, STEP_CALL);
+    CHECK(k->request_type == &stackbench__v1__stream_request__descriptor);
+    CHECK(k->nframes == 1 && k->frames[0].len == 15 &&
+          memcmp(k->frames[0].data, "\0\0\0\0\x0a\x0a\x04" "AAPL\x10\x03\x18\x02", 15) == 0);
+    k = step(c, 1, STEP_CALL);
+    CHECK(k->request_type == &grpc__health__v1__health_check_request__descriptor);
+    CHECK(k->nframes == 1 && k->frames[0].len == 5); /* an empty message: its prefix only */
+    k = step(c, 2, STEP_CALL);
+    CHECK(k->request_type == NULL);
+    CHECK(k->nframes == 1 && k->frames[0].len == 9 &&
+          memcmp(k->frames[0].data, "\0\0\0\0\x04\x0a\x02" "ab", 9) == 0); /* escapes decoded */
+    contract_free(&held);
+}
+
+TEST(a_message_that_cannot_be_encoded_is_refused)
+{
+    CHECK_REFUSED("call: /x/y\nmessage: {}\n",
+                  "t: line 2: message: /x/y is no method of contracts/grpc/: name the message's "
+                  "type first (message: stackbench.v1.QuoteRequest {...})");
+    CHECK_REFUSED("call: /x/y\nmessage: Nope {}\n",
+                  "t: line 2: message: no message type 'Nope' in contracts/grpc/");
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Quote\nmessage: {\"symbol\":}\n",
+                  "t: line 2: message: not JSON: unexpected character at byte 10");
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Quote\nmessage: {\"sym\":\"A\"}\n",
+                  "t: line 2: message: no field 'sym' in stackbench.v1.QuoteRequest");
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Stream\nmessage: {\"count\":-1}\n",
+                  "t: line 2: message: count: want an integer 0..4294967295");
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Stream\nmessage: {\"count\":4294967296}\n",
+                  "t: line 2: message: count: want an integer 0..4294967295");
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Stream\nmessage: {\"count\":\"3\"}\n",
+                  "t: line 2: message: count: want an integer 0..4294967295");
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Quote\nmessage: {\"symbol\":1}\n",
+                  "t: line 2: message: symbol: want a string");
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Quote\nmessage: [1]\n",
+                  "t: line 2: message: want a JSON object for stackbench.v1.QuoteRequest");
+    CHECK_REFUSED("call: /x/y\ndata: \\q\n", "t: line 2: a bad escape '\\q' in data");
+}
+
+TEST(a_calls_expect_checks_its_grpc_answer)
+{
+    contract_case_t *c = parse_ok("call: /stackbench.v1.Ticks/Stream\n"
+                                  "message: {\"symbol\":\"AAPL\",\"count\":3}\n"
+                                  "expect: 200\n"
+                                  "header: content-type: application/grpc\n"
+                                  "grpc-status: 3\n"
+                                  "grpc-message: count\\x3a\n"
+                                  "messages: 0\n"
+                                  "ticks: yes\n"
+                                  "differs: go why\n"
+                                  "call: /grpc.health.v1.Health/Check\n"
+                                  "expect: 200\n"
+                                  "grpc-status: NOT_FOUND\n"
+                                  "health: SERVING\n"
+                                  "pause: 1ms\n"
+                                  "call: GET /\n"
+                                  "expect: 415\n"
+                                  "body-has: gRPC\n");
+    CHECK_INT(c ? c->nsteps : 0, 7);
+    const contract_step_t *e = step(c, 1, STEP_EXPECT);
+    CHECK_INT(e->status, 200);
+    CHECK_INT(e->nheaders, 1);
+    CHECK_INT(e->grpc_status, 3);
+    CHECK_STR(e->grpc_message, "count:");
+    CHECK_INT(e->messages, 0);
+    CHECK(e->ticks);
+    CHECK_INT(e->health, -1);
+    e = step(c, 3, STEP_EXPECT);
+    CHECK_INT(e->grpc_status, 5); /* by its name */
+    CHECK_INT(e->health, 1);      /* SERVING */
+    CHECK(!e->ticks);
+    CHECK_INT(e->messages, -1);
+    step(c, 4, STEP_PAUSE);
+    e = step(c, 6, STEP_EXPECT);
+    CHECK_INT(e->status, 415);
+    CHECK_INT(e->grpc_status, -1); /* not checked */
+    CHECK(e->grpc_message == NULL);
+    CHECK_INT(e->nbody_has, 1);
+    CHECK_STR(contract_differs(c, "go"), "why");
+    contract_free(&held);
+}
+
+TEST(grpc_checks_refused_where_they_mean_nothing)
+{
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Quote\nexpect: 200\ngrpc-status: 17\n",
+                  "t: line 3: grpc-status: a code 0..16 or its name, got '17'");
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Quote\nexpect: 200\ngrpc-status: ok\n",
+                  "t: line 3: grpc-status: a code 0..16 or its name, got 'ok'");
+    CHECK_REFUSED("call: /grpc.health.v1.Health/Check\nexpect: 200\nticks: yes\n",
+                  "t: line 3: ticks: only for a call of /stackbench.v1.Ticks/Stream or Quote");
+    CHECK_REFUSED("call: /stackbench.v1.Ticks/Quote\nexpect: 200\nticks: no\n",
+                  "t: line 3: ticks: only 'yes', got 'no'");
+    CHECK_REFUSED("call: /x/y\nexpect: 200\nhealth: GOOD\n",
+                  "t: line 3: health: SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN, got "
+                  "'GOOD'");
+    CHECK_REFUSED("call: /x/y\nexpect: 200\nmessages: many\n",
+                  "t: line 3: messages: a number 0..100000000, got 'many'");
+    CHECK_REFUSED("call: /x/y\nexpect: none\n",
+                  "t: line 2: expect: a call's answer has a status, not none");
+    CHECK_REFUSED("call: /x/y\nexpect: 200\nhead-only: yes\n",
+                  "t: line 3: head-only: not for a call");
+    CHECK_REFUSED("call: /x/y\nend-stream: maybe\n",
+                  "t: line 2: end-stream: yes or no, got 'maybe'");
+    CHECK_REFUSED("call: /x/y\ncancel-after: -1\n",
+                  "t: line 2: cancel-after: a number 0..4611686018427387903, got '-1'");
+    /* the checks of a gRPC answer need the expect of a call */
+    CHECK_REFUSED("send: x\nexpect: 200\ngrpc-status: 0\n",
+                  "t: line 3: grpc-status: only for the expect of a call");
+    CHECK_REFUSED("grpc-status: 0\n", "t: line 1: grpc-status: no expect before it");
+    CHECK_REFUSED("call: /x/y\nexpect: 200\npause: 1ms\nmessages: 1\n",
+                  "t: line 4: messages: no expect before it");
+    /* the request's lines follow its call */
+    CHECK_REFUSED("message: {}\n", "t: line 1: message: no call before it");
+    CHECK_REFUSED("call: /x/y\nexpect: 200\ndata: x\n", "t: line 3: data: no call before it");
+    CHECK_REFUSED("call: /x/y\npause: 1ms\nrequest-header: a: b\n",
+                  "t: line 3: request-header: no call before it");
+    CHECK_REFUSED("call: /x/y\nrequest-header: nocolon\n",
+                  "t: line 2: request-header: expected 'Name: value', got 'nocolon'");
+}
+
+TEST(a_case_is_of_calls_or_of_http1_steps)
+{
+    CHECK_REFUSED("send: x\ncall: /x/y\n", "t: line 2: call: not in a case of HTTP/1.1 steps");
+    CHECK_REFUSED("expect: 200\ncall: /x/y\n", "t: line 2: call: not in a case of HTTP/1.1 steps");
+    CHECK_REFUSED("call: /x/y\nsend: x\n", "t: line 2: send: not in a case of calls (HTTP/2)");
+    CHECK_REFUSED("call: /x/y\nshutdown: write\n",
+                  "t: line 2: shutdown: not in a case of calls (HTTP/2)");
+    CHECK_REFUSED("call: /x/y\nclosed: yes\n",
+                  "t: line 2: closed: not in a case of calls (HTTP/2)");
+    CHECK_REFUSED("call: /x/y\nexpect: 200\nexpect: 200\n",
+                  "t: line 3: expect: in a case of calls, each follows its call");
+    contract_case_t *c = parse_ok("send: x\nexpect: 200\n");
+    CHECK(c && !c->calls);
+    contract_free(&held);
+}
+
 /* ---- loaders ---- */
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -472,8 +684,8 @@ TEST(load_dir_without_cases_refused)
 
 TEST(every_builtin_case_parses)
 {
-    static const char *const workloads[] = {"echo", "csv", "sql"};
-    for (int w = 0; w < 3; w++) {
+    static const char *const workloads[] = {"echo", "csv", "sql", "grpc"};
+    for (int w = 0; w < 4; w++) {
         size_t compiled = 0;
         for (size_t i = 0; i < embed_nfiles; i++)
             compiled += strcmp(embed_files[i].dir, workloads[w]) == 0 &&
@@ -488,10 +700,10 @@ TEST(every_builtin_case_parses)
         CHECK_INT(c.ncases, compiled);
         for (int i = 0; rc == 0 && i < c.ncases; i++) {
             const contract_case_t *k = &c.cases[i];
-            /* each says what it checks, sends something and expects something */
+            /* each says what it checks, sends something (or calls) and expects something */
             int sends = 0, expects = 0;
             for (int s = 0; s < k->nsteps; s++) {
-                sends += k->steps[s].kind == STEP_SEND;
+                sends += k->steps[s].kind == STEP_SEND || k->steps[s].kind == STEP_CALL;
                 expects += k->steps[s].kind == STEP_EXPECT;
             }
             if (!k->comment || !sends || !expects) {
@@ -524,7 +736,11 @@ T_MAIN(T(a_whole_case_becomes_its_steps_in_order), T(expect_none_is_status_0),
        T(checks_need_an_expect_before_them), T(errors_name_the_case_the_line_and_why),
        T(only_len_bytes_of_the_text_are_read), T(expect_on_the_last_line_reads_only_the_text),
        T(repeat_at_the_end_reads_only_the_text),
-       T(pause_and_escapes_at_the_end_read_only_the_text),
+       T(pause_and_escapes_at_the_end_read_only_the_text), T(a_call_becomes_its_request),
+       T(a_call_names_its_method_or_posts),
+       T(a_message_takes_the_type_of_its_path_or_the_one_named),
+       T(a_message_that_cannot_be_encoded_is_refused), T(a_calls_expect_checks_its_grpc_answer),
+       T(grpc_checks_refused_where_they_mean_nothing), T(a_case_is_of_calls_or_of_http1_steps),
        T(load_dir_reads_every_case_sorted_by_name),
        T(load_dir_reports_the_case_that_does_not_parse), T(load_dir_of_a_missing_folder_refused),
        T(load_dir_without_cases_refused), T(every_builtin_case_parses),
