@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "codec/pbjson.h"
 #include "core/opt.h"
 #include "http/url.h"
 #include "load/cli.h"
@@ -50,6 +51,9 @@ typedef struct {
     cpuset_t cpus;
     char grpc_path[256];
     bool streams_set;
+    const char *proto, *data;      /* --proto FILE, --data JSON: the message, ghz's way */
+    const char *import_paths[16];
+    int nimport;
 } load_flags_t;
 
 static load_flags_t flags;
@@ -87,6 +91,45 @@ static int parse_method(const char *arg, void *dst, char *why, size_t whylen)
     }
     *(const char **)dst = arg;
     return 0;
+}
+
+static int parse_import(const char *arg, void *dst, char *why, size_t whylen)
+{
+    if (flags.nimport == 15) {
+        snprintf(why, whylen, "at most 15 import paths");
+        return -1;
+    }
+    flags.import_paths[flags.nimport++] = arg;
+    return 0;
+}
+
+/* --grpc with --proto and --data: the method looked up in the .proto (protoc compiles it),
+ * the JSON encoded as its request type. 0, or -1 with the reason in err. */
+static int encode_data(const char *method, char *err, size_t errlen)
+{
+    pb_schema_t *s = pb_schema_load(flags.proto, flags.import_paths, err, errlen);
+    if (!s)
+        return -1;
+    const pb_method_t *m = pb_method_find(s, method, err, errlen);
+    buf_t out = BUF_INIT;
+    int rc = -1;
+    if (m && m->client_streaming) {
+        snprintf(err, errlen, "%s takes a stream of messages: only unary and server-streaming "
+                              "methods are loaded", m->name);
+    } else if (m && pb_encode_json(s, m->input, flags.data, strlen(flags.data), &out, err,
+                                   errlen) == 0) {
+        free(flags.body_owned);
+        flags.body_owned = malloc(buf_size(&out) ? buf_size(&out) : 1);
+        if (flags.body_owned) {
+            memcpy(flags.body_owned, buf_start(&out), buf_size(&out));
+            flags.cfg->body = flags.body_owned;
+            flags.cfg->body_len = buf_size(&out);
+            rc = 0;
+        }
+    }
+    buf_free(&out);
+    pb_schema_free(s);
+    return rc;
 }
 
 static int parse_grpc(const char *arg, void *dst, char *why, size_t whylen)
@@ -185,6 +228,13 @@ int cmd_load(int argc, char **argv)
          "gRPC calls of pkg.Service/Method over HTTP/2; the body\n"
          "(--body, --body-file) is the request message, protobuf",
          .fn = parse_grpc},
+        {"proto", 0, OPT_STR, &flags.proto, "FILE",
+         "gRPC: the .proto of --grpc's method (compiled by protoc)"},
+        {"import-path", 0, OPT_FN, NULL, "DIR",
+         "gRPC: where --proto's imports are (repeatable)", .fn = parse_import},
+        {"data", 0, OPT_STR, &flags.data, "JSON",
+         "gRPC: the request message as JSON (proto3's mapping),\n"
+         "encoded as the method's request type (needs --proto)"},
         {"grpc-timeout", 0, OPT_DURATION, &cfg.grpc_timeout_ns, "DUR",
          "gRPC: send grpc-timeout (the server's deadline)", .min = 1},
         {"header", 'H', OPT_FN, NULL, "'N: V'", "add a request header (repeatable)",
@@ -212,7 +262,8 @@ int cmd_load(int argc, char **argv)
         .name = "load",
         .usage = "load [flags] URL\n"
                  "load [flags] --mix 'W M T [B]' [--mix ...] http://HOST[:PORT]\n"
-                 "load [flags] --grpc pkg.Service/Method --body-file MSG http://HOST[:PORT]",
+                 "load [flags] --grpc pkg.Service/Method --body-file MSG http://HOST[:PORT]\n"
+                 "load [flags] --grpc pkg.Service/Method --proto FILE --data JSON http://HOST[:PORT]",
         .about = "Loads an HTTP/1.1 server (or HTTP/2: --h2; gRPC: --grpc) and reports throughput,\n"
                  "latency percentiles, status codes and errors. Without -R it runs a closed loop\n"
                  "(each connection sends its next request when the answer arrives: maximum\n"
@@ -262,6 +313,16 @@ int cmd_load(int argc, char **argv)
         snprintf(grpc_url, sizeof grpc_url, "http://%s%s", url.authority, flags.grpc_path);
         cfg.url = grpc_url;
         cfg.method = "POST";
+        if (flags.data || flags.proto) {
+            char perr[512];
+            if (!flags.data || !flags.proto || cfg.body)
+                opt_fail("load", "--data needs --proto, and the message is either --data or "
+                                 "--body/--body-file");
+            if (encode_data(flags.grpc_path, perr, sizeof perr))
+                opt_fail("load", "%s", perr);
+        }
+    } else if (flags.data || flags.proto || flags.nimport) {
+        opt_fail("load", "--proto, --import-path and --data go with --grpc");
     }
     if (cfg.nrequests) {
         if (cfg.method || cfg.body)

@@ -371,7 +371,30 @@ TEST(the_load_engines_grpc_counts_every_call_and_message_the_server_sent)
     CHECK(served >= (long long)calls && served <= (long long)calls + 2 * 32 + 32);
 }
 
-T_MAIN(T(the_load_engines_grpc_counts_every_call_and_message_the_server_sent), T(h2spec_passes_every_server_case), T(grpcurl_calls_both_methods_and_the_health_check),
+TEST(load_grpc_takes_a_proto_and_json_as_ghz_does)
+{
+    start("1");
+    char url[64], proto[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", srv.port);
+    snprintf(proto, sizeof proto, "%s/ticks.proto", proto_dir());
+    const char *argv[] = {t_stackbench(), "load", "--grpc", "stackbench.v1.Ticks/Stream",
+                          "--proto", proto, "--data", "{\"symbol\":\"AAPL\",\"count\":7}",
+                          "-c", "2", "-m", "4", "-t", "1", "-d", "300ms", "--json", "-", "-q",
+                          url, NULL};
+    CHECK_INT(t_run(argv, out, sizeof out, 20000), 0);
+    CHECK(strstr(out, "\"protocol\": \"grpc\"") != NULL);
+    CHECK(strstr(out, "\"OK\": ") != NULL);
+    CHECK(strstr(out, "\"errors\": {\"connect\": 0, \"read\": 0") != NULL ||
+          strstr(out, "\"connect\": 0") != NULL);
+    /* a field the message does not have is refused, naming it */
+    const char *bad[] = {t_stackbench(), "load", "--grpc", "stackbench.v1.Ticks/Stream",
+                         "--proto", proto, "--data", "{\"cnt\":7}", url, NULL};
+    CHECK_INT(t_run(bad, out, sizeof out, 20000), 2);
+    CHECK(strstr(out, "unknown field \"cnt\"") != NULL);
+    stop_ok();
+}
+
+T_MAIN(T(load_grpc_takes_a_proto_and_json_as_ghz_does), T(the_load_engines_grpc_counts_every_call_and_message_the_server_sent), T(h2spec_passes_every_server_case), T(grpcurl_calls_both_methods_and_the_health_check),
        T(grpc_gos_client_runs_the_contract), T(tonics_client_runs_the_contract),
        T(a_client_that_stops_reading_holds_its_streams_not_the_servers_memory),
        T(a_graceful_stop_finishes_the_calls_in_flight_and_counts_them))
