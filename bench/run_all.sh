@@ -7,6 +7,8 @@ bench/echo_ceiling.sh "${1:-5s}"
 echo
 bench/load_vs_wrk.sh "${2:-5}"
 echo
+bench/grpc_load.sh "${2:-5}"
+echo
 bench/csv_rows.sh "${3:-10s}"
 echo
 bench/sql.sh "${4:-10s}"
