@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify/message.h"
 #include "core/buf.h"
 #include "core/embed.h"
 #include "core/opt.h"
+#include "http/h2client.h"
+#include "verify/message.h"
 #include "health.pb-c.h"
 #include "http/grpc.h"
 #include "ticks.pb-c.h"
@@ -362,7 +363,7 @@ static contract_step_t *add_step(contract_case_t *c, contract_step_kind_t kind)
     contract_step_t *st = &c->steps[c->nsteps++];
     memset(st, 0, sizeof *st);
     st->kind = kind;
-    st->grpc_status = st->health = -1;
+    st->grpc_status = st->health = st->or_reset = -1;
     st->messages = -1;
     return st;
 }
@@ -411,7 +412,7 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
         size_t vn = (size_t)(le - v);
 #define KEY(k) (kn == strlen(k) && memcmp(line, k, kn) == 0)
         bool grpc_check = KEY("grpc-status") || KEY("grpc-message") || KEY("messages") ||
-                          KEY("ticks") || KEY("health");
+                          KEY("ticks") || KEY("health") || KEY("or-reset");
         bool check = KEY("header") || KEY("body") || KEY("body-has") || KEY("head-only") ||
                      grpc_check;
         bool request = KEY("request-header") || KEY("message") || KEY("data") ||
@@ -575,6 +576,17 @@ int contract_parse_case(const char *name, const char *text, size_t len, contract
         } else if (KEY("grpc-status")) {
             if (parse_grpc_status(v, vn, &expect->grpc_status, &w))
                 goto bad;
+        } else if (KEY("or-reset")) {
+            expect->or_reset = -1;
+            for (uint32_t code = 0; code <= 13 && expect->or_reset < 0; code++)
+                if (strlen(h2client_error_name(code)) == vn &&
+                    memcmp(h2client_error_name(code), v, vn) == 0)
+                    expect->or_reset = (int)code;
+            if (expect->or_reset < 0) {
+                snprintf(w.why, sizeof w.why, "or-reset: an HTTP/2 error code like CANCEL, got "
+                         "'%.*s'", (int)(vn < 40 ? vn : 40), v);
+                goto bad;
+            }
         } else if (KEY("grpc-message")) {
             buf_t b = BUF_INIT;
             if (expand(v, vn, &b, "grpc-message", &w)) {

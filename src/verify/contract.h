@@ -47,6 +47,8 @@
  *                                      price, payload, ts_ns not 0, and all count of them when
  *                                      the status is 0; a QuoteRequest: one, seq 0, no payload)
  *   health: SERVING                    one HealthCheckResponse with this status
+ *   or-reset: CANCEL                   the server may end the call with RST_STREAM of this
+ *                                      error code instead (grpc-go's way at a deadline)
  *
  * Each message and data line is one DATA frame (a body cut in several frames is several
  * lines); a call with neither sends its headers with END_STREAM. A call without an expect must
@@ -108,6 +110,7 @@ typedef struct {
     long messages;
     bool ticks;
     int health;                 /* a HealthCheckResponse.ServingStatus */
+    int or_reset;               /* an RST_STREAM with this HTTP/2 error code passes as well */
 } contract_step_t;
 
 typedef struct {

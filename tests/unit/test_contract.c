@@ -726,7 +726,24 @@ TEST(builtin_of_an_unknown_workload_refused)
     CHECK_INT(c.ncases, 0);
 }
 
-T_MAIN(T(a_whole_case_becomes_its_steps_in_order), T(expect_none_is_status_0),
+TEST(or_reset_names_an_http2_error_code)
+{
+    contract_case_t *c = parse_ok("call: /stackbench.v1.Ticks/Quote\nmessage: {}\nexpect: 200\n"
+                                  "grpc-status: 4\nor-reset: CANCEL\n");
+    CHECK(c != NULL);
+    if (c) {
+        const contract_step_t *e = NULL;
+        for (int i = 0; i < c->nsteps; i++)
+            if (c->steps[i].kind == STEP_EXPECT)
+                e = &c->steps[i];
+        CHECK(e && e->or_reset == 8 && e->grpc_status == 4);
+    }
+    CHECK(parse("call: /stackbench.v1.Ticks/Quote\nmessage: {}\nexpect: 200\n"
+                "or-reset: SOON\n") == NULL);
+    CHECK(strstr(err, "or-reset: an HTTP/2 error code like CANCEL, got 'SOON'") != NULL);
+}
+
+T_MAIN(T(or_reset_names_an_http2_error_code), T(a_whole_case_becomes_its_steps_in_order), T(expect_none_is_status_0),
        T(expect_status_100_to_599), T(headers_belong_to_the_expect_before_them),
        T(body_has_is_repeatable_up_to_the_limit), T(headers_up_to_the_limit),
        T(empty_body_is_a_body), T(head_only), T(pause_takes_a_duration), T(escapes_in_values),
