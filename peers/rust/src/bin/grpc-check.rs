@@ -435,6 +435,14 @@ async fn deadline(mut client: TicksClient<Channel>, limit: Duration) -> Verdict 
             describe(&status)
         ));
     }
+    if status.code() == Code::Cancelled && status.message().starts_with("h2 protocol error") {
+        return Err(format!(
+            "the server reset the stream (RST_STREAM) {} ms after the call began, want status 4 \
+             (DeadlineExceeded) in its trailers ({})",
+            took.as_millis(),
+            describe(&status)
+        ));
+    }
     expect_status(&status, Code::DeadlineExceeded, "")?;
     // A status long after the deadline is a deadline not kept: 1 s is far more than a tick takes.
     if took > DEADLINE + Duration::from_secs(1) {
