@@ -3,13 +3,15 @@
 //! runtime, serde_json for JSON) and, for echo and csv, with the C services' algorithms by hand
 //! (the `tuned` tier; see `tier`).
 //!
-//! Each workload lives in its own module and builds an axum `Router`; `server` adds what every
-//! workload shares and serves the result (listening line, request counter, request timeout,
-//! graceful stop). The binary (main.rs) picks the workload and its tier from the command line;
-//! the tests under tests/ drive the same routers without a socket.
+//! Each workload lives in its own module and builds an axum `Router`, or for grpc tonic's
+//! `Routes` (tonic + prost, the only tier there); `server` adds what every workload shares and
+//! serves the result (listening line, request counter, request timeout, graceful stop). The
+//! binary (main.rs) picks the workload and its tier from the command line; the tests under
+//! tests/ drive the same routers without a socket, and the grpc services over 127.0.0.1.
 
 pub mod csv;
 pub mod echo;
+pub mod grpc;
 pub mod server;
 pub mod sql;
 pub mod tier;

@@ -4,35 +4,37 @@
 //! ```text
 //! stackbench-rust WORKLOAD [--tier idiomatic|tuned] [--host ADDR] [--port N] [--body-limit BYTES]
 //! stackbench-rust sql --pg-url URL [--pool N] [--db-strategy exclusive|pipelined] [...]
+//! stackbench-rust grpc [--host ADDR] [--port N] [--body-limit BYTES]
 //! ```
 //!
-//! This file parses the command line, builds the router of the workload it names, and hands it
-//! to `server::run`. Building may take a while and may fail: sql opens its connection pool first.
+//! This file parses the command line, builds the app of the workload it names (an axum router,
+//! or for grpc tonic's services) and hands it to `server::run`. Building may take a while and
+//! may fail: sql opens its connection pool first.
 
 use std::future::{Future, ready};
 use std::pin::Pin;
 use std::process::ExitCode;
 
-use axum::Router;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use stackbench_rust::server::App;
 use stackbench_rust::sql::DbStrategy;
 use stackbench_rust::tier::Tier;
-use stackbench_rust::{csv, echo, server, sql};
+use stackbench_rust::{csv, echo, grpc, server, sql};
 
 /// A workload: its name on the command line, a one-line summary for `--help`, its largest
-/// request body unless `--body-limit` says otherwise, and the constructor of its router (given
-/// the command line and the body limit in force), which first refuses the flags that do not
-/// apply to it.
+/// request body (for grpc: request message) unless `--body-limit` says otherwise, and the
+/// constructor of its app (given the command line and the body limit in force), which first
+/// refuses the flags that do not apply to it.
 struct Workload {
     name: &'static str,
     summary: &'static str,
     body_limit: usize,
-    router: fn(&Cli, usize) -> Result<Building, StartError>,
+    app: fn(&Cli, usize) -> Result<Building, StartError>,
 }
 
-/// A router being built: ready at once for most workloads; sql first opens its connection pool.
-type Building = Pin<Box<dyn Future<Output = Result<Router, StartError>>>>;
+/// An app being built: ready at once for most workloads; sql first opens its connection pool.
+type Building = Pin<Box<dyn Future<Output = Result<App, StartError>>>>;
 
 /// Why a workload did not start.
 enum StartError {
@@ -42,9 +44,9 @@ enum StartError {
     Failed(String),
 }
 
-/// A router that needs nothing more to be ready.
-fn built(router: Router) -> Building {
-    Box::pin(ready(Ok(router)))
+/// An app that needs nothing more to be ready.
+fn built(app: App) -> Building {
+    Box::pin(ready(Ok(app)))
 }
 
 /// `--db-strategy` is how the sql workload uses its connections: elsewhere it is a mistake.
@@ -57,33 +59,39 @@ fn only_sql_has_db_strategy(cli: &Cli) -> Result<(), StartError> {
     }
 }
 
-/// The workloads `main` dispatches on. New workloads (grpc) add a module and an entry here.
+/// The workloads `main` dispatches on. A new workload adds a module and an entry here.
 const WORKLOADS: &[Workload] = &[
     Workload {
         name: "echo",
         summary: "POST /echo: the posted JSON minified; GET /health",
         body_limit: 1 << 20,
-        router: |cli, body_limit| {
+        app: |cli, body_limit| {
             let tier = cli.tier;
             only_sql_has_db_strategy(cli)?;
-            Ok(built(echo::router(echo::Config { body_limit, tier })))
+            Ok(built(App::Http(echo::router(echo::Config {
+                body_limit,
+                tier,
+            }))))
         },
     },
     Workload {
         name: "csv",
         summary: "POST /csv: CSV trades aggregated per symbol; GET /health",
         body_limit: csv::DEFAULT_BODY_LIMIT,
-        router: |cli, body_limit| {
+        app: |cli, body_limit| {
             let tier = cli.tier;
             only_sql_has_db_strategy(cli)?;
-            Ok(built(csv::router(csv::Config { body_limit, tier })))
+            Ok(built(App::Http(csv::router(csv::Config {
+                body_limit,
+                tier,
+            }))))
         },
     },
     Workload {
         name: "sql",
         summary: "GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
         body_limit: 1 << 20,
-        router: |cli, body_limit| {
+        app: |cli, body_limit| {
             if cli.tier == Tier::Tuned {
                 // The database's work is PostgreSQL's, and the driver's pipelining is the
                 // `--db-strategy pipelined` choice: there is no hand-written tier to compare.
@@ -104,14 +112,33 @@ const WORKLOADS: &[Workload] = &[
                 };
                 sql::router(config)
                     .await
+                    .map(App::Http)
                     .map_err(|e| StartError::Failed(e.to_string()))
+            }))
+        },
+    },
+    Workload {
+        name: "grpc",
+        summary: "gRPC over h2c: stackbench.v1.Ticks Stream and Quote, grpc.health.v1 Check",
+        body_limit: grpc::DEFAULT_MAX_MESSAGE,
+        app: |cli, body_limit| {
+            if cli.tier == Tier::Tuned {
+                // The work is tonic's framing and HTTP/2: there is no hand-written tier.
+                return Err(StartError::Usage("grpc has no tuned tier".into()));
+            }
+            only_sql_has_db_strategy(cli)?;
+            let config = grpc::Config {
+                max_message: body_limit,
+            };
+            Ok(Box::pin(async move {
+                Ok(App::Grpc(grpc::routes(config).await))
             }))
         },
     },
 ];
 
-/// Serves a workload over HTTP/1.1 until SIGTERM or SIGINT, then stops accepting, finishes the
-/// requests in flight and prints "served N requests".
+/// Serves a workload over HTTP/1.1 (grpc: gRPC over cleartext HTTP/2) until SIGTERM or SIGINT,
+/// then stops accepting, finishes the requests in flight and prints "served N requests".
 #[derive(Parser, Debug)]
 #[command(name = "stackbench-rust")]
 struct Cli {
@@ -126,7 +153,8 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 8080)]
     port: u16,
 
-    /// Largest request body in bytes: 413 above [default: the workload's, echo and sql 1 MiB, csv 16 MiB]
+    /// Largest request body in bytes: 413 above (grpc: largest request message, status 11
+    /// OUT_OF_RANGE above) [default: the workload's, echo and sql 1 MiB, csv 16 MiB, grpc 4 MiB]
     #[arg(long, value_name = "BYTES", value_parser = parse_body_limit)]
     body_limit: Option<usize>,
 
@@ -138,8 +166,8 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_pool)]
     pool: usize,
 
-    /// The implementation: idiomatic (the crates a Rust team reaches for first) or tuned (the C
-    /// service's algorithm by hand; echo and csv)
+    /// The implementation: idiomatic (the crates a Rust team reaches for first; grpc: tonic) or
+    /// tuned (the C service's algorithm by hand; echo and csv)
     #[arg(long, value_name = "TIER", default_value_t = Tier::Idiomatic)]
     tier: Tier,
 
@@ -203,7 +231,7 @@ async fn main() -> ExitCode {
     let Some(workload) = WORKLOADS.iter().find(|w| w.name == name) else {
         return usage_error(&format!("unknown workload '{name}'"));
     };
-    let building = (workload.router)(&cli, cli.body_limit.unwrap_or(workload.body_limit));
+    let building = (workload.app)(&cli, cli.body_limit.unwrap_or(workload.body_limit));
     let app = match building {
         Ok(building) => building.await,
         Err(e) => Err(e),
@@ -268,6 +296,7 @@ mod tests {
         assert_eq!(limit("echo"), 1 << 20);
         assert_eq!(limit("csv"), 16 << 20);
         assert_eq!(limit("sql"), 1 << 20);
+        assert_eq!(limit("grpc"), 4 << 20);
     }
 
     #[test]
@@ -289,10 +318,10 @@ mod tests {
         }
     }
 
-    async fn start(args: &[&str]) -> Result<Router, StartError> {
+    async fn start(args: &[&str]) -> Result<App, StartError> {
         let cli = parse(args).unwrap();
         let workload = WORKLOADS.iter().find(|w| w.name == args[0]).unwrap();
-        (workload.router)(&cli, workload.body_limit)?.await
+        (workload.app)(&cli, workload.body_limit)?.await
     }
 
     #[test]
@@ -322,6 +351,8 @@ mod tests {
         for args in [
             &["echo", "--db-strategy", "exclusive"][..],
             &["csv", "--db-strategy", "pipelined"],
+            &["grpc", "--db-strategy", "pipelined"],
+            &["grpc", "--tier", "tuned"],
             &[
                 "sql",
                 "--tier",
@@ -337,6 +368,10 @@ mod tests {
         }
         assert!(start(&["echo", "--tier", "tuned"]).await.is_ok());
         assert!(start(&["csv", "--tier", "tuned"]).await.is_ok());
+        assert!(matches!(
+            start(&["grpc", "--tier", "idiomatic", "--body-limit", "100"]).await,
+            Ok(App::Grpc(_))
+        ));
     }
 
     #[tokio::test]

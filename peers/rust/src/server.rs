@@ -1,6 +1,13 @@
 //! What every workload shares: listening, the answers that do not depend on the workload (404,
 //! 405, 408), the request counter, the request timeout and the graceful stop.
 //!
+//! A workload is an `App`: an axum `Router` served over HTTP/1.1 (echo, csv, sql), or tonic's
+//! gRPC `Routes` served over cleartext HTTP/2 (grpc, see `grpc::serve`). Both are listened for,
+//! counted and stopped the same way (`run`, `serve`); the rest of this file is the HTTP/1.1 side.
+//! Cargo builds hyper once for both, with HTTP/2 for tonic, and axum::serve's connection builder
+//! then speaks it too: a client that opens with the HTTP/2 preface (prior knowledge) is answered
+//! over HTTP/2 by the HTTP workloads as well. Every HTTP/1.x request is served as before.
+//!
 //! HTTP/1.1 itself is hyper's, through `axum::serve`: keep-alive, `Connection: close`, HTTP/1.0,
 //! pipelining (answered in order), chunked bodies and `Expect: 100-continue` are all handled
 //! there. Two rows of the contract are answered by hyper before any of this code runs, and so
@@ -14,7 +21,7 @@
 //!   the drain limit below). The 10 s timeout here starts once the head has been read, which
 //!   covers the usual slow client: one that sends the head and then stalls in the body.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,6 +43,9 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
+use tonic::service::Routes;
+
+use crate::grpc;
 
 /// A request (from the end of its head to its answer) that takes longer gets a 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -272,41 +282,77 @@ fn stop_signal() -> io::Result<impl Future<Output = ()>> {
     })
 }
 
-/// Serves `workload` on host:port until SIGTERM/SIGINT, then stops accepting, lets the requests
-/// in flight finish (for at most `DRAIN_LIMIT`) and returns how many requests were answered.
-pub async fn run(host: &str, port: u16, workload: Router) -> io::Result<u64> {
+/// What a workload serves.
+pub enum App {
+    /// An axum router, over HTTP/1.1, with what `with_common` adds.
+    Http(Router),
+    /// tonic's gRPC services, over HTTP/2 with prior knowledge (h2c).
+    Grpc(Routes),
+}
+
+/// Serves `app` on host:port until SIGTERM/SIGINT, then stops accepting, lets the requests in
+/// flight finish (for at most `DRAIN_LIMIT`) and returns how many requests were answered.
+pub async fn run(host: &str, port: u16, app: App) -> io::Result<u64> {
     let stop = stop_signal()?;
     let listener = TcpListener::bind((host, port)).await?;
     eprintln!("listening on http://{}", listener.local_addr()?);
-    let listener = listener.tap_io(|tcp| {
-        // Answers are written whole; do not let Nagle hold back the last segment.
-        let _ = tcp.set_nodelay(true);
-    });
+    serve(listener, app, stop).await
+}
 
+/// Serves `app` on `listener` until `stop` completes, then as `run` does: the tests stop it with
+/// a channel instead of a signal.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<u64> {
     let served = Arc::new(AtomicU64::new(0));
-    let app = with_common(workload, Arc::clone(&served));
-
-    // axum's graceful shutdown closes the listener and idle connections at once, lets each busy
-    // connection finish its request (answered with `Connection: close`), and completes when
-    // every connection is gone. A client that never finishes its request would hold it forever,
-    // so the wait is bounded.
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let shutdown = async move {
         stop.await;
         let _ = stopping_tx.send(());
-    });
+    };
+    match app {
+        App::Http(router) => {
+            let app = with_common(router, Arc::clone(&served));
+            let listener = listener.tap_io(|tcp| {
+                // Answers are written whole; do not let Nagle hold back the last segment.
+                let _ = tcp.set_nodelay(true);
+            });
+            // axum's graceful shutdown closes the listener and idle connections at once, lets
+            // each busy connection finish its request (answered with `Connection: close`), and
+            // completes when every connection is gone.
+            let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+            drain_limited(server.into_future(), stopping_rx).await?;
+        }
+        App::Grpc(routes) => {
+            // tonic's graceful shutdown closes the listener, sends GOAWAY on every connection
+            // and completes when the calls in flight are done and every connection is gone.
+            let server = grpc::serve(listener, routes, Arc::clone(&served), shutdown);
+            drain_limited(server, stopping_rx).await?;
+        }
+    }
+    Ok(served.load(Ordering::Relaxed))
+}
+
+/// Runs `server` to its end, or until `DRAIN_LIMIT` after `stopping` fires: a client that never
+/// finishes its request (or never stops reading a stream) would otherwise hold the stop forever.
+async fn drain_limited(
+    server: impl Future<Output = io::Result<()>>,
+    stopping: oneshot::Receiver<()>,
+) -> io::Result<()> {
     let drain_expired = async move {
-        if stopping_rx.await.is_ok() {
+        if stopping.await.is_ok() {
             tokio::time::sleep(DRAIN_LIMIT).await;
         } else {
             std::future::pending::<()>().await;
         }
     };
     tokio::select! {
-        result = server => result?,
+        result = server => result,
         () = drain_expired => {
             eprintln!("stopping with requests still unfinished after {}s", DRAIN_LIMIT.as_secs());
+            Ok(())
         }
     }
-    Ok(served.load(Ordering::Relaxed))
 }

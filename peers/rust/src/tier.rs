@@ -2,7 +2,7 @@
 //! languages says what it compares.
 //!
 //! - `idiomatic`: the crates a good Rust team reaches for first, used competently (axum,
-//!   serde_json, the `csv` crate, deadpool-postgres).
+//!   serde_json, the `csv` crate, deadpool-postgres; tonic and prost for grpc).
 //! - `tuned`: the algorithm and strategy of the fastest known implementation, the C one,
 //!   written by hand in Rust (`std::arch` SSE2 where C uses SSE2, nothing the other languages
 //!   are denied). HTTP stays axum's in both tiers: the tier is about the workload's own work.

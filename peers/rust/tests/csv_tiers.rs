@@ -73,7 +73,8 @@ fn timestamp(r: &mut Rng, near_misses: bool) -> String {
         _ => {
             let year = 1970 + r.below(130);
             let month = 1 + r.below(12);
-            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+            let leap =
+                year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
             let days = match month {
                 2 if leap => 29,
                 2 => 28,

@@ -210,7 +210,7 @@ fn bad_date(year: u32, month: u32, day: u32) -> bool {
     if day.wrapping_sub(1) < u32::from(MDAYS[month as usize]) {
         return false;
     }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     !(month == 2 && day == 29 && leap)
 }
 
