@@ -51,6 +51,12 @@ TEST(go_grpc_passes_the_contract)
     CHECK_INT(t_verify("grpc", "go", argv), 0);
 }
 
+TEST(rust_grpc_passes_the_contract)
+{
+    const char *argv[] = {RUST, "grpc", "--port", "0", NULL};
+    CHECK_INT(t_verify("grpc", "rust", argv), 0);
+}
+
 TEST(verify_reports_what_differs)
 {
     /* A server that answers garbage fails every case, each with a reason. */
@@ -154,6 +160,6 @@ T_MAIN(T(c_echo_passes_the_contract), T(go_tuned_echo_passes_the_contract),
        T(rust_idiomatic_echo_passes_the_contract), T(c_tuned_csv_passes_the_contract),
        T(c_idiomatic_csv_passes_the_contract), T(go_tuned_csv_passes_the_contract),
        T(go_idiomatic_csv_passes_the_contract), T(rust_tuned_csv_passes_the_contract),
-       T(rust_idiomatic_csv_passes_the_contract), T(c_grpc_passes_the_contract), T(go_grpc_passes_the_contract),
+       T(rust_idiomatic_csv_passes_the_contract), T(c_grpc_passes_the_contract), T(go_grpc_passes_the_contract), T(rust_grpc_passes_the_contract),
        T(verify_reports_what_differs), T(verify_grpc_says_what_differs_in_an_answer),
        T(verify_grpc_against_a_server_that_is_not_http2))
