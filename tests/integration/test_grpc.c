@@ -19,6 +19,7 @@
 #include "codec/ticks.h"
 #include "core/clock.h"
 #include "load/load.h"
+#include "core/proc.h"
 #include "tproc.h"
 #include "tsock.h"
 
@@ -179,16 +180,8 @@ TEST(tonics_client_runs_the_contract)
 /* VmRSS of pid, KiB; -1 when unreadable. */
 static long rss_kib(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
+    uint64_t kib;
+    return proc_rss_kib(pid, &kib) == 0 ? (long)kib : -1;
 }
 
 static ssize_t send_all(nghttp2_session *s, const uint8_t *p, size_t n, int flags, void *ud)
@@ -374,7 +367,7 @@ TEST(the_load_engines_grpc_counts_every_call_and_message_the_server_sent)
 TEST(load_grpc_takes_a_proto_and_json_as_ghz_does)
 {
     start("1");
-    char url[64], proto[4096];
+    char url[64], proto[4200];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", srv.port);
     snprintf(proto, sizeof proto, "%s/ticks.proto", proto_dir());
     const char *argv[] = {t_stackbench(), "load", "--grpc", "stackbench.v1.Ticks/Stream",

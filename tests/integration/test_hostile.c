@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "core/proc.h"
 #include "tproc.h"
 #include "tsock.h"
 
@@ -17,16 +18,8 @@ static char resp[1 << 16];
 /* VmRSS of pid, KiB; -1 when unreadable. */
 static long rss_kib(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
+    uint64_t kib;
+    return proc_rss_kib(pid, &kib) == 0 ? (long)kib : -1;
 }
 
 /* utime + stime of pid, in clock ticks. */
