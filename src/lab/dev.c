@@ -102,7 +102,7 @@ typedef enum { DEPS_C, DEPS_GO, DEPS_RUST } deps_kind_t;
 
 typedef struct {
     const char *lang;
-    src_rule_t sources[6];
+    src_rule_t sources[8];
     const char *build[8];     /* run in the copy's root; "-j" becomes -jN (the CPUs) */
     const char *cleared;
     const char *binary;
@@ -131,7 +131,7 @@ static const lang_spec_t specs[] = {
      {{"peers/Makefile", 0, {0}, 0},
       {"peers/go/go.mod", 0, {0}, 0},
       {"peers/go/go.sum", 0, {0}, 0},
-      {"peers/go", 1, {".go"}, "_test.go"}},
+      {"peers/go", 4, {".go"}, "_test.go"}}, /* ticksv1/, internal/, cmd/ too */
      {"make", "-s", "-C", "peers", "go/bin/stackbench-go", NULL},
      "GOCACHE (a new empty one: the standard library compiled too); GOMODCACHE kept, GOPROXY=off",
      "peers/go/bin/stackbench-go",
@@ -144,7 +144,9 @@ static const lang_spec_t specs[] = {
       {"peers/rust/Cargo.toml", 0, {0}, 0},
       {"peers/rust/Cargo.lock", 0, {0}, 0},
       {"peers/rust/src", 8, {".rs"}, 0},
-      {"contracts/sql/queries.sql", 0, {0}, 0}},
+      {"peers/rust/build.rs", 0, {0}, 0},
+      {"contracts/sql/queries.sql", 0, {0}, 0},
+      {"contracts/grpc/ticks.proto", 0, {0}, 0}},
      {"make", "-s", "-C", "peers", "rust/target/release/stackbench-rust", NULL},
      "target/ (a new empty CARGO_TARGET_DIR); ~/.cargo/registry kept, --offline --locked",
      "peers/rust/target/release/stackbench-rust",

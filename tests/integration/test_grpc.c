@@ -85,7 +85,7 @@ static int grpcurl(const char *bin, const char *proto, const char *data, const c
 {
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", srv.port);
-    const char *argv[12];
+    const char *argv[16];
     int n = 0;
     argv[n++] = bin;
     argv[n++] = "-plaintext";
