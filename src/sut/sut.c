@@ -13,20 +13,11 @@
 
 #include "core/clock.h"
 #include "core/proc.h"
-#include <nghttp2/nghttp2.h>
-
 #include "http/client.h"
 #include "http/grpc.h"
+#include "http/h2client.h"
 #include "http/url.h"
 
-/* The request body of a health check: an empty HealthCheckRequest behind its prefix. */
-static ssize_t probe_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
-                          uint32_t *flags, nghttp2_data_source *src, void *ud)
-{
-    memset(buf, 0, GRPC_PREFIX);
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return GRPC_PREFIX;
-}
 
 /* The child's stderr is an unlinked temporary file, not a pipe: a service that writes a line
  * per request cannot fill it and block, and what it wrote is read whenever we look. */
@@ -159,106 +150,32 @@ long long sut_served(const sut_t *s)
     return p ? atoll(p + 7) : -1;
 }
 
-/* ---- gRPC's health check: grpc.health.v1.Health/Check over h2c, on one blocking
- * connection (nghttp2 frames it; the socket is http/client's) ---- */
-
-typedef struct {
-    int32_t id;
-    bool closed;
-    int status;          /* :status */
-    int grpc_status;     /* -1: none */
-    uint8_t body[64];
-    size_t body_len;
-} probe_t;
-
-static ssize_t probe_send(nghttp2_session *ng, const uint8_t *p, size_t n, int flags, void *ud)
-{
-    return http_client_send(ud, p, n, NS_PER_S) == 0 ? (ssize_t)n : NGHTTP2_ERR_CALLBACK_FAILURE;
-}
-
-static int probe_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name,
-                        size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
-{
-    probe_t *p = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
-    if (!p)
-        return 0;
-    if (nlen == 7 && !memcmp(name, ":status", 7))
-        p->status = atoi((const char *)value);
-    if (nlen == 11 && !memcmp(name, "grpc-status", 11))
-        p->grpc_status = vlen && vlen < 3 ? atoi((const char *)value) : 99;
-    return 0;
-}
-
-static int probe_data(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *d, size_t n,
-                      void *ud)
-{
-    probe_t *p = nghttp2_session_get_stream_user_data(ng, id);
-    if (p && p->body_len + n <= sizeof p->body) {
-        memcpy(p->body + p->body_len, d, n);
-        p->body_len += n;
-    }
-    return 0;
-}
-
-static int probe_close(nghttp2_session *ng, int32_t id, uint32_t code, void *ud)
-{
-    probe_t *p = nghttp2_session_get_stream_user_data(ng, id);
-    if (p)
-        p->closed = true;
-    return 0;
-}
-
-/* 1: SERVING; 0: an answer that is not; -1: no answer. */
+/* gRPC's health check: grpc.health.v1.Health/Check over h2c (http/h2client). 1: SERVING; 0: an
+ * answer that is not; -1: no answer. */
 static int grpc_health_once(const http_url_t *u)
 {
     char err[256];
-    http_client_t c;
-    if (http_client_open(&c, u->host, u->port, NS_PER_S, err, sizeof err))
+    h2client_t *c = h2client_open(u->host, u->port, NS_PER_S, err, sizeof err);
+    if (!c)
         return -1;
-    nghttp2_session_callbacks *cb;
-    nghttp2_session *ng = NULL;
-    probe_t p = {.grpc_status = -1};
+    /* HealthCheckRequest{service: ""}: an empty message, its prefix only. */
+    static const char empty[GRPC_PREFIX] = {0};
+    const h2client_chunk_t body = {empty, sizeof empty};
+    const h2client_field_t hdr[] = {{"content-type", "application/grpc"}, {"te", "trailers"}};
+    h2client_request_t r = {.method = "POST", .path = "/grpc.health.v1.Health/Check",
+                            .headers = hdr, .nheaders = 2, .body = &body, .nbody = 1,
+                            .cancel_after = -1};
+    h2client_answer_t a;
     int rc = -1;
-    if (nghttp2_session_callbacks_new(&cb) != 0)
-        goto out;
-    nghttp2_session_callbacks_set_send_callback(cb, probe_send);
-    nghttp2_session_callbacks_set_on_header_callback(cb, probe_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, probe_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, probe_close);
-    int made = nghttp2_session_client_new(&ng, cb, &c);
-    nghttp2_session_callbacks_del(cb);
-    if (made != 0)
-        goto out;
-#define NV(k, v) {(uint8_t *)(k), (uint8_t *)(v), sizeof(k) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
-    nghttp2_nv nv[] = {NV(":method", "POST"), NV(":scheme", "http"),
-                       NV(":authority", u->authority), NV(":path", "/grpc.health.v1.Health/Check"),
-                       NV("content-type", "application/grpc"), NV("te", "trailers")};
-#undef NV
-    nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, NULL, 0);
-    nghttp2_data_provider body = {.read_callback = probe_body};
-    if ((p.id = nghttp2_submit_request(ng, NULL, nv, sizeof nv / sizeof nv[0], &body, &p)) < 0 ||
-        nghttp2_session_send(ng) != 0)
-        goto out;
-    int64_t end = clock_now_ns() + NS_PER_S;
-    while (!p.closed && clock_now_ns() < end) {
-        if (http_client_fill(&c, 100 * NS_PER_MS) < 0 && buf_size(&c.in) == 0)
-            break;
-        if (buf_size(&c.in) &&
-            nghttp2_session_mem_recv(ng, (const uint8_t *)buf_start(&c.in), buf_size(&c.in)) < 0)
-            break;
-        buf_clear(&c.in);
-        if (nghttp2_session_send(ng) != 0)
-            break;
-    }
-    if (p.closed && p.status > 0) {
+    if (h2client_call(c, &r, &a, NS_PER_S) == H2CLIENT_OK && a.status > 0) {
         /* HealthCheckResponse{status: SERVING}: 08 01 behind the prefix. */
-        rc = p.grpc_status == 0 && p.body_len == GRPC_PREFIX + 2 && p.body[GRPC_PREFIX] == 0x08 &&
-             p.body[GRPC_PREFIX + 1] == 1;
+        const char *gs = h2client_field(a.trailers_came ? &a.trailers : &a.headers, "grpc-status");
+        const uint8_t *d = (const uint8_t *)buf_start(&a.data);
+        rc = gs && strcmp(gs, "0") == 0 && buf_size(&a.data) == GRPC_PREFIX + 2 &&
+             d[GRPC_PREFIX] == 0x08 && d[GRPC_PREFIX + 1] == 1;
     }
-out:
-    if (ng)
-        nghttp2_session_del(ng);
-    http_client_close(&c);
+    h2client_answer_free(&a);
+    h2client_close(c);
     return rc;
 }
 
