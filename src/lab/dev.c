@@ -368,7 +368,8 @@ static int cmp_str(const void *a, const void *b)
 static int collect(const lang_spec_t *sp, const char *root, sources_t *s, char *why, size_t whylen)
 {
     s->n = 0;
-    for (int i = 0; i < 6 && sp->sources[i].path; i++) {
+    int nrules = (int)(sizeof sp->sources / sizeof sp->sources[0]);
+    for (int i = 0; i < nrules && sp->sources[i].path; i++) {
         const src_rule_t *r = &sp->sources[i];
         if (r->depth > 0) {
             if (walk(root, r->path, r->depth, r, s, why, whylen))
