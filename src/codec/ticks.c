@@ -69,6 +69,40 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return -1;
 }
 
+/* The field at *p (before end), *p moved past it: its number, and a varint's value in *v or a
+ * length-delimited one's bytes in *data (*v its length); fixed32/64 are skipped (*data NULL,
+ * *v 0). 0, or -1 when malformed (cut, or a group). */
+static int next_field(const uint8_t **p, const uint8_t *end, uint64_t *number, uint64_t *v,
+                      const uint8_t **data)
+{
+    uint64_t key;
+    *data = NULL;
+    *v = 0;
+    if (varint(p, end, &key))
+        return -1;
+    *number = key >> 3;
+    switch (key & 7) {
+    case 0:
+        return varint(p, end, v);
+    case 1:
+    case 5: {
+        size_t n = (key & 7) == 1 ? 8 : 4;
+        if ((size_t)(end - *p) < n)
+            return -1;
+        *p += n;
+        return 0;
+    }
+    case 2:
+        if (varint(p, end, v) || *v > (uint64_t)(end - *p))
+            return -1;
+        *data = *p;
+        *p += *v;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 bool ticks_tick_ok(const uint8_t *msg, size_t len, const char *symbol, size_t symlen,
                    uint64_t hash, uint64_t seq, size_t payload_bytes)
 {
@@ -76,44 +110,22 @@ bool ticks_tick_ok(const uint8_t *msg, size_t len, const char *symbol, size_t sy
     const uint8_t *sym = NULL, *pay = NULL;
     uint64_t sym_n = 0, pay_n = 0, got_seq = 0, price = 0, ts = 0;
     while (p < end) {
-        uint64_t key, v;
-        if (varint(&p, end, &key))
+        uint64_t field, v;
+        const uint8_t *data;
+        if (next_field(&p, end, &field, &v, &data))
             return false;
-        switch (key & 7) {
-        case 0:
-            if (varint(&p, end, &v))
-                return false;
-            if (key >> 3 == 2)
-                got_seq = v;
-            else if (key >> 3 == 3)
-                price = v;
-            else if (key >> 3 == 4)
-                ts = v;
-            break;
-        case 2:
-            if (varint(&p, end, &v) || v > (uint64_t)(end - p))
-                return false;
-            if (key >> 3 == 1) {
-                sym = p;
-                sym_n = v;
-            } else if (key >> 3 == 5) {
-                pay = p;
-                pay_n = v;
-            }
-            p += v;
-            break;
-        case 1:
-            if (end - p < 8)
-                return false;
-            p += 8;
-            break;
-        case 5:
-            if (end - p < 4)
-                return false;
-            p += 4;
-            break;
-        default:
-            return false;
+        if (data && field == 1) {
+            sym = data;
+            sym_n = v;
+        } else if (data && field == 5) {
+            pay = data;
+            pay_n = v;
+        } else if (!data && field == 2) {
+            got_seq = v;
+        } else if (!data && field == 3) {
+            price = v;
+        } else if (!data && field == 4) {
+            ts = v;
         }
     }
     return sym_n == symlen && (symlen == 0 || memcmp(sym, symbol, symlen) == 0) &&
@@ -128,31 +140,13 @@ int ticks_bytes_field(const uint8_t *msg, size_t len, unsigned field, const uint
     *out = NULL;
     *n = 0;
     while (p < end) {
-        uint64_t key, v;
-        if (varint(&p, end, &key))
+        uint64_t number, v;
+        const uint8_t *data;
+        if (next_field(&p, end, &number, &v, &data))
             return -1;
-        switch (key & 7) {
-        case 0:
-            if (varint(&p, end, &v))
-                return -1;
-            break;
-        case 1:
-        case 5:
-            if ((size_t)(end - p) < ((key & 7) == 1 ? 8u : 4u))
-                return -1;
-            p += (key & 7) == 1 ? 8 : 4;
-            break;
-        case 2:
-            if (varint(&p, end, &v) || v > (uint64_t)(end - p))
-                return -1;
-            if (key >> 3 == field) {
-                *out = p;
-                *n = (size_t)v;
-            }
-            p += v;
-            break;
-        default:
-            return -1;
+        if (data && number == field) {
+            *out = data;
+            *n = (size_t)v;
         }
     }
     return 0;
