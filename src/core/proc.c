@@ -289,18 +289,19 @@ int proc_stat(pid_t pid, proc_stat_t *st)
         return -1;
     /* The command name may hold spaces and parentheses: the fields start after the last ')'.
      * Then: state(3) ppid(4) pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-     * utime(14) stime(15) cutime(16) cstime(17) priority nice num_threads(20). */
+     * utime(14) stime(15) cutime(16) cstime(17) priority nice num_threads(20) itrealvalue
+     * starttime(22). */
     const char *p = strrchr(buf, ')');
     if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
         return -1;
     st->state = p[2];
     p += 4;
-    uint64_t f[21] = {0}; /* f[k] is field k; fields 4 to 20 are read */
-    for (int k = 4; k <= 20; k++) {
+    uint64_t f[23] = {0}; /* f[k] is field k; fields 4 to 22 are read */
+    for (int k = 4; k <= 22; k++) {
         if (*p == '-') /* tty_nr and priority can be negative: not needed here */
             p++;
         f[k] = parse_u64(&p);
-        if (k < 20 && *p++ != ' ')
+        if (k < 22 && *p++ != ' ')
             return -1;
     }
     st->threads = (long)f[20];
@@ -309,6 +310,7 @@ int proc_stat(pid_t pid, proc_stat_t *st)
     st->stime = f[15];
     st->cutime = f[16];
     st->cstime = f[17];
+    st->starttime = f[22];
     return 0;
 }
 
@@ -350,6 +352,52 @@ int proc_rss_kib(pid_t pid, uint64_t *kib)
         return -1;
     *kib = parse_u64(&p) * (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
     return 0;
+}
+
+int proc_mem(pid_t pid, proc_mem_t *m)
+{
+    char path[48], buf[256];
+    proc_path(path, pid, "statm");
+    if (read_small(path, buf, sizeof buf) <= 0)
+        return -1;
+    const char *p = buf;
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    m->vsz_bytes = parse_u64(&p) * page;
+    if (*p++ != ' ')
+        return -1;
+    m->rss_bytes = parse_u64(&p) * page;
+    return 0;
+}
+
+int proc_open_fds(pid_t pid)
+{
+    char path[48];
+    proc_path(path, pid, "fd");
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return pid == getpid() ? n - 1 : n; /* reading our own: the folder read is one of them */
+}
+
+double proc_boot_time_s(void)
+{
+    FILE *f = fopen("/proc/stat", "re");
+    if (!f)
+        return -1;
+    char line[256];
+    double t = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "btime ", 6) == 0) {
+            t = strtod(line + 6, NULL);
+            break;
+        }
+    fclose(f);
+    return t;
 }
 
 double proc_ticks_s(uint64_t ticks)

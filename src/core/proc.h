@@ -73,6 +73,7 @@ typedef struct {
     uint64_t utime, stime;    /* clock ticks: its threads */
     uint64_t cutime, cstime;  /* clock ticks: its children that it has reaped */
     long threads;
+    uint64_t starttime;       /* clock ticks after the system booted */
 } proc_stat_t;
 
 /* /proc/PID/stat. 0, or -1 when there is no such process. Async-signal-safe. */
@@ -83,6 +84,15 @@ bool proc_alive(pid_t pid);
 int proc_children(pid_t parent, pid_t *out, int max);
 /* Resident memory in KiB (/proc/PID/statm). 0, or -1 when it is gone. */
 int proc_rss_kib(pid_t pid, uint64_t *kib);
+typedef struct {
+    uint64_t vsz_bytes, rss_bytes;
+} proc_mem_t;
+/* Virtual and resident memory (/proc/PID/statm). 0, or -1 when it is gone. */
+int proc_mem(pid_t pid, proc_mem_t *m);
+/* Its open descriptors (the entries of /proc/PID/fd), or -1. */
+int proc_open_fds(pid_t pid);
+/* The Unix time the system booted (btime of /proc/stat), or -1. */
+double proc_boot_time_s(void);
 /* Clock ticks of proc_stat_t in seconds. */
 double proc_ticks_s(uint64_t ticks);
 /* CPU seconds of pid (user + system) and of all its children, those running and those it has
