@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
+#include "telemetry/metrics.h"
 
 /* Bytes asked of each recv(). Large enough that a 1 KiB request pipelined 16 deep fits one read. */
 #define READ_CHUNK 16384
@@ -55,6 +56,8 @@ struct server_conn {
     void *sess;              /* the service's protocol's session (svc->proto), else NULL */
     bool stop_told;          /* the session was told of the stop */
     loop_timer_t resume;     /* a session's drive that yielded to the other connections */
+    bool plain;              /* on the metrics port: HTTP/1.1, /metrics and /health only */
+    metrics_req_t mreq;      /* the request being read or answered, for the metrics */
 };
 
 struct worker {
@@ -77,6 +80,9 @@ struct worker {
     char start_err[256];
     const server_config_t *cfg;
     const server_service_t *svc;
+    metrics_t *metrics_all;  /* every worker's, for a scrape */
+    metrics_worker_t *metrics; /* this worker's: written by its thread only */
+    loop_io_t metrics_io;    /* worker 0: the --metrics-port listener */
 };
 
 void server_config_defaults(server_config_t *cfg)
@@ -98,6 +104,8 @@ void server_config_defaults(server_config_t *cfg)
 void server_respond(server_conn_t *c, int status, const char *content_type, const char *extra,
                     const void *body, size_t len)
 {
+    if (c->w->metrics)
+        metrics_req_answered(c->w->metrics, &c->mreq, status, c->head_only ? 0 : len);
     bool keep = c->keep_alive && !c->closing && !c->w->stopping;
     http_conn_t conn = !keep ? HTTP_CONN_CLOSE : c->http10 ? HTTP_CONN_KEEP_10 : HTTP_CONN_KEEP;
     if (http_write_response_head(&c->out, status, content_type, len, conn, extra) ||
@@ -133,6 +141,11 @@ static void conn_drive(server_conn_t *c, bool peer_closed);
 loop_t *server_conn_loop(server_conn_t *c)
 {
     return c->w->loop;
+}
+
+metrics_worker_t *server_conn_metrics(server_conn_t *c)
+{
+    return c->w->metrics;
 }
 
 void server_conn_answered(server_conn_t *c)
@@ -243,14 +256,59 @@ static bool route_match(http_str_t path, const char *pattern)
            !memchr(path.p + n, '/', path.n - n);
 }
 
+/* GET /metrics, on every service's port (and the metrics port): the figures of every worker. */
+static void metrics_get(server_conn_t *c, server_req_t *req, void *state)
+{
+    buf_t text = BUF_INIT;
+    if (!c->w->metrics_all || metrics_write(c->w->metrics_all, &text) != 0)
+        server_respond_error(c, 500, "out_of_memory");
+    else
+        server_respond(c, 200, METRICS_CONTENT_TYPE, NULL, buf_start(&text), buf_size(&text));
+    buf_free(&text);
+}
+
+/* The core's own routes, ahead of the service's; on the metrics port, the only ones. */
+static const server_route_t core_routes[] = {
+    {"/metrics", "GET, HEAD", metrics_get},
+    {"/health", "GET, HEAD", server_health},
+};
+
+/* The route taking path: its index in routes[n], or -1. */
+static int route_find(const server_route_t *routes, size_t n, http_str_t path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (route_match(path, routes[i].path))
+            return (int)i;
+    return -1;
+}
+
+/* The metrics' route index of a request: /metrics, /health and the metrics port's requests
+ * are not counted (a scrape does not measure itself). */
+static int metrics_route(const server_conn_t *c, http_str_t path)
+{
+    if (c->plain || http_str_eq(path, "/metrics"))
+        return METRICS_ROUTE_SKIP;
+    const server_service_t *svc = c->w->svc;
+    int i = route_find(svc->routes, svc->nroutes, path);
+    return i >= 0 && svc->routes[i].fn == server_health ? METRICS_ROUTE_SKIP
+           : i >= 0                                     ? i
+                                                        : METRICS_ROUTE_OTHER;
+}
+
 static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t body_len)
 {
     const server_service_t *svc = c->w->svc;
     c->head_only = http_str_eq(m->method, "HEAD");
     c->keep_alive = m->keep_alive;
     c->http10 = m->minor == 0;
-    for (size_t i = 0; i < svc->nroutes; i++) {
-        const server_route_t *r = &svc->routes[i];
+    const server_route_t *routes = svc->routes;
+    size_t nroutes = svc->nroutes;
+    if (c->plain || http_str_eq(m->path, "/metrics")) {
+        routes = core_routes;
+        nroutes = c->plain ? 2 : 1;
+    }
+    for (size_t i = 0; i < nroutes; i++) {
+        const server_route_t *r = &routes[i];
         if (!route_match(m->path, r->path))
             continue;
         if (!allow_has(r->allow, m->method)) {
@@ -272,6 +330,10 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
 static void conn_close(server_conn_t *c)
 {
     worker_t *w = c->w;
+    if (w->metrics && !c->plain) {
+        metrics_req_drop(w->metrics, &c->mreq);
+        w->metrics->conns_closed++;
+    }
     if (c->later)
         c->later->conn = NULL; /* the handler's answer has nowhere to go */
     if (c->sess)
@@ -389,8 +451,11 @@ static void conn_process(server_conn_t *c)
         /* The chunked decoder resumes where the last read left it: its offsets are relative
          * to the body start, which stays put relative to the unread input until the request
          * is done. */
-        if (!c->have_head)
+        if (!c->have_head) {
             http_chunked_init(&c->chunk);
+            if (w->metrics)
+                metrics_req_begin(w->metrics, &c->mreq, m.method, metrics_route(c, m.path));
+        }
         c->have_head = true;
         http_frame_t f;
         int fr = http_frame(&m, start, avail, false, cfg->body_limit, &c->chunk, &f);
@@ -407,8 +472,9 @@ static void conn_process(server_conn_t *c)
                 buf_reserve(&c->in, f.missing); /* one allocation for the rest of the body */
             goto need_body;
         }
+        c->mreq.body = f.body_len;
         dispatch(c, &m, start + m.head_len, f.body_len);
-        w->requests++;
+        w->requests += !c->plain;
         buf_consume(&c->in, f.total);
         c->in_request = false;
         c->continue_sent = false;
@@ -551,6 +617,7 @@ static void conn_drive_once(server_conn_t *c, bool peer_closed)
         ssize_t n = recv(c->io.fd, buf_end(&c->in), room, 0);
         if (n > 0) {
             buf_commit(&c->in, (size_t)n);
+            metrics_req_read(&c->mreq);
             if (c->sess)
                 proto_process(c);
             else
@@ -598,9 +665,11 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
     conn_drive(c, events & (EPOLLRDHUP | EPOLLHUP));
 }
 
-static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
+/* Accepts what waits on listener io: the service's connections, or (plain) the metrics
+ * port's. */
+static void accept_conns(worker_t *w, loop_io_t *io, bool plain)
 {
-    worker_t *w = container_of(io, worker_t, listen_io);
+    loop_t *loop = w->loop;
     for (;;) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -622,9 +691,10 @@ static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
         c->io.fd = fd;
         c->io.cb = conn_on_io;
         c->w = w;
+        c->plain = plain;
         loop_timer_init(&c->resume, on_resume);
         c->deadline = loop_now(loop) + w->cfg->idle_timeout_ns;
-        if (w->svc->proto && !(c->sess = w->svc->proto->open(c, w->svc->proto_arg, w->state))) {
+        if (w->svc->proto && !plain && !(c->sess = w->svc->proto->open(c, w->svc->proto_arg, w->state))) {
             close(fd);
             free(c);
             continue;
@@ -641,9 +711,21 @@ static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
             w->conns->prev = c;
         w->conns = c;
         w->nconns++;
+        if (w->metrics && !plain)
+            w->metrics->conns_opened++;
         /* Data may already be waiting (the request often arrives with the handshake). */
         conn_drive(c, false);
     }
+}
+
+static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+    accept_conns(container_of(io, worker_t, listen_io), io, false);
+}
+
+static void on_accept_metrics(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+    accept_conns(container_of(io, worker_t, metrics_io), io, true);
 }
 
 static void on_accept_retry(loop_t *loop, loop_timer_t *t)
@@ -701,6 +783,11 @@ static void on_wake(loop_t *loop, loop_io_t *io, uint32_t events)
             close(w->listen_io.fd);
         w->listen_io.fd = -1;
     }
+    if (w->metrics_io.fd >= 0) {
+        loop_del(loop, &w->metrics_io);
+        close(w->metrics_io.fd);
+        w->metrics_io.fd = -1;
+    }
     loop_timer_set(loop, &w->sweep, loop_now(loop));
 }
 
@@ -717,7 +804,8 @@ static void *worker_main(void *arg)
     if (w->cpu >= 0)
         cpu_pin_self(w->cpu);
     if (w->svc->worker_init) {
-        server_worker_t info = {.loop = w->loop, .id = w->id, .nworkers = w->nworkers};
+        server_worker_t info = {.loop = w->loop, .id = w->id, .nworkers = w->nworkers,
+                                .metrics = w->metrics};
         w->state = w->svc->worker_init(&info, w->start_err, sizeof w->start_err);
         w->start_failed = !w->state;
     }
@@ -745,6 +833,7 @@ static int worker_setup(worker_t *w, int listen_fd, char *err, size_t errlen)
 {
     const server_config_t *cfg = w->cfg;
     w->listen_io = (loop_io_t){.fd = listen_fd, .cb = on_accept};
+    w->metrics_io.cb = on_accept_metrics;
     w->wake_io = (loop_io_t){.fd = -1, .cb = on_wake};
     loop_timer_init(&w->sweep, on_sweep);
     loop_timer_init(&w->accept_retry, on_accept_retry);
@@ -756,6 +845,7 @@ static int worker_setup(worker_t *w, int listen_fd, char *err, size_t errlen)
     w->wake_io.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->wake_io.fd < 0 || loop_add(w->loop, &w->listen_io, ev) ||
         loop_add(w->loop, &w->wake_io, EPOLLIN) ||
+        (w->metrics_io.fd >= 0 && loop_add(w->loop, &w->metrics_io, EPOLLIN)) ||
         loop_timer_set(w->loop, &w->sweep, loop_now(w->loop) + SWEEP_NS)) {
         snprintf(err, errlen, "cannot set up worker %d: %s", w->id, strerror(errno));
         return -1;
@@ -769,6 +859,8 @@ static void worker_free(worker_t *w, bool shared_listener)
         close(w->listen_io.fd);
     if (w->wake_io.fd >= 0)
         close(w->wake_io.fd);
+    if (w->metrics_io.fd >= 0)
+        close(w->metrics_io.fd);
     buf_free(&w->scratch);
     loop_free(w->loop);
 }
@@ -802,10 +894,19 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
     signal(SIGPIPE, SIG_IGN);
 
     /* Set-up, undone in reverse order from `fail` whatever step failed. */
-    int rc = 1, shared_fd = -1, nready = 0, nthreads = 0;
+    int rc = 1, shared_fd = -1, nready = 0, nthreads = 0, metrics_port = 0;
     worker_t *ws = calloc((size_t)nworkers, sizeof *ws);
-    if (!ws) {
+    const char *route_paths[svc->nroutes + 1];
+    for (size_t i = 0; i < svc->nroutes; i++)
+        route_paths[i] = svc->routes[i].path;
+    metrics_spec_t mspec = {.nworkers = nworkers, .routes = route_paths, .nroutes = svc->nroutes,
+                            .calls = svc->call_names, .ncalls = svc->ncalls,
+                            .sql = svc->metrics_sql};
+    metrics_t *metrics = metrics_new(&mspec);
+    if (!ws || !metrics) {
         sb_warn(who, "out of memory");
+        free(ws);
+        metrics_free(metrics);
         return 1;
     }
     for (int i = 0; i < nworkers; i++) {
@@ -815,7 +916,9 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
         w->cpu = cpus[i % ncpu];
         w->cfg = cfg;
         w->svc = svc;
-        w->listen_io.fd = w->wake_io.fd = -1;
+        w->metrics_all = metrics;
+        w->metrics = metrics_worker(metrics, i);
+        w->listen_io.fd = w->wake_io.fd = w->metrics_io.fd = -1;
         int fd;
         if (cfg->shared_listener) {
             if (shared_fd < 0)
@@ -832,6 +935,21 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
         if (i == 0 && cfg->port == 0) {
             /* Port 0: the first socket picks a free port, the other workers join it. */
             net_set_port(&addr, net_local_port(fd));
+        }
+        if (i == 0 && cfg->metrics_port > 0) {
+            /* The metrics port: one listener, worker 0's (a scrape is rare). */
+            net_addr_t maddr = addr;
+            net_set_port(&maddr, cfg->metrics_port);
+            if ((w->metrics_io.fd = net_listen(&maddr, false, 64)) < 0) {
+                int e = -w->metrics_io.fd;
+                w->metrics_io.fd = -1;
+                net_addr_str(&maddr, err, sizeof err);
+                sb_warn(who, "cannot listen on %s (--metrics-port): %s", err, strerror(e));
+                if (!cfg->shared_listener)
+                    close(fd);
+                goto fail;
+            }
+            metrics_port = net_local_port(w->metrics_io.fd);
         }
         int setup = worker_setup(w, fd, err, sizeof err);
         nready = i + 1; /* its listener is taken, whatever worker_setup did */
@@ -871,6 +989,11 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
     net_addr_str(&addr, where, sizeof where);
     sb_warn(who, "listening on http://%s (%d worker%s, %s)", where, nworkers,
             nworkers == 1 ? "" : "s", cfg->shared_listener ? "shared listener" : "SO_REUSEPORT");
+    if (metrics_port) {
+        net_set_port(&addr, metrics_port);
+        net_addr_str(&addr, where, sizeof where);
+        sb_warn(who, "metrics on http://%s/metrics", where);
+    }
 
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {
@@ -889,6 +1012,7 @@ fail:;
     if (shared_fd >= 0)
         close(shared_fd);
     free(ws);
+    metrics_free(metrics);
     if (rc == 0)
         fprintf(stderr, "served %llu requests\n", (unsigned long long)total);
     return rc;

@@ -6,7 +6,12 @@
  * send(). Routing, 404/405, body limits (413), malformed requests (400/431), request and idle
  * timeouts (408) and graceful stop live here, so a service is a table of routes and handlers,
  * its flags, and the state each worker keeps for its handlers (made by worker_init on the
- * worker's thread, handed to every handler it runs, freed by worker_done: as h2o's context). */
+ * worker's thread, handed to every handler it runs, freed by worker_done: as h2o's context).
+ *
+ * Every service answers GET /metrics on its own port (telemetry/metrics.h: the core counts
+ * requests, durations, bytes and connections per worker; /metrics and /health are not
+ * counted), and with a metrics port (grpc's --metrics-port), on that port too, over HTTP/1.1,
+ * with GET /health. */
 #ifndef SB_SERVE_SERVER_H
 #define SB_SERVE_SERVER_H
 
@@ -18,6 +23,7 @@
 #include "core/loop.h"
 #include "core/opt.h"
 #include "http/http1.h"
+#include "telemetry/metrics.h"
 
 typedef struct server_conn server_conn_t;
 
@@ -72,6 +78,7 @@ typedef struct {
     loop_t *loop;
     int id;             /* 0..nworkers-1 */
     int nworkers;
+    metrics_worker_t *metrics; /* the worker's figures, for the service's own (sql's pool) */
 } server_worker_t;
 
 typedef struct {
@@ -96,6 +103,12 @@ typedef struct {
     /* NULL: HTTP/1.1 and the routes above; else this protocol, handed proto_arg. */
     const server_proto_t *proto;
     const void *proto_arg;
+    /* The calls its protocol counts (the grpc_method labels, in the order of the indexes it
+     * passes to metrics_call_*): the grpc_server_* families replace the http_* request
+     * families. NULL: an HTTP/1.1 service. */
+    const char *const *call_names;
+    size_t ncalls;
+    bool metrics_sql;   /* the sql_* families (its worker_init fills them in) */
 } server_service_t;
 
 struct server_config {
@@ -107,6 +120,7 @@ struct server_config {
     int64_t idle_timeout_ns;    /* keep-alive connections with nothing to do are closed after */
     int64_t grace_ns;           /* on SIGTERM, in-flight requests get this long */
     bool shared_listener;       /* one listener + EPOLLEXCLUSIVE instead of SO_REUSEPORT */
+    int metrics_port;           /* > 0: GET /metrics and /health over HTTP/1.1 on this port too */
 };
 
 void server_config_defaults(server_config_t *cfg);
@@ -142,6 +156,8 @@ void server_resume(server_later_t *later);
 /* ---- for protocols ---- */
 
 loop_t *server_conn_loop(server_conn_t *c);
+/* The figures of the connection's worker (a protocol counts its calls there). */
+metrics_worker_t *server_conn_metrics(server_conn_t *c);
 /* A call was answered: one more in `served N requests`. */
 void server_conn_answered(server_conn_t *c);
 /* The session has something to send outside an I/O event of its connection (a timer): writes
