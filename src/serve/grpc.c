@@ -2,6 +2,7 @@
  * protobuf-c's, generated at build time from contracts/grpc/ (ticks.proto, health.proto); the calls, streams and
  * statuses are serve/h2's. A Stream's ticks are made one at a time, when its window lets the
  * next go; a tick's payload points into one shared pattern and is copied once, by the packer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -161,6 +162,31 @@ static const h2_method_t grpc_methods[] = {
     {"/stackbench.v1.Ticks/Quote", quote},
     {"/grpc.health.v1.Health/Check", health_check},
 };
+/* The grpc_method labels of the calls above, in their order. */
+static const char *const grpc_call_names[] = {"Stream", "Quote", "Check"};
+
+/* The service's settings (its flags). */
+static struct {
+    int metrics_port;
+} settings;
+
+static int grpc_configure(server_config_t *cfg, char *err, size_t errlen)
+{
+    if (settings.metrics_port && settings.metrics_port == cfg->port) {
+        snprintf(err, errlen, "--metrics-port %d is the gRPC port", settings.metrics_port);
+        return -1;
+    }
+    cfg->metrics_port = settings.metrics_port;
+    return 0;
+}
+
+static const opt_t grpc_flags[] = {
+    {"metrics-port", 0, OPT_INT, &settings.metrics_port, "N",
+     "grpc: GET /metrics (and /health) over HTTP/1.1 on this port\n"
+     "(default 0: none; the gRPC port speaks HTTP/2 only)",
+     .min = 0, .max = 65535},
+    {0},
+};
 
 static const h2_service_t grpc_service = {
     .methods = grpc_methods,
@@ -170,6 +196,10 @@ static const h2_service_t grpc_service = {
 const server_service_t serve_grpc = {
     .name = "grpc",
     .about = "gRPC over h2c (HTTP/2): Ticks/Stream, Ticks/Quote, Health/Check",
+    .flags = grpc_flags,
+    .configure = grpc_configure,
     .proto = &h2_proto,
     .proto_arg = &grpc_service,
+    .call_names = grpc_call_names,
+    .ncalls = sizeof grpc_call_names / sizeof grpc_call_names[0],
 };

@@ -55,6 +55,10 @@ struct h2_call {
     h2_next_cb next_fn;
     void *ctx;
     void (*free_ctx)(void *);
+    /* the metrics */
+    int call;                    /* the method's index: a call started; -1: not one */
+    bool ended;                  /* its status was queued (counted as handled) */
+    int64_t t0;                  /* when it started */
 };
 
 struct h2_session {
@@ -62,6 +66,7 @@ struct h2_session {
     server_conn_t *conn;
     const h2_service_t *svc;
     void *state;
+    metrics_worker_t *metrics;   /* the worker's figures (NULL on a detached connection) */
     h2_call_t *calls;
     int ncalls;
     loop_timer_t deadlines;      /* armed at the earliest deadline of a call */
@@ -73,8 +78,24 @@ struct h2_session {
 
 /* ---- answers ---- */
 
+/* The call's status is queued (or, cancelled, never will be): it counts as handled. */
+static void call_ended(h2_call_t *st, int code)
+{
+    if (st->call < 0 || st->ended || !st->s->metrics)
+        return;
+    st->ended = true;
+    metrics_call_handled(st->s->metrics, st->call, code, st->t0);
+}
+
+static void call_msg(h2_call_t *st)
+{
+    if (st->call >= 0 && st->s->metrics)
+        metrics_call_msg(st->s->metrics, st->call);
+}
+
 static void free_call(h2_call_t *st)
 {
+    call_ended(st, GRPC_CANCELLED); /* reset by the client, or its connection went */
     if (st->free_ctx && st->ctx)
         st->free_ctx(st->ctx);
     grpc_reader_free(&st->rd);
@@ -115,8 +136,10 @@ static void submit_answer(h2_call_t *st, bool with_data)
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = on_data};
     st->phase = with_data ? ST_SENDING : ST_DONE;
     nghttp2_submit_response(st->s->ng, st->id, nva, nn, with_data ? &prd : NULL);
-    if (!with_data)
+    if (!with_data) {
         server_conn_answered(st->s->conn);
+        call_ended(st, st->status);
+    }
 }
 
 static void set_status(h2_call_t *st, int code, const char *message)
@@ -145,6 +168,7 @@ void h2_call_reply(h2_call_t *st, const void *msg, size_t len)
     }
     st->last = true;
     set_status(st, GRPC_OK, NULL);
+    call_msg(st);
     submit_answer(st, true);
 }
 
@@ -183,6 +207,7 @@ static void make_next(h2_call_t *st)
     }
     grpc_prefix_write((uint8_t *)buf_start(&st->pend), (uint32_t)(buf_size(&st->pend) - GRPC_PREFIX));
     st->last = rc == 0;
+    call_msg(st);
 }
 
 /* nghttp2 asks for up to len bytes of a stream's answer (as much as its window and the frame
@@ -217,6 +242,7 @@ static ssize_t on_data(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len
             *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
             nghttp2_submit_trailer(ng, id, nv, nn);
             server_conn_answered(st->s->conn);
+            call_ended(st, st->status);
         }
         st->phase = ST_DONE;
         if (buf_size(&st->pend) == 0 && st->pend.cap > 65536)
@@ -266,6 +292,11 @@ static void headers_done(h2_call_t *st)
     for (size_t i = 0; !st->path_long && i < st->s->svc->nmethods; i++)
         if (strcmp(st->s->svc->methods[i].path, st->path) == 0)
             st->fn = &st->s->svc->methods[i];
+    if (st->fn && st->s->metrics && st->fn - st->s->svc->methods < METRICS_MAX_CALLS) {
+        st->call = (int)(st->fn - st->s->svc->methods);
+        st->t0 = clock_now_ns();
+        metrics_call_started(st->s->metrics, st->call);
+    }
     if (!st->fn) {
         char msg[200];
         snprintf(msg, sizeof msg, "unknown method %s", st->path_long ? "(too long)" : st->path);
@@ -391,6 +422,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
     st->s = s;
     st->id = f->hd.stream_id;
+    st->call = -1;
     grpc_reader_init(&st->rd, GRPC_MAX_MESSAGE);
     st->next = s->calls;
     if (s->calls)
@@ -546,6 +578,7 @@ static void *h2_open(server_conn_t *c, const void *arg, void *state)
     s->conn = c;
     s->svc = arg;
     s->state = state;
+    s->metrics = server_conn_metrics(c);
     loop_timer_init(&s->deadlines, on_deadlines);
     if (nghttp2_session_server_new2(&s->ng, callbacks, s, options) != 0) {
         free(s);
