@@ -37,12 +37,22 @@ struct pgpool {
     int max_inflight;
     pgpool_job_t *wait_head, *wait_tail; /* jobs no connection has taken yet, oldest first */
     loop_timer_t tick;
+    metrics_worker_t *metrics;  /* NULL: not counted */
     int nconns;
     pgc_t conns[];
 };
 
 static void conn_io(loop_t *loop, loop_io_t *io, uint32_t events);
 static void dispatch(pgpool_t *p);
+
+/* Every change of a connection's state goes here: the pool's open connections are a gauge. */
+static void conn_set_state(pgc_t *c, pgc_state st)
+{
+    metrics_worker_t *m = c->pool->metrics;
+    if (m && (c->state == PC_READY) != (st == PC_READY))
+        m->sql_pool_connections += st == PC_READY ? 1 : -1;
+    c->state = st;
+}
 
 void pgpool_log(const char *fmt, ...)
 {
@@ -128,6 +138,15 @@ static bool any_hope(const pgpool_t *p)
     return false;
 }
 
+/* Whether a ready connection can take one more job now. */
+static bool any_room(const pgpool_t *p)
+{
+    for (int i = 0; i < p->nconns; i++)
+        if (p->conns[i].state == PC_READY && p->conns[i].inflight < p->max_inflight)
+            return true;
+    return false;
+}
+
 static void fail_waiting(pgpool_t *p, const char *why)
 {
     pgpool_job_t *job;
@@ -151,7 +170,9 @@ static void conn_fail(pgc_t *c, const char *why)
     c->pg = NULL;
     c->io.fd = -1;
     bool was_ready = c->state == PC_READY;
-    c->state = PC_DOWN;
+    conn_set_state(c, PC_DOWN);
+    if (p->metrics)
+        p->metrics->sql_errors++;
     c->want_write = false;
     pgpool_job_t *jobs = c->head;
     c->head = c->tail = NULL;
@@ -303,6 +324,8 @@ static void conn_results(pgc_t *c)
             continue;
         }
         c->inflight--;
+        if (failed && c->pool->metrics)
+            c->pool->metrics->sql_errors++;
         finish(job, failed ? PGPOOL_ERROR : PGPOOL_OK, NULL);
         /* The callback may have submitted jobs, even to this connection: fine, the loop
          * re-reads the state. There is room for one more job here now. */
@@ -318,7 +341,7 @@ static void conn_ready(pgc_t *c)
         conn_fail(c, PQerrorMessage(c->pg));
         return;
     }
-    c->state = PC_READY;
+    conn_set_state(c, PC_READY);
     c->backoff = 0;
     memset(&c->prep, 0, sizeof c->prep);
     c->prep.prepare = true;
@@ -382,7 +405,7 @@ static void conn_start(pgc_t *c)
         return;
     }
     PQsetNoticeProcessor(c->pg, on_notice, NULL);
-    c->state = PC_CONNECTING;
+    conn_set_state(c, PC_CONNECTING);
     c->when = loop_now(p->loop) + p->timeout_ns;
     /* The first step (the connect() itself) is done; epoll reports the socket as it is when
      * it is added, so no edge is missed. */
@@ -456,6 +479,8 @@ void pgpool_submit(pgpool_t *p, pgpool_job_t *job)
         finish(job, PGPOOL_UNAVAILABLE, "no database connection");
         return;
     }
+    if (p->metrics && (p->wait_head || !any_room(p)))
+        p->metrics->sql_pool_waits++;
     wait_push_back(p, job);
     dispatch(p);
 }
@@ -497,6 +522,9 @@ pgpool_t *pgpool_open(loop_t *loop, const pgpool_config_t *cfg, char *err, size_
                       : cfg->max_inflight > PGPOOL_MAX_INFLIGHT ? PGPOOL_MAX_INFLIGHT
                                                                 : cfg->max_inflight;
     p->nconns = nconns;
+    p->metrics = cfg->metrics;
+    if (p->metrics)
+        p->metrics->sql_pool_size += nconns;
     loop_timer_init(&p->tick, on_tick);
     for (int i = 0; i < nconns; i++) {
         pgc_t *c = &p->conns[i];
@@ -537,7 +565,7 @@ pgpool_t *pgpool_open(loop_t *loop, const pgpool_config_t *cfg, char *err, size_
             snprintf(err, errlen, "cannot watch the database socket");
             goto fail;
         }
-        c->state = PC_READY;
+        conn_set_state(c, PC_READY);
     }
     if (loop_timer_set(loop, &p->tick, loop_now(loop) + PGPOOL_TICK_NS) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -569,7 +597,7 @@ void pgpool_close(pgpool_t *p)
         if (c->pg)
             PQfinish(c->pg);
         c->pg = NULL;
-        c->state = PC_DOWN;
+        conn_set_state(c, PC_DOWN);
     }
     free(p->conninfo);
     free(p);

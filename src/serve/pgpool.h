@@ -30,6 +30,7 @@
 
 #include "core/loop.h"
 #include "core/pq.h"
+#include "telemetry/metrics.h"
 
 #define PGPOOL_MAX_STMTS 4         /* statements in one job */
 #define PGPOOL_MAX_PARAMS 2        /* parameters of one statement */
@@ -83,6 +84,10 @@ typedef struct {
     int nstmts;
     int64_t timeout_ns;         /* bounds each job (see above) */
     int max_inflight;           /* jobs on one connection at once: 1..PGPOOL_MAX_INFLIGHT */
+    /* The worker's figures (NULL: none): sql_pool_size, sql_pool_connections (those ready),
+     * sql_pool_waits (a job that found no connection with room, or others waiting before it),
+     * sql_errors (a connection lost or not opened, a statement failed). */
+    metrics_worker_t *metrics;
 } pgpool_config_t;
 
 /* Opens the connections and prepares the statements on each, blocking (the loop is not running

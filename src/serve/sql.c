@@ -54,6 +54,7 @@ typedef struct sql_req sql_req_t;
 /* A worker's state: its connections, its answer buffer, its requests to reuse. */
 typedef struct {
     pgpool_t *pool;
+    metrics_worker_t *metrics;
     buf_t answer;
     sql_req_t *free_reqs; /* reused: no allocation per request once warm */
 } sql_worker_t;
@@ -97,6 +98,8 @@ static void respond_json(server_conn_t *c, int status, const buf_t *b)
 static void answer_job(server_conn_t *c, sql_req_t *r, pgpool_status_t st)
 {
     if (st != PGPOOL_OK) {
+        if (r->w->metrics)
+            r->w->metrics->sql_unavailable++;
         pgpool_log("answering 503: %s", r->job.error);
         server_respond_error(c, 503, "database_unavailable");
         return;
@@ -318,7 +321,9 @@ static void *sql_worker_init(const server_worker_t *info, char *err, size_t errl
                                 .stmts = statements,
                                 .nstmts = ST_COUNT,
                                 .timeout_ns = DB_TIMEOUT_NS,
-                                .max_inflight = settings.max_inflight};
+                                .max_inflight = settings.max_inflight,
+                                .metrics = info->metrics};
+    w->metrics = info->metrics;
     w->pool = pgpool_open(info->loop, &pc, why, sizeof why);
     if (!w->pool) {
         snprintf(err, errlen, "cannot open the connection pool: %s", why);
@@ -383,4 +388,5 @@ const server_service_t serve_sql = {
     .configure = sql_configure,
     .worker_init = sql_worker_init,
     .worker_done = sql_worker_done,
+    .metrics_sql = true,
 };
