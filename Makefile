@@ -199,6 +199,10 @@ $(BUILD)/bench/csv_scan: bench/csv_scan.c $(BUILD)/libstackbench.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bench/metrics_cost: bench/metrics_cost.c $(BUILD)/libstackbench.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra -o $@ $<

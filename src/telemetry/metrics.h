@@ -14,8 +14,9 @@
  * with 422, 429 and 431, and for gRPC the calls the service names. So a request only adds to
  * counters found by index, and a client cannot grow the series.
  *
- * Cost on the request path (bench/metrics_cost.c): begin and answer together are a clock read
- * and about ten loads and stores, measured in the comment there. */
+ * Cost on the request path (bench/metrics_cost.c, 2 vCPU Xeon): the hooks of one request take
+ * 52 ns, of which 47 ns are their two clock reads (the read that brought it, its answer) and
+ * 4-6 ns the counters; 0.6 % of the 8.7 µs of CPU an echo request costs. */
 #ifndef SB_TELEMETRY_METRICS_H
 #define SB_TELEMETRY_METRICS_H
 
