@@ -30,12 +30,16 @@ command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=
 
 # Go programs used as validators and anchors, pinned by the modules in scripts/tools (go.mod,
 # go.sum) and built into .tools/bin: h2spec and grpcurl (tests/integration/test_grpc.c), ghz
-# (bench/). They are built after the Debian packages, which bring Go when it is missing.
+# (bench/), promtool (`promtool check metrics` on every service's /metrics:
+# tests/integration/test_metrics.c). ghz and promtool have modules of their own, so that their
+# dependencies do not move the others'. They are built after the Debian packages, which bring
+# Go when it is missing.
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools_bin="$root/.tools/bin"
 go_tools=(h2spec:scripts/tools:github.com/summerwind/h2spec/cmd/h2spec
           grpcurl:scripts/tools:github.com/fullstorydev/grpcurl/cmd/grpcurl
-          ghz:scripts/tools/ghz:github.com/bojand/ghz/cmd/ghz)
+          ghz:scripts/tools/ghz:github.com/bojand/ghz/cmd/ghz
+          promtool:scripts/tools/promtool:github.com/prometheus/prometheus/cmd/promtool)
 missing_tools=()
 for t in "${go_tools[@]}"; do
     # Rebuilt when its module's go.sum is newer than the binary (a version changed).
