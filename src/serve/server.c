@@ -104,7 +104,7 @@ void server_config_defaults(server_config_t *cfg)
 void server_respond(server_conn_t *c, int status, const char *content_type, const char *extra,
                     const void *body, size_t len)
 {
-    if (c->w->metrics)
+    if (c->w->metrics && !c->plain)
         metrics_req_answered(c->w->metrics, &c->mreq, status, c->head_only ? 0 : len);
     bool keep = c->keep_alive && !c->closing && !c->w->stopping;
     http_conn_t conn = !keep ? HTTP_CONN_CLOSE : c->http10 ? HTTP_CONN_KEEP_10 : HTTP_CONN_KEEP;
