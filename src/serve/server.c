@@ -307,22 +307,21 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
         routes = core_routes;
         nroutes = c->plain ? 2 : 1;
     }
-    for (size_t i = 0; i < nroutes; i++) {
-        const server_route_t *r = &routes[i];
-        if (!route_match(m->path, r->path))
-            continue;
-        if (!allow_has(r->allow, m->method)) {
-            char extra[96];
-            snprintf(extra, sizeof extra, "Allow: %s\r\n", r->allow);
-            char body405[] = "{\"error\":\"method_not_allowed\"}";
-            server_respond(c, 405, "application/json", extra, body405, sizeof body405 - 1);
-            return;
-        }
-        server_req_t req = {.msg = m, .body = body, .body_len = body_len};
-        r->fn(c, &req, c->w->state);
+    int i = route_find(routes, nroutes, m->path);
+    if (i < 0) {
+        server_respond_error(c, 404, "not_found");
         return;
     }
-    server_respond_error(c, 404, "not_found");
+    const server_route_t *r = &routes[i];
+    if (!allow_has(r->allow, m->method)) {
+        char extra[96];
+        snprintf(extra, sizeof extra, "Allow: %s\r\n", r->allow);
+        char body405[] = "{\"error\":\"method_not_allowed\"}";
+        server_respond(c, 405, "application/json", extra, body405, sizeof body405 - 1);
+        return;
+    }
+    server_req_t req = {.msg = m, .body = body, .body_len = body_len};
+    r->fn(c, &req, c->w->state);
 }
 
 /* ---- connections ---- */
@@ -694,7 +693,8 @@ static void accept_conns(worker_t *w, loop_io_t *io, bool plain)
         c->plain = plain;
         loop_timer_init(&c->resume, on_resume);
         c->deadline = loop_now(loop) + w->cfg->idle_timeout_ns;
-        if (w->svc->proto && !plain && !(c->sess = w->svc->proto->open(c, w->svc->proto_arg, w->state))) {
+        if (w->svc->proto && !plain &&
+            !(c->sess = w->svc->proto->open(c, w->svc->proto_arg, w->state))) {
             close(fd);
             free(c);
             continue;
