@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "core/clock.h"
+#include "core/proc.h"
 #include "db/db.h"
 #include "http/grpc.h"
 #include "http/h2client.h"
@@ -477,6 +478,82 @@ static void sql_metrics(const char *lang)
 }
 
 TEST(c_sql_metrics_count_every_request) { sql_metrics("c"); }
+
+/* The postmaster and every process it forked, stopped (SIGSTOP) or resumed (SIGCONT). */
+static void signal_cluster(int sig)
+{
+    kill(pg.pid, sig);
+    pid_t kids[512];
+    int n = proc_children(pg.pid, kids, 512);
+    for (int i = 0; i < n; i++)
+        kill(kids[i], sig);
+}
+
+static int get_account(int port)
+{
+    static const http_req_t r = {"GET", "/accounts/1"};
+    return send_req(port, &r);
+}
+
+/* A database that stops answering, then comes back: every 503 is in sql_unavailable_total and
+ * in http_requests_total, the connections closed for not answering are errors, and the pool
+ * is whole again after. */
+TEST(c_sql_metrics_count_a_hung_database)
+{
+    if (!pg_up) {
+        fprintf(stderr, "    no PostgreSQL for the sql service: %s\n", pg_err);
+        t_failures++;
+        return;
+    }
+    const char *argv[] = {t_stackbench(), "serve", "sql", "--port", "0", "--pg-url", pg.url,
+                          "--pool", "2", NULL};
+    t_server_t p;
+    if (t_start(&p, argv) != 0) {
+        t_failures++;
+        return;
+    }
+    int ok = get_account(p.port) == 200, unavailable = 0;
+    CHECK_INT(ok, 1);
+    signal_cluster(SIGSTOP);
+    int st = get_account(p.port);
+    signal_cluster(SIGCONT);
+    CHECK_INT(st, 503);
+    unavailable += st == 503;
+    ok += st == 200;
+    /* Back: until three answers in a row are 200 (the pool reconnects). */
+    for (int i = 0, run = 0; i < 50 && run < 3; i++) {
+        st = get_account(p.port);
+        run = st == 200 ? run + 1 : 0;
+        ok += st == 200;
+        unavailable += st == 503;
+        if (run < 3)
+            usleep(100 * 1000);
+    }
+    const char *text = NULL;
+    for (int tries = 0; tries < 50; tries++) {
+        text = scrape(p.port, "c sql");
+        if (!text || sample(text, "sql_pool_connections", NULL) == 2)
+            break;
+        usleep(100 * 1000);
+    }
+    if (!text) {
+        t_failures++;
+    } else {
+        const char *ok200[] = {"method", "GET", "route", "/accounts/{id}", "code", "200", NULL};
+        const char *no503[] = {"method", "GET", "route", "/accounts/{id}", "code", "503", NULL};
+        CHECK_SAMPLE(text, "http_requests_total", ok200, ok);
+        CHECK_SAMPLE(text, "http_requests_total", no503, unavailable);
+        CHECK_SAMPLE(text, "sql_unavailable_total", NULL, unavailable);
+        CHECK(sample(text, "sql_errors_total", NULL) >= 1);
+        CHECK_SAMPLE(text, "sql_pool_size", NULL, 2);
+        CHECK_SAMPLE(text, "sql_pool_connections", NULL, 2);
+        CHECK_SAMPLE(text, "http_requests_in_flight", NULL, 0);
+        if (t_failures)
+            fprintf(stderr, "--- c sql /metrics:\n%s---\n", text);
+        promtool_check(text, "c sql");
+    }
+    CHECK_INT(t_stop(&p, SIGTERM, 15000), 0);
+}
 TEST(go_sql_metrics_count_every_request) { sql_metrics("go"); }
 TEST(rust_sql_metrics_count_every_request) { sql_metrics("rust"); }
 
@@ -645,7 +722,8 @@ int main(int argc, char **argv)
 {
     static const struct t_case cases[] = {
         T(c_echo_metrics_count_every_request),  T(c_csv_metrics_count_every_request),
-        T(c_sql_metrics_count_every_request),   T(c_grpc_metrics_count_every_call),
+        T(c_sql_metrics_count_every_request),   T(c_sql_metrics_count_a_hung_database),
+        T(c_grpc_metrics_count_every_call),
         T(c_metrics_port_is_for_grpc_and_checked),
         T(go_echo_metrics_count_every_request), T(go_csv_metrics_count_every_request),
         T(go_sql_metrics_count_every_request),  T(go_grpc_metrics_count_every_call),
