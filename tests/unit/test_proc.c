@@ -541,6 +541,42 @@ TEST(rss_of_ourselves_grows_with_touched_memory)
     CHECK_INT(proc_rss_kib(pid, &after), -1);
 }
 
+TEST(mem_of_ourselves_grows_with_mapped_and_touched_memory)
+{
+    proc_mem_t a, b;
+    CHECK_INT(proc_mem(getpid(), &a), 0);
+    CHECK(a.rss_bytes > 0 && a.vsz_bytes >= a.rss_bytes);
+    size_t n = 64u << 20;
+    char *p = malloc(n);
+    memset(p, 1, n);
+    CHECK_INT(proc_mem(getpid(), &b), 0);
+    CHECK(b.vsz_bytes >= a.vsz_bytes + n);
+    CHECK(b.rss_bytes >= a.rss_bytes + n / 2);
+    free(p);
+}
+
+TEST(open_fds_counts_our_descriptors)
+{
+    int before = proc_open_fds(getpid());
+    CHECK(before >= 3);
+    int fd = open("/dev/null", O_RDONLY);
+    CHECK_INT(proc_open_fds(getpid()), before + 1);
+    close(fd);
+    CHECK_INT(proc_open_fds(getpid()), before);
+}
+
+TEST(start_time_is_after_boot_and_before_now)
+{
+    /* This test's process began within the last minute: boot time plus its start ticks. */
+    proc_stat_t st;
+    CHECK_INT(proc_stat(getpid(), &st), 0);
+    double boot = proc_boot_time_s();
+    double now = (double)time(NULL);
+    CHECK(boot > 1e9 && boot < now);
+    double start = boot + proc_ticks_s(st.starttime);
+    CHECK(start > now - 60 && start < now + 2);
+}
+
 TEST(tree_cpu_counts_ourselves_and_our_children)
 {
     /* a child that has used CPU and waits; then the sum, read after the parts (all counters
@@ -614,5 +650,7 @@ T_MAIN(T(run_collects_stdout_and_stderr), T(run_keeps_the_tail_when_the_output_i
        T(stat_of_no_process_is_minus_1),
        T(alive_for_a_running_child_not_for_a_zombie_or_a_reaped_one),
        T(children_lists_our_spawned_children), T(rss_of_ourselves_grows_with_touched_memory),
+       T(mem_of_ourselves_grows_with_mapped_and_touched_memory),
+       T(open_fds_counts_our_descriptors), T(start_time_is_after_boot_and_before_now),
        T(tree_cpu_counts_ourselves_and_our_children), T(ticks_in_seconds),
        T(self_exe_is_this_test))
