@@ -7,7 +7,7 @@ import (
 )
 
 func TestParseArgs(t *testing.T) {
-	defaults := config{host: "127.0.0.1", port: 8080, bodyLimit: 1 << 20, tier: tierIdiomatic, pool: 8, dbStrat: dbExclusive}
+	defaults := config{host: "127.0.0.1", port: 8080, bodyLimit: 1 << 20, tier: tierIdiomatic, pool: 8, dbStrat: dbExclusive, traceRatio: 0.01}
 	with := func(change func(c *config)) config {
 		c := defaults
 		change(&c)
