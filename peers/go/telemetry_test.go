@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -727,3 +729,65 @@ type nullWriter struct{ h http.Header }
 func (w *nullWriter) Header() http.Header         { return w.h }
 func (w *nullWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *nullWriter) WriteHeader(int)             {}
+
+// TestServeWithTelemetry runs grpc as run does, with --metrics-port and --otlp-endpoint: the
+// metrics line and listener, a traced call, and SIGTERM, after which serve has sent the span
+// still queued (the batch's second has not passed) before it returns.
+func TestServeWithTelemetry(t *testing.T) {
+	rcv := startOTLPReceiver(t)
+	cfg := config{host: "127.0.0.1", port: 0, tier: tierIdiomatic, metricsPort: freePort(t), otlpEndpoint: rcv.url, traceRatio: 1}
+	tel, err := newTelemetry(cfg, "grpc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := newGRPC(cfg, tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(cfg, srv, tel, pw)
+		pw.Close()
+	}()
+	log := bufio.NewReader(pr)
+	var lines []string
+	for range 2 {
+		line, err := log.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, line)
+	}
+	go io.Copy(io.Discard, log)
+	addr := strings.TrimSuffix(strings.TrimPrefix(lines[0], "listening on http://"), "\n")
+	wantMetrics := fmt.Sprintf("metrics on http://127.0.0.1:%d/metrics\n", cfg.metricsPort)
+	if lines[1] != wantMetrics {
+		t.Fatalf("second line %q, want %q", lines[1], wantMetrics)
+	}
+	c := ticksv1.NewTicksClient(dialGRPC(t, addr))
+	if _, err := c.Quote(callCtx(t), &ticksv1.QuoteRequest{Symbol: "AAPL"}); err != nil {
+		t.Fatal(err)
+	}
+	m := scrape(t, http.DefaultClient, strings.TrimSuffix(strings.TrimPrefix(wantMetrics, "metrics on "), "\n"))
+	if got := grpcValue(m, "grpc_server_handled_total", "grpc_method", "Quote", "grpc_code", "OK"); got != 1 {
+		t.Errorf("grpc_server_handled_total{Quote,OK} = %v, want 1", got)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not return after SIGTERM")
+	}
+	if spans := rcv.spans(t); len(spans) != 1 || spans[0].GetName() != "stackbench.v1.Ticks/Quote" {
+		t.Errorf("%d spans received by the time serve returned, want the Quote's", len(spans))
+	}
+	if _, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.metricsPort), time.Second); err == nil {
+		t.Error("the metrics port still accepts after stop")
+	}
+}
