@@ -5,8 +5,8 @@ import (
 	"os"
 	"testing"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
