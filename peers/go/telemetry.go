@@ -23,7 +23,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -91,7 +90,7 @@ func newTelemetry(cfg config, workload string) (*telemetry, error) {
 		resource.WithTelemetrySDK(), // telemetry.sdk.language=go, .name, .version
 		resource.WithAttributes(
 			semconv.ServiceName("stackbench-"+workload),
-			semconv.ServiceVersion(serviceVersion()),
+			semconv.ServiceVersion(version),
 		))
 	if err != nil {
 		return nil, err
@@ -163,14 +162,10 @@ func parseTraceRatio(s string) (float64, error) {
 	return r, nil
 }
 
-// serviceVersion is the module's version when the binary was built from a tagged module, or
-// "dev" as in the C services.
-func serviceVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// version is the resource's service.version: stackbench's version, which peers/Makefile
+// stamps in (-X main.version=VERSION, VERSION from the top Makefile, as the C services have
+// it); "dev" in a build without it.
+var version = "dev"
 
 // metricsServer serves GET /metrics alone over HTTP/1.1, for grpc's --metrics-port.
 type metricsServer struct{ srv *http.Server }
