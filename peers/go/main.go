@@ -102,8 +102,9 @@ const usageText = `usage: stackbench-go WORKLOAD [flags]
 Serves a workload until SIGTERM or SIGINT, then stops accepting, finishes the requests in
 flight (for at most 10 s) and prints "served N requests". grpc serves gRPC over cleartext
 HTTP/2 (h2c, prior knowledge); a gRPC call counts as a request. The other workloads serve
-HTTP/1.1 and also answer GET /debug/gc-pauses: the Go runtime's GC pause histogram, for the
-lab (not in any contract).
+HTTP/1.1 and also answer GET /metrics (Prometheus text, contracts/telemetry.md) and
+GET /debug/gc-pauses: the Go runtime's GC pause histogram, for the lab (not in any contract).
+With --metrics-port, grpc prints "metrics on http://HOST:PORT/metrics" after its listening line.
 
 workloads:
 %s
