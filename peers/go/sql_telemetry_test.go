@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"net"
 	"os"
 	"testing"
 
@@ -149,5 +150,44 @@ func TestSQLTelemetry(t *testing.T) {
 	}
 	if len(gotClient) != len(wantClient) {
 		t.Errorf("statement spans under %v, want only under %v", gotClient, wantClient)
+	}
+}
+
+// TestSQLUnavailableSpanIsAnError: a request answered 503 (the database refuses) has a SERVER
+// span whose status is ERROR, as for every 5xx; a 404 has no error status.
+func TestSQLUnavailableSpanIsAnError(t *testing.T) {
+	rcv := startOTLPReceiver(t)
+	tel, err := newTelemetry(config{otlpEndpoint: rcv.url, traceRatio: 1}, "sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSQLService(lazyPool(t, "127.0.0.1", freePort(t), 2), 1<<20, testLog{t}, tel.reg)
+	hs := newHTTPServer(s.routes(), tel)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.serve(ln)
+	t.Cleanup(hs.close)
+	base := "http://" + ln.Addr().String()
+	if got := do(t, "GET", base+"/accounts/1", ""); got.status != 503 {
+		t.Fatalf("GET /accounts/1: %d", got.status)
+	}
+	if got := do(t, "GET", base+"/nope", ""); got.status != 404 {
+		t.Fatalf("GET /nope: %d", got.status)
+	}
+	flush(t, tel)
+	spans := rcv.spans(t)
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2", len(spans))
+	}
+	for _, sp := range spans {
+		want := tracepb.Status_STATUS_CODE_UNSET
+		if sp.GetName() == "GET /accounts/{id}" {
+			want = tracepb.Status_STATUS_CODE_ERROR
+		}
+		if got := sp.GetStatus().GetCode(); got != want {
+			t.Errorf("%s: status %v, want %v", sp.GetName(), got, want)
+		}
 	}
 }
