@@ -19,17 +19,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -80,6 +84,7 @@ func newTelemetry(cfg config, workload string) (*telemetry, error) {
 	if cfg.otlpEndpoint == "" {
 		return t, nil
 	}
+	otel.SetErrorHandler(&exportErrors{w: os.Stderr})
 	exp, err := otlptracehttp.New(context.Background(),
 		otlptracehttp.WithEndpointURL(tracesURL(cfg.otlpEndpoint)),
 		otlptracehttp.WithTimeout(spanExportTimeout))
@@ -104,6 +109,21 @@ func newTelemetry(cfg config, workload string) (*telemetry, error) {
 			sdktrace.WithBatchTimeout(spanBatchWait)),
 	)
 	return t, nil
+}
+
+// exportErrors is the OpenTelemetry SDK's error handler: a collector that is down makes an
+// error of every export; at most one line a second of them goes to the log, as sql's 503s.
+type exportErrors struct {
+	w    io.Writer
+	last atomic.Int64 // unix nanoseconds of the last line
+}
+
+func (e *exportErrors) Handle(err error) {
+	now := time.Now().UnixNano()
+	last := e.last.Load()
+	if now-last >= int64(time.Second) && e.last.CompareAndSwap(last, now) {
+		fmt.Fprintf(e.w, "stackbench-go: telemetry: %v\n", err)
+	}
 }
 
 // tracing reports whether requests are traced (--otlp-endpoint was given).
