@@ -93,7 +93,7 @@ type csvJob struct {
 	out    []byte
 }
 
-func newCSV(cfg config) (http.Handler, error) {
+func newCSV(cfg config, _ *telemetry) (contractMux, error) {
 	s := &csvService{body: newBodyLimit(cfg.bodyLimit)}
 	s.jobs.New = func() any {
 		return &csvJob{br: bufio.NewReaderSize(nil, 64<<10)}

@@ -806,7 +806,7 @@ func BenchmarkCSVParse(b *testing.B) {
 
 func BenchmarkCSVHandler(b *testing.B) {
 	body := tradesBody(rand.New(rand.NewPCG(3, 4)), 10000)
-	h, _ := newCSV(config{bodyLimit: csvBodyLimit})
+	h, _ := newCSV(config{bodyLimit: csvBodyLimit}, nil)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -80,7 +80,7 @@ type csvTunedJob struct {
 	out  []byte
 }
 
-func newCSVTuned(cfg config) (http.Handler, error) {
+func newCSVTuned(cfg config, _ *telemetry) (contractMux, error) {
 	s := &csvTuned{body: newBodyLimit(cfg.bodyLimit)}
 	s.jobs.New = func() any { return new(csvTunedJob) }
 	mux := newContractMux()

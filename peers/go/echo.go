@@ -20,7 +20,7 @@ type echoService struct {
 	body bodyLimit
 }
 
-func newEcho(cfg config) (http.Handler, error) {
+func newEcho(cfg config, _ *telemetry) (contractMux, error) {
 	e := &echoService{body: newBodyLimit(cfg.bodyLimit)}
 	mux := newContractMux()
 	mux.route("POST", "/echo", e.echo)

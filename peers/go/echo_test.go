@@ -476,7 +476,7 @@ func BenchmarkMinify(b *testing.B) {
 }
 
 func BenchmarkEchoHandler(b *testing.B) {
-	h, _ := newEcho(config{bodyLimit: testLimit})
+	h, _ := newEcho(config{bodyLimit: testLimit}, nil)
 	b.SetBytes(int64(len(benchDoc)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -30,7 +30,7 @@ type echoTuned struct {
 	bufs sync.Pool // of *[]byte: request bodies, minified in place
 }
 
-func newEchoTuned(cfg config) (http.Handler, error) {
+func newEchoTuned(cfg config, _ *telemetry) (contractMux, error) {
 	e := &echoTuned{body: newBodyLimit(cfg.bodyLimit)}
 	e.bufs.New = func() any { return new([]byte) }
 	mux := newContractMux()

@@ -168,7 +168,7 @@ func BenchmarkMinifyTuned(b *testing.B) {
 }
 
 func BenchmarkEchoTunedHandler(b *testing.B) {
-	h, _ := newEchoTuned(config{bodyLimit: testLimit})
+	h, _ := newEchoTuned(config{bodyLimit: testLimit}, nil)
 	b.SetBytes(int64(len(benchDoc)))
 	b.ReportAllocs()
 	for b.Loop() {

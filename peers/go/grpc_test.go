@@ -41,11 +41,13 @@ type grpcTest struct {
 	addr  string
 	conn  *grpc.ClientConn
 	ticks ticksv1.TicksClient
+	tel   *telemetry
 }
 
 func startGRPC(t *testing.T) *grpcTest {
 	t.Helper()
-	s, err := workloads["grpc"].tiers[tierIdiomatic](config{host: "127.0.0.1", tier: tierIdiomatic})
+	tel := testTelemetry(t, "grpc")
+	s, err := workloads["grpc"].tiers[tierIdiomatic](config{host: "127.0.0.1", tier: tierIdiomatic}, tel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func startGRPC(t *testing.T) *grpcTest {
 	t.Cleanup(srv.close)
 	addr := ln.Addr().String()
 	conn := dialGRPC(t, addr)
-	return &grpcTest{srv, addr, conn, ticksv1.NewTicksClient(conn)}
+	return &grpcTest{srv, addr, conn, ticksv1.NewTicksClient(conn), tel}
 }
 
 func dialGRPC(t *testing.T, addr string) *grpc.ClientConn {
@@ -506,7 +508,10 @@ func TestGRPCWireAnswers(t *testing.T) {
 		{"not protobuf", "/stackbench.v1.Ticks/Quote", nil, grpcFrame(false, []byte{0xff, 0xff}), 200, "13"},
 		{"a symbol that is not UTF-8", "/stackbench.v1.Ticks/Quote", nil, grpcFrame(false, []byte{0x0a, 2, 'A', 0xff}), 200, "13"},
 		{"a frame cut short", "/stackbench.v1.Ticks/Quote", nil, grpcFrame(false, quote)[:4], 200, "13"},
-		{"compressed, grpc-encoding gzip", "/stackbench.v1.Ticks/Quote", map[string]string{"grpc-encoding": "gzip"}, grpcFrame(true, quote), 200, "12"},
+		// gzip is registered with grpc-go by the OTLP exporter's module (contracts/grpc.md,
+		// "Where the peers differ"): a compressed frame that is not gzip fails to decompress.
+		{"compressed, grpc-encoding gzip", "/stackbench.v1.Ticks/Quote", map[string]string{"grpc-encoding": "gzip"}, grpcFrame(true, quote), 200, "13"},
+		{"compressed, grpc-encoding br", "/stackbench.v1.Ticks/Quote", map[string]string{"grpc-encoding": "br"}, grpcFrame(true, quote), 200, "12"},
 		{"compressed, no grpc-encoding", "/stackbench.v1.Ticks/Quote", nil, grpcFrame(true, quote), 200, "13"},
 		{"compressed, grpc-encoding identity", "/stackbench.v1.Ticks/Quote", map[string]string{"grpc-encoding": "identity"}, grpcFrame(true, quote), 200, "13"},
 		{"a message over 4 MiB", "/stackbench.v1.Ticks/Quote", nil, grpcFrame(false, make([]byte, 4<<20+1)), 200, "8"},
@@ -552,14 +557,15 @@ func TestGRPCTimeoutOnTheWire(t *testing.T) {
 // Stream in flight when SIGTERM arrives (it finishes), no new connection, then "served N
 // requests" and a nil return.
 func TestGRPCServeStopsGracefully(t *testing.T) {
-	srv, err := newGRPC(config{tier: tierIdiomatic})
+	tel := testTelemetry(t, "grpc")
+	srv, err := newGRPC(config{tier: tierIdiomatic}, tel)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(config{host: "127.0.0.1", port: 0}, srv, pw)
+		done <- serve(config{host: "127.0.0.1", port: 0}, srv, tel, pw)
 		pw.Close()
 	}()
 	log := bufio.NewReader(pr)

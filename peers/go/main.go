@@ -2,6 +2,7 @@
 // (contracts/*.md), in Go.
 //
 //	stackbench-go WORKLOAD [--host ADDR] [--port N] [--body-limit BYTES] [--tier TIER]
+//	    [--metrics-port N] [--otlp-endpoint URL] [--trace-ratio R]
 //
 // Each workload lives in its own file and registers its constructors in the workloads table
 // below, one per tier it offers; server.go runs whatever server the workload builds: an HTTP
@@ -19,6 +20,12 @@
 // echo and csv offer both; sql only idiomatic (see sql.go for why), and grpc too: grpc-go is
 // the whole of its server, and a tuned tier would be a gRPC server of our own.
 //
+// # Telemetry
+//
+// Every workload and tier has the same telemetry, contracts/telemetry.md's (telemetry.go):
+// Prometheus metrics on GET /metrics (grpc: on --metrics-port), and with --otlp-endpoint
+// OpenTelemetry traces sent over OTLP/HTTP.
+//
 // GOMAXPROCS is left at Go's default on purpose: the runtime sizes it from the CPU affinity
 // mask the process starts with, so it follows the CPUs the lab pins the service to.
 package main
@@ -29,9 +36,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -44,6 +51,10 @@ type config struct {
 	pgURL     string // sql: the database, a libpq URL or keyword/value string
 	pool      int    // sql: the number of database connections kept open
 	dbStrat   string // sql: how requests share database connections (dbExclusive)
+	// Telemetry (contracts/telemetry.md).
+	metricsPort  int     // grpc: GET /metrics on this port; 0: none
+	otlpEndpoint string  // the OTLP/HTTP collector's base URL; "": no tracing
+	traceRatio   float64 // the share of root requests sampled
 }
 
 // The tiers (see the package comment).
@@ -62,12 +73,12 @@ type workload struct {
 	tiers   map[string]newServer
 }
 
-// newServer builds a workload's server (server.go) from the command line.
-type newServer func(cfg config) (server, error)
+// newServer builds a workload's server (server.go) from the command line, reporting to tel.
+type newServer func(cfg config, tel *telemetry) (server, error)
 
-// newHandler builds the handler of a workload served over HTTP/1.1; overHTTP (server.go)
+// newHandler builds the routes of a workload served over HTTP/1.1; overHTTP (server.go)
 // makes it a newServer.
-type newHandler func(cfg config) (http.Handler, error)
+type newHandler func(cfg config, tel *telemetry) (contractMux, error)
 
 // defaultBodyLimits are the --body-limit defaults of the workloads whose contract sets one
 // other than 1 MiB.
@@ -91,8 +102,9 @@ const usageText = `usage: stackbench-go WORKLOAD [flags]
 Serves a workload until SIGTERM or SIGINT, then stops accepting, finishes the requests in
 flight (for at most 10 s) and prints "served N requests". grpc serves gRPC over cleartext
 HTTP/2 (h2c, prior knowledge); a gRPC call counts as a request. The other workloads serve
-HTTP/1.1 and also answer GET /debug/gc-pauses: the Go runtime's GC pause histogram, for the
-lab (not in any contract).
+HTTP/1.1 and also answer GET /metrics (Prometheus text, contracts/telemetry.md) and
+GET /debug/gc-pauses: the Go runtime's GC pause histogram, for the lab (not in any contract).
+With --metrics-port, grpc prints "metrics on http://HOST:PORT/metrics" after its listening line.
 
 workloads:
 %s
@@ -107,6 +119,12 @@ flags:
   --pool N             sql: database connections to keep open (default 8)
   --db-strategy S      sql: exclusive (default, the only one): a pooled connection serves one
                        request at a time
+  --metrics-port N     grpc: GET /metrics (Prometheus text) over HTTP/1.1 on this port; 0
+                       (default): none. The other workloads answer GET /metrics on --port
+  --otlp-endpoint URL  send trace spans over OTLP/HTTP protobuf to URL/v1/traces
+                       (http://127.0.0.1:4318); absent (default): nothing is traced
+  --trace-ratio R      0-1 (default 0.01): the share of root requests traced; a request with
+                       a W3C traceparent follows its sampled flag
   -h, --help           this help
 `
 
@@ -135,12 +153,17 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "stackbench-go: %v (see stackbench-go --help)\n", err)
 		return 2
 	}
-	srv, err := workloads[name].tiers[cfg.tier](cfg)
+	tel, err := newTelemetry(cfg, name)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stackbench-go %s: %v\n", name, err)
 		return 1
 	}
-	if err := serve(cfg, srv, os.Stderr); err != nil {
+	srv, err := workloads[name].tiers[cfg.tier](cfg, tel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "stackbench-go %s: %v\n", name, err)
+		return 1
+	}
+	if err := serve(cfg, srv, tel, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "stackbench-go %s: %v\n", name, err)
 		return 1
 	}
@@ -161,6 +184,9 @@ func parseArgs(args []string) (config, string, error) {
 	fs.StringVar(&cfg.tier, "tier", tierIdiomatic, "idiomatic or tuned")
 	fs.IntVar(&cfg.pool, "pool", 8, "sql: database connections to keep open")
 	fs.StringVar(&cfg.dbStrat, "db-strategy", dbExclusive, "sql: exclusive")
+	fs.IntVar(&cfg.metricsPort, "metrics-port", 0, "grpc: GET /metrics on this port")
+	fs.StringVar(&cfg.otlpEndpoint, "otlp-endpoint", "", "OTLP/HTTP collector URL")
+	traceRatio := fs.String("trace-ratio", strconv.FormatFloat(defaultTraceRatio, 'g', -1, 64), "share of root requests traced")
 
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", err
@@ -199,6 +225,21 @@ func parseArgs(args []string) (config, string, error) {
 	}
 	if cfg.pool < 1 {
 		return cfg, "", fmt.Errorf("invalid --pool %d: want at least 1", cfg.pool)
+	}
+	if cfg.metricsPort < 0 || cfg.metricsPort > 65535 {
+		return cfg, "", fmt.Errorf("invalid --metrics-port %d: want 0-65535", cfg.metricsPort)
+	}
+	if cfg.metricsPort != 0 && name != "grpc" {
+		return cfg, "", fmt.Errorf("--metrics-port is for grpc only: %s answers GET /metrics on --port", name)
+	}
+	if cfg.otlpEndpoint != "" {
+		if err := parseOTLPEndpoint(cfg.otlpEndpoint); err != nil {
+			return cfg, "", err
+		}
+	}
+	var err error
+	if cfg.traceRatio, err = parseTraceRatio(*traceRatio); err != nil {
+		return cfg, "", err
 	}
 	return cfg, name, nil
 }

@@ -47,21 +47,43 @@ type server interface {
 }
 
 // serve listens on cfg.host:cfg.port, prints "listening on http://HOST:PORT" on logw and
-// runs srv until SIGTERM or SIGINT. Then it stops accepting, lets the requests in flight
-// finish (for at most shutdownGrace), prints "served N requests" and returns nil.
-func serve(cfg config, srv server, logw io.Writer) error {
+// runs srv until SIGTERM or SIGINT; with --metrics-port (grpc), it also serves GET /metrics
+// there and prints "metrics on http://HOST:PORT/metrics". Then it stops accepting, lets the
+// requests in flight finish and sends the spans still queued (for at most shutdownGrace in
+// all), prints "served N requests" and returns nil.
+func serve(cfg config, srv server, tel *telemetry, logw io.Writer) error {
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port)))
 	if err != nil {
 		return err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
+	var metrics *metricsServer
+	var metricsLn net.Listener
+	if cfg.metricsPort != 0 {
+		metricsLn, err = net.Listen("tcp", net.JoinHostPort(cfg.host, strconv.Itoa(cfg.metricsPort)))
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-port: %w", err)
+		}
+		metrics = newMetricsServer(tel)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.serve(ln) }()
+	if metrics != nil {
+		go func() {
+			if err := metrics.serve(metricsLn); err != nil {
+				errc <- fmt.Errorf("--metrics-port: %w", err)
+			}
+		}()
+	}
 	fmt.Fprintf(logw, "listening on http://%s\n", net.JoinHostPort(cfg.host, strconv.Itoa(port)))
+	if metrics != nil {
+		fmt.Fprintf(logw, "metrics on http://%s/metrics\n", metricsLn.Addr())
+	}
 
 	select {
 	case err := <-errc:
@@ -77,42 +99,70 @@ func serve(cfg config, srv server, logw io.Writer) error {
 			shutdownGrace, err)
 		srv.close()
 	}
+	if metrics != nil {
+		metrics.stop(sctx)
+	}
+	if err := tel.shutdown(sctx); err != nil {
+		fmt.Fprintf(logw, "stackbench-go: spans not sent at stop: %v\n", err)
+	}
 	fmt.Fprintf(logw, "served %d requests\n", srv.served())
 	return nil
 }
 
-// httpServer serves a workload's http.Handler with net/http and the timeouts above, and
-// counts the requests the handler answered.
+// httpServer serves a workload's contractMux with net/http and the timeouts above, adds
+// GET /metrics to it, measures its requests (httpmetrics.go), traces them with otelhttp when
+// tracing is on, and counts the requests the handler answered.
 type httpServer struct {
-	handler http.Handler // the workload's, as its constructor built it
+	mux     contractMux // the workload's, as its constructor built it, and /metrics
+	metrics *httpMetrics
+	tel     *telemetry
 	srv     *http.Server
 	n       atomic.Uint64
 }
 
 // overHTTP makes a constructor of an HTTP handler a constructor of the workloads table.
 func overHTTP(newH newHandler) newServer {
-	return func(cfg config) (server, error) {
-		h, err := newH(cfg)
+	return func(cfg config, tel *telemetry) (server, error) {
+		mux, err := newH(cfg, tel)
 		if err != nil {
 			return nil, err
 		}
-		return newHTTPServer(h), nil
+		return newHTTPServer(mux, tel), nil
 	}
 }
 
-func newHTTPServer(h http.Handler) *httpServer {
-	s := &httpServer{handler: h}
+func newHTTPServer(mux contractMux, tel *telemetry) *httpServer {
+	mux.Handle("GET /metrics", tel.metricsHandler())
+	mux.HandleFunc("/metrics", methodNotAllowed("GET, HEAD"))
+	s := &httpServer{mux: mux, metrics: newHTTPMetrics(tel.reg, mux), tel: tel}
 	s.srv = &http.Server{
-		Handler:           countRequests(h, &s.n),
 		ReadHeaderTimeout: requestTimeout,
 		ReadTimeout:       requestTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
+		ConnState:         s.metrics.connState,
 	}
 	return s
 }
 
-func (s *httpServer) serve(ln net.Listener) error    { return s.srv.Serve(ln) }
+// handler is the chain a request goes through: the served count, otelhttp when tracing (its
+// server.address and server.port are serverAddr's), the metrics, and the workload's mux.
+func (s *httpServer) handler(serverAddr string) http.Handler {
+	var h http.Handler = s.mux
+	if s.tel.tracing() {
+		h = routeToSpan(h, s.mux)
+	}
+	h = s.metrics.handler(h)
+	if s.tel.tracing() {
+		h = traceHTTP(h, s.tel, s.mux, serverAddr)
+	}
+	return countRequests(h, &s.n)
+}
+
+func (s *httpServer) serve(ln net.Listener) error {
+	s.srv.Handler = s.handler(ln.Addr().String())
+	return s.srv.Serve(ln)
+}
 func (s *httpServer) stop(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 func (s *httpServer) close()                         { s.srv.Close() }
 func (s *httpServer) served() uint64                 { return s.n.Load() }
@@ -127,14 +177,20 @@ func countRequests(next http.Handler, n *atomic.Uint64) http.Handler {
 
 // contractMux is a ServeMux that answers the way every contract wants: GET /health, and JSON
 // 404 and 405 answers (net/http's own are plain text), and GET /debug/gc-pauses for the lab
-// (debug.go). Workloads add their routes with route.
-type contractMux struct{ *http.ServeMux }
+// (debug.go). Workloads add their routes with route, which also records each pattern's route
+// for the metrics and the spans (the path pattern, "/accounts/{id}").
+type contractMux struct {
+	*http.ServeMux
+	routes map[string]string // ServeMux pattern -> route; the patterns of route and routeAs only
+}
 
 func newContractMux() contractMux {
-	m := contractMux{http.NewServeMux()}
+	m := contractMux{http.NewServeMux(), make(map[string]string)}
 	m.HandleFunc("GET /health", health) // GET patterns match HEAD as well
 	m.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
-	m.route("GET", "/debug/gc-pauses", gcPauses)
+	// Not a route of the contracts: not in the metrics (route records routes for them).
+	m.HandleFunc("GET /debug/gc-pauses", gcPauses)
+	m.HandleFunc("/debug/gc-pauses", methodNotAllowed("GET"))
 	m.HandleFunc("/", notFound)
 	return m
 }
@@ -142,8 +198,16 @@ func newContractMux() contractMux {
 // route serves method on path with h. The method-less pattern catches the other methods on the
 // same path: a JSON 405 whose Allow header is method.
 func (m contractMux) route(method, path string, h http.HandlerFunc) {
+	m.routeAs(method, path, path, h)
+}
+
+// routeAs is route for a pattern that is a case of another route: its requests are labelled
+// and named as route's ("/accounts/{$}", an empty id, as "/accounts/{id}").
+func (m contractMux) routeAs(method, path, route string, h http.HandlerFunc) {
 	m.HandleFunc(method+" "+path, h)
 	m.HandleFunc(path, methodNotAllowed(method))
+	m.routes[method+" "+path] = route
+	m.routes[path] = route
 }
 
 // bodyLimit is a workload's largest request body (--body-limit) and its 413 answer,

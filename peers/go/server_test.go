@@ -23,7 +23,7 @@ import (
 // table, as run does.
 func workloadHandler(t *testing.T, name string, cfg config) http.Handler {
 	t.Helper()
-	srv, err := workloads[name].tiers[cfg.tier](cfg)
+	srv, err := workloads[name].tiers[cfg.tier](cfg, testTelemetry(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,17 @@ func workloadHandler(t *testing.T, name string, cfg config) http.Handler {
 	if !ok {
 		t.Fatalf("%s is not served over HTTP", name)
 	}
-	return hs.handler
+	return hs.handler("")
+}
+
+// testTelemetry is the telemetry of a service without --otlp-endpoint: metrics only.
+func testTelemetry(t *testing.T, workload string) *telemetry {
+	t.Helper()
+	tel, err := newTelemetry(config{traceRatio: defaultTraceRatio}, workload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tel
 }
 
 // startTestServer serves h on loopback with serve's timeouts (readTimeout for the head and
@@ -171,12 +181,13 @@ func do(t *testing.T, method, url, body string) reply {
 // TestServeStopsGracefully runs the whole server: the listening line, answers, a request in
 // flight when SIGTERM arrives (it is answered), then "served N requests" and a nil return.
 func TestServeStopsGracefully(t *testing.T) {
-	h, _ := newEcho(config{bodyLimit: 1 << 20})
-	srv := newHTTPServer(h)
+	h, _ := newEcho(config{bodyLimit: 1 << 20}, nil)
+	tel := testTelemetry(t, "echo")
+	srv := newHTTPServer(h, tel)
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(config{host: "127.0.0.1", port: 0, bodyLimit: 1 << 20}, srv, pw)
+		done <- serve(config{host: "127.0.0.1", port: 0, bodyLimit: 1 << 20}, srv, tel, pw)
 		pw.Close()
 	}()
 	log := bufio.NewReader(pr)

@@ -57,6 +57,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const (
@@ -99,42 +100,62 @@ type sqlService struct {
 	attempts int          // how many connections withConn tries: the pool's size + 1
 	logw     io.Writer    // where database errors are told, at most once a second
 	lastLog  atomic.Int64 // unix nanoseconds of the last database error logged
+	// dbErrors counts the database calls that failed (sql_errors_total), unavailableTotal the
+	// requests answered 503 (sql_unavailable_total).
+	dbErrors, unavailableTotal prometheus.Counter
 }
 
-func newSQL(cfg config) (http.Handler, error) {
+func newSQL(cfg config, tel *telemetry) (contractMux, error) {
 	if cfg.pgURL == "" {
-		return nil, errors.New("--pg-url is required")
+		return contractMux{}, errors.New("--pg-url is required")
 	}
 	if cfg.pool < 1 || cfg.pool > maxPool {
-		return nil, fmt.Errorf("invalid --pool %d: want 1-%d", cfg.pool, maxPool)
+		return contractMux{}, fmt.Errorf("invalid --pool %d: want 1-%d", cfg.pool, maxPool)
 	}
 	pc, err := poolConfig(cfg.pgURL, int32(cfg.pool))
 	if err != nil {
-		return nil, err
+		return contractMux{}, err
+	}
+	if tel.tracing() {
+		pc.ConnConfig.Tracer = newStatementTracer(tel.tracerProvider())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	pool, err := openPool(ctx, pc)
 	if err != nil {
-		return nil, err
+		return contractMux{}, err
 	}
-	return newSQLService(pool, cfg.bodyLimit, os.Stderr).routes(), nil
+	return newSQLService(pool, cfg.bodyLimit, os.Stderr, tel.registerer()).routes(), nil
 }
 
-func newSQLService(pool *pgxpool.Pool, bodyLimit int64, logw io.Writer) *sqlService {
-	return &sqlService{
+// newSQLService serves the contract over pool, and registers its families on reg (none when
+// reg is nil).
+func newSQLService(pool *pgxpool.Pool, bodyLimit int64, logw io.Writer, reg prometheus.Registerer) *sqlService {
+	s := &sqlService{
 		pool:     pool,
 		body:     newBodyLimit(bodyLimit),
 		attempts: int(pool.Stat().MaxConns()) + 1,
 		logw:     logw,
+		dbErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sql_errors_total",
+			Help: "Database calls that failed: no connection, connection lost, statement error.",
+		}),
+		unavailableTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sql_unavailable_total",
+			Help: "Requests answered 503 because the database could not be used.",
+		}),
 	}
+	if reg != nil {
+		reg.MustRegister(s.dbErrors, s.unavailableTotal, newPoolCollector(pool))
+	}
+	return s
 }
 
 // routes maps the contract's routes. GET patterns match HEAD as well.
-func (s *sqlService) routes() http.Handler {
+func (s *sqlService) routes() contractMux {
 	mux := newContractMux()
 	mux.route("GET", "/accounts/{id}", s.account)
-	mux.route("GET", "/accounts/{$}", badRequest) // an empty {id}
+	mux.routeAs("GET", "/accounts/{$}", "/accounts/{id}", badRequest) // an empty {id}
 	mux.route("GET", "/accounts", s.accounts)
 	mux.route("POST", "/orders", s.order)
 	return mux
@@ -328,9 +349,13 @@ func (s *sqlService) withConn(ctx context.Context, f func(c *pgxpool.Conn) error
 	for attempt := 1; ; attempt++ {
 		c, err := s.pool.Acquire(ctx)
 		if err != nil {
+			s.dbErrors.Inc()
 			return err
 		}
 		err = f(c)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			s.dbErrors.Inc()
+		}
 		dead := err != nil && c.Conn().IsClosed()
 		c.Release()
 		var unsure *unsureError
@@ -345,6 +370,7 @@ func (s *sqlService) withConn(ctx context.Context, f func(c *pgxpool.Conn) error
 // database down under load does not flood it.
 func (s *sqlService) unavailable(w http.ResponseWriter, err error) {
 	writeJSON(w, http.StatusServiceUnavailable, databaseUnavailableBody)
+	s.unavailableTotal.Inc()
 	now := time.Now().UnixNano()
 	last := s.lastLog.Load()
 	if now-last >= int64(time.Second) && s.lastLog.CompareAndSwap(last, now) {
@@ -525,4 +551,38 @@ func appendJSONString(out []byte, s string) []byte {
 	}
 	out = append(out, s[start:]...)
 	return append(out, '"')
+}
+
+// poolCollector reads the pool's figures from pgxpool's Stat at each scrape: nothing on the
+// request path.
+type poolCollector struct {
+	pool *pgxpool.Pool
+	// waitsBefore are the acquires that waited while openPool filled the pool, before any
+	// request: sql_pool_waits_total counts from there.
+	waitsBefore        int64
+	conns, size, waits *prometheus.Desc
+}
+
+func newPoolCollector(pool *pgxpool.Pool) *poolCollector {
+	return &poolCollector{
+		pool:        pool,
+		waitsBefore: pool.Stat().EmptyAcquireCount(),
+		conns:       prometheus.NewDesc("sql_pool_connections", "Database connections open in the pool.", nil, nil),
+		size:        prometheus.NewDesc("sql_pool_size", "The pool's configured size (--pool).", nil, nil),
+		waits: prometheus.NewDesc("sql_pool_waits_total",
+			"Requests that had to wait for a connection: the pool had none idle.", nil, nil),
+	}
+}
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.conns
+	ch <- c.size
+	ch <- c.waits
+}
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.pool.Stat()
+	ch <- prometheus.MustNewConstMetric(c.conns, prometheus.GaugeValue, float64(st.TotalConns()))
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(st.MaxConns()))
+	ch <- prometheus.MustNewConstMetric(c.waits, prometheus.CounterValue, float64(st.EmptyAcquireCount()-c.waitsBefore))
 }

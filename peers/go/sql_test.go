@@ -252,7 +252,7 @@ func lazyPool(t *testing.T, host string, port, size int) *pgxpool.Pool {
 // testServer serves s over HTTP on loopback; log lines of s go to the test log.
 func testServer(t *testing.T, pool *pgxpool.Pool, bodyLimit int64) (*sqlService, string) {
 	t.Helper()
-	s := newSQLService(pool, bodyLimit, testLog{t})
+	s := newSQLService(pool, bodyLimit, testLog{t}, nil)
 	srv := httptest.NewServer(s.routes())
 	t.Cleanup(srv.Close) // registered after the pool's Close: runs before it
 	return s, srv.URL
@@ -440,7 +440,7 @@ func TestNewSQLErrors(t *testing.T) {
 			"cannot open the connection pool"},
 	} {
 		start := time.Now()
-		_, err := newSQL(c.cfg)
+		_, err := newSQL(c.cfg, testTelemetry(t, "sql"))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("newSQL(%+v): %v, want an error with %q", c.cfg, err, c.want)
 		}
