@@ -187,12 +187,13 @@ func parseTraceRatio(s string) (float64, error) {
 // it); "dev" in a build without it.
 var version = "dev"
 
-// metricsServer serves GET /metrics alone over HTTP/1.1, for grpc's --metrics-port.
+// metricsServer serves GET /metrics and GET /health over HTTP/1.1, for grpc's --metrics-port.
 type metricsServer struct{ srv *http.Server }
 
 func newMetricsServer(t *telemetry) *metricsServer {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", t.metricsHandler())
+	mux.HandleFunc("GET /health", health) // as the C service's metrics port
 	mux.HandleFunc("/", notFound)
 	return &metricsServer{&http.Server{
 		Handler:           mux,

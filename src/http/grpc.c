@@ -10,6 +10,20 @@ static const char *const code_names[GRPC_NCODES] = {
     "UNAVAILABLE", "DATA_LOSS",        "UNAUTHENTICATED",
 };
 
+/* grpc-go's codes.Code String(), which go-grpc-middleware's grpc_code label carries and the
+ * dashboards written for it expect (grpc-go spells CANCELLED "Canceled"). */
+static const char *const code_labels[GRPC_NCODES] = {
+    "OK",       "Canceled",          "Unknown",          "InvalidArgument", "DeadlineExceeded",
+    "NotFound", "AlreadyExists",     "PermissionDenied", "ResourceExhausted",
+    "FailedPrecondition", "Aborted", "OutOfRange",       "Unimplemented",   "Internal",
+    "Unavailable", "DataLoss",       "Unauthenticated",
+};
+
+const char *grpc_code_label(int code)
+{
+    return code >= 0 && code < GRPC_NCODES ? code_labels[code] : "Unknown";
+}
+
 const char *grpc_code_name(int code)
 {
     return code >= 0 && code < GRPC_NCODES ? code_names[code] : "?";

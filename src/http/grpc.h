@@ -42,6 +42,8 @@ enum {
 
 /* "DEADLINE_EXCEEDED" for 4; "?" for a code outside 0..16. */
 const char *grpc_code_name(int code);
+/* The code as grpc-go names it ("InvalidArgument"): the grpc_code label of the metrics. */
+const char *grpc_code_label(int code);
 /* The code named name ("OK", "NOT_FOUND", ...), or -1. */
 int grpc_code_parse(const char *name);
 

@@ -162,8 +162,12 @@ static const h2_method_t grpc_methods[] = {
     {"/stackbench.v1.Ticks/Quote", quote},
     {"/grpc.health.v1.Health/Check", health_check},
 };
-/* The grpc_method labels of the calls above, in their order. */
-static const char *const grpc_call_names[] = {"Stream", "Quote", "Check"};
+/* The labels of the calls above, in their order. */
+static const metrics_call_t grpc_calls[] = {
+    {"stackbench.v1.Ticks", "Stream", "server_stream"},
+    {"stackbench.v1.Ticks", "Quote", "unary"},
+    {"grpc.health.v1.Health", "Check", "unary"},
+};
 
 /* The service's settings (its flags). */
 static struct {
@@ -200,6 +204,6 @@ const server_service_t serve_grpc = {
     .configure = grpc_configure,
     .proto = &h2_proto,
     .proto_arg = &grpc_service,
-    .call_names = grpc_call_names,
-    .ncalls = sizeof grpc_call_names / sizeof grpc_call_names[0],
+    .calls = grpc_calls,
+    .ncalls = sizeof grpc_calls / sizeof grpc_calls[0],
 };

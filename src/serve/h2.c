@@ -374,6 +374,8 @@ static void request_end(h2_call_t *st)
                       st->nreq == 0 ? "no request message" : "more than one request message");
         return;
     }
+    if (st->call >= 0 && st->s->metrics)
+        metrics_call_msg_received(st->s->metrics, st->call);
     st->fn->fn(st, (const uint8_t *)buf_start(&st->req), buf_size(&st->req), st->s->state);
     buf_free(&st->req);
     if (st->phase < ST_SENDING)

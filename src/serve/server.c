@@ -900,7 +900,7 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
     for (size_t i = 0; i < svc->nroutes; i++)
         route_paths[i] = svc->routes[i].path;
     metrics_spec_t mspec = {.nworkers = nworkers, .routes = route_paths, .nroutes = svc->nroutes,
-                            .calls = svc->call_names, .ncalls = svc->ncalls,
+                            .calls = svc->calls, .ncalls = svc->ncalls,
                             .sql = svc->metrics_sql};
     metrics_t *metrics = metrics_new(&mspec);
     if (!ws || !metrics) {

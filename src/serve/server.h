@@ -103,10 +103,10 @@ typedef struct {
     /* NULL: HTTP/1.1 and the routes above; else this protocol, handed proto_arg. */
     const server_proto_t *proto;
     const void *proto_arg;
-    /* The calls its protocol counts (the grpc_method labels, in the order of the indexes it
-     * passes to metrics_call_*): the grpc_server_* families replace the http_* request
-     * families. NULL: an HTTP/1.1 service. */
-    const char *const *call_names;
+    /* The calls its protocol counts (their labels, in the order of the indexes it passes to
+     * metrics_call_*): the grpc_server_* families replace the http_* request families.
+     * NULL: an HTTP/1.1 service. */
+    const metrics_call_t *calls;
     size_t ncalls;
     bool metrics_sql;   /* the sql_* families (its worker_init fills them in) */
 } server_service_t;

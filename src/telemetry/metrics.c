@@ -97,7 +97,7 @@ struct metrics {
     int nroutes;                /* with other */
     char **route_labels;        /* [nroutes] */
     size_t ncalls;
-    const char *const *calls;
+    const metrics_call_t *calls;
     bool http, sql;
     metrics_worker_t *workers[];
 };
@@ -293,32 +293,31 @@ static int sample_i64(buf_t *out, const char *name, const char *const *labels, i
 }
 
 /* name_bucket{labels...,le=...} cumulative, then _sum (seconds, exact: ns as a decimal) and
- * _count. labels: one pair (k, v) or none (k NULL). */
-static int write_hist(buf_t *out, const char *name, const char *k, const char *v,
+ * _count. labels: NULL-terminated name, value pairs (at most 4 pairs), or NULL. */
+static int write_hist(buf_t *out, const char *name, const char *const *labels,
                       const metrics_hist_t *h)
 {
     char bucket[96], sum[96], count[96], num[40];
     snprintf(bucket, sizeof bucket, "%s_bucket", name);
     snprintf(sum, sizeof sum, "%s_sum", name);
     snprintf(count, sizeof count, "%s_count", name);
-    const char *lab[5] = {k, v, "le", NULL, NULL};
-    const char **le = k ? &lab[3] : &lab[1];
-    if (!k) {
-        lab[0] = "le";
-        lab[2] = NULL;
-    }
+    const char *lab[11];
+    size_t n = 0;
+    for (; labels && labels[n] && n < 8; n++)
+        lab[n] = labels[n];
+    lab[n] = "le";
+    lab[n + 2] = NULL;
     uint64_t cum = 0;
     for (int b = 0; b <= METRICS_NBUCKETS; b++) {
         cum += h->n[b];
-        *le = b < METRICS_NBUCKETS ? bucket_le[b] : "+Inf";
+        lab[n + 1] = b < METRICS_NBUCKETS ? bucket_le[b] : "+Inf";
         if (sample_u64(out, bucket, lab, cum))
             return -ENOMEM;
     }
-    const char *plain[3] = {k, v, NULL};
     snprintf(num, sizeof num, "%" PRIu64 ".%09" PRIu64, h->sum_ns / 1000000000u,
              h->sum_ns % 1000000000u);
-    if (metrics_write_sample(out, sum, k ? plain : NULL, num) ||
-        sample_u64(out, count, k ? plain : NULL, cum))
+    if (metrics_write_sample(out, sum, n ? labels : NULL, num) ||
+        sample_u64(out, count, n ? labels : NULL, cum))
         return -ENOMEM;
     return 0;
 }
@@ -386,8 +385,8 @@ static int write_http(const metrics_t *m, buf_t *out)
         for (int i = 0; i < m->nworkers; i++)
             hist_add_into(&h, &m->workers[i]->duration[r]);
         counts[r] = hist_count(&h);
-        if (counts[r] && write_hist(out, "http_request_duration_seconds", "route",
-                                    m->route_labels[r], &h))
+        const char *lab[] = {"route", m->route_labels[r], NULL};
+        if (counts[r] && write_hist(out, "http_request_duration_seconds", lab, &h))
             return -ENOMEM;
     }
 
@@ -419,6 +418,11 @@ static int write_http(const metrics_t *m, buf_t *out)
     return 0;
 }
 
+/* A method's labels, as go-grpc-middleware writes them, into lab[7] (then grpc_code). */
+#define CALL_LABELS(lab, call)                                                                 \
+    const char *lab[9] = {"grpc_type", (call)->type, "grpc_service", (call)->service,         \
+                          "grpc_method", (call)->method, NULL, NULL, NULL}
+
 static int write_grpc(const metrics_t *m, buf_t *out)
 {
     if (metrics_write_family(out, "grpc_server_started_total", "counter",
@@ -426,7 +430,7 @@ static int write_grpc(const metrics_t *m, buf_t *out)
         return -ENOMEM;
     for (size_t c = 0; c < m->ncalls; c++) {
         uint64_t n = SUM(calls_started[c]);
-        const char *lab[] = {"grpc_method", m->calls[c], NULL};
+        CALL_LABELS(lab, &m->calls[c]);
         if (n && sample_u64(out, "grpc_server_started_total", lab, n))
             return -ENOMEM;
     }
@@ -436,19 +440,32 @@ static int write_grpc(const metrics_t *m, buf_t *out)
     for (size_t c = 0; c < m->ncalls; c++)
         for (int code = 0; code < GRPC_NCODES; code++) {
             uint64_t n = SUM(calls_handled[c][code]);
-            const char *lab[] = {"grpc_method", m->calls[c], "grpc_code", grpc_code_name(code),
-                                 NULL};
+            CALL_LABELS(lab, &m->calls[c]);
+            lab[6] = "grpc_code";
+            lab[7] = grpc_code_label(code);
             if (n && sample_u64(out, "grpc_server_handled_total", lab, n))
                 return -ENOMEM;
         }
-    if (metrics_write_family(out, "grpc_server_msg_sent_total", "counter",
-                             "gRPC messages sent by the server."))
-        return -ENOMEM;
-    for (size_t c = 0; c < m->ncalls; c++) {
-        uint64_t n = SUM(msgs_sent[c]);
-        const char *lab[] = {"grpc_method", m->calls[c], NULL};
-        if (n && sample_u64(out, "grpc_server_msg_sent_total", lab, n))
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } msgs[] = {
+        {"grpc_server_msg_received_total", "gRPC messages received by the server.",
+         offsetof(metrics_worker_t, msgs_received)},
+        {"grpc_server_msg_sent_total", "gRPC messages sent by the server.",
+         offsetof(metrics_worker_t, msgs_sent)},
+    };
+    for (size_t k = 0; k < sizeof msgs / sizeof msgs[0]; k++) {
+        if (metrics_write_family(out, msgs[k].name, "counter", msgs[k].help))
             return -ENOMEM;
+        for (size_t c = 0; c < m->ncalls; c++) {
+            uint64_t n = 0;
+            for (int i = 0; i < m->nworkers; i++)
+                n += peek((const uint64_t *)((const char *)m->workers[i] + msgs[k].off) + c);
+            CALL_LABELS(lab, &m->calls[c]);
+            if (n && sample_u64(out, msgs[k].name, lab, n))
+                return -ENOMEM;
+        }
     }
     if (metrics_write_family(out, "grpc_server_handling_seconds", "histogram",
                              "From a call's start to its status queued."))
@@ -457,8 +474,8 @@ static int write_grpc(const metrics_t *m, buf_t *out)
         metrics_hist_t h = {0};
         for (int i = 0; i < m->nworkers; i++)
             hist_add_into(&h, &m->workers[i]->handling[c]);
-        if (hist_count(&h) &&
-            write_hist(out, "grpc_server_handling_seconds", "grpc_method", m->calls[c], &h))
+        CALL_LABELS(lab, &m->calls[c]);
+        if (hist_count(&h) && write_hist(out, "grpc_server_handling_seconds", lab, &h))
             return -ENOMEM;
     }
     return 0;

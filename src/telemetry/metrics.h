@@ -67,6 +67,7 @@ typedef struct {
     /* gRPC calls, by the service's call index */
     uint64_t calls_started[METRICS_MAX_CALLS];
     uint64_t calls_handled[METRICS_MAX_CALLS][17]; /* by grpc status code */
+    uint64_t msgs_received[METRICS_MAX_CALLS];
     uint64_t msgs_sent[METRICS_MAX_CALLS];
     metrics_hist_t handling[METRICS_MAX_CALLS];
     /* the sql service's pool (serve/pgpool.c, serve/sql.c) */
@@ -75,12 +76,19 @@ typedef struct {
     int nroutes;                /* the service's routes + 1 (other) */
 } metrics_worker_t;
 
+/* A gRPC method, labelled as go-grpc-middleware labels it. */
+typedef struct {
+    const char *service;        /* "stackbench.v1.Ticks" */
+    const char *method;         /* "Stream" */
+    const char *type;           /* "unary", "server_stream" */
+} metrics_call_t;
+
 /* What the figures are of. */
 typedef struct {
     int nworkers;
     const char *const *routes;  /* the service's route patterns, in its order ("/accounts/" "*") */
     size_t nroutes;
-    const char *const *calls;   /* gRPC: the calls' names ("Stream"); then the grpc_server_*
+    const metrics_call_t *calls; /* gRPC: the service's methods; then the grpc_server_*
                                  * families replace the http_* request families */
     size_t ncalls;              /* at most METRICS_MAX_CALLS */
     bool sql;                   /* the sql_* families */
@@ -155,6 +163,11 @@ static inline void metrics_req_drop(metrics_worker_t *w, metrics_req_t *r)
 static inline void metrics_call_started(metrics_worker_t *w, int call)
 {
     w->calls_started[call]++;
+}
+/* Its request message was read whole. */
+static inline void metrics_call_msg_received(metrics_worker_t *w, int call)
+{
+    w->msgs_received[call]++;
 }
 static inline void metrics_call_msg(metrics_worker_t *w, int call)
 {

@@ -296,7 +296,14 @@ TEST(pipelined_request_starts_with_the_read_that_brought_it)
     metrics_free(m);
 }
 
-static const char *const calls[] = {"Stream", "Quote", "Check"};
+static const metrics_call_t calls[] = {
+    {"stackbench.v1.Ticks", "Stream", "server_stream"},
+    {"stackbench.v1.Ticks", "Quote", "unary"},
+    {"grpc.health.v1.Health", "Check", "unary"},
+};
+#define STREAM "grpc_type=\"server_stream\",grpc_service=\"stackbench.v1.Ticks\",grpc_method=\"Stream\""
+#define QUOTE "grpc_type=\"unary\",grpc_service=\"stackbench.v1.Ticks\",grpc_method=\"Quote\""
+#define CHECKM "grpc_type=\"unary\",grpc_service=\"grpc.health.v1.Health\",grpc_method=\"Check\""
 
 TEST(grpc_families_replace_the_http_request_families)
 {
@@ -309,6 +316,7 @@ TEST(grpc_families_replace_the_http_request_families)
         metrics_call_msg(w0, 0);
     metrics_call_handled(w0, 0, 0, t0);
     metrics_call_started(w1, 1);
+    metrics_call_msg_received(w1, 1);
     metrics_call_msg(w1, 1);
     metrics_call_handled(w1, 1, 0, t0);
     metrics_call_started(w1, 1);
@@ -317,18 +325,20 @@ TEST(grpc_families_replace_the_http_request_families)
     CHECK_INT(metrics_write_workers(m, &b), 0);
     buf_append(&b, "", 1);
     const char *t = buf_start(&b);
-    CHECK_INT(sample(t, "grpc_server_started_total{grpc_method=\"Stream\"}"), 1);
-    CHECK_INT(sample(t, "grpc_server_started_total{grpc_method=\"Quote\"}"), 2);
-    CHECK_INT(sample(t, "grpc_server_started_total{grpc_method=\"Check\"}"), -1);
-    CHECK_INT(sample(t, "grpc_server_handled_total{grpc_method=\"Stream\",grpc_code=\"OK\"}"), 1);
-    CHECK_INT(sample(t, "grpc_server_handled_total{grpc_method=\"Quote\",grpc_code=\"OK\"}"), 1);
-    CHECK_INT(sample(t, "grpc_server_handled_total{grpc_method=\"Quote\","
-                        "grpc_code=\"INVALID_ARGUMENT\"}"),
+    CHECK_INT(sample(t, "grpc_server_started_total{" STREAM "}"), 1);
+    CHECK_INT(sample(t, "grpc_server_started_total{" QUOTE "}"), 2);
+    CHECK_INT(sample(t, "grpc_server_started_total{" CHECKM "}"), -1);
+    CHECK_INT(sample(t, "grpc_server_handled_total{" STREAM ",grpc_code=\"OK\"}"), 1);
+    CHECK_INT(sample(t, "grpc_server_handled_total{" QUOTE ",grpc_code=\"OK\"}"), 1);
+    CHECK_INT(sample(t, "grpc_server_handled_total{" QUOTE ","
+                        "grpc_code=\"InvalidArgument\"}"),
               1);
-    CHECK_INT(sample(t, "grpc_server_msg_sent_total{grpc_method=\"Stream\"}"), 5);
-    CHECK_INT(sample(t, "grpc_server_msg_sent_total{grpc_method=\"Quote\"}"), 1);
-    CHECK_INT(sample(t, "grpc_server_handling_seconds_count{grpc_method=\"Quote\"}"), 2);
-    CHECK_INT(sample(t, "grpc_server_handling_seconds_bucket{grpc_method=\"Quote\",le=\"+Inf\"}"),
+    CHECK_INT(sample(t, "grpc_server_msg_sent_total{" STREAM "}"), 5);
+    CHECK_INT(sample(t, "grpc_server_msg_sent_total{" QUOTE "}"), 1);
+    CHECK_INT(sample(t, "grpc_server_msg_received_total{" QUOTE "}"), 1);
+    CHECK_INT(sample(t, "grpc_server_msg_received_total{" STREAM "}"), -1);
+    CHECK_INT(sample(t, "grpc_server_handling_seconds_count{" QUOTE "}"), 2);
+    CHECK_INT(sample(t, "grpc_server_handling_seconds_bucket{" QUOTE ",le=\"+Inf\"}"),
               2);
     CHECK(strstr(t, "# TYPE grpc_server_handling_seconds histogram\n") != NULL);
     CHECK(strstr(t, "http_requests_total") == NULL);
