@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
+#include "telemetry/otlp.h"
 
 /* Bytes asked of each recv(). Large enough that a 1 KiB request pipelined 16 deep fits one read. */
 #define READ_CHUNK 16384
@@ -55,6 +57,8 @@ struct server_conn {
     void *sess;              /* the service's protocol's session (svc->proto), else NULL */
     bool stop_told;          /* the session was told of the stop */
     loop_timer_t resume;     /* a session's drive that yielded to the other connections */
+    trace_span_t *span;      /* tracing: the request's span, made on the first one sampled */
+    bool span_open;          /* span is the unanswered request's */
 };
 
 struct worker {
@@ -77,6 +81,10 @@ struct worker {
     char start_err[256];
     const server_config_t *cfg;
     const server_service_t *svc;
+    int port;                /* the listener's */
+    otlp_queue_t *spans;     /* tracing: this worker's queue, else NULL */
+    trace_sampler_t sampler;
+    trace_span_t *span_tmp;  /* where a sampling decision is made */
 };
 
 void server_config_defaults(server_config_t *cfg)
@@ -90,7 +98,80 @@ void server_config_defaults(server_config_t *cfg)
         .idle_timeout_ns = 60 * NS_PER_S,
         .grace_ns = 10 * NS_PER_S,
         .shared_listener = false,
+        .otlp_endpoint = NULL,
+        .trace_ratio = 0.01,
     };
+}
+
+/* ---- tracing ---- */
+
+trace_span_t *server_conn_span(server_conn_t *c)
+{
+    return c->span_open ? c->span : NULL;
+}
+
+trace_sampler_t *server_conn_sampler(server_conn_t *c)
+{
+    return c->w->spans ? &c->w->sampler : NULL;
+}
+
+void server_conn_span_emit(server_conn_t *c, const trace_span_t *span)
+{
+    if (c->w->spans)
+        otlp_enqueue(c->w->spans, span);
+}
+
+int server_conn_port(server_conn_t *c)
+{
+    return c->w->port;
+}
+
+/* The traceparent of a request: none when absent or repeated (W3C Trace Context: a request
+ * with two is treated as having an invalid one). */
+static const http_str_t *traceparent_of(const http_msg_t *m)
+{
+    const http_str_t *tp = NULL;
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (m->headers[i].name.n == 11 && strncasecmp(m->headers[i].name.p, "traceparent", 11) == 0) {
+            if (tp)
+                return NULL;
+            tp = &m->headers[i].value;
+        }
+    return tp;
+}
+
+/* The request's SERVER span, when sampled. route: NULL for an unknown path (the span is then
+ * named by its method alone, as OpenTelemetry's HTTP conventions say). */
+static void span_begin(server_conn_t *c, const http_msg_t *m, const server_route_t *r)
+{
+    worker_t *w = c->w;
+    const http_str_t *tp = traceparent_of(m);
+    if (!trace_span_begin(&w->sampler, tp ? tp->p : NULL, tp ? tp->n : 0, TRACE_KIND_SERVER,
+                          w->span_tmp))
+        return;
+    if (!c->span && !(c->span = malloc(sizeof *c->span)))
+        return;
+    trace_span_t *s = c->span;
+    *s = *w->span_tmp;
+    const char *route = r ? (r->pattern ? r->pattern : r->path) : NULL;
+    trace_span_name(s, m->method.p, m->method.n, route, route ? strlen(route) : 0);
+    trace_span_str(s, "http.request.method", m->method.p, m->method.n);
+    trace_span_str(s, "url.path", m->path.p, m->path.n);
+    if (route)
+        trace_span_str(s, "http.route", route, strlen(route));
+    trace_span_str(s, "network.protocol.version", m->minor ? "1.1" : "1.0", 3);
+    trace_span_int(s, "server.port", w->port);
+    c->span_open = true;
+}
+
+static void span_end(server_conn_t *c, int status)
+{
+    c->span_open = false;
+    trace_span_int(c->span, "http.response.status_code", status);
+    if (status >= 500)
+        c->span->status = TRACE_STATUS_ERROR;
+    c->span->end_ns = trace_now_ns();
+    otlp_enqueue(c->w->spans, c->span);
 }
 
 /* ---- answers ---- */
@@ -98,6 +179,8 @@ void server_config_defaults(server_config_t *cfg)
 void server_respond(server_conn_t *c, int status, const char *content_type, const char *extra,
                     const void *body, size_t len)
 {
+    if (c->span_open)
+        span_end(c, status);
     bool keep = c->keep_alive && !c->closing && !c->w->stopping;
     http_conn_t conn = !keep ? HTTP_CONN_CLOSE : c->http10 ? HTTP_CONN_KEEP_10 : HTTP_CONN_KEEP;
     if (http_write_response_head(&c->out, status, content_type, len, conn, extra) ||
@@ -253,6 +336,8 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
         const server_route_t *r = &svc->routes[i];
         if (!route_match(m->path, r->path))
             continue;
+        if (c->w->spans && r->fn != server_health)
+            span_begin(c, m, r);
         if (!allow_has(r->allow, m->method)) {
             char extra[96];
             snprintf(extra, sizeof extra, "Allow: %s\r\n", r->allow);
@@ -264,6 +349,8 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
         r->fn(c, &req, c->w->state);
         return;
     }
+    if (c->w->spans)
+        span_begin(c, m, NULL);
     server_respond_error(c, 404, "not_found");
 }
 
@@ -296,6 +383,8 @@ static void conn_close(server_conn_t *c)
     }
     buf_free(&c->in);
     buf_free(&c->out);
+    free(c->span); /* an unanswered request's span is not sent: it has no status */
+    c->span = NULL;
     /* A database answer can close this connection while epoll still has an event for it in
      * the current round (loop.h). */
     loop_free_later(w->loop, c);
@@ -773,6 +862,33 @@ static void worker_free(worker_t *w, bool shared_listener)
     loop_free(w->loop);
 }
 
+/* The exporter and each worker's queue, sampler and scratch span. 0, or -1 with err. */
+static int tracing_start(const server_config_t *cfg, const server_service_t *svc, worker_t *ws,
+                         int nworkers, otlp_exporter_t **out, char *err, size_t errlen)
+{
+    char name[64];
+    snprintf(name, sizeof name, "stackbench-%s", svc->name);
+    const otlp_config_t oc = {.endpoint = cfg->otlp_endpoint,
+                              .resource = {name, "c", SB_VERSION},
+                              .nqueues = nworkers};
+    /* Trace ids must differ between processes: the seed is the kernel's. */
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
+        seed = (uint64_t)trace_now_ns() ^ ((uint64_t)getpid() << 32);
+    for (int i = 0; i < nworkers; i++) {
+        trace_sampler_init(&ws[i].sampler, cfg->trace_ratio, seed, (uint64_t)i);
+        if (!(ws[i].span_tmp = malloc(sizeof *ws[i].span_tmp))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    if (!(*out = otlp_start(&oc, err, errlen)))
+        return -1;
+    for (int i = 0; i < nworkers; i++)
+        ws[i].spans = otlp_queue(*out, i);
+    return 0;
+}
+
 int server_run(const server_config_t *cfg_in, const server_service_t *svc)
 {
     /* The resolved configuration lives here until every worker has been joined. */
@@ -803,10 +919,16 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
 
     /* Set-up, undone in reverse order from `fail` whatever step failed. */
     int rc = 1, shared_fd = -1, nready = 0, nthreads = 0;
+    otlp_exporter_t *exporter = NULL;
+    int64_t stop_at = 0;
     worker_t *ws = calloc((size_t)nworkers, sizeof *ws);
     if (!ws) {
         sb_warn(who, "out of memory");
         return 1;
+    }
+    if (cfg->otlp_endpoint && tracing_start(cfg, svc, ws, nworkers, &exporter, err, sizeof err)) {
+        sb_warn(who, "%s", err);
+        goto fail;
     }
     for (int i = 0; i < nworkers; i++) {
         worker_t *w = &ws[i];
@@ -833,6 +955,7 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
             /* Port 0: the first socket picks a free port, the other workers join it. */
             net_set_port(&addr, net_local_port(fd));
         }
+        w->port = net_local_port(fd);
         int setup = worker_setup(w, fd, err, sizeof err);
         nready = i + 1; /* its listener is taken, whatever worker_setup did */
         if (setup) {
@@ -875,6 +998,7 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {
     }
+    stop_at = clock_now_ns();
     for (int i = 0; i < nworkers; i++)
         worker_wake(&ws[i]);
     rc = 0;
@@ -884,12 +1008,22 @@ fail:;
         pthread_join(ws[i].thread, NULL);
         total += ws[i].requests;
     }
+    if (rc == 0)
+        fprintf(stderr, "served %llu requests\n", (unsigned long long)total);
+    if (exporter) {
+        /* The workers are done: what they queued is sent within what is left of the grace. */
+        otlp_stop(exporter, (stop_at ? stop_at : clock_now_ns()) + cfg->grace_ns);
+        if (rc == 0)
+            fprintf(stderr, "spans: %llu exported, %llu dropped\n",
+                    (unsigned long long)otlp_spans_exported_total(),
+                    (unsigned long long)otlp_spans_dropped_total());
+    }
     for (int i = 0; i < nready; i++)
         worker_free(&ws[i], cfg->shared_listener);
+    for (int i = 0; i < nworkers; i++)
+        free(ws[i].span_tmp);
     if (shared_fd >= 0)
         close(shared_fd);
     free(ws);
-    if (rc == 0)
-        fprintf(stderr, "served %llu requests\n", (unsigned long long)total);
     return rc;
 }

@@ -366,7 +366,7 @@ static const opt_t sql_flags[] = {
 };
 
 static const server_route_t sql_routes[] = {
-    {"/accounts/*", "GET", account_get},
+    {"/accounts/*", "GET", account_get, .pattern = "/accounts/{id}"},
     {"/accounts", "GET", accounts_get},
     {"/orders", "POST", order_post},
     {"/health", "GET, HEAD", server_health},

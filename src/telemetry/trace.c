@@ -189,7 +189,14 @@ bool trace_span_begin(trace_sampler_t *s, const char *traceparent, size_t tp_len
     return true;
 }
 
-void trace_span_child(trace_sampler_t *s, const trace_span_t *parent, trace_kind_t kind,
+void trace_span_ctx(const trace_span_t *span, trace_ctx_t *ctx)
+{
+    memcpy(ctx->trace_id, span->trace_id, TRACE_ID_LEN);
+    memcpy(ctx->span_id, span->span_id, TRACE_SPAN_ID_LEN);
+    ctx->flags = span->flags;
+}
+
+void trace_span_child(trace_sampler_t *s, const trace_ctx_t *parent, trace_kind_t kind,
                       int64_t start_ns, trace_span_t *span)
 {
     memcpy(span->trace_id, parent->trace_id, TRACE_ID_LEN);

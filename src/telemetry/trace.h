@@ -111,9 +111,11 @@ int64_t trace_now_ns(void);
  * Not sampled: false, span untouched. */
 bool trace_span_begin(trace_sampler_t *s, const char *traceparent, size_t tp_len,
                       trace_kind_t kind, trace_span_t *span);
-/* A child of parent, on the same thread: same trace, parent's span id as its parent, always
- * sampled (its parent was). start_ns: when it began. */
-void trace_span_child(trace_sampler_t *s, const trace_span_t *parent, trace_kind_t kind,
+/* A span's own context (to make children of it later, once the span itself has ended). */
+void trace_span_ctx(const trace_span_t *span, trace_ctx_t *ctx);
+/* A child of parent (a span of this process): same trace, parent's span id as its parent,
+ * sampled as its parent was. start_ns: when it began. */
+void trace_span_child(trace_sampler_t *s, const trace_ctx_t *parent, trace_kind_t kind,
                       int64_t start_ns, trace_span_t *span);
 /* The name (cut to fit TRACE_TEXT); set it before the string attributes. Two parts joined by
  * a space when b is not NULL ("POST" "/echo"). */
