@@ -30,12 +30,17 @@ command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=
 
 # Go programs used as validators and anchors, pinned by the modules in scripts/tools (go.mod,
 # go.sum) and built into .tools/bin: h2spec and grpcurl (tests/integration/test_grpc.c), ghz
-# (bench/). They are built after the Debian packages, which bring Go when it is missing.
+# (bench/), otelcol (below). They are built after the Debian packages, which bring Go when it is missing.
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools_bin="$root/.tools/bin"
+# otelcol (tests/integration/test_traces.c) is our own build of the OpenTelemetry Collector,
+# the OTLP receiver and the file exporter only (scripts/tools/otelcol/main.go, collector
+# v0.165.0, contrib v0.165.1): its clean build takes about 100 s of CPU (2 minutes on 2 busy
+# CPUs, the module downloads aside) and 600 MiB of memory, for a 38 MB binary.
 go_tools=(h2spec:scripts/tools:github.com/summerwind/h2spec/cmd/h2spec
           grpcurl:scripts/tools:github.com/fullstorydev/grpcurl/cmd/grpcurl
-          ghz:scripts/tools/ghz:github.com/bojand/ghz/cmd/ghz)
+          ghz:scripts/tools/ghz:github.com/bojand/ghz/cmd/ghz
+          otelcol:scripts/tools/otelcol:.)
 missing_tools=()
 for t in "${go_tools[@]}"; do
     # Rebuilt when its module's go.sum is newer than the binary (a version changed).
