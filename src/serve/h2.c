@@ -493,7 +493,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
         size_t n = valuelen < sizeof st->encoding - 1 ? valuelen : sizeof st->encoding - 1;
         memcpy(st->encoding, value, n);
         st->encoding[n] = 0;
-    } else if (IS("traceparent")) {
+    } else if (IS("traceparent") && server_conn_sampler(st->s->conn)) {
         size_t n = valuelen < sizeof st->traceparent ? valuelen : sizeof st->traceparent;
         if (st->tp_len) {
             st->tp_len = 0xff;

@@ -144,10 +144,15 @@ static void wall_init(void)
     wall_offset = (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec - clock_now_ns();
 }
 
-int64_t trace_now_ns(void)
+int64_t trace_unix_ns(int64_t monotonic_ns)
 {
     pthread_once(&wall_once, wall_init);
-    return clock_now_ns() + wall_offset;
+    return monotonic_ns + wall_offset;
+}
+
+int64_t trace_now_ns(void)
+{
+    return trace_unix_ns(clock_now_ns());
 }
 
 static void span_reset(trace_span_t *span, trace_kind_t kind, int64_t start_ns)

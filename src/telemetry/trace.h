@@ -104,6 +104,8 @@ typedef struct {
 /* Unix time in ns: the monotonic clock plus the offset to the wall clock taken once, so that a
  * span's duration does not jump with the wall clock. */
 int64_t trace_now_ns(void);
+/* A time of the monotonic clock (core/clock.h) as Unix time in ns, on the same scale. */
+int64_t trace_unix_ns(int64_t monotonic_ns);
 
 /* The span of a request that came with a traceparent (NULL or invalid: a root): decides
  * whether it is sampled and, if so, fills span's ids (a new span id; the parent's trace id, or
