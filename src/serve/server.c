@@ -140,6 +140,13 @@ static const http_str_t *traceparent_of(const http_msg_t *m)
     return tp;
 }
 
+/* Probes are not traced (contracts/telemetry.md): a health check or a scrape. */
+static bool route_untraced(const server_route_t *r)
+{
+    return r->fn == server_health || strcmp(r->path, "/health") == 0 ||
+           strcmp(r->path, "/metrics") == 0;
+}
+
 /* The request's SERVER span, when sampled. route: NULL for an unknown path (the span is then
  * named by its method alone, as OpenTelemetry's HTTP conventions say). */
 static void span_begin(server_conn_t *c, const http_msg_t *m, const server_route_t *r)
@@ -336,7 +343,7 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
         const server_route_t *r = &svc->routes[i];
         if (!route_match(m->path, r->path))
             continue;
-        if (c->w->spans && r->fn != server_health)
+        if (c->w->spans && !route_untraced(r))
             span_begin(c, m, r);
         if (!allow_has(r->allow, m->method)) {
             char extra[96];

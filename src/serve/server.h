@@ -150,7 +150,7 @@ void server_defer(server_conn_t *c, server_later_t *later);
 void server_resume(server_later_t *later);
 
 /* ---- tracing (NULL or nothing without --otlp-endpoint) ----
- * Every request but GET /health gets a SERVER span when sampled, begun as it is dispatched and
+ * Every request but GET /health and /metrics gets a SERVER span when sampled, begun as it is dispatched and
  * ended by its answer (server_respond*), with the HTTP attributes of contracts/telemetry.md. */
 
 /* The span of the request being answered on c, while it is sampled and unanswered; NULL
