@@ -13,6 +13,7 @@
 #include "load/cli.h"
 #include "load/load.h"
 #include "load/report.h"
+#include "telemetry/trace.h"
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -254,6 +255,11 @@ int cmd_load(int argc, char **argv)
          "any other status is an error (default: >= 400 is)", .min = 100, .max = 599},
         {"cpus", 0, OPT_CPUS, &flags.cpus, "LIST", "pin load threads to these CPUs, e.g. 1 or 0,2-3",
          .seen = &pinned},
+        {"trace-ratio", 0, OPT_FN, &cfg.trace_ratio, "R",
+         "HTTP/1.1: every request carries a fresh W3C traceparent,\n"
+         "sampled for a share R (0 to 1); the trace ids of the 10\n"
+         "slowest sampled requests are printed",
+         .fn = trace_parse_ratio},
         {"json", 0, OPT_STR, &json_path, "FILE", "write every figure as JSON (- for stdout)"},
         {"quiet", 'q', OPT_BOOL, &quiet, NULL, "no summary on stdout (with --json)"},
         {0},
@@ -299,6 +305,8 @@ int cmd_load(int argc, char **argv)
                          "request in flight");
     if (cfg.grpc_timeout_ns && cfg.proto != LOAD_GRPC)
         opt_fail("load", "--grpc-timeout needs --grpc");
+    if (cfg.trace_ratio >= 0 && cfg.proto != LOAD_HTTP1)
+        opt_fail("load", "--trace-ratio is for HTTP/1.1: not with --h2 or --grpc");
     if (cfg.proto == LOAD_GRPC) {
         http_url_t url;
         char uerr[256];

@@ -1,8 +1,6 @@
 /* `stackbench serve WORKLOAD`: the server's flags and each service's own, then the server
  * core. */
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -10,6 +8,7 @@
 #include "core/opt.h"
 #include "http/url.h"
 #include "serve/services.h"
+#include "telemetry/trace.h"
 
 static const server_service_t *const services[] = {&serve_echo, &serve_csv, &serve_sql, &serve_grpc};
 #define NSERVICES (sizeof services / sizeof services[0])
@@ -32,18 +31,6 @@ static int parse_accept(const char *arg, void *dst, char *why, size_t whylen)
     }
     snprintf(why, whylen, "expected reuseport or shared, got '%s'", arg);
     return -1;
-}
-
-static int parse_ratio(const char *arg, void *dst, char *why, size_t whylen)
-{
-    char *end;
-    double r = strtod(arg, &end);
-    if (end == arg || *end || !isfinite(r) || r < 0 || r > 1) {
-        snprintf(why, whylen, "expected a ratio from 0 to 1 (0.01), got '%s'", arg);
-        return -1;
-    }
-    *(double *)dst = r;
-    return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -81,7 +68,7 @@ int cmd_serve(int argc, char **argv)
          "the share of requests without a traceparent that are\n"
          "sampled, 0 to 1 (default 0.01); one with a traceparent\n"
          "follows its sampled flag",
-         .fn = parse_ratio},
+         .fn = trace_parse_ratio},
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof server_flags / sizeof server_flags[0]; i++)

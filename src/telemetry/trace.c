@@ -1,6 +1,9 @@
 #include "telemetry/trace.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -130,6 +133,18 @@ bool trace_ratio_samples(const trace_sampler_t *s, const uint8_t trace_id[TRACE_
     for (int i = 8; i < 16; i++)
         low = low << 8 | trace_id[i];
     return (low >> 1) < s->bound;
+}
+
+int trace_parse_ratio(const char *arg, void *dst, char *why, size_t whylen)
+{
+    char *end;
+    double r = strtod(arg, &end);
+    if (end == arg || *end || !isfinite(r) || r < 0 || r > 1) {
+        snprintf(why, whylen, "expected a ratio from 0 to 1 (0.01), got '%s'", arg);
+        return -1;
+    }
+    *(double *)dst = r;
+    return 0;
 }
 
 /* ---- spans ---- */

@@ -61,6 +61,9 @@ typedef struct {
 void trace_sampler_init(trace_sampler_t *s, double ratio, uint64_t seed, uint64_t stream);
 /* The root decision for one trace id. */
 bool trace_ratio_samples(const trace_sampler_t *s, const uint8_t trace_id[TRACE_ID_LEN]);
+/* --trace-ratio's value (an opt_fn_cb of core/opt.h): a number from 0 to 1 into *(double *)dst;
+ * 0, or -1 with what was expected in why. */
+int trace_parse_ratio(const char *arg, void *dst, char *why, size_t whylen);
 
 /* ---- spans ---- */
 

@@ -762,10 +762,88 @@ TEST(c_with_a_collector_killed_mid_run_counts_received_plus_dropped)
     free(g);
 }
 
+/* ---- the load engine's traceparent ---- */
+
+/* A load run against a service that traces only what a sampled parent asks for: the spans the
+ * collector got are exactly the requests the load sent sampled, each a child of the load's
+ * traceparent, and the slowest the load reports are among them, slowest first. */
+static void load_traced(const char *const *load_flags)
+{
+    coll_t c;
+    coll_start(&c);
+    t_server_t p;
+    impl_start(&p, &impls[0], "echo", c.endpoint, "0", NULL);
+    char json[200], url[160];
+    snprintf(json, sizeof json, "%s/load.json", c.dir);
+    snprintf(url, sizeof url, "%s%s", p.url, load_flags[0] ? "" : "/echo");
+    const char *argv[32] = {t_stackbench(), "load", "--trace-ratio", "0.5", "-d", "1s", "-R",
+                            "300", "-c", "2", "--json", json, "-q"};
+    int n = 13;
+    for (const char *const *f = load_flags; *f; f++)
+        argv[n++] = *f;
+    argv[n++] = url;
+    argv[n] = NULL;
+    static char out[1 << 16];
+    CHECK_INT(t_run(argv, out, sizeof out, 60000), 0);
+    impl_stop(&p);
+    coll_stop(&c, SIGTERM);
+    buf_t b = BUF_INIT;
+    CHECK_INT(buf_read_file(&b, json), 0);
+    double traced = -1, requests = -1;
+    CHECK(jsonq_num(buf_start(&b), buf_size(&b), "traced", &traced));
+    CHECK(jsonq_num(buf_start(&b), buf_size(&b), "requests", &requests));
+    CHECK(traced > 0 && traced < requests);
+    got_t *g = calloc(1, sizeof *g);
+    spans_read(c.file, g);
+    CHECK_INT(g->n, (long long)traced);
+    for (int i = 0; i < g->n; i++)
+        CHECK_INT(strlen(g->s[i].parent), 16); /* the load's span id */
+    int ns = jsonq_len(buf_start(&b), buf_size(&b), "slowest_traces");
+    CHECK_INT(ns, traced < 10 ? traced : 10);
+    double prev = 1e300;
+    for (int i = 0; i < ns; i++) {
+        char q[64], id[40] = "";
+        double lat = -1;
+        snprintf(q, sizeof q, "slowest_traces.%d.trace_id", i);
+        CHECK(jsonq_str(buf_start(&b), buf_size(&b), q, id, sizeof id));
+        snprintf(q, sizeof q, "slowest_traces.%d.latency_us", i);
+        CHECK(jsonq_num(buf_start(&b), buf_size(&b), q, &lat));
+        CHECK(lat > 0 && lat <= prev);
+        prev = lat;
+        bool found = false;
+        for (int k = 0; k < g->n; k++)
+            found |= strcmp(g->s[k].trace_id, id) == 0;
+        if (!found) {
+            fprintf(stderr, "    slowest trace %s: no span of it at the collector\n", id);
+            t_failures++;
+        }
+    }
+    buf_free(&b);
+    unlink(json);
+    coll_clean(&c);
+    free(g);
+}
+
+TEST(load_trace_ratio_sends_sampled_traceparents_and_names_the_slowest)
+{
+    static const char *const single[] = {"-m", "POST", "--body", "{\"a\":1}", NULL};
+    load_traced(single);
+}
+
+TEST(load_trace_ratio_with_a_rendered_mix)
+{
+    /* {rand} moves the header in every request: the traceparent is found in each */
+    static const char *const mix[] = {"--mix", "1 POST /echo {\"a\":{rand:1:100000000}}",
+                                      "--mix", "1 GET /no/such/{rand:1:999}", NULL};
+    load_traced(mix);
+}
+
 T_MAIN(T(c_echo_spans), T(go_echo_spans), T(rust_echo_spans), T(c_csv_spans), T(go_csv_spans),
        T(rust_csv_spans), T(c_sql_spans), T(go_sql_spans), T(rust_sql_spans), T(c_grpc_spans),
        T(go_grpc_spans), T(rust_grpc_spans),
        T(c_ratio_0_traces_only_what_a_sampled_parent_asks_for),
        T(c_with_no_collector_answers_and_counts_every_span_dropped),
        T(c_with_a_collector_that_never_answers_answers_and_drops),
-       T(c_with_a_collector_killed_mid_run_counts_received_plus_dropped))
+       T(c_with_a_collector_killed_mid_run_counts_received_plus_dropped),
+       T(load_trace_ratio_sends_sampled_traceparents_and_names_the_slowest),
+       T(load_trace_ratio_with_a_rendered_mix))
