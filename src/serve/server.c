@@ -84,7 +84,6 @@ struct worker {
     int port;                /* the listener's */
     otlp_queue_t *spans;     /* tracing: this worker's queue, else NULL */
     trace_sampler_t sampler;
-    trace_span_t *span_tmp;  /* where a sampling decision is made */
 };
 
 void server_config_defaults(server_config_t *cfg)
@@ -153,13 +152,14 @@ static void span_begin(server_conn_t *c, const http_msg_t *m, const server_route
 {
     worker_t *w = c->w;
     const http_str_t *tp = traceparent_of(m);
-    if (!trace_span_begin(&w->sampler, tp ? tp->p : NULL, tp ? tp->n : 0, TRACE_KIND_SERVER,
-                          w->span_tmp))
+    trace_span_t sp;
+    if (!trace_span_begin(&w->sampler, tp ? tp->p : NULL, tp ? tp->n : 0, TRACE_KIND_SERVER, &sp))
         return;
+    /* The connection keeps its span's room from its first sampled request on. */
     if (!c->span && !(c->span = malloc(sizeof *c->span)))
         return;
     trace_span_t *s = c->span;
-    *s = *w->span_tmp;
+    *s = sp;
     const char *route = r ? (r->pattern ? r->pattern : r->path) : NULL;
     trace_span_name(s, m->method.p, m->method.n, route, route ? strlen(route) : 0);
     trace_span_str(s, "http.request.method", m->method.p, m->method.n);
@@ -869,7 +869,7 @@ static void worker_free(worker_t *w, bool shared_listener)
     loop_free(w->loop);
 }
 
-/* The exporter and each worker's queue, sampler and scratch span. 0, or -1 with err. */
+/* The exporter and each worker's queue and sampler. 0, or -1 with err. */
 static int tracing_start(const server_config_t *cfg, const server_service_t *svc, worker_t *ws,
                          int nworkers, otlp_exporter_t **out, char *err, size_t errlen)
 {
@@ -882,13 +882,8 @@ static int tracing_start(const server_config_t *cfg, const server_service_t *svc
     uint64_t seed;
     if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
         seed = (uint64_t)trace_now_ns() ^ ((uint64_t)getpid() << 32);
-    for (int i = 0; i < nworkers; i++) {
+    for (int i = 0; i < nworkers; i++)
         trace_sampler_init(&ws[i].sampler, cfg->trace_ratio, seed, (uint64_t)i);
-        if (!(ws[i].span_tmp = malloc(sizeof *ws[i].span_tmp))) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-    }
     if (!(*out = otlp_start(&oc, err, errlen)))
         return -1;
     for (int i = 0; i < nworkers; i++)
@@ -1027,8 +1022,6 @@ fail:;
     }
     for (int i = 0; i < nready; i++)
         worker_free(&ws[i], cfg->shared_listener);
-    for (int i = 0; i < nworkers; i++)
-        free(ws[i].span_tmp);
     if (shared_fd >= 0)
         close(shared_fd);
     free(ws);
