@@ -256,9 +256,9 @@ int cmd_load(int argc, char **argv)
         {"cpus", 0, OPT_CPUS, &flags.cpus, "LIST", "pin load threads to these CPUs, e.g. 1 or 0,2-3",
          .seen = &pinned},
         {"trace-ratio", 0, OPT_FN, &cfg.trace_ratio, "R",
-         "HTTP/1.1: every request carries a fresh W3C traceparent,\n"
-         "sampled for a share R (0 to 1); the trace ids of the 10\n"
-         "slowest sampled requests are printed",
+         "every request carries a fresh W3C traceparent, sampled\n"
+         "for a share R (0 to 1); the trace ids of the 10 slowest\n"
+         "sampled requests are printed",
          .fn = trace_parse_ratio},
         {"json", 0, OPT_STR, &json_path, "FILE", "write every figure as JSON (- for stdout)"},
         {"quiet", 'q', OPT_BOOL, &quiet, NULL, "no summary on stdout (with --json)"},
@@ -305,8 +305,6 @@ int cmd_load(int argc, char **argv)
                          "request in flight");
     if (cfg.grpc_timeout_ns && cfg.proto != LOAD_GRPC)
         opt_fail("load", "--grpc-timeout needs --grpc");
-    if (cfg.trace_ratio >= 0 && cfg.proto != LOAD_HTTP1)
-        opt_fail("load", "--trace-ratio is for HTTP/1.1: not with --h2 or --grpc");
     if (cfg.proto == LOAD_GRPC) {
         http_url_t url;
         char uerr[256];

@@ -123,8 +123,8 @@ void h2_shared_free(h2_shared_t *s);
 int h2_conn_open(lconn_t *c);
 /* Readable or writable. */
 void h2_conn_io(lconn_t *c, uint32_t events);
-/* Sends template i in slot s. */
-void h2_conn_send(lconn_t *c, lslot_t *s, int i);
+/* Sends template i in slot s, with a traceparent header of this value when not NULL. */
+void h2_conn_send(lconn_t *c, lslot_t *s, int i, const char *traceparent);
 /* A request timed out: its stream is reset (the connection goes on). */
 void h2_conn_cancel(lconn_t *c, lslot_t *s);
 /* The session is dropped (the socket is closed by the engine). */

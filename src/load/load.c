@@ -323,7 +323,22 @@ static void conn_write(lconn_t *c)
 /* The header every traced request is serialized with; its value is replaced per request. */
 static const char tp_header[] = "traceparent: 00-00000000000000000000000000000000-0000000000000000-00";
 
-/* A fresh traceparent for the request in c->req, into slot s and c->tp. */
+/* A fresh traceparent for slot s's request into out (TRACEPARENT_LEN + 1 bytes): new ids
+ * from the thread's own generator, sampled by the services' rule. */
+static void slot_trace(lthread_t *t, lslot_t *s, char *out)
+{
+    trace_ctx_t ctx;
+    trace_new_trace_id(&t->tracer.rng, ctx.trace_id);
+    trace_new_span_id(&t->tracer.rng, ctx.span_id);
+    s->sampled = trace_ratio_samples(&t->tracer, ctx.trace_id);
+    ctx.flags = s->sampled ? TRACE_FLAG_SAMPLED : 0;
+    memcpy(s->trace_id, ctx.trace_id, TRACE_ID_LEN);
+    trace_format_traceparent(&ctx, out);
+    t->r.traced += s->sampled;
+}
+
+/* HTTP/1.1: where the serialized placeholder's value is in c->req, for conn_write to send
+ * c->tp in its place. */
 static void conn_trace(lconn_t *c, lslot_t *s)
 {
     static const char key[] = "\r\ntraceparent: ";
@@ -332,14 +347,7 @@ static void conn_trace(lconn_t *c, lslot_t *s)
     size_t head = c->req_len < HTTP_MAX_HEAD ? c->req_len : HTTP_MAX_HEAD;
     const char *at = memmem(c->req, head, key, sizeof key - 1);
     c->tp_off = at ? (size_t)(at - c->req) + sizeof key - 1 : 0;
-    trace_ctx_t ctx;
-    trace_new_trace_id(&c->t->tracer.rng, ctx.trace_id);
-    trace_new_span_id(&c->t->tracer.rng, ctx.span_id);
-    s->sampled = trace_ratio_samples(&c->t->tracer, ctx.trace_id);
-    ctx.flags = s->sampled ? TRACE_FLAG_SAMPLED : 0;
-    memcpy(s->trace_id, ctx.trace_id, TRACE_ID_LEN);
-    trace_format_traceparent(&ctx, c->tp);
-    c->t->r.traced += s->sampled;
+    slot_trace(c->t, s, c->tp);
 }
 
 static void conn_send(lconn_t *c, int64_t due)
@@ -353,12 +361,16 @@ static void conn_send(lconn_t *c, int64_t due)
     s->due = due;
     s->sent_at = loop_now(c->t->loop);
     s->sent = (mix_sent_t){0};
+    s->sampled = false;
     if (c->h2) {
         int i = h2_pick(t->h2, &t->rng);
         s->sent.index = i;
         if (t->r.by_request)
             t->r.by_request[i].sent++;
-        h2_conn_send(c, s, i);
+        char tp[TRACEPARENT_LEN + 1];
+        if (t->cfg->trace_ratio >= 0)
+            slot_trace(t, s, tp);
+        h2_conn_send(c, s, i, t->cfg->trace_ratio >= 0 ? tp : NULL);
         return;
     }
     if (t->mix) {
@@ -369,7 +381,6 @@ static void conn_send(lconn_t *c, int64_t due)
         c->head_request = mix_is_head(t->mix, i);
         t->r.by_request[i].sent++;
     }
-    s->sampled = false;
     if (t->cfg->trace_ratio >= 0)
         conn_trace(c, s);
     c->have_head = false;
@@ -732,10 +743,6 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         return -1;
     }
     bool h2 = cfg->proto != LOAD_HTTP1;
-    if (h2 && cfg->trace_ratio >= 0) {
-        snprintf(err, errlen, "trace headers are sent over HTTP/1.1 only (not with HTTP/2 or gRPC)");
-        return -1;
-    }
     int nslots = h2 ? cfg->streams : 1;
     if (nslots < 1) {
         snprintf(err, errlen, "need at least one stream per connection");

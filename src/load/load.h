@@ -77,7 +77,7 @@ typedef struct {
     int streams;                /* HTTP/2: requests in flight per connection (h2load's -m) */
     int64_t grpc_timeout_ns;    /* gRPC: sent as grpc-timeout when > 0 */
     load_grpc_check_cb grpc_check;
-    /* HTTP/1.1: < 0, no trace header; else every request carries a fresh W3C traceparent
+    /* < 0: no trace header; else every request carries a fresh W3C traceparent
      * (new trace and span ids), sampled for this share of them by the services' own rule
      * (telemetry/trace.h), and the slowest sampled requests are kept with their trace ids. */
     double trace_ratio;

@@ -767,15 +767,15 @@ TEST(c_with_a_collector_killed_mid_run_counts_received_plus_dropped)
 /* A load run against a service that traces only what a sampled parent asks for: the spans the
  * collector got are exactly the requests the load sent sampled, each a child of the load's
  * traceparent, and the slowest the load reports are among them, slowest first. */
-static void load_traced(const char *const *load_flags)
+static void load_traced(const char *workload, const char *path, const char *const *load_flags)
 {
     coll_t c;
     coll_start(&c);
     t_server_t p;
-    impl_start(&p, &impls[0], "echo", c.endpoint, "0", NULL);
+    impl_start(&p, &impls[0], workload, c.endpoint, "0", NULL);
     char json[200], url[160];
     snprintf(json, sizeof json, "%s/load.json", c.dir);
-    snprintf(url, sizeof url, "%s%s", p.url, load_flags[0] ? "" : "/echo");
+    snprintf(url, sizeof url, "%s%s", p.url, path);
     const char *argv[32] = {t_stackbench(), "load", "--trace-ratio", "0.5", "-d", "1s", "-R",
                             "300", "-c", "2", "--json", json, "-q"};
     int n = 13;
@@ -827,7 +827,7 @@ static void load_traced(const char *const *load_flags)
 TEST(load_trace_ratio_sends_sampled_traceparents_and_names_the_slowest)
 {
     static const char *const single[] = {"-m", "POST", "--body", "{\"a\":1}", NULL};
-    load_traced(single);
+    load_traced("echo", "/echo", single);
 }
 
 TEST(load_trace_ratio_with_a_rendered_mix)
@@ -835,7 +835,18 @@ TEST(load_trace_ratio_with_a_rendered_mix)
     /* {rand} moves the header in every request: the traceparent is found in each */
     static const char *const mix[] = {"--mix", "1 POST /echo {\"a\":{rand:1:100000000}}",
                                       "--mix", "1 GET /no/such/{rand:1:999}", NULL};
-    load_traced(mix);
+    load_traced("echo", "", mix);
+}
+
+TEST(load_trace_ratio_over_grpc)
+{
+    /* one more header field on each HTTP/2 request */
+    static char proto[4096];
+    const char *root = getenv("SB_ROOT");
+    snprintf(proto, sizeof proto, "%s/contracts/grpc/ticks.proto", root ? root : ".");
+    const char *const grpc[] = {"--grpc", "stackbench.v1.Ticks/Quote", "--proto", proto,
+                                "--data", "{\"symbol\":\"AAPL\"}", "-m", "4", NULL};
+    load_traced("grpc", "", grpc);
 }
 
 T_MAIN(T(c_echo_spans), T(go_echo_spans), T(rust_echo_spans), T(c_csv_spans), T(go_csv_spans),
@@ -846,4 +857,4 @@ T_MAIN(T(c_echo_spans), T(go_echo_spans), T(rust_echo_spans), T(c_csv_spans), T(
        T(c_with_a_collector_that_never_answers_answers_and_drops),
        T(c_with_a_collector_killed_mid_run_counts_received_plus_dropped),
        T(load_trace_ratio_sends_sampled_traceparents_and_names_the_slowest),
-       T(load_trace_ratio_with_a_rendered_mix))
+       T(load_trace_ratio_with_a_rendered_mix), T(load_trace_ratio_over_grpc))
