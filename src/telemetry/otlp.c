@@ -206,7 +206,9 @@ int otlp_encode(const otlp_resource_t *res, const trace_span_t *spans, size_t n,
 /* ---- export ---- */
 
 /* One POST of the encoded batch on the kept connection (opened if need be). The spans the
- * collector took (the batch less those it said it rejected), or -1 when the export failed. */
+ * collector took (the batch less those it said it rejected), -1 when the export failed and may
+ * be tried again, -2 when the collector refused it for good (OTLP/HTTP: a 4xx other than 429
+ * is not retried). */
 static int64_t post_once(otlp_exporter_t *e, size_t nspans, int64_t deadline)
 {
     char err[256];
@@ -234,6 +236,8 @@ static int64_t post_once(otlp_exporter_t *e, size_t nspans, int64_t deadline)
             taken -= r->partial_success->rejected_spans;
         if (r)
             opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(r, NULL);
+    } else if (m.status / 100 == 4 && m.status != 429) {
+        taken = -2;
     }
     buf_consume(&e->http.in, f.total);
     if (!m.keep_alive)
@@ -244,7 +248,8 @@ broken:
     return -1;
 }
 
-/* Sends n spans of e->batch: tried twice, the second time on a new connection. */
+/* Sends n spans of e->batch: tried twice (a broken connection is opened anew), unless the
+ * collector refused it for good. */
 static void export_batch(otlp_exporter_t *e, size_t n)
 {
     buf_clear(&e->body);
@@ -260,7 +265,7 @@ static void export_batch(otlp_exporter_t *e, size_t n)
         return;
     }
     int64_t taken = -1;
-    for (int attempt = 0; attempt < 2 && taken < 0; attempt++) {
+    for (int attempt = 0; attempt < 2 && taken == -1; attempt++) {
         int64_t deadline = clock_now_ns() + e->cfg.timeout_ns;
         pthread_mutex_lock(&e->lock);
         if (e->stopping && e->stop_deadline < deadline)

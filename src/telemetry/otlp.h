@@ -7,9 +7,10 @@
  * rings every 50 ms and sends a batch (an ExportTraceServiceRequest, POST URL/v1/traces,
  * Content-Type: application/x-protobuf, over http/client) when batch_max spans wait or
  * interval has passed since the last one. An export that fails (no connection, no answer
- * within timeout, not 2xx) is tried once more on a fresh connection, then its spans are
- * dropped and counted: a collector that is down, slow or gone costs drops, never a request's
- * time. */
+ * within timeout, a 5xx or 429) is tried once more, on a new connection when the old one
+ * broke; one refused for good (another 4xx, which OTLP/HTTP says not to retry) is not. Then
+ * its spans are dropped and counted: a collector that is down, slow or gone costs drops,
+ * never a request's time. */
 #ifndef SB_TELEMETRY_OTLP_H
 #define SB_TELEMETRY_OTLP_H
 

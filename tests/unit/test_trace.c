@@ -397,6 +397,8 @@ typedef struct {
     int listen_fd;
     int answers;        /* requests to answer, then close */
     int64_t rejected;   /* partial_success.rejected_spans of each answer */
+    int status;         /* of each answer; 0: 200 */
+    int requests;       /* exports received */
     size_t spans;       /* spans received */
     char target[64], content_type[64];
 } fake_t;
@@ -433,6 +435,7 @@ static void *fake_main(void *arg)
             opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(r, NULL);
         }
         buf_consume(&in, fr.total);
+        f->requests++;
         Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
             OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
         Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
@@ -444,8 +447,8 @@ static void *fake_main(void *arg)
         size_t len = opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(&resp, body);
         char head[160];
         int hn = snprintf(head, sizeof head,
-                          "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
-                          "Content-Length: %zu\r\n\r\n", len);
+                          "HTTP/1.1 %d X\r\nContent-Type: application/x-protobuf\r\n"
+                          "Content-Length: %zu\r\n\r\n", f->status ? f->status : 200, len);
         send(fd, head, (size_t)hn, MSG_NOSIGNAL);
         send(fd, body, len, MSG_NOSIGNAL);
         i++;
@@ -529,6 +532,34 @@ TEST(exporter_counts_what_the_collector_rejects_as_dropped)
     CHECK_INT(otlp_spans_dropped_total(), 3);
 }
 
+/* Two tries of one batch, then a drop; no second try of what the collector refused for good. */
+static void refused_with(int status, int want_requests)
+{
+    fake_t f = {.answers = 100, .status = status};
+    int port;
+    CHECK((f.listen_fd = fake_listen(&port)) >= 0);
+    pthread_t th;
+    pthread_create(&th, NULL, fake_main, &f);
+    otlp_exporter_t *e = start_to(port, 2048);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    trace_span_t sp[2];
+    two_spans(sp);
+    for (int i = 0; i < 10; i++)
+        otlp_enqueue(otlp_queue(e, 0), &sp[0]);
+    otlp_stop(e, clock_now_ns() + 10 * NS_PER_S);
+    shutdown(f.listen_fd, SHUT_RDWR);
+    pthread_join(th, NULL);
+    close(f.listen_fd);
+    CHECK_INT(f.requests, want_requests);
+    CHECK_INT(otlp_spans_exported_total(), 0);
+    CHECK_INT(otlp_spans_dropped_total(), 10);
+}
+
+TEST(exporter_tries_a_failed_export_once_more) { refused_with(503, 2); }
+TEST(exporter_does_not_retry_what_the_collector_refuses_for_good) { refused_with(400, 1); }
+
 TEST(exporter_with_no_collector_drops_and_counts_every_span)
 {
     int port, fd = fake_listen(&port);
@@ -568,5 +599,7 @@ T_MAIN(T(traceparent_of_the_specification_reads),
        T(otlp_encoding_decodes_back_field_by_field), T(otlp_root_span_has_no_parent_id),
        T(exporter_posts_protobuf_to_v1_traces_and_counts_the_spans_taken),
        T(exporter_counts_what_the_collector_rejects_as_dropped),
+       T(exporter_tries_a_failed_export_once_more),
+       T(exporter_does_not_retry_what_the_collector_refuses_for_good),
        T(exporter_with_no_collector_drops_and_counts_every_span),
        T(exporter_refuses_a_bad_endpoint))
