@@ -341,10 +341,12 @@ static void *exporter_main(void *arg)
                 count(&spans_dropped, left);
             return NULL;
         }
-        size_t p = pending(e);
-        if (p >= e->cfg.batch_max || (p > 0 && now - last >= e->cfg.interval_ns)) {
+        /* Full batches go one after the other: the poll's wait is only for a queue that
+         * fills slower than the exporter sends. */
+        for (size_t p; (p = pending(e)) >= e->cfg.batch_max ||
+                       (p > 0 && now - last >= e->cfg.interval_ns);) {
             export_batch(e, take_batch(e));
-            last = clock_now_ns();
+            last = now = clock_now_ns();
         }
     }
 }
