@@ -28,8 +28,12 @@ LDLIBS  += -lyaml
 # FileDescriptorSet protoc makes of a user's .proto with it.
 LDLIBS  += -lnghttp2 -lprotobuf-c
 PROTOS  := $(wildcard contracts/grpc/*.proto)
+# OTLP's trace export (src/telemetry/otlp.c): our subset of opentelemetry-proto, upstream's
+# packages and field numbers.
+OTLP_PROTOS := $(wildcard src/telemetry/proto/*.proto)
 DESCRIPTOR_PROTO := /usr/include/google/protobuf/descriptor.proto
-PB_C    := $(patsubst contracts/grpc/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS)) $(BUILD)/gen/descriptor.pb-c.c
+PB_C    := $(patsubst contracts/grpc/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS)) $(BUILD)/gen/descriptor.pb-c.c \
+           $(patsubst src/telemetry/proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(OTLP_PROTOS))
 PB_H    := $(PB_C:.c=.h)
 
 SRC      := $(shell find src -name '*.c' | sort)
@@ -76,6 +80,10 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: contracts/grpc/%.proto
 	@mkdir -p $(BUILD)/gen
 	protoc-c --c_out=$(BUILD)/gen -Icontracts/grpc $<
 
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/telemetry/proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -Isrc/telemetry/proto $<
+
 # One run makes both files (&: a grouped target), so that -j2 does not run protoc-c twice.
 $(BUILD)/gen/descriptor.pb-c.c $(BUILD)/gen/descriptor.pb-c.h &: $(DESCRIPTOR_PROTO)
 	@mkdir -p $(BUILD)/gen
@@ -89,7 +97,8 @@ $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 # What includes the generated headers waits for them.
 $(patsubst %.c,$(BUILD)/%.o,$(SRC)) $(BUILD)/tests/unit/test_grpc.o \
     $(BUILD)/tests/unit/test_contract.o $(BUILD)/tests/unit/test_pbjson.o \
-    $(BUILD)/tests/unit/test_message.o: | $(PB_H)
+    $(BUILD)/tests/unit/test_message.o $(BUILD)/tests/unit/test_trace.o \
+    $(BUILD)/tests/integration/test_traces.o: | $(PB_H)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -122,7 +131,8 @@ sanitize:
 # libFuzzer targets: tests/fuzz/fuzz_X.c, built with clang, run from their kept corpus.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c \
-                $(patsubst contracts/grpc/%.proto,build/gen/%.pb-c.c,$(PROTOS)) build/gen/descriptor.pb-c.c
+                $(patsubst contracts/grpc/%.proto,build/gen/%.pb-c.c,$(PROTOS)) build/gen/descriptor.pb-c.c \
+                $(patsubst src/telemetry/proto/%.proto,build/gen/%.pb-c.c,$(OTLP_PROTOS))
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -Ibuild/gen -I$(PG_INCLUDE) -DSB_VERSION='"$(VERSION)"' \

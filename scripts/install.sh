@@ -31,15 +31,22 @@ command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=
 # Go programs used as validators and anchors, pinned by the modules in scripts/tools (go.mod,
 # go.sum) and built into .tools/bin: h2spec and grpcurl (tests/integration/test_grpc.c), ghz
 # (bench/), promtool (`promtool check metrics` on every service's /metrics:
-# tests/integration/test_metrics.c). ghz and promtool have modules of their own, so that their
+# tests/integration/test_metrics.c), otelcol (below). ghz, promtool and otelcol have modules of their own, so that their
 # dependencies do not move the others'. They are built after the Debian packages, which bring
 # Go when it is missing.
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools_bin="$root/.tools/bin"
+# otelcol (tests/integration/test_traces.c) is our own build of the OpenTelemetry Collector,
+# the OTLP receiver and the file exporter only (scripts/tools/otelcol/main.go, collector
+# v0.165.0, contrib v0.165.1), 54 MB. Its build is the longest of these: from an empty Go build
+# cache 240 s of CPU and 800 MiB of memory (8.5 minutes on 2 CPUs shared with other builds;
+# measured 2026-12-02), 120 s of CPU when the standard library is already built, the module
+# downloads (about 150 modules) on top.
 go_tools=(h2spec:scripts/tools:github.com/summerwind/h2spec/cmd/h2spec
           grpcurl:scripts/tools:github.com/fullstorydev/grpcurl/cmd/grpcurl
           ghz:scripts/tools/ghz:github.com/bojand/ghz/cmd/ghz
-          promtool:scripts/tools/promtool:github.com/prometheus/prometheus/cmd/promtool)
+          promtool:scripts/tools/promtool:github.com/prometheus/prometheus/cmd/promtool
+          otelcol:scripts/tools/otelcol:.)
 missing_tools=()
 for t in "${go_tools[@]}"; do
     # Rebuilt when its module's go.sum is newer than the binary (a version changed).

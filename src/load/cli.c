@@ -13,6 +13,7 @@
 #include "load/cli.h"
 #include "load/load.h"
 #include "load/report.h"
+#include "telemetry/trace.h"
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -254,6 +255,11 @@ int cmd_load(int argc, char **argv)
          "any other status is an error (default: >= 400 is)", .min = 100, .max = 599},
         {"cpus", 0, OPT_CPUS, &flags.cpus, "LIST", "pin load threads to these CPUs, e.g. 1 or 0,2-3",
          .seen = &pinned},
+        {"trace-ratio", 0, OPT_FN, &cfg.trace_ratio, "R",
+         "every request carries a fresh W3C traceparent, sampled\n"
+         "for a share R (0 to 1); the trace ids of the 10 slowest\n"
+         "sampled requests are printed",
+         .fn = trace_parse_ratio},
         {"json", 0, OPT_STR, &json_path, "FILE", "write every figure as JSON (- for stdout)"},
         {"quiet", 'q', OPT_BOOL, &quiet, NULL, "no summary on stdout (with --json)"},
         {0},

@@ -20,6 +20,7 @@
 #include "http/grpc.h"
 #include "http/http1.h"
 #include "load/load.h"
+#include "telemetry/trace.h"
 
 typedef struct lthread lthread_t;
 typedef struct h2_conn h2_conn_t;
@@ -40,6 +41,9 @@ typedef struct {
     int64_t last_message_at;
     size_t body_off;        /* request body bytes handed to nghttp2 */
     grpc_reader_t rd;
+    /* trace_ratio */
+    bool sampled;           /* its traceparent says sampled */
+    uint8_t trace_id[TRACE_ID_LEN];
 } lslot_t;
 
 typedef struct lconn {
@@ -58,6 +62,10 @@ typedef struct lconn {
     size_t req_len;
     size_t wr_off;          /* bytes of the current request written */
     char *render;           /* with templates that have placeholders: where they are rendered */
+    /* trace_ratio: req holds a traceparent of zeros at tp_off (0: none); tp is what goes out
+     * in its place, this request's own (the shared bytes are never written) */
+    size_t tp_off;
+    char tp[TRACEPARENT_LEN + 1];
     bool have_head;
     http_msg_t msg;
     http_chunked_t chunk;
@@ -72,6 +80,8 @@ struct lthread {
     const mix_t *mix;       /* HTTP/1.1 with a mix; NULL: the single request, or HTTP/2 */
     const h2_shared_t *h2;  /* HTTP/2: the requests, made once */
     rng_t rng;
+    trace_sampler_t tracer; /* trace_ratio: ids and the sampled flag, apart from rng (the
+                             * mix's numbers stay those of the seed) */
     const net_addr_t *addr;
     loop_t *loop;
     lconn_t *conns;
@@ -113,8 +123,8 @@ void h2_shared_free(h2_shared_t *s);
 int h2_conn_open(lconn_t *c);
 /* Readable or writable. */
 void h2_conn_io(lconn_t *c, uint32_t events);
-/* Sends template i in slot s. */
-void h2_conn_send(lconn_t *c, lslot_t *s, int i);
+/* Sends template i in slot s, with a traceparent header of this value when not NULL. */
+void h2_conn_send(lconn_t *c, lslot_t *s, int i, const char *traceparent);
 /* A request timed out: its stream is reset (the connection goes on). */
 void h2_conn_cancel(lconn_t *c, lslot_t *s);
 /* The session is dropped (the socket is closed by the engine). */

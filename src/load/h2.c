@@ -384,7 +384,7 @@ static bool flush(lconn_t *c)
     }
 }
 
-void h2_conn_send(lconn_t *c, lslot_t *s, int i)
+void h2_conn_send(lconn_t *c, lslot_t *s, int i, const char *traceparent)
 {
     h2_conn_t *h = c->h2;
     const h2_request_t *r = &c->t->h2->rq[i];
@@ -395,7 +395,18 @@ void h2_conn_send(lconn_t *c, lslot_t *s, int i)
     s->body_off = 0;
     grpc_reader_init(&s->rd, GRPC_MAX_MESSAGE);
     nghttp2_data_provider prd = {.source.ptr = s, .read_callback = body_read};
-    int32_t id = nghttp2_submit_request(h->ng, NULL, r->nv, r->nnv, r->body_len ? &prd : NULL, s);
+    /* A request's own header goes after the template's (nghttp2 copies the array and, as
+     * this one's flags let it, the value). */
+    nghttp2_nv nva[H2_MAX_HEADERS + 1];
+    const nghttp2_nv *nv = r->nv;
+    size_t nnv = r->nnv;
+    if (traceparent) {
+        memcpy(nva, r->nv, nnv * sizeof *nva);
+        nva[nnv++] = (nghttp2_nv){(uint8_t *)"traceparent", (uint8_t *)traceparent, 11,
+                                  strlen(traceparent), NGHTTP2_NV_FLAG_NO_COPY_NAME};
+        nv = nva;
+    }
+    int32_t id = nghttp2_submit_request(h->ng, NULL, nv, nnv, r->body_len ? &prd : NULL, s);
     if (id < 0) {
         conn_slot_fail(c, s, LOAD_ERR_WRITE);
         return;

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -103,6 +105,30 @@ void conn_reopen(lconn_t *c)
         conn_start(c);
 }
 
+/* Keeps the LOAD_SLOWEST_TRACES slowest: a full list replaces its fastest. */
+static void slowest_add(load_result_t *r, const uint8_t id[TRACE_ID_LEN], int64_t ns)
+{
+    int k = r->nslowest;
+    if (k == LOAD_SLOWEST_TRACES) {
+        k = 0;
+        for (int i = 1; i < LOAD_SLOWEST_TRACES; i++)
+            if (r->slowest[i].latency_ns < r->slowest[k].latency_ns)
+                k = i;
+        if (r->slowest[k].latency_ns >= ns)
+            return;
+    } else {
+        r->nslowest++;
+    }
+    memcpy(r->slowest[k].trace_id, id, TRACE_ID_LEN);
+    r->slowest[k].latency_ns = ns;
+}
+
+static int slowest_first(const void *a, const void *b)
+{
+    int64_t x = ((const load_trace_t *)a)->latency_ns, y = ((const load_trace_t *)b)->latency_ns;
+    return (x < y) - (x > y);
+}
+
 void conn_done(lconn_t *c, lslot_t *s, int status, const char *body, size_t body_len)
 {
     lthread_t *t = c->t;
@@ -133,6 +159,8 @@ void conn_done(lconn_t *c, lslot_t *s, int status, const char *body, size_t body
             br->messages += s->messages;
         }
     }
+    if (s->sampled)
+        slowest_add(&t->r, s->trace_id, now - from);
     t->last_done = now;
     atomic_store_explicit(&t->progress_requests, t->r.requests, memory_order_relaxed);
     bool status_ok = cfg->expect_status ? status == cfg->expect_status : status < 400;
@@ -252,10 +280,32 @@ static void conn_read(lconn_t *c, bool peer_closed)
         conn_maybe_send(c);
 }
 
+/* The request's bytes from off on, as at most three pieces: with a traceparent, the shared
+ * bytes around it and this request's own value in their place. */
+static int req_pieces(const lconn_t *c, size_t off, struct iovec iov[3])
+{
+    int n = 0;
+    while (off < c->req_len && n < 3) {
+        size_t end = c->req_len;
+        const char *p = c->req + off;
+        if (c->tp_off && off < c->tp_off) {
+            end = c->tp_off;
+        } else if (c->tp_off && off < c->tp_off + TRACEPARENT_LEN) {
+            end = c->tp_off + TRACEPARENT_LEN;
+            p = c->tp + (off - c->tp_off);
+        }
+        iov[n++] = (struct iovec){(void *)p, end - off};
+        off = end;
+    }
+    return n;
+}
+
 static void conn_write(lconn_t *c)
 {
     while (c->wr_off < c->req_len) {
-        ssize_t n = send(c->io.fd, c->req + c->wr_off, c->req_len - c->wr_off, MSG_NOSIGNAL);
+        struct iovec iov[3];
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)req_pieces(c, c->wr_off, iov)};
+        ssize_t n = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL);
         if (n > 0) {
             c->wr_off += (size_t)n;
             c->t->r.bytes_out += (uint64_t)n;
@@ -270,6 +320,36 @@ static void conn_write(lconn_t *c)
     }
 }
 
+/* The header every traced request is serialized with; its value is replaced per request. */
+static const char tp_header[] = "traceparent: 00-00000000000000000000000000000000-0000000000000000-00";
+
+/* A fresh traceparent for slot s's request into out (TRACEPARENT_LEN + 1 bytes): new ids
+ * from the thread's own generator, sampled by the services' rule. */
+static void slot_trace(lthread_t *t, lslot_t *s, char *out)
+{
+    trace_ctx_t ctx;
+    trace_new_trace_id(&t->tracer.rng, ctx.trace_id);
+    trace_new_span_id(&t->tracer.rng, ctx.span_id);
+    s->sampled = trace_ratio_samples(&t->tracer, ctx.trace_id);
+    ctx.flags = s->sampled ? TRACE_FLAG_SAMPLED : 0;
+    memcpy(s->trace_id, ctx.trace_id, TRACE_ID_LEN);
+    trace_format_traceparent(&ctx, out);
+    t->r.traced += s->sampled;
+}
+
+/* HTTP/1.1: where the serialized placeholder's value is in c->req, for conn_write to send
+ * c->tp in its place. */
+static void conn_trace(lconn_t *c, lslot_t *s)
+{
+    static const char key[] = "\r\ntraceparent: ";
+    /* The head is where http_write_request put the header (a rendered template's target
+     * moves it): found before the body, in the head's bytes only. */
+    size_t head = c->req_len < HTTP_MAX_HEAD ? c->req_len : HTTP_MAX_HEAD;
+    const char *at = memmem(c->req, head, key, sizeof key - 1);
+    c->tp_off = at ? (size_t)(at - c->req) + sizeof key - 1 : 0;
+    slot_trace(c->t, s, c->tp);
+}
+
 static void conn_send(lconn_t *c, int64_t due)
 {
     lthread_t *t = c->t;
@@ -281,12 +361,16 @@ static void conn_send(lconn_t *c, int64_t due)
     s->due = due;
     s->sent_at = loop_now(c->t->loop);
     s->sent = (mix_sent_t){0};
+    s->sampled = false;
     if (c->h2) {
         int i = h2_pick(t->h2, &t->rng);
         s->sent.index = i;
         if (t->r.by_request)
             t->r.by_request[i].sent++;
-        h2_conn_send(c, s, i);
+        char tp[TRACEPARENT_LEN + 1];
+        if (t->cfg->trace_ratio >= 0)
+            slot_trace(t, s, tp);
+        h2_conn_send(c, s, i, t->cfg->trace_ratio >= 0 ? tp : NULL);
         return;
     }
     if (t->mix) {
@@ -297,6 +381,8 @@ static void conn_send(lconn_t *c, int64_t due)
         c->head_request = mix_is_head(t->mix, i);
         t->r.by_request[i].sent++;
     }
+    if (t->cfg->trace_ratio >= 0)
+        conn_trace(c, s);
     c->have_head = false;
     c->wr_off = 0;
     conn_write(c);
@@ -483,6 +569,7 @@ void load_config_defaults(load_config_t *cfg)
         .timeout_ns = 2 * NS_PER_S,
         .method = "GET",
         .streams = 1,
+        .trace_ratio = -1,
     };
 }
 
@@ -592,6 +679,9 @@ static void merge_thread(load_result_t *res, const lthread_t *t)
     res->unsent += t->r.unsent;
     res->connects += t->r.connects;
     hist_merge(res->latency, t->r.latency);
+    res->traced += t->r.traced;
+    for (int i = 0; i < t->r.nslowest; i++)
+        slowest_add(res, t->r.slowest[i].trace_id, t->r.slowest[i].latency_ns);
     res->messages += t->r.messages;
     res->message_bytes += t->r.message_bytes;
     for (int g = 0; g < LOAD_GRPC_STATUSES; g++)
@@ -677,6 +767,18 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
     lconn_t *conns = NULL;
     lslot_t *slots = NULL;
     h2_shared_t *h2s = NULL;
+    /* trace_ratio: every request is serialized with a traceparent of zeros (conn_trace puts
+     * each request's own in its place as it is sent) */
+    const char **headers = (const char **)cfg->headers, **traced_headers = NULL;
+    size_t nheaders = cfg->nheaders;
+    if (cfg->trace_ratio >= 0) {
+        if (!(traced_headers = malloc((nheaders + 1) * sizeof *traced_headers)))
+            goto oom;
+        for (size_t i = 0; i < nheaders; i++)
+            traced_headers[i] = cfg->headers[i];
+        traced_headers[nheaders++] = tp_header;
+        headers = traced_headers;
+    }
 
     /* The single request is the same bytes every time: serialize it once. A mix is compiled
      * once: its templates without placeholders are serialized the same way, the others cut
@@ -687,14 +789,15 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
             goto out;
     } else if (cfg->nrequests) {
         mix = mix_new(cfg->requests, cfg->nrequests, url.authority,
-                      (const char *const *)cfg->headers, cfg->nheaders, err, errlen);
+                      (const char *const *)headers, nheaders, err, errlen);
         if (!mix)
             goto out;
         render_max = mix_render_max(mix);
         if (render_max && !(render = malloc((size_t)cfg->connections * render_max)))
             goto oom;
-    } else if (http_write_request(&request, cfg->method, url.authority, url.target, cfg->headers,
-                                  cfg->nheaders, cfg->body, cfg->body_len)) {
+    } else if (http_write_request(&request, cfg->method, url.authority, url.target,
+                                  (const char *const *)headers, nheaders, cfg->body,
+                                  cfg->body_len)) {
         goto oom;
     }
     res->latency = hist_new(1, 3600LL * NS_PER_S, 3);
@@ -724,6 +827,10 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         goto oom;
 
     uint64_t seed = cfg->seed ? cfg->seed : LOAD_SEED_DEFAULT;
+    /* Trace ids must differ from run to run, whatever the mix's seed: the kernel's. */
+    uint64_t trace_seed = 0;
+    if (cfg->trace_ratio >= 0 && getrandom(&trace_seed, sizeof trace_seed, 0) != sizeof trace_seed)
+        trace_seed = (uint64_t)clock_now_ns() ^ ((uint64_t)getpid() << 32);
     signal(SIGPIPE, SIG_IGN);
     /* Everybody starts together a little after the threads are up. */
     int64_t t0 = clock_now_ns() + 20 * NS_PER_MS;
@@ -740,6 +847,8 @@ int load_run(const load_config_t *cfg, load_result_t *res, char *err, size_t err
         t->mix = mix;
         t->h2 = h2s;
         rng_seed(&t->rng, seed, (uint64_t)i);
+        if (cfg->trace_ratio >= 0)
+            trace_sampler_init(&t->tracer, cfg->trace_ratio, trace_seed, (uint64_t)i);
         t->addr = &addr;
         t->loop = loop_new();
         t->r.latency = hist_new(1, 3600LL * NS_PER_S, 3);
@@ -830,6 +939,7 @@ out:;
         if (span < cfg->duration_ns)
             span = cfg->duration_ns;
         res->elapsed_s = (double)span / NS_PER_S;
+        qsort(res->slowest, (size_t)res->nslowest, sizeof res->slowest[0], slowest_first);
     } else {
         load_result_free(res);
     }
@@ -840,6 +950,7 @@ out:;
     buf_free(&request);
     mix_free(mix);
     free(render);
+    free(traced_headers);
     return rc;
 oom:
     snprintf(err, errlen, "out of memory");

@@ -77,6 +77,10 @@ typedef struct {
     int streams;                /* HTTP/2: requests in flight per connection (h2load's -m) */
     int64_t grpc_timeout_ns;    /* gRPC: sent as grpc-timeout when > 0 */
     load_grpc_check_cb grpc_check;
+    /* < 0: no trace header; else every request carries a fresh W3C traceparent
+     * (new trace and span ids), sampled for this share of them by the services' own rule
+     * (telemetry/trace.h), and the slowest sampled requests are kept with their trace ids. */
+    double trace_ratio;
 } load_config_t;
 
 enum { LOAD_ERR_CONNECT, LOAD_ERR_READ, LOAD_ERR_WRITE, LOAD_ERR_TIMEOUT, LOAD_ERR_PARSE,
@@ -96,6 +100,14 @@ typedef struct {
     uint64_t grpc_status[LOAD_GRPC_STATUSES];
     uint64_t messages;          /* gRPC messages received */
 } load_request_result_t;
+
+/* The slowest sampled requests of a run with trace_ratio (their traces are the ones to look up
+ * in the services' collector). */
+#define LOAD_SLOWEST_TRACES 10
+typedef struct {
+    uint8_t trace_id[16];
+    int64_t latency_ns;
+} load_trace_t;
 
 typedef struct {
     uint64_t requests;          /* complete answers received */
@@ -119,6 +131,10 @@ typedef struct {
     uint64_t message_bytes;     /* their bytes, prefixes excluded */
     hist_t *first_message;      /* ns from a call's send to its first message */
     hist_t *inter_arrival;      /* ns between two messages of one call */
+    /* trace_ratio: the slowest sampled requests, slowest first */
+    load_trace_t slowest[LOAD_SLOWEST_TRACES];
+    int nslowest;
+    uint64_t traced;            /* requests sent with the sampled flag */
 } load_result_t;
 
 void load_config_defaults(load_config_t *cfg);

@@ -3,6 +3,7 @@
 #include "codec/jsonw.h"
 #include "core/clock.h"
 #include "core/fmt.h"
+#include "telemetry/trace.h"
 
 static const struct {
     const char *key, *label;
@@ -131,6 +132,19 @@ static void report_by_request(FILE *f, const load_config_t *cfg, const load_resu
     }
 }
 
+/* The slowest sampled requests, with the trace ids to look them up by. */
+static void report_traces(FILE *f, const load_result_t *r)
+{
+    fprintf(f, "\n  traced     %llu requests sent sampled; the slowest:\n",
+            (unsigned long long)r->traced);
+    for (int i = 0; i < r->nslowest; i++) {
+        char id[2 * TRACE_ID_LEN + 1], d[32];
+        trace_hex(r->slowest[i].trace_id, TRACE_ID_LEN, id);
+        fmt_duration(d, sizeof d, (double)r->slowest[i].latency_ns);
+        fprintf(f, "  %9s  %s\n", d, id);
+    }
+}
+
 void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
 {
     char a[32], b[32];
@@ -212,6 +226,8 @@ void load_report_text(FILE *f, const load_config_t *cfg, const load_result_t *r)
     fprintf(f, "  %-10s %.2fs CPU, %s per request\n", "load", r->cpu_s, a);
     if (cfg->nrequests > 1 && r->nby_request == cfg->nrequests)
         report_by_request(f, cfg, r);
+    if (cfg->trace_ratio >= 0)
+        report_traces(f, r);
 }
 
 static void json_status(jsonw_t *w, const uint64_t status[600])
@@ -389,6 +405,25 @@ void load_report_json(buf_t *out, const load_config_t *cfg, const load_result_t 
         jsonw_arr_begin(&w);
         for (size_t i = 0; i < r->nby_request; i++)
             json_by_request(&w, cfg, &cfg->requests[i], &r->by_request[i]);
+        jsonw_arr_end(&w);
+    }
+    if (cfg->trace_ratio >= 0) {
+        jsonw_key(&w, "trace_ratio");
+        jsonw_double(&w, cfg->trace_ratio, 6);
+        jsonw_key(&w, "traced");
+        jsonw_uint(&w, r->traced);
+        jsonw_key(&w, "slowest_traces");
+        jsonw_arr_begin(&w);
+        for (int i = 0; i < r->nslowest; i++) {
+            char id[2 * TRACE_ID_LEN + 1];
+            trace_hex(r->slowest[i].trace_id, TRACE_ID_LEN, id);
+            jsonw_obj_begin(&w);
+            jsonw_key(&w, "trace_id");
+            jsonw_str(&w, id);
+            jsonw_key(&w, "latency_us");
+            jsonw_double(&w, (double)r->slowest[i].latency_ns / 1e3, 3);
+            jsonw_obj_end(&w);
+        }
         jsonw_arr_end(&w);
     }
     jsonw_obj_end(&w);

@@ -6,7 +6,9 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/opt.h"
+#include "http/url.h"
 #include "serve/services.h"
+#include "telemetry/trace.h"
 
 static const server_service_t *const services[] = {&serve_echo, &serve_csv, &serve_sql, &serve_grpc};
 #define NSERVICES (sizeof services / sizeof services[0])
@@ -58,6 +60,15 @@ int cmd_serve(int argc, char **argv)
          "reuseport (a listener per worker, default) or shared (one\n"
          "listener, EPOLLEXCLUSIVE)",
          .fn = parse_accept},
+        {"otlp-endpoint", 0, OPT_STR, &cfg.otlp_endpoint, "URL",
+         "send sampled requests' spans over OTLP/HTTP protobuf to\n"
+         "URL/v1/traces, e.g. http://127.0.0.1:4318 (default: no\n"
+         "tracing)"},
+        {"trace-ratio", 0, OPT_FN, &cfg.trace_ratio, "R",
+         "the share of requests without a traceparent that are\n"
+         "sampled, 0 to 1 (default 0.01); one with a traceparent\n"
+         "follows its sampled flag",
+         .fn = trace_parse_ratio},
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof server_flags / sizeof server_flags[0]; i++)
@@ -103,6 +114,9 @@ int cmd_serve(int argc, char **argv)
         if (seen[i] && owner[i] && owner[i] != svc)
             opt_fail("serve", "--%s is for the %s workload only", opts[i].name, owner[i]->name);
     char err[512];
+    http_url_t otlp_url;
+    if (cfg.otlp_endpoint && http_url_parse(cfg.otlp_endpoint, &otlp_url, err, sizeof err))
+        opt_fail("serve", "--otlp-endpoint: %s", err);
     if (svc->configure && svc->configure(&cfg, err, sizeof err))
         opt_fail("serve", "%s", err);
     return server_run(&cfg, svc);

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/loop.h"
 #include "http/grpc.h"
+#include "telemetry/trace.h"
 
 /* Streams a connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Each holds at
  * most one answer message in `pend`, so this bounds a connection's memory. */
@@ -37,6 +38,10 @@ struct h2_call {
     bool path_long;              /* longer than path: no method has it */
     bool grpc;                   /* content-type application/grpc[+proto|;...] */
     char encoding[24];           /* grpc-encoding, when sent */
+    /* traceparent's first 56 characters: all that a version-00 reader looks at (a later
+     * version's 56th must be '-') */
+    char traceparent[TRACEPARENT_LEN + 1];
+    uint8_t tp_len;              /* 0: none; 0xff: sent twice (then treated as invalid) */
     bool bad_timeout;
     int64_t deadline;            /* monotonic ns; 0: none */
     const h2_method_t *fn;
@@ -59,6 +64,7 @@ struct h2_call {
     int call;                    /* the method's index: a call started; -1: not one */
     bool ended;                  /* its status was queued (counted as handled) */
     int64_t t0;                  /* when it started */
+    trace_span_t *span;          /* tracing: the call's SERVER span while it is sampled */
 };
 
 struct h2_session {
@@ -93,9 +99,58 @@ static void call_msg(h2_call_t *st)
         metrics_call_msg(st->s->metrics, st->call);
 }
 
+/* ---- tracing ---- */
+
+/* gRPC's statuses that OpenTelemetry's conventions make a server span's ERROR. */
+static bool grpc_server_error(int code)
+{
+    return code == GRPC_UNKNOWN || code == GRPC_DEADLINE_EXCEEDED || code == GRPC_UNIMPLEMENTED ||
+           code == GRPC_INTERNAL || code == GRPC_UNAVAILABLE || code == GRPC_DATA_LOSS;
+}
+
+/* A call's span, when tracing samples it: "/pkg.Service/Method" names it without its slash. */
+static void call_span_begin(h2_call_t *st)
+{
+    server_conn_t *c = st->s->conn;
+    trace_sampler_t *smp = server_conn_sampler(c);
+    static const char health[] = "/grpc.health.v1.Health/";
+    if (!smp || st->path_long || strncmp(st->path, health, sizeof health - 1) == 0)
+        return;
+    bool tp = st->tp_len > 0 && st->tp_len != 0xff;
+    trace_span_t sp;
+    if (!trace_span_begin(smp, tp ? st->traceparent : NULL, tp ? st->tp_len : 0,
+                          TRACE_KIND_SERVER, &sp) ||
+        !(st->span = malloc(sizeof *st->span)))
+        return;
+    *st->span = sp;
+    const char *name = st->path[0] == '/' ? st->path + 1 : st->path;
+    const char *slash = strrchr(name, '/');
+    size_t svc_len = slash ? (size_t)(slash - name) : strlen(name);
+    const char *method = slash ? slash + 1 : "";
+    trace_span_name(st->span, name, strlen(name), NULL, 0);
+    trace_span_str(st->span, "rpc.system", "grpc", 4);
+    trace_span_str(st->span, "rpc.service", name, svc_len);
+    trace_span_str(st->span, "rpc.method", method, strlen(method));
+    trace_span_int(st->span, "server.port", server_conn_port(c));
+}
+
+static void call_span_end(h2_call_t *st, int code)
+{
+    if (!st->span)
+        return;
+    trace_span_int(st->span, "rpc.grpc.status_code", code);
+    if (grpc_server_error(code))
+        st->span->status = TRACE_STATUS_ERROR;
+    st->span->end_ns = trace_now_ns();
+    server_conn_span_emit(st->s->conn, st->span);
+    free(st->span);
+    st->span = NULL;
+}
+
 static void free_call(h2_call_t *st)
 {
     call_ended(st, GRPC_CANCELLED); /* reset by the client, or its connection went */
+    call_span_end(st, GRPC_CANCELLED); /* ended before its status was sent: reset, or the end */
     if (st->free_ctx && st->ctx)
         st->free_ctx(st->ctx);
     grpc_reader_free(&st->rd);
@@ -137,6 +192,7 @@ static void submit_answer(h2_call_t *st, bool with_data)
     st->phase = with_data ? ST_SENDING : ST_DONE;
     nghttp2_submit_response(st->s->ng, st->id, nva, nn, with_data ? &prd : NULL);
     if (!with_data) {
+        call_span_end(st, st->status);
         server_conn_answered(st->s->conn);
         call_ended(st, st->status);
     }
@@ -241,6 +297,7 @@ static ssize_t on_data(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len
             status_headers(st, nv, &nn, code, sizeof code);
             *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
             nghttp2_submit_trailer(ng, id, nv, nn);
+            call_span_end(st, st->status);
             server_conn_answered(st->s->conn);
             call_ended(st, st->status);
         }
@@ -288,6 +345,7 @@ static void headers_done(h2_call_t *st)
         answer_plain(st);
         return;
     }
+    call_span_begin(st);
     st->phase = ST_BODY;
     for (size_t i = 0; !st->path_long && i < st->s->svc->nmethods; i++)
         if (strcmp(st->s->svc->methods[i].path, st->path) == 0)
@@ -468,6 +526,14 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
         size_t n = valuelen < sizeof st->encoding - 1 ? valuelen : sizeof st->encoding - 1;
         memcpy(st->encoding, value, n);
         st->encoding[n] = 0;
+    } else if (IS("traceparent") && server_conn_sampler(st->s->conn)) {
+        size_t n = valuelen < sizeof st->traceparent ? valuelen : sizeof st->traceparent;
+        if (st->tp_len) {
+            st->tp_len = 0xff;
+        } else if (n) {
+            memcpy(st->traceparent, value, n);
+            st->tp_len = (uint8_t)n;
+        }
     } else if (IS("grpc-timeout")) {
         int64_t ns;
         if (grpc_timeout_parse((const char *)value, valuelen, &ns) < 0) {

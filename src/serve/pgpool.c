@@ -251,6 +251,10 @@ static bool conn_send(pgc_t *c, pgpool_job_t *job)
     pgpool_t *p = c->pool;
     inflight_push(c, job);
     job->sent = true;
+    if (job->timed) {
+        job->sent_ns = clock_now_ns();
+        memset(job->done_ns, 0, sizeof job->done_ns);
+    }
     int n = job->prepare ? p->nstmts : job->nstmts;
     for (int i = 0; i < n; i++) {
         int ok;
@@ -283,6 +287,8 @@ static void conn_results(pgc_t *c)
         if (job->done < n) {
             /* A statement gives one result, then NULL. */
             if (!r) {
+                if (job->timed)
+                    job->done_ns[job->done] = clock_now_ns();
                 job->done++;
                 continue;
             }

@@ -61,11 +61,15 @@ struct pgpool_job {
         const char *params[PGPOOL_MAX_PARAMS]; /* text, NUL-terminated, owned by the caller */
     } q[PGPOOL_MAX_STMTS];
     bool once;          /* never run twice: it writes, and a lost answer leaves it unknown */
+    bool timed;         /* fill sent_ns and done_ns (tracing: the statements' spans) */
     pgpool_job_cb cb;       /* called once; may submit jobs; must not free the pool */
 
     /* Results, valid in cb until pgpool_job_clear (which the callback or its owner calls). */
     PGresult *res[PGPOOL_MAX_STMTS];
     char error[160];    /* PGPOOL_ERROR, PGPOOL_UNAVAILABLE: why, one line */
+    /* A timed job's monotonic times: when its statements went into the pipeline (the last
+     * time, if it ran again), and when each statement's result was complete (0: never). */
+    int64_t sent_ns, done_ns[PGPOOL_MAX_STMTS];
 
     /* The pool's. */
     pgpool_job_t *next;

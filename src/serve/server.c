@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "core/loop.h"
 #include "core/net.h"
 #include "telemetry/metrics.h"
+#include "telemetry/otlp.h"
 
 /* Bytes asked of each recv(). Large enough that a 1 KiB request pipelined 16 deep fits one read. */
 #define READ_CHUNK 16384
@@ -58,6 +60,8 @@ struct server_conn {
     loop_timer_t resume;     /* a session's drive that yielded to the other connections */
     bool plain;              /* on the metrics port: HTTP/1.1, /metrics and /health only */
     metrics_req_t mreq;      /* the request being read or answered, for the metrics */
+    trace_span_t *span;      /* tracing: the request's span, made on the first one sampled */
+    bool span_open;          /* span is the unanswered request's */
 };
 
 struct worker {
@@ -83,6 +87,9 @@ struct worker {
     metrics_t *metrics_all;  /* every worker's, for a scrape */
     metrics_worker_t *metrics; /* this worker's: written by its thread only */
     loop_io_t metrics_io;    /* worker 0: the --metrics-port listener */
+    int port;                /* the listener's */
+    otlp_queue_t *spans;     /* tracing: this worker's queue, else NULL */
+    trace_sampler_t sampler;
 };
 
 void server_config_defaults(server_config_t *cfg)
@@ -96,7 +103,88 @@ void server_config_defaults(server_config_t *cfg)
         .idle_timeout_ns = 60 * NS_PER_S,
         .grace_ns = 10 * NS_PER_S,
         .shared_listener = false,
+        .otlp_endpoint = NULL,
+        .trace_ratio = 0.01,
     };
+}
+
+/* ---- tracing ---- */
+
+trace_span_t *server_conn_span(server_conn_t *c)
+{
+    return c->span_open ? c->span : NULL;
+}
+
+trace_sampler_t *server_conn_sampler(server_conn_t *c)
+{
+    return c->w->spans ? &c->w->sampler : NULL;
+}
+
+void server_conn_span_emit(server_conn_t *c, const trace_span_t *span)
+{
+    if (c->w->spans)
+        otlp_enqueue(c->w->spans, span);
+}
+
+int server_conn_port(server_conn_t *c)
+{
+    return c->w->port;
+}
+
+/* The traceparent of a request: none when absent or repeated (W3C Trace Context: a request
+ * with two is treated as having an invalid one). */
+static const http_str_t *traceparent_of(const http_msg_t *m)
+{
+    const http_str_t *tp = NULL;
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (m->headers[i].name.n == 11 && strncasecmp(m->headers[i].name.p, "traceparent", 11) == 0) {
+            if (tp)
+                return NULL;
+            tp = &m->headers[i].value;
+        }
+    return tp;
+}
+
+/* Probes are not traced (contracts/telemetry.md): a health check or a scrape. */
+static bool route_untraced(const server_route_t *r)
+{
+    return r->fn == server_health || strcmp(r->path, "/health") == 0 ||
+           strcmp(r->path, "/metrics") == 0;
+}
+
+/* The request's SERVER span, when sampled. route: its pattern as the metrics label it
+ * ("/accounts/{id}"); NULL for an unknown path (the span is then named by its method alone,
+ * as OpenTelemetry's HTTP conventions say). */
+static void span_begin(server_conn_t *c, const http_msg_t *m, const char *route)
+{
+    worker_t *w = c->w;
+    const http_str_t *tp = traceparent_of(m);
+    trace_span_t sp;
+    if (!trace_span_begin(&w->sampler, tp ? tp->p : NULL, tp ? tp->n : 0, TRACE_KIND_SERVER, &sp))
+        return;
+    /* The connection keeps its span's room from its first sampled request on. */
+    if (!c->span && !(c->span = malloc(sizeof *c->span)))
+        return;
+    trace_span_t *s = c->span;
+    *s = sp;
+    trace_span_name(s, m->method.p, m->method.n, route, route ? strlen(route) : 0);
+    trace_span_str(s, "http.request.method", m->method.p, m->method.n);
+    trace_span_str(s, "url.path", m->path.p, m->path.n);
+    if (route)
+        trace_span_str(s, "http.route", route, strlen(route));
+    trace_span_str(s, "network.protocol.version", m->minor ? "1.1" : "1.0", 3);
+    trace_span_int(s, "server.port", w->port);
+    c->span_open = true;
+}
+
+static void span_end(server_conn_t *c, int status)
+{
+    c->span_open = false;
+    trace_span_int(c->span, "http.response.status_code", status);
+    if (status >= 500)
+        c->span->status = TRACE_STATUS_ERROR;
+    c->span->end_ns = trace_now_ns();
+    otlp_enqueue(c->w->spans, c->span);
 }
 
 /* ---- answers ---- */
@@ -106,6 +194,8 @@ void server_respond(server_conn_t *c, int status, const char *content_type, cons
 {
     if (c->w->metrics && !c->plain)
         metrics_req_answered(c->w->metrics, &c->mreq, status, c->head_only ? 0 : len);
+    if (c->span_open)
+        span_end(c, status);
     bool keep = c->keep_alive && !c->closing && !c->w->stopping;
     http_conn_t conn = !keep ? HTTP_CONN_CLOSE : c->http10 ? HTTP_CONN_KEEP_10 : HTTP_CONN_KEEP;
     if (http_write_response_head(&c->out, status, content_type, len, conn, extra) ||
@@ -260,7 +350,20 @@ static bool route_match(http_str_t path, const char *pattern)
 static void metrics_get(server_conn_t *c, server_req_t *req, void *state)
 {
     buf_t text = BUF_INIT;
-    if (!c->w->metrics_all || metrics_write(c->w->metrics_all, &text) != 0)
+    int rc = c->w->metrics_all ? metrics_write(c->w->metrics_all, &text) : -1;
+    if (rc == 0 && c->w->spans) {
+        /* Tracing's own figures (telemetry/otlp.h), when it is on. */
+        char n[24];
+        snprintf(n, sizeof n, "%llu", (unsigned long long)otlp_spans_exported_total());
+        rc = metrics_write_family(&text, "otel_spans_exported_total", "counter",
+                                  "Spans the collector accepted.") ||
+             metrics_write_sample(&text, "otel_spans_exported_total", NULL, n);
+        snprintf(n, sizeof n, "%llu", (unsigned long long)otlp_spans_dropped_total());
+        rc = rc || metrics_write_family(&text, "otel_spans_dropped_total", "counter",
+                                        "Spans dropped: a full queue, or a failed export.") ||
+             metrics_write_sample(&text, "otel_spans_dropped_total", NULL, n);
+    }
+    if (rc != 0)
         server_respond_error(c, 500, "out_of_memory");
     else
         server_respond(c, 200, METRICS_CONTENT_TYPE, NULL, buf_start(&text), buf_size(&text));
@@ -308,6 +411,9 @@ static void dispatch(server_conn_t *c, const http_msg_t *m, char *body, size_t b
         nroutes = c->plain ? 2 : 1;
     }
     int i = route_find(routes, nroutes, m->path);
+    /* Probes (/metrics, /health) are not traced (contracts/telemetry.md). */
+    if (c->w->spans && routes == svc->routes && (i < 0 || !route_untraced(&routes[i])))
+        span_begin(c, m, i < 0 ? NULL : metrics_route_label(c->w->metrics_all, i));
     if (i < 0) {
         server_respond_error(c, 404, "not_found");
         return;
@@ -357,6 +463,8 @@ static void conn_close(server_conn_t *c)
     }
     buf_free(&c->in);
     buf_free(&c->out);
+    free(c->span); /* an unanswered request's span is not sent: it has no status */
+    c->span = NULL;
     /* A database answer can close this connection while epoll still has an event for it in
      * the current round (loop.h). */
     loop_free_later(w->loop, c);
@@ -865,6 +973,28 @@ static void worker_free(worker_t *w, bool shared_listener)
     loop_free(w->loop);
 }
 
+/* The exporter and each worker's queue and sampler. 0, or -1 with err. */
+static int tracing_start(const server_config_t *cfg, const server_service_t *svc, worker_t *ws,
+                         int nworkers, otlp_exporter_t **out, char *err, size_t errlen)
+{
+    char name[64];
+    snprintf(name, sizeof name, "stackbench-%s", svc->name);
+    const otlp_config_t oc = {.endpoint = cfg->otlp_endpoint,
+                              .resource = {name, "c", SB_VERSION},
+                              .nqueues = nworkers};
+    /* Trace ids must differ between processes: the seed is the kernel's. */
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
+        seed = (uint64_t)trace_now_ns() ^ ((uint64_t)getpid() << 32);
+    for (int i = 0; i < nworkers; i++)
+        trace_sampler_init(&ws[i].sampler, cfg->trace_ratio, seed, (uint64_t)i);
+    if (!(*out = otlp_start(&oc, err, errlen)))
+        return -1;
+    for (int i = 0; i < nworkers; i++)
+        ws[i].spans = otlp_queue(*out, i);
+    return 0;
+}
+
 int server_run(const server_config_t *cfg_in, const server_service_t *svc)
 {
     /* The resolved configuration lives here until every worker has been joined. */
@@ -895,6 +1025,8 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
 
     /* Set-up, undone in reverse order from `fail` whatever step failed. */
     int rc = 1, shared_fd = -1, nready = 0, nthreads = 0, metrics_port = 0;
+    otlp_exporter_t *exporter = NULL;
+    int64_t stop_at = 0;
     worker_t *ws = calloc((size_t)nworkers, sizeof *ws);
     const char *route_paths[svc->nroutes + 1];
     for (size_t i = 0; i < svc->nroutes; i++)
@@ -908,6 +1040,10 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
         free(ws);
         metrics_free(metrics);
         return 1;
+    }
+    if (cfg->otlp_endpoint && tracing_start(cfg, svc, ws, nworkers, &exporter, err, sizeof err)) {
+        sb_warn(who, "%s", err);
+        goto fail;
     }
     for (int i = 0; i < nworkers; i++) {
         worker_t *w = &ws[i];
@@ -951,6 +1087,7 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
             }
             metrics_port = net_local_port(w->metrics_io.fd);
         }
+        w->port = net_local_port(fd);
         int setup = worker_setup(w, fd, err, sizeof err);
         nready = i + 1; /* its listener is taken, whatever worker_setup did */
         if (setup) {
@@ -998,6 +1135,7 @@ int server_run(const server_config_t *cfg_in, const server_service_t *svc)
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {
     }
+    stop_at = clock_now_ns();
     for (int i = 0; i < nworkers; i++)
         worker_wake(&ws[i]);
     rc = 0;
@@ -1007,13 +1145,21 @@ fail:;
         pthread_join(ws[i].thread, NULL);
         total += ws[i].requests;
     }
+    if (rc == 0)
+        fprintf(stderr, "served %llu requests\n", (unsigned long long)total);
+    if (exporter) {
+        /* The workers are done: what they queued is sent within what is left of the grace. */
+        otlp_stop(exporter, (stop_at ? stop_at : clock_now_ns()) + cfg->grace_ns);
+        if (rc == 0)
+            fprintf(stderr, "spans: %llu exported, %llu dropped\n",
+                    (unsigned long long)otlp_spans_exported_total(),
+                    (unsigned long long)otlp_spans_dropped_total());
+    }
     for (int i = 0; i < nready; i++)
         worker_free(&ws[i], cfg->shared_listener);
     if (shared_fd >= 0)
         close(shared_fd);
     free(ws);
     metrics_free(metrics);
-    if (rc == 0)
-        fprintf(stderr, "served %llu requests\n", (unsigned long long)total);
     return rc;
 }

@@ -24,6 +24,7 @@
 #include "core/opt.h"
 #include "http/http1.h"
 #include "telemetry/metrics.h"
+#include "telemetry/trace.h"
 
 typedef struct server_conn server_conn_t;
 
@@ -121,12 +122,18 @@ struct server_config {
     int64_t grace_ns;           /* on SIGTERM, in-flight requests get this long */
     bool shared_listener;       /* one listener + EPOLLEXCLUSIVE instead of SO_REUSEPORT */
     int metrics_port;           /* > 0: GET /metrics and /health over HTTP/1.1 on this port too */
+    /* Tracing (contracts/telemetry.md): spans over OTLP/HTTP to this collector URL, from one
+     * exporter thread (telemetry/otlp.h); NULL: no tracing, nothing measured for it. */
+    const char *otlp_endpoint;
+    double trace_ratio;         /* the share of root requests sampled (default 0.01) */
 };
 
 void server_config_defaults(server_config_t *cfg);
 
 /* Serves until SIGTERM or SIGINT, then stops accepting, finishes in-flight requests, prints
- * "served N requests" on stderr and returns 0. Start-up failures print a message and return 1. */
+ * "served N requests" on stderr (with tracing, then "spans: N exported, N dropped" once the
+ * queued spans are sent, within the grace period) and returns 0. Start-up failures print a
+ * message and return 1. */
 int server_run(const server_config_t *cfg, const server_service_t *svc);
 
 /* ---- for handlers ---- */
@@ -152,6 +159,21 @@ void server_defer(server_conn_t *c, server_later_t *later);
 /* The deferred answer has been given: sends it and goes on with the connection, which may
  * close it (later->conn is NULL afterwards). Call it from the connection's worker thread. */
 void server_resume(server_later_t *later);
+
+/* ---- tracing (NULL or nothing without --otlp-endpoint) ----
+ * Every request but GET /health and /metrics gets a SERVER span when sampled, begun as it is dispatched and
+ * ended by its answer (server_respond*), with the HTTP attributes of contracts/telemetry.md. */
+
+/* The span of the request being answered on c, while it is sampled and unanswered; NULL
+ * otherwise. Read its context (trace_span_ctx) to make children. */
+trace_span_t *server_conn_span(server_conn_t *c);
+/* The sampler and ids of c's worker, for spans a service makes itself (a gRPC call, a
+ * database statement); NULL without tracing. */
+trace_sampler_t *server_conn_sampler(server_conn_t *c);
+/* Queues an ended span (end_ns set) for export, on c's worker thread. */
+void server_conn_span_emit(server_conn_t *c, const trace_span_t *span);
+/* The port the server listens on (the span attribute server.port). */
+int server_conn_port(server_conn_t *c);
 
 /* ---- for protocols ---- */
 

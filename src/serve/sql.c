@@ -42,6 +42,16 @@ static pgpool_stmt_t statements[ST_COUNT] = {
     [ST_ORDER] = {"order", NULL, 2},
 };
 
+/* The statements' CLIENT spans (contracts/telemetry.md): the operation and the table; an
+ * order's WITH is named by its top-level statement, the INSERT. */
+static const struct {
+    const char *op, *table;
+} span_names[ST_COUNT] = {
+    [ST_ACCOUNT] = {"SELECT", "accounts"},
+    [ST_ACCOUNTS] = {"SELECT", "accounts"},
+    [ST_ORDER] = {"INSERT", "orders"},
+};
+
 /* The service's settings (its flags), read by every worker as it starts. */
 static struct {
     const char *pg_url;
@@ -73,6 +83,8 @@ struct sql_req {
     char amount[24];
     char ids[SQL_MAX_IDS * 11 + 3]; /* {1,2,3} */
     sql_req_t *free_next;
+    bool traced;          /* the request's span is sampled: its statements get spans */
+    trace_ctx_t parent;   /* that span */
 };
 
 /* ---- answers ---- */
@@ -155,9 +167,35 @@ static void req_free(sql_req_t *r)
     r->w->free_reqs = r;
 }
 
+/* A CLIENT span per statement that was sent, child of the request's span. */
+static void statement_spans(server_conn_t *c, sql_req_t *r, pgpool_status_t st)
+{
+    trace_sampler_t *smp = server_conn_sampler(c);
+    if (!smp || !r->job.sent_ns)
+        return;
+    int64_t now = clock_now_ns();
+    for (int i = 0; i < r->job.nstmts; i++) {
+        trace_span_t sp;
+        int k = r->job.q[i].stmt;
+        trace_span_child(smp, &r->parent, TRACE_KIND_CLIENT, trace_unix_ns(r->job.sent_ns), &sp);
+        const char *op = span_names[k].op, *table = span_names[k].table;
+        trace_span_name(&sp, op, strlen(op), table, strlen(table));
+        trace_span_str(&sp, "db.system.name", "postgresql", 10);
+        trace_span_str(&sp, "db.operation.name", op, strlen(op));
+        trace_span_str(&sp, "db.collection.name", table, strlen(table));
+        /* A statement with no result (the job failed first) ends with the job. */
+        sp.end_ns = trace_unix_ns(r->job.done_ns[i] ? r->job.done_ns[i] : now);
+        if (st != PGPOOL_OK)
+            sp.status = TRACE_STATUS_ERROR;
+        server_conn_span_emit(c, &sp);
+    }
+}
+
 static void job_done(pgpool_job_t *job, pgpool_status_t st)
 {
     sql_req_t *r = container_of(job, sql_req_t, job);
+    if (r->traced && (r->now || r->later.conn))
+        statement_spans(r->now ? r->now : r->later.conn, r, st);
     if (r->now) {
         /* Ended before pgpool_submit returned (the database is down): the handler is still
          * running, so answer as any handler does. */
@@ -186,6 +224,12 @@ static sql_req_t *req_new(sql_worker_t *w, server_conn_t *c, req_kind_t kind)
     r->now = c;
     r->answered = false;
     r->kind = kind;
+    trace_span_t *span = server_conn_span(c);
+    r->traced = span != NULL;
+    if (span) {
+        trace_span_ctx(span, &r->parent);
+        r->job.timed = true;
+    }
     r->job.cb = job_done;
     return r;
 }

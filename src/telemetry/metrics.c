@@ -125,6 +125,11 @@ void metrics_free(metrics_t *m)
     free(m);
 }
 
+const char *metrics_route_label(const metrics_t *m, int i)
+{
+    return m && i >= 0 && i < m->nroutes ? m->route_labels[i] : "other";
+}
+
 /* A route pattern as a label: its final star written {id} ("/accounts/{id}"). */
 static char *route_label(const char *pattern)
 {

@@ -100,6 +100,9 @@ typedef struct metrics metrics_t;
 metrics_t *metrics_new(const metrics_spec_t *spec);
 void metrics_free(metrics_t *m);
 metrics_worker_t *metrics_worker(metrics_t *m, int i);
+/* Route i's label, its pattern with a final star written {id} ("/accounts/{id}"): what the
+ * traces name the route too. */
+const char *metrics_route_label(const metrics_t *m, int i);
 
 /* ---- an HTTP request, as the server core sees it ----
  * A connection keeps one metrics_req_t. Its hooks: metrics_req_read after each read,
