@@ -147,7 +147,7 @@ static void coll_clean(const coll_t *c)
 /* ---- the spans it wrote ---- */
 
 #define MAX_SPANS 256
-#define MAX_ATTRS 12
+#define MAX_ATTRS 32 /* otelhttp sets 14 */
 
 typedef struct {
     char service[64], language[16];
