@@ -29,7 +29,12 @@ LDLIBS  += -lyaml
 LDLIBS  += -lnghttp2 -lprotobuf-c
 PROTOS  := $(wildcard contracts/grpc/*.proto)
 DESCRIPTOR_PROTO := /usr/include/google/protobuf/descriptor.proto
-PB_C    := $(patsubst contracts/grpc/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS)) $(BUILD)/gen/descriptor.pb-c.c
+# The telemetry's own messages (src/telemetry/proto: pprof's profile.proto, our subset with
+# upstream's field numbers), generated the same way; the profile is gzipped with zlib.
+TELEMETRY_PROTOS := $(wildcard src/telemetry/proto/*.proto)
+LDLIBS  += -lz
+PB_C    := $(patsubst contracts/grpc/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS)) $(BUILD)/gen/descriptor.pb-c.c \
+           $(patsubst src/telemetry/proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(TELEMETRY_PROTOS))
 PB_H    := $(PB_C:.c=.h)
 
 SRC      := $(shell find src -name '*.c' | sort)
@@ -76,6 +81,10 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: contracts/grpc/%.proto
 	@mkdir -p $(BUILD)/gen
 	protoc-c --c_out=$(BUILD)/gen -Icontracts/grpc $<
 
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/telemetry/proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -Isrc/telemetry/proto $<
+
 # One run makes both files (&: a grouped target), so that -j2 does not run protoc-c twice.
 $(BUILD)/gen/descriptor.pb-c.c $(BUILD)/gen/descriptor.pb-c.h &: $(DESCRIPTOR_PROTO)
 	@mkdir -p $(BUILD)/gen
@@ -89,7 +98,7 @@ $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 # What includes the generated headers waits for them.
 $(patsubst %.c,$(BUILD)/%.o,$(SRC)) $(BUILD)/tests/unit/test_grpc.o \
     $(BUILD)/tests/unit/test_contract.o $(BUILD)/tests/unit/test_pbjson.o \
-    $(BUILD)/tests/unit/test_message.o: | $(PB_H)
+    $(BUILD)/tests/unit/test_message.o $(BUILD)/tests/unit/test_pprof.o: | $(PB_H)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -122,12 +131,13 @@ sanitize:
 # libFuzzer targets: tests/fuzz/fuzz_X.c, built with clang, run from their kept corpus.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c \
-                $(patsubst contracts/grpc/%.proto,build/gen/%.pb-c.c,$(PROTOS)) build/gen/descriptor.pb-c.c
+                $(patsubst contracts/grpc/%.proto,build/gen/%.pb-c.c,$(PROTOS)) build/gen/descriptor.pb-c.c \
+                $(patsubst src/telemetry/proto/%.proto,build/gen/%.pb-c.c,$(TELEMETRY_PROTOS))
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -Ibuild/gen -I$(PG_INCLUDE) -DSB_VERSION='"$(VERSION)"' \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm -ldl -lcsv -lyaml \
-	    -lnghttp2 -lprotobuf-c
+	    -lnghttp2 -lprotobuf-c -lz
 
 fuzz-build: $(FUZZ_TARGETS)
 fuzz: fuzz-build
