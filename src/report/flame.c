@@ -67,7 +67,7 @@ static node_t *tree_child(tree_t *t, node_t *parent, const char *name, size_t le
 
 /* The tree of p: at most one node per frame of every stack, the root first. NULL when out of
  * memory. */
-static node_t *tree_build(tree_t *t, const profile_t *p)
+static node_t *tree_build(tree_t *t, const prof_t *p)
 {
     size_t frames = 1;
     for (size_t i = 0; i < p->n; i++) {
@@ -170,7 +170,7 @@ static void draw(const draw_t *d, const node_t *nd, double x, int depth)
     }
 }
 
-void flame_svg(buf_t *out, const profile_t *p, const char *name, const char *title,
+void flame_svg(buf_t *out, const prof_t *p, const char *name, const char *title,
                double width)
 {
     if (width <= 0)
@@ -187,7 +187,7 @@ void flame_svg(buf_t *out, const profile_t *p, const char *name, const char *tit
     fmt_duration(cpu, sizeof cpu, (double)p->samples * (double)p->period_ns);
     snprintf(line, sizeof line, "%llu samples at %d Hz (%s of CPU), %s stacks; width: share of "
                                 "samples, bottom to top: caller to callee",
-             (unsigned long long)p->samples, PROFILE_HZ, cpu, profile_unwind_name(p->unwind));
+             (unsigned long long)p->samples, PROF_HZ, cpu, prof_unwind_name(p->unwind));
     svg_text(&c, width / 2, 34, "middle", 10.5, line);
     double plot = width - 2 * MARGIN;
     buf_printf(out, "<g class=\"frames\" data-samples=\"%llu\" data-width=\"%.1f\">\n",
@@ -201,7 +201,7 @@ void flame_svg(buf_t *out, const profile_t *p, const char *name, const char *tit
     free(t.pool);
 }
 
-int flame_write(const profile_t *p, const char *title, const char *path, char *err,
+int flame_write(const prof_t *p, const char *title, const char *path, char *err,
                 size_t errlen)
 {
     buf_t b = BUF_INIT;

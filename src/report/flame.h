@@ -22,10 +22,10 @@
 
 /* The <svg> of p, width px wide (0: FLAME_WIDTH), with title over it, appended to out; name
  * is its data-chart (unique in a page: "flame-csv-c-tuned"). */
-void flame_svg(buf_t *out, const profile_t *p, const char *name, const char *title,
+void flame_svg(buf_t *out, const prof_t *p, const char *name, const char *title,
                double width);
 /* A file of its own (an XML declaration, then flame_svg). 0, or -1 with the reason in err. */
-int flame_write(const profile_t *p, const char *title, const char *path, char *err,
+int flame_write(const prof_t *p, const char *title, const char *path, char *err,
                 size_t errlen);
 
 #endif

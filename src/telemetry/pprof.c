@@ -111,7 +111,7 @@ static int gzip_append(const uint8_t *in, size_t n, buf_t *out)
     return rc == Z_STREAM_END ? 0 : -1;
 }
 
-int pprof_encode(const profile_t *p, buf_t *out, char *err, size_t errlen)
+int pprof_encode(const prof_t *p, buf_t *out, char *err, size_t errlen)
 {
     strtab_t st = {0};
     pb_value_type_t types[2] = {PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
@@ -278,7 +278,7 @@ done:
     return rc;
 }
 
-int pprof_write(const profile_t *p, const char *path, char *err, size_t errlen)
+int pprof_write(const prof_t *p, const char *path, char *err, size_t errlen)
 {
     buf_t b = BUF_INIT;
     int rc = pprof_encode(p, &b, err, errlen);

@@ -17,8 +17,8 @@
 #include "telemetry/profile.h"
 
 /* The gzipped profile appended to out. 0, or -1 with the reason in err. */
-int pprof_encode(const profile_t *p, buf_t *out, char *err, size_t errlen);
+int pprof_encode(const prof_t *p, buf_t *out, char *err, size_t errlen);
 /* The same into the file at path. 0, or -1 with the reason in err. */
-int pprof_write(const profile_t *p, const char *path, char *err, size_t errlen);
+int pprof_write(const prof_t *p, const char *path, char *err, size_t errlen);
 
 #endif

@@ -32,7 +32,7 @@ static uint64_t hash_str(const char *s, size_t n)
 
 /* The stacks seen so far, with an open-addressing index of them (slot: index + 1; 0 empty). */
 typedef struct {
-    profile_t *p;
+    prof_t *p;
     size_t *slots;
     size_t nslots;
 } folder_t;
@@ -58,12 +58,12 @@ static int folder_grow(folder_t *f)
 
 static int folder_add(folder_t *f, const char *stack, size_t len, uint64_t count)
 {
-    profile_t *p = f->p;
+    prof_t *p = f->p;
     if ((p->n + 1) * 2 > f->nslots && folder_grow(f))
         return -1;
     size_t at = hash_str(stack, len) & (f->nslots - 1);
     while (f->slots[at]) {
-        profile_stack_t *s = &p->stacks[f->slots[at] - 1];
+        prof_stack_t *s = &p->stacks[f->slots[at] - 1];
         if (strlen(s->stack) == len && memcmp(s->stack, stack, len) == 0) {
             s->count += count;
             p->samples += count;
@@ -73,7 +73,7 @@ static int folder_add(folder_t *f, const char *stack, size_t len, uint64_t count
     }
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
-        profile_stack_t *ns = realloc(p->stacks, cap * sizeof *ns);
+        prof_stack_t *ns = realloc(p->stacks, cap * sizeof *ns);
         if (!ns)
             return -1;
         p->stacks = ns;
@@ -84,7 +84,7 @@ static int folder_add(folder_t *f, const char *stack, size_t len, uint64_t count
         return -1;
     memcpy(copy, stack, len);
     copy[len] = 0;
-    p->stacks[p->n] = (profile_stack_t){copy, count};
+    p->stacks[p->n] = (prof_stack_t){copy, count};
     f->slots[at] = ++p->n;
     p->samples += count;
     return 0;
@@ -188,13 +188,13 @@ static int fold_sample(folder_t *f, buf_t *scratch, const frame_t *frames, int n
 
 static int cmp_stack(const void *a, const void *b)
 {
-    return strcmp(((const profile_stack_t *)a)->stack, ((const profile_stack_t *)b)->stack);
+    return strcmp(((const prof_stack_t *)a)->stack, ((const prof_stack_t *)b)->stack);
 }
 
-int profile_fold(const char *text, size_t len, profile_t *p, char *err, size_t errlen)
+int prof_fold(const char *text, size_t len, prof_t *p, char *err, size_t errlen)
 {
-    profile_free(p);
-    p->period_ns = NS_PER_S / PROFILE_HZ;
+    prof_free(p);
+    p->period_ns = NS_PER_S / PROF_HZ;
     folder_t f = {.p = p};
     buf_t scratch = BUF_INIT;
     static frame_t frames[MAX_FRAMES];
@@ -247,7 +247,7 @@ int profile_fold(const char *text, size_t len, profile_t *p, char *err, size_t e
     return rc;
 }
 
-void profile_free(profile_t *p)
+void prof_free(prof_t *p)
 {
     for (size_t i = 0; i < p->n; i++)
         free(p->stacks[i].stack);
@@ -259,7 +259,7 @@ void profile_free(profile_t *p)
 
 static int cmp_name(const void *a, const void *b)
 {
-    const profile_fn_t *x = a, *y = b;
+    const prof_fn_t *x = a, *y = b;
     size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
     int c = memcmp(x->name, y->name, n);
     return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
@@ -267,23 +267,23 @@ static int cmp_name(const void *a, const void *b)
 
 static int cmp_self(const void *a, const void *b)
 {
-    const profile_fn_t *x = a, *y = b;
+    const prof_fn_t *x = a, *y = b;
     if (x->self != y->self)
         return x->self < y->self ? 1 : -1;
     return cmp_name(a, b);
 }
 
-int profile_top(const profile_t *p, profile_fn_t *out, int max)
+int prof_top(const prof_t *p, prof_fn_t *out, int max)
 {
     if (p->n == 0 || max <= 0)
         return 0;
-    profile_fn_t *all = malloc(p->n * sizeof *all);
+    prof_fn_t *all = malloc(p->n * sizeof *all);
     if (!all)
         return 0;
     for (size_t i = 0; i < p->n; i++) {
         const char *s = p->stacks[i].stack, *leaf = strrchr(s, ';');
         leaf = leaf ? leaf + 1 : s;
-        all[i] = (profile_fn_t){leaf, strlen(leaf), p->stacks[i].count, 0};
+        all[i] = (prof_fn_t){leaf, strlen(leaf), p->stacks[i].count, 0};
     }
     qsort(all, p->n, sizeof *all, cmp_name);
     size_t m = 0;
@@ -303,7 +303,7 @@ int profile_top(const profile_t *p, profile_fn_t *out, int max)
     return k;
 }
 
-int profile_write_folded(const profile_t *p, const char *path)
+int prof_write_folded(const prof_t *p, const char *path)
 {
     buf_t b = BUF_INIT;
     for (size_t i = 0; i < p->n; i++)
@@ -344,22 +344,22 @@ static bool elf_has_section(int fd, const char *const *names)
     return found;
 }
 
-profile_unwind_t profile_unwind_for(pid_t pid)
+prof_unwind_t prof_unwind_for(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return PROFILE_UNWIND_DWARF;
+        return PROF_UNWIND_DWARF;
     static const char *const go[] = {".go.buildinfo", ".gopclntab", NULL};
     bool is_go = elf_has_section(fd, go);
     close(fd);
-    return is_go ? PROFILE_UNWIND_FP : PROFILE_UNWIND_DWARF;
+    return is_go ? PROF_UNWIND_FP : PROF_UNWIND_DWARF;
 }
 
-const char *profile_unwind_name(profile_unwind_t u)
+const char *prof_unwind_name(prof_unwind_t u)
 {
-    return u == PROFILE_UNWIND_FP ? "fp" : "dwarf";
+    return u == PROF_UNWIND_FP ? "fp" : "dwarf";
 }
 
 /* ---- permission ---- */
@@ -379,7 +379,7 @@ static bool have_cap(int cap)
     return (eff >> cap) & 1;
 }
 
-int profile_check(char *err, size_t errlen)
+int prof_check(char *err, size_t errlen)
 {
     char perf[4096];
     if (proc_which("perf", perf, sizeof perf)) {
@@ -435,12 +435,12 @@ static int open_log(const char *path, bool append, char *err, size_t errlen)
     return fd;
 }
 
-int profile_start(profile_rec_t *r, pid_t pid, profile_unwind_t unwind, const char *data_path,
+int prof_start(prof_rec_t *r, pid_t pid, prof_unwind_t unwind, const char *data_path,
                   const char *log_path, const cpuset_t *cpus, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     r->perf = -1;
-    if (profile_check(err, errlen))
+    if (prof_check(err, errlen))
         return -1;
     if (!proc_alive(pid)) {
         snprintf(err, errlen, "no process %d", (int)pid);
@@ -452,9 +452,9 @@ int profile_start(profile_rec_t *r, pid_t pid, profile_unwind_t unwind, const ch
     snprintf(r->log, sizeof r->log, "%s", log_path);
     char pidarg[16], hz[16];
     snprintf(pidarg, sizeof pidarg, "%d", (int)pid);
-    snprintf(hz, sizeof hz, "%d", PROFILE_HZ);
+    snprintf(hz, sizeof hz, "%d", PROF_HZ);
     const char *argv[] = {"perf", "record", "-e", "cpu-clock", "-F", hz, "--call-graph",
-                          unwind == PROFILE_UNWIND_FP ? "fp" : "dwarf", "-p", pidarg, "-o",
+                          unwind == PROF_UNWIND_FP ? "fp" : "dwarf", "-p", pidarg, "-o",
                           r->data, NULL};
     int fd = open_log(r->log, false, err, errlen);
     if (fd < 0)
@@ -481,7 +481,7 @@ int profile_start(profile_rec_t *r, pid_t pid, profile_unwind_t unwind, const ch
     return 0;
 }
 
-void profile_abort(profile_rec_t *r)
+void prof_abort(prof_rec_t *r)
 {
     if (r->perf > 0)
         proc_stop(r->perf, SIGINT, PERF_STOP_NS);
@@ -490,9 +490,9 @@ void profile_abort(profile_rec_t *r)
         unlink(r->data);
 }
 
-int profile_stop(profile_rec_t *r, profile_t *p, bool keep_data, char *err, size_t errlen)
+int prof_stop(prof_rec_t *r, prof_t *p, bool keep_data, char *err, size_t errlen)
 {
-    profile_free(p);
+    prof_free(p);
     if (r->perf <= 0) {
         snprintf(err, errlen, "no recording under way");
         return -1;
@@ -501,7 +501,8 @@ int profile_stop(profile_rec_t *r, profile_t *p, bool keep_data, char *err, size
     int st = proc_stop(r->perf, SIGINT, PERF_STOP_NS);
     r->perf = -1;
     char why[512];
-    if (st != 0) {
+    /* perf record writes its file, then ends by raising the SIGINT it caught again. */
+    if (st != 0 && st != 128 + SIGINT) {
         perf_log_reason(r->log, why, sizeof why);
         snprintf(err, errlen, "perf record %s: %s",
                  st < 0 ? "did not stop and was killed" : "failed", *why ? why : "it said nothing");
@@ -541,7 +542,7 @@ int profile_stop(profile_rec_t *r, profile_t *p, bool keep_data, char *err, size
         snprintf(err, errlen, "%s: %s", text, strerror(errno));
         rc = -1;
     } else {
-        rc = profile_fold(buf_start(&b), buf_size(&b), p, err, errlen);
+        rc = prof_fold(buf_start(&b), buf_size(&b), p, err, errlen);
     }
     buf_free(&b);
     unlink(text);

@@ -28,25 +28,25 @@
 
 #include "core/cpu.h"
 
-#define PROFILE_HZ 997
+#define PROF_HZ 997
 
-typedef enum { PROFILE_UNWIND_FP, PROFILE_UNWIND_DWARF } profile_unwind_t;
+typedef enum { PROF_UNWIND_FP, PROF_UNWIND_DWARF } prof_unwind_t;
 
 /* A distinct stack: frames root first, separated by ';'. */
 typedef struct {
     char *stack;
     uint64_t count;
-} profile_stack_t;
+} prof_stack_t;
 
 typedef struct {
-    profile_stack_t *stacks;     /* sorted by stack (profile_fold) */
+    prof_stack_t *stacks;     /* sorted by stack (prof_fold) */
     size_t n, cap;
     uint64_t samples;            /* the sum of the counts */
-    int64_t period_ns;           /* the CPU time a sample stands for: 1 s / PROFILE_HZ */
+    int64_t period_ns;           /* the CPU time a sample stands for: 1 s / PROF_HZ */
     int64_t start_ns;            /* wall clock (CLOCK_REALTIME) at the window's start; 0: unknown */
     int64_t duration_ns;         /* the window */
-    profile_unwind_t unwind;
-} profile_t;
+    prof_unwind_t unwind;
+} prof_t;
 
 /* A function's own samples (the leaf of their stacks). */
 typedef struct {
@@ -54,32 +54,32 @@ typedef struct {
     size_t name_len;
     uint64_t self;
     double self_pct;             /* of all samples */
-} profile_fn_t;
+} prof_fn_t;
 
 /* Folds `perf script -F comm,tid,time,ip,sym,dso` output (len bytes, need not end in a NUL):
  * each sample is a header line (comm tid time:) then its frames, leaf first, one a line
  * ("\tADDR SYM (DSO)"), and a blank line. p is reset first; period_ns set to 1 s /
- * PROFILE_HZ. 0, or -1 with the reason in err (out of memory, a frame line before any
+ * PROF_HZ. 0, or -1 with the reason in err (out of memory, a frame line before any
  * header). */
-int profile_fold(const char *text, size_t len, profile_t *p, char *err, size_t errlen);
-void profile_free(profile_t *p);
+int prof_fold(const char *text, size_t len, prof_t *p, char *err, size_t errlen);
+void prof_free(prof_t *p);
 
 /* The functions with the most samples of their own, most first (ties by name), at most max
  * of them into out. Returns how many. */
-int profile_top(const profile_t *p, profile_fn_t *out, int max);
+int prof_top(const prof_t *p, prof_fn_t *out, int max);
 
 /* The folded stacks, "STACK COUNT\n" each, into path. 0, or -1 with errno. */
-int profile_write_folded(const profile_t *p, const char *path);
+int prof_write_folded(const prof_t *p, const char *path);
 
 /* The unwinding a process's binary needs: frame pointers for a Go binary (its ELF has a
  * .go.buildinfo or .gopclntab section), DWARF otherwise. */
-profile_unwind_t profile_unwind_for(pid_t pid);
-const char *profile_unwind_name(profile_unwind_t u);
+prof_unwind_t prof_unwind_for(pid_t pid);
+const char *prof_unwind_name(prof_unwind_t u);
 
 /* Whether this process may profile another with perf: perf on PATH (Debian's linux-perf) and
  * either root, CAP_PERFMON or CAP_SYS_ADMIN, or kernel.perf_event_paranoid at most 1. 0, or
  * -1 with what is missing and how to get it in err. */
-int profile_check(char *err, size_t errlen);
+int prof_check(char *err, size_t errlen);
 
 /* A recording under way. */
 typedef struct {
@@ -87,20 +87,20 @@ typedef struct {
     pid_t perf;                  /* perf record */
     char data[4096];             /* perf.data */
     char log[4096];              /* perf record's stderr */
-    profile_unwind_t unwind;
+    prof_unwind_t unwind;
     int64_t t0_ns, wall0_ns;
-} profile_rec_t;
+} prof_rec_t;
 
 /* Starts sampling pid into data_path (perf.data; log_path gets perf's stderr). perf runs on
  * cpus (NULL: ours), never on the target's when that can be helped. 0, or -1 with the reason
- * in err (profile_check's, perf could not start, the process is gone). */
-int profile_start(profile_rec_t *r, pid_t pid, profile_unwind_t unwind, const char *data_path,
+ * in err (prof_check's, perf could not start, the process is gone). */
+int prof_start(prof_rec_t *r, pid_t pid, prof_unwind_t unwind, const char *data_path,
                   const char *log_path, const cpuset_t *cpus, char *err, size_t errlen);
 /* Ends the window (SIGINT: perf writes what it has), runs perf script and folds its output
  * into p; removes perf.data unless keep_data. 0, or -1 with the reason in err (perf failed:
  * its first line of error; no samples: the process used no CPU in the window). */
-int profile_stop(profile_rec_t *r, profile_t *p, bool keep_data, char *err, size_t errlen);
+int prof_stop(prof_rec_t *r, prof_t *p, bool keep_data, char *err, size_t errlen);
 /* Ends the window and discards it (an error elsewhere). */
-void profile_abort(profile_rec_t *r);
+void prof_abort(prof_rec_t *r);
 
 #endif

@@ -12,7 +12,7 @@
 #include "tmarkup.h"
 
 /* main;work;hot ×6, main;work ×3, main;<a&b>::a_very_long_function_name_of_a_rust_closure ×1 */
-static void make_profile(profile_t *p)
+static void make_profile(prof_t *p)
 {
     buf_t b = BUF_INIT;
     for (int i = 0; i < 6; i++)
@@ -22,7 +22,7 @@ static void make_profile(profile_t *p)
     buf_puts(&b, "t 1 1.0: \n\t2 <a&b>::a_very_long_function_name_of_a_rust_closure (/b)\n"
                  "\t3 main (/b)\n\n");
     char err[256] = "";
-    if (profile_fold(buf_start(&b), buf_size(&b), p, err, sizeof err))
+    if (prof_fold(buf_start(&b), buf_size(&b), p, err, sizeof err))
         fprintf(stderr, "    fold: %s\n", err);
     buf_free(&b);
 }
@@ -47,7 +47,7 @@ static bool frame(const char *svg, const char *name, double *w, double *y, long 
 
 TEST(flame_graph_is_well_formed_and_frames_are_sized_by_samples)
 {
-    profile_t p = {0};
+    prof_t p = {0};
     make_profile(&p);
     buf_t b = BUF_INIT;
     flame_svg(&b, &p, "flame-t", "csv · c tuned", 1000);
@@ -80,12 +80,12 @@ TEST(flame_graph_is_well_formed_and_frames_are_sized_by_samples)
     CHECK(strstr(s, "..</text>") != NULL);
     CHECK(strstr(s, ">&lt;a&amp;b&gt;::a_very_long_function_name_of_a_rust_closure</text>") == NULL);
     buf_free(&b);
-    profile_free(&p);
+    prof_free(&p);
 }
 
 TEST(flame_graph_of_no_samples_is_still_an_svg)
 {
-    profile_t p = {0};
+    prof_t p = {0};
     buf_t b = BUF_INIT;
     flame_svg(&b, &p, "flame", "nothing", 0);
     buf_puts(&b, "");
@@ -98,7 +98,7 @@ TEST(flame_graph_of_no_samples_is_still_an_svg)
 
 TEST(flame_file_has_an_xml_declaration_and_one_svg)
 {
-    profile_t p = {0};
+    prof_t p = {0};
     make_profile(&p);
     char path[] = "/tmp/sb-test-flame-XXXXXX", err[256] = "";
     int fd = mkstemp(path);
@@ -116,7 +116,7 @@ TEST(flame_file_has_an_xml_declaration_and_one_svg)
     CHECK(flame_write(&p, "t", "/nonexistent/dir/f.svg", err, sizeof err) == -1);
     CHECK(strstr(err, "/nonexistent/dir/f.svg") != NULL);
     buf_free(&b);
-    profile_free(&p);
+    prof_free(&p);
 }
 
 T_MAIN(T(flame_graph_is_well_formed_and_frames_are_sized_by_samples),

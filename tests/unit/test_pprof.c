@@ -16,7 +16,7 @@
 #include "telemetry/profile.h"
 
 /* main;work;hot ×6, main;work ×3, main;idle_[k] ×1. */
-static void make_profile(profile_t *p)
+static void make_profile(prof_t *p)
 {
     static const char script[] = "t 1 1.0: \n\t1 hot (/b)\n\t2 work (/b)\n\t3 main (/b)\n\n";
     static const char work[] = "t 1 1.0: \n\t2 work (/b)\n\t3 main (/b)\n\n";
@@ -28,7 +28,7 @@ static void make_profile(profile_t *p)
         buf_puts(&b, work);
     buf_puts(&b, idle);
     char err[256] = "";
-    if (profile_fold(buf_start(&b), buf_size(&b), p, err, sizeof err))
+    if (prof_fold(buf_start(&b), buf_size(&b), p, err, sizeof err))
         fprintf(stderr, "    fold: %s\n", err);
     p->start_ns = 1700000000000000000LL;
     p->duration_ns = 10000000000LL;
@@ -72,7 +72,7 @@ static const char *fn_name(const Perftools__Profiles__Profile *pr, uint64_t loc_
 
 TEST(encoded_profile_decodes_back_with_every_sample)
 {
-    profile_t p = {0};
+    prof_t p = {0};
     make_profile(&p);
     buf_t gz = BUF_INIT, raw = BUF_INIT;
     char err[256] = "";
@@ -123,7 +123,7 @@ TEST(encoded_profile_decodes_back_with_every_sample)
     perftools__profiles__profile__free_unpacked(pr, NULL);
     buf_free(&gz);
     buf_free(&raw);
-    profile_free(&p);
+    prof_free(&p);
 }
 
 TEST(go_tool_pprof_reads_it_and_its_top_is_the_fold)
@@ -135,7 +135,7 @@ TEST(go_tool_pprof_reads_it_and_its_top_is_the_fold)
         t_failures++;
         return;
     }
-    profile_t p = {0};
+    prof_t p = {0};
     make_profile(&p);
     char path[] = "/tmp/sb-test-pprof-XXXXXX", err[256] = "";
     int fd = mkstemp(path);
@@ -161,7 +161,7 @@ TEST(go_tool_pprof_reads_it_and_its_top_is_the_fold)
     if (!hot || !strstr(out, "60.00%"))
         fprintf(stderr, "%s\n", out);
     unlink(path);
-    profile_free(&p);
+    prof_free(&p);
 }
 
 T_MAIN(T(encoded_profile_decodes_back_with_every_sample),

@@ -48,9 +48,9 @@ static const char script[] =
 
 TEST(fold_counts_each_distinct_stack_root_first)
 {
-    profile_t p = {0};
+    prof_t p = {0};
     char err[256] = "";
-    CHECK_INT(profile_fold(script, sizeof script - 1, &p, err, sizeof err), 0);
+    CHECK_INT(prof_fold(script, sizeof script - 1, &p, err, sizeof err), 0);
     CHECK_INT(p.samples, 7);
     CHECK_INT(p.n, 5);
     CHECK_INT(p.period_ns, 1000000000 / 997);
@@ -75,29 +75,29 @@ TEST(fold_counts_each_distinct_stack_root_first)
         CHECK(seen[i]);
     for (size_t i = 1; i < p.n; i++) /* sorted: the same text folds to the same file */
         CHECK(strcmp(p.stacks[i - 1].stack, p.stacks[i].stack) < 0);
-    profile_free(&p);
+    prof_free(&p);
 }
 
 TEST(fold_of_nothing_is_empty_and_a_stray_frame_is_an_error)
 {
-    profile_t p = {0};
+    prof_t p = {0};
     char err[256] = "";
-    CHECK_INT(profile_fold("", 0, &p, err, sizeof err), 0);
+    CHECK_INT(prof_fold("", 0, &p, err, sizeof err), 0);
     CHECK_INT(p.samples, 0);
     CHECK_INT(p.n, 0);
     err[0] = 0;
-    CHECK_INT(profile_fold("\t  4c603 f (/x)\n", 16, &p, err, sizeof err), -1);
+    CHECK_INT(prof_fold("\t  4c603 f (/x)\n", 16, &p, err, sizeof err), -1);
     CHECK(strstr(err, "line 1") != NULL);
-    profile_free(&p);
+    prof_free(&p);
 }
 
 TEST(top_sums_self_samples_per_leaf_function)
 {
-    profile_t p = {0};
+    prof_t p = {0};
     char err[256] = "";
-    CHECK_INT(profile_fold(script, sizeof script - 1, &p, err, sizeof err), 0);
-    profile_fn_t top[3];
-    int n = profile_top(&p, top, 3);
+    CHECK_INT(prof_fold(script, sizeof script - 1, &p, err, sizeof err), 0);
+    prof_fn_t top[3];
+    int n = prof_top(&p, top, 3);
     CHECK_INT(n, 3);
     CHECK_MEM(top[0].name, top[0].name_len, "match_price");
     CHECK_INT(top[0].self, 3);
@@ -105,20 +105,20 @@ TEST(top_sums_self_samples_per_leaf_function)
     /* Ties (1 each) in name order: "[yes]" < "a:b" < "csv_aggregate" in bytes. */
     CHECK_MEM(top[1].name, top[1].name_len, "[yes]");
     CHECK_MEM(top[2].name, top[2].name_len, "a:b");
-    profile_fn_t all[16];
-    CHECK_INT(profile_top(&p, all, 16), 5);
-    profile_free(&p);
+    prof_fn_t all[16];
+    CHECK_INT(prof_top(&p, all, 16), 5);
+    prof_free(&p);
 }
 
 TEST(folded_file_is_a_stack_and_its_count_a_line)
 {
-    profile_t p = {0};
+    prof_t p = {0};
     char err[256] = "", path[] = "/tmp/sb-test-fold-XXXXXX";
-    CHECK_INT(profile_fold(script, sizeof script - 1, &p, err, sizeof err), 0);
+    CHECK_INT(prof_fold(script, sizeof script - 1, &p, err, sizeof err), 0);
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     close(fd);
-    CHECK_INT(profile_write_folded(&p, path), 0);
+    CHECK_INT(prof_write_folded(&p, path), 0);
     buf_t b = BUF_INIT;
     CHECK_INT(buf_read_file(&b, path), 0);
     CHECK(strstr(buf_start(&b), "\nstart_thread;csv_post;csv_aggregate;match_price 3\n") != NULL);
@@ -128,14 +128,14 @@ TEST(folded_file_is_a_stack_and_its_count_a_line)
     CHECK_INT(lines, 5);
     buf_free(&b);
     unlink(path);
-    profile_free(&p);
+    prof_free(&p);
 }
 
 TEST(unwinding_is_dwarf_for_this_c_binary)
 {
-    CHECK_INT(profile_unwind_for(getpid()), PROFILE_UNWIND_DWARF);
-    CHECK_STR(profile_unwind_name(PROFILE_UNWIND_FP), "fp");
-    CHECK_STR(profile_unwind_name(PROFILE_UNWIND_DWARF), "dwarf");
+    CHECK_INT(prof_unwind_for(getpid()), PROF_UNWIND_DWARF);
+    CHECK_STR(prof_unwind_name(PROF_UNWIND_FP), "fp");
+    CHECK_STR(prof_unwind_name(PROF_UNWIND_DWARF), "dwarf");
 }
 
 T_MAIN(T(fold_counts_each_distinct_stack_root_first),
