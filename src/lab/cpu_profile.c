@@ -22,28 +22,33 @@
 
 #define TOP_N 10
 
-/* mkdir -p dir. 0, or -1 with errno. */
-static int make_dirs(const char *dir)
+int cpu_profile_mkdir(const char *dir, char *err, size_t errlen)
 {
     char p[4096];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *c = p + 1; *c; c++)
-        if (*c == '/') {
+    if (!*dir || snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) {
+        snprintf(err, errlen, "'%.200s': not a folder name", dir);
+        return -1;
+    }
+    for (char *c = p + 1;; c++) {
+        bool end = *c == 0;
+        if (*c == '/' || end) {
             *c = 0;
-            if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+                snprintf(err, errlen, "cannot make %s: %s", p, strerror(errno));
                 return -1;
+            }
+            if (end)
+                return 0;
             *c = '/';
         }
-    return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+    }
 }
 
 int cpu_profile_write(const prof_t *p, const char *dir, const char *title, char *err,
                       size_t errlen)
 {
-    if (make_dirs(dir)) {
-        snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
+    if (cpu_profile_mkdir(dir, err, errlen))
         return -1;
-    }
     char path[4200];
     snprintf(path, sizeof path, "%s/flamegraph.svg", dir);
     if (flame_write(p, title, path, err, errlen))
@@ -282,8 +287,8 @@ int cmd_profile(int argc, char **argv)
     }
     char comm[64];
     comm_of(pid, comm, sizeof comm);
-    if (make_dirs(dir)) {
-        sb_warn("profile", "cannot make %s: %s", dir, strerror(errno));
+    if (cpu_profile_mkdir(dir, err, sizeof err)) {
+        sb_warn("profile", "%s", err);
         return 1;
     }
     char data[4200], log[4200];

@@ -12,6 +12,9 @@
 
 #include "telemetry/profile.h"
 
+/* mkdir -p dir. 0, or -1 with the reason in err. */
+int cpu_profile_mkdir(const char *dir, char *err, size_t errlen);
+
 /* The three files of p into dir (made, with its parents, when missing), the flame graph
  * titled title. 0, or -1 with the reason in err. */
 int cpu_profile_write(const prof_t *p, const char *dir, const char *title, char *err,
