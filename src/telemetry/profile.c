@@ -313,6 +313,49 @@ int prof_write_folded(const prof_t *p, const char *path)
     return rc;
 }
 
+int prof_read_folded(const char *text, size_t len, prof_t *p, char *err, size_t errlen)
+{
+    prof_free(p);
+    p->period_ns = NS_PER_S / PROF_HZ;
+    folder_t f = {.p = p};
+    int rc = 0;
+    size_t lineno = 0;
+    for (size_t at = 0; at < len && rc == 0;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        const char *s = text + at;
+        size_t n = end - at;
+        at = end + 1;
+        lineno++;
+        while (n && (s[n - 1] == '\r' || s[n - 1] == ' '))
+            n--;
+        if (n == 0)
+            continue;
+        size_t sp = n;
+        while (sp && s[sp - 1] != ' ')
+            sp--;
+        uint64_t count = 0;
+        bool digits = sp > 1 && sp < n;
+        for (size_t i = sp; i < n && digits; i++) {
+            digits = s[i] >= '0' && s[i] <= '9' && count < UINT64_MAX / 10;
+            count = count * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (!digits) {
+            snprintf(err, errlen, "folded stacks line %zu: want STACK COUNT", lineno);
+            rc = -1;
+            break;
+        }
+        if (folder_add(&f, s, sp - 1, count)) {
+            snprintf(err, errlen, "out of memory reading %zu stacks", p->n);
+            rc = -1;
+        }
+    }
+    free(f.slots);
+    if (rc == 0 && p->n)
+        qsort(p->stacks, p->n, sizeof *p->stacks, cmp_stack);
+    return rc;
+}
+
 /* ---- the binary ---- */
 
 /* Whether the ELF file fd has a section named one of names. */

@@ -70,6 +70,10 @@ int prof_top(const prof_t *p, prof_fn_t *out, int max);
 
 /* The folded stacks, "STACK COUNT\n" each, into path. 0, or -1 with errno. */
 int prof_write_folded(const prof_t *p, const char *path);
+/* Folded stacks read back ("STACK COUNT" lines, as prof_write_folded writes them; blank lines
+ * skipped) into p, reset first, period_ns 1 s / PROF_HZ. 0, or -1 with the line that is not
+ * one in err. */
+int prof_read_folded(const char *text, size_t len, prof_t *p, char *err, size_t errlen);
 
 /* The unwinding a process's binary needs: frame pointers for a Go binary (its ELF has a
  * .go.buildinfo or .gopclntab section), DWARF otherwise. */

@@ -131,6 +131,39 @@ TEST(folded_file_is_a_stack_and_its_count_a_line)
     prof_free(&p);
 }
 
+TEST(folded_file_reads_back_to_the_same_stacks)
+{
+    prof_t p = {0}, q = {0};
+    char err[256] = "", path[] = "/tmp/sb-test-fold-XXXXXX";
+    CHECK_INT(prof_fold(script, sizeof script - 1, &p, err, sizeof err), 0);
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_INT(prof_write_folded(&p, path), 0);
+    buf_t b = BUF_INIT;
+    CHECK_INT(buf_read_file(&b, path), 0);
+    CHECK_INT(prof_read_folded(buf_start(&b), buf_size(&b), &q, err, sizeof err), 0);
+    CHECK_INT(q.n, p.n);
+    CHECK_INT(q.samples, p.samples);
+    for (size_t i = 0; i < p.n && i < q.n; i++) {
+        CHECK_STR(q.stacks[i].stack, p.stacks[i].stack);
+        CHECK_INT(q.stacks[i].count, p.stacks[i].count);
+    }
+    /* A name with spaces keeps them: the count is after the last one. */
+    static const char spaced[] = "a;<T as core::fmt::Display>::fmt 12\n\nb 3\n";
+    CHECK_INT(prof_read_folded(spaced, sizeof spaced - 1, &q, err, sizeof err), 0);
+    CHECK_INT(q.n, 2);
+    CHECK_STR(q.stacks[0].stack, "a;<T as core::fmt::Display>::fmt");
+    CHECK_INT(q.stacks[0].count, 12);
+    static const char bad[] = "a;b 3\nno count\n";
+    CHECK_INT(prof_read_folded(bad, sizeof bad - 1, &q, err, sizeof err), -1);
+    CHECK(strstr(err, "line 2") != NULL);
+    buf_free(&b);
+    unlink(path);
+    prof_free(&p);
+    prof_free(&q);
+}
+
 TEST(unwinding_is_dwarf_for_this_c_binary)
 {
     CHECK_INT(prof_unwind_for(getpid()), PROF_UNWIND_DWARF);
@@ -141,4 +174,5 @@ TEST(unwinding_is_dwarf_for_this_c_binary)
 T_MAIN(T(fold_counts_each_distinct_stack_root_first),
        T(fold_of_nothing_is_empty_and_a_stray_frame_is_an_error),
        T(top_sums_self_samples_per_leaf_function), T(folded_file_is_a_stack_and_its_count_a_line),
+       T(folded_file_reads_back_to_the_same_stacks),
        T(unwinding_is_dwarf_for_this_c_binary))
