@@ -3,7 +3,8 @@
  * top 10), its flamegraph.svg parses as XML (python3's xml.dom.minidom) and `go tool pprof
  * -top` reads its profile.pb.gz and finds the same function; the Go and Rust peers' stacks have
  * their symbols (a function of their own code, package main's or the stackbench_rust crate's,
- * among the top 10). Bad operands and a missing perf are clear errors.
+ * among the top 10); `run --cpu-profile` keeps each cell's profile (results.json, its files,
+ * its flame graph in report.html). Bad operands and a missing perf are clear errors.
  *
  * Needs perf (Debian's linux-perf) and the right to use it (root, or kernel.perf_event_paranoid
  * at most 1), python3, go, and the peers built (make -C peers): without them the tests fail,
@@ -19,6 +20,7 @@
 #include "core/buf.h"
 #include "core/proc.h"
 #include "jsonq.h"
+#include "tmarkup.h"
 #include "tproc.h"
 
 #define LOAD_S "8s"
@@ -278,6 +280,83 @@ TEST(rust_peer_stacks_have_its_own_functions)
     rm_rf(dir);
 }
 
+/* run --cpu-profile: the C csv cells profiled while measured, their top in results.json,
+ * their files under profiles/, their flame graphs in report.html. */
+TEST(run_with_cpu_profile_keeps_each_cells_profile)
+{
+    char dir[] = "/tmp/sb-test-profile-run-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    const char *argv[] = {t_stackbench(), "run", "--langs", "c", "--workloads", "csv",
+                          "--duration", "2s", "--warmup", "500ms", "--connections", "4",
+                          "--equal-load", "0", "--no-dev-metrics", "--cpu-profile", "--out", dir,
+                          NULL};
+    static char out[1 << 16];
+    int rc = t_run(argv, out, sizeof out, 240000);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    CHECK_INT(rc, 0);
+    CHECK(strstr(out, "profiles: ") != NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    buf_t j = BUF_INIT, src = BUF_INIT, page = BUF_INIT;
+    CHECK_INT(buf_read_file(&j, path), 0);
+    const char *doc = buf_start(&j);
+    size_t len = buf_size(&j);
+    snprintf(path, sizeof path, "%s/src/codec/csv.c", root());
+    CHECK_INT(buf_read_file(&src, path), 0);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    CHECK_INT(buf_read_file(&page, path), 0);
+    int n = jsonq_len(doc, len, "cells");
+    CHECK_INT(n, 2); /* tuned and idiomatic */
+    for (int i = 0; i < n; i++) {
+        char key[64], tier[32], pdir[200], unwind[16];
+        bool ran = false;
+        snprintf(key, sizeof key, "cells.%d.tier", i);
+        CHECK(jsonq_str(doc, len, key, tier, sizeof tier));
+        snprintf(key, sizeof key, "cells.%d.profile.ran", i);
+        CHECK(jsonq_bool(doc, len, key, &ran) && ran);
+        snprintf(key, sizeof key, "cells.%d.profile.unwind", i);
+        CHECK(jsonq_str(doc, len, key, unwind, sizeof unwind) && !strcmp(unwind, "dwarf"));
+        snprintf(key, sizeof key, "cells.%d.profile.dir", i);
+        CHECK(jsonq_str(doc, len, key, pdir, sizeof pdir));
+        char want[64];
+        snprintf(want, sizeof want, "profiles/csv-c-%s", tier);
+        CHECK_STR(pdir, want);
+        static const char *const files[] = {"flamegraph.svg", "profile.pb.gz", "stacks.folded"};
+        for (int k = 0; k < 3; k++) {
+            snprintf(path, sizeof path, "%s/%s/%s", dir, pdir, files[k]);
+            CHECK(file_nonempty(path));
+        }
+        snprintf(path, sizeof path, "%s/%s/perf.data", dir, pdir);
+        CHECK(access(path, F_OK) != 0); /* folded, then removed */
+        /* The tuned tier's time is in src/codec/csv.c (the idiomatic one's in libcsv). */
+        if (!strcmp(tier, "tuned")) {
+            char sub[64];
+            snprintf(sub, sizeof sub, "cells.%d.profile", i);
+            const char *pv;
+            size_t pl;
+            CHECK(jsonq_get(doc, len, sub, &pv, &pl));
+            static char one[1 << 14];
+            snprintf(one, sizeof one, "%.*s", (int)(pl < sizeof one - 1 ? pl : sizeof one - 1), pv);
+            CHECK(top_has(one, strlen(one), defined_in, buf_start(&src)));
+        }
+        char chart[96];
+        snprintf(chart, sizeof chart, "data-chart=\"flame-csv-c-%s\"", tier);
+        CHECK(strstr(buf_start(&page), chart) != NULL);
+    }
+    CHECK(strstr(buf_start(&page), "<section id=\"profiles\">") != NULL);
+    char why[256];
+    int elements = t_markup_check(buf_start(&page), why, sizeof why);
+    CHECK(elements > 0);
+    if (elements <= 0)
+        fprintf(stderr, "    report.html: %s\n", why);
+    buf_free(&j);
+    buf_free(&src);
+    buf_free(&page);
+    rm_rf(dir);
+}
+
 TEST(bad_operands_and_nobody_listening_are_clear_errors)
 {
     char out[4096];
@@ -317,5 +396,6 @@ TEST(without_perf_it_says_what_to_install)
 }
 
 T_MAIN(T(c_csv_service_spends_its_cpu_in_the_csv_parser), T(go_peer_stacks_have_its_own_functions),
-       T(rust_peer_stacks_have_its_own_functions), T(bad_operands_and_nobody_listening_are_clear_errors),
+       T(rust_peer_stacks_have_its_own_functions), T(run_with_cpu_profile_keeps_each_cells_profile),
+       T(bad_operands_and_nobody_listening_are_clear_errors),
        T(without_perf_it_says_what_to_install))
