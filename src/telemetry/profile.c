@@ -197,7 +197,7 @@ int prof_fold(const char *text, size_t len, prof_t *p, char *err, size_t errlen)
     p->period_ns = NS_PER_S / PROF_HZ;
     folder_t f = {.p = p};
     buf_t scratch = BUF_INIT;
-    static frame_t frames[MAX_FRAMES];
+    frame_t frames[MAX_FRAMES]; /* 16 KiB: pointers into text */
     int nframes = 0;
     bool in_sample = false;
     int rc = 0;
