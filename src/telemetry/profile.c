@@ -59,6 +59,16 @@ static int folder_grow(folder_t *f)
 static int folder_add(folder_t *f, const char *stack, size_t len, uint64_t count)
 {
     prof_t *p = f->p;
+    if (memchr(stack, 0, len)) { /* a NUL would cut the stack short: as '?' */
+        char *c = malloc(len ? len : 1);
+        if (!c)
+            return -1;
+        for (size_t i = 0; i < len; i++)
+            c[i] = stack[i] ? stack[i] : '?';
+        int rc = folder_add(f, c, len, count);
+        free(c);
+        return rc;
+    }
     if ((p->n + 1) * 2 > f->nslots && folder_grow(f))
         return -1;
     size_t at = hash_str(stack, len) & (f->nslots - 1);
@@ -101,9 +111,21 @@ static bool span_eq(const char *s, size_t n, const char *lit)
     return n == strlen(lit) && memcmp(s, lit, n) == 0;
 }
 
+static void frame_name_raw(buf_t *b, const frame_t *fr);
+
 /* The frame's name onto b: the symbol ("_[k]" after a kernel one), "[DSO]" when only the file
  * is known; ';' (the format's separator) as ':'. */
+
 static void frame_name(buf_t *b, const frame_t *fr)
+{
+    size_t start = buf_size(b);
+    frame_name_raw(b, fr);
+    for (char *c = buf_start(b) + start; c < buf_end(b); c++)
+        if (*c == ';')
+            *c = ':';
+}
+
+static void frame_name_raw(buf_t *b, const frame_t *fr)
 {
     bool unknown = fr->sym_len == 0 || span_eq(fr->sym, fr->sym_len, "[unknown]");
     if (unknown) {
@@ -125,11 +147,7 @@ static void frame_name(buf_t *b, const frame_t *fr)
         }
         return;
     }
-    size_t start = buf_size(b);
     buf_append(b, fr->sym, fr->sym_len);
-    for (char *c = buf_start(b) + start; c < buf_end(b); c++)
-        if (*c == ';')
-            *c = ':';
     if (span_eq(fr->dso, fr->dso_len, "[kernel.kallsyms]"))
         buf_puts(b, "_[k]");
 }
