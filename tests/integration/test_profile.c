@@ -393,6 +393,13 @@ TEST(without_perf_it_says_what_to_install)
     if (!strstr(out, "perf not found"))
         fprintf(stderr, "    %s\n", out);
     rm_rf("/tmp/sb-test-profile-none");
+    /* run --cpu-profile says so before measuring anything. */
+    const char *run[] = {t_stackbench(), "run", "--cpu-profile", "--workloads", "echo", "--langs",
+                         "c", "--out", "/tmp/sb-test-profile-none", NULL};
+    st = proc_run(run, &o, 30 * 1000000000LL, out, sizeof out, err, sizeof err);
+    CHECK_INT(st, 2);
+    CHECK(strstr(out, "stackbench run: --cpu-profile: perf not found on PATH") != NULL);
+    CHECK(access("/tmp/sb-test-profile-none", F_OK) != 0);
 }
 
 T_MAIN(T(c_csv_service_spends_its_cpu_in_the_csv_parser), T(go_peer_stacks_have_its_own_functions),
