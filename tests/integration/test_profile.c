@@ -402,7 +402,39 @@ TEST(without_perf_it_says_what_to_install)
     CHECK(access("/tmp/sb-test-profile-none", F_OK) != 0);
 }
 
+/* Not root, and kernel.perf_event_paranoid above 1: said, with the way out. Run as nobody
+ * (when we are root and the machine's setting is above 1; else there is nothing to see). */
+TEST(paranoid_kernel_says_what_to_change)
+{
+    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+    int level = -9;
+    if (f) {
+        if (fscanf(f, "%d", &level) != 1)
+            level = -9;
+        fclose(f);
+    }
+    if (geteuid() != 0 || level <= 1) {
+        printf("skip paranoid_kernel_says_what_to_change: needs root and "
+               "kernel.perf_event_paranoid > 1 (here: uid %d, paranoid %d)\n", (int)geteuid(),
+               level);
+        return;
+    }
+    char out[4096], err[256];
+    const char *argv[] = {t_stackbench(), "profile", "1", "--out", "/tmp/sb-test-profile-nobody",
+                          "-d", "1s", NULL};
+    proc_opts_t o = {.as_user = true, .uid = 65534, .gid = 65534, .cwd = "/tmp"};
+    int st = proc_run(argv, &o, 30 * 1000000000LL, out, sizeof out, err, sizeof err);
+    CHECK_INT(st, 1);
+    char want[160];
+    snprintf(want, sizeof want, "stackbench profile: kernel.perf_event_paranoid is %d: profiling "
+                                "another process needs at most 1", level);
+    CHECK(strstr(out, want) != NULL);
+    if (!strstr(out, want))
+        fprintf(stderr, "    %s\n", out);
+    rm_rf("/tmp/sb-test-profile-nobody");
+}
+
 T_MAIN(T(c_csv_service_spends_its_cpu_in_the_csv_parser), T(go_peer_stacks_have_its_own_functions),
        T(rust_peer_stacks_have_its_own_functions), T(run_with_cpu_profile_keeps_each_cells_profile),
        T(bad_operands_and_nobody_listening_are_clear_errors),
-       T(without_perf_it_says_what_to_install))
+       T(without_perf_it_says_what_to_install), T(paranoid_kernel_says_what_to_change))
