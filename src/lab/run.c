@@ -294,9 +294,11 @@ static bool profile_begin(cell_t *x, prof_rec_t *rec)
         if (!(isalnum((unsigned char)*ch) || *ch == '-' || *ch == '_' || *ch == '.'))
             *ch = '_';
     /* Go keeps frame pointers; C (-O2) and Rust (release) need DWARF (docs/profile.md). */
-    prof_unwind_t uw = !strcmp(c->lang, "go")                        ? PROF_UNWIND_FP
-                       : !strcmp(c->lang, "c") || !strcmp(c->lang, "rust") ? PROF_UNWIND_DWARF
-                                                                     : prof_unwind_for(x->sut.pid);
+    prof_unwind_t uw = prof_unwind_for(x->sut.pid); /* a user's implementation */
+    if (!strcmp(c->lang, "go"))
+        uw = PROF_UNWIND_FP;
+    else if (!strcmp(c->lang, "c") || !strcmp(c->lang, "rust"))
+        uw = PROF_UNWIND_DWARF;
     pr->unwind = prof_unwind_name(uw);
     char dir[4400], data[4500], log[4500], why[512];
     snprintf(dir, sizeof dir, "%s/%s", x->cfg->out_dir, pr->dir);
@@ -359,9 +361,9 @@ static int stage_measure(cell_t *x)
     meter_start(&m, x->sut.pid, 100 * NS_PER_MS);
     int rc = load_run(&lc, &x->lr, err, sizeof err);
     meter_stop(&m);
-    if (profiling)
-        profile_end(x, &rec);
     double db1 = db_metered ? proc_tree_cpu_s(db->pid) : -1;
+    if (profiling) /* after the database's reading: perf script takes seconds */
+        profile_end(x, &rec);
     if (rc != 0)
         return fail(x, "load: %s", err);
     const load_result_t *lr = &x->lr;
