@@ -28,12 +28,14 @@ LDLIBS  += -lyaml
 # FileDescriptorSet protoc makes of a user's .proto with it.
 LDLIBS  += -lnghttp2 -lprotobuf-c
 PROTOS  := $(wildcard contracts/grpc/*.proto)
-# OTLP's trace export (src/telemetry/otlp.c): our subset of opentelemetry-proto, upstream's
-# packages and field numbers.
-OTLP_PROTOS := $(wildcard src/telemetry/proto/*.proto)
+# The telemetry's own messages (src/telemetry/proto), our subsets with upstream's packages and
+# field numbers: opentelemetry-proto's trace export (telemetry/otlp.c) and pprof's profile.proto
+# (telemetry/pprof.c, gzipped with zlib).
+TELEMETRY_PROTOS := $(wildcard src/telemetry/proto/*.proto)
 DESCRIPTOR_PROTO := /usr/include/google/protobuf/descriptor.proto
+LDLIBS  += -lz
 PB_C    := $(patsubst contracts/grpc/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS)) $(BUILD)/gen/descriptor.pb-c.c \
-           $(patsubst src/telemetry/proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(OTLP_PROTOS))
+           $(patsubst src/telemetry/proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(TELEMETRY_PROTOS))
 PB_H    := $(PB_C:.c=.h)
 
 SRC      := $(shell find src -name '*.c' | sort)
@@ -97,7 +99,7 @@ $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 # What includes the generated headers waits for them.
 $(patsubst %.c,$(BUILD)/%.o,$(SRC)) $(BUILD)/tests/unit/test_grpc.o \
     $(BUILD)/tests/unit/test_contract.o $(BUILD)/tests/unit/test_pbjson.o \
-    $(BUILD)/tests/unit/test_message.o $(BUILD)/tests/unit/test_trace.o \
+    $(BUILD)/tests/unit/test_message.o $(BUILD)/tests/unit/test_trace.o $(BUILD)/tests/unit/test_pprof.o \
     $(BUILD)/tests/integration/test_traces.o: | $(PB_H)
 
 $(BUILD)/%.o: %.c
@@ -132,12 +134,12 @@ sanitize:
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_SRC := $(filter-out src/main.c,$(SRC)) build/gen/contracts.c \
                 $(patsubst contracts/grpc/%.proto,build/gen/%.pb-c.c,$(PROTOS)) build/gen/descriptor.pb-c.c \
-                $(patsubst src/telemetry/proto/%.proto,build/gen/%.pb-c.c,$(OTLP_PROTOS))
+                $(patsubst src/telemetry/proto/%.proto,build/gen/%.pb-c.c,$(TELEMETRY_PROTOS))
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -Ibuild/gen -I$(PG_INCLUDE) -DSB_VERSION='"$(VERSION)"' \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) -lpthread -lm -ldl -lcsv -lyaml \
-	    -lnghttp2 -lprotobuf-c
+	    -lnghttp2 -lprotobuf-c -lz
 
 fuzz-build: $(FUZZ_TARGETS)
 fuzz: fuzz-build

@@ -8,13 +8,15 @@ set -euo pipefail
 # build + tests: compiler, sanitizers, libFuzzer runtime (clang), curl for smoke checks
 pkgs_build=(build-essential pkg-config clang llvm libclang-rt-14-dev curl ca-certificates)
 # libraries the services use (HTTP/2, PostgreSQL, protobuf, io_uring, CSV for csv's idiomatic tier)
-# and the decision's input files (YAML); libprotobuf-dev for descriptor.proto, from which the
+# and the decision's input files (YAML), zlib for the gzip of pprof profiles; libprotobuf-dev for descriptor.proto, from which the
 # build generates the reader of the FileDescriptorSets protoc makes of a user's .proto
 # (src/codec/pbjson.c), and for the well-known types (google/protobuf/*.proto) such files import
 pkgs_libs=(libnghttp2-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler liburing-dev
-           libcsv-dev libyaml-dev libprotobuf-dev)
+           libcsv-dev libyaml-dev libprotobuf-dev zlib1g-dev)
 # the lab's throwaway database and the reference tools the benchmarks compare against
 pkgs_tools=(postgresql wrk nghttp2-client nginx-light util-linux procps time)
+# CPU profiles (stackbench profile, run --profile: docs/profile.md)
+pkgs_tools+=(linux-perf)
 # the browser the report's test opens report.html in, headless (tests/integration/test_report.c)
 pkgs_browser=(chromium)
 

@@ -6,6 +6,7 @@
 #include "db/db.h"
 #include "db/durability.h"
 #include "decide/decide.h"
+#include "lab/cpu_profile.h"
 #include "lab/gen.h"
 #include "lab/run.h"
 #include "load/cli.h"
@@ -37,6 +38,8 @@ static const struct {
     {"claims", "[DIR]", "the published Go and Rust claims, checked against a run", cmd_claims},
     {"decide", "MESH.yaml", "a mesh of services: keep or move each, and the bill", cmd_decide},
     {"report", "[DIR]", "report.html: a run's results as one page with charts", cmd_report},
+    {"profile", "PID|URL", "where a running process spends its CPU: flame graph, pprof",
+     cmd_profile},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -427,3 +427,84 @@ void proc_self_exe(char *out, size_t n)
     ssize_t r = readlink("/proc/self/exe", out, n - 1);
     out[r > 0 ? r : 0] = 0;
 }
+
+/* The inodes of the TCP sockets listening on port in /proc/net/FILE (tcp, tcp6). */
+static int listen_inodes(const char *file, int port, unsigned long *out, int n, int max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/net/%s", file);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return n;
+    char line[512];
+    if (!fgets(line, sizeof line, f)) { /* the header */
+        fclose(f);
+        return n;
+    }
+    while (n < max && fgets(line, sizeof line, f)) {
+        char local[128];
+        unsigned lport, state;
+        unsigned long inode;
+        /* sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode */
+        if (sscanf(line, " %*s %127[0-9A-Fa-f:] %*s %x %*s %*s %*s %*u %*u %lu", local, &state,
+                   &inode) != 3)
+            continue;
+        const char *colon = strrchr(local, ':');
+        if (!colon || sscanf(colon + 1, "%x", &lport) != 1)
+            continue;
+        if ((int)lport == port && state == 0x0A /* TCP_LISTEN */ && inode)
+            out[n++] = inode;
+    }
+    fclose(f);
+    return n;
+}
+
+int proc_listening(int port, pid_t *out, int max, int *unreadable)
+{
+    unsigned long inodes[64];
+    int ni = listen_inodes("tcp", port, inodes, 0, 64);
+    ni = listen_inodes("tcp6", port, inodes, ni, 64);
+    if (unreadable)
+        *unreadable = 0;
+    if (ni == 0)
+        return 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char fdpath[64];
+        snprintf(fdpath, sizeof fdpath, "/proc/%ld/fd", pid);
+        DIR *fds = opendir(fdpath);
+        if (!fds) {
+            if (unreadable && errno == EACCES)
+                (*unreadable)++;
+            continue;
+        }
+        struct dirent *fe;
+        bool found = false;
+        while (!found && (fe = readdir(fds))) {
+            char link[384], target[64];
+            snprintf(link, sizeof link, "%s/%s", fdpath, fe->d_name);
+            ssize_t r = readlink(link, target, sizeof target - 1);
+            unsigned long ino;
+            if (r <= 0)
+                continue;
+            target[r] = 0;
+            if (sscanf(target, "socket:[%lu]", &ino) != 1)
+                continue;
+            for (int i = 0; i < ni && !found; i++)
+                found = inodes[i] == ino;
+        }
+        closedir(fds);
+        if (found)
+            out[n++] = (pid_t)pid;
+    }
+    closedir(d);
+    return n;
+}

@@ -100,5 +100,11 @@ double proc_ticks_s(uint64_t ticks);
 double proc_tree_cpu_s(pid_t pid);
 /* The path of this program (/proc/self/exe) into out ("" when unknown). */
 void proc_self_exe(char *out, size_t n);
+/* The processes holding a TCP socket that listens on port (IPv4 or IPv6, any address, in our
+ * network namespace): /proc/net/tcp and tcp6 give the sockets' inodes, /proc/PID/fd who holds
+ * them. How many (at most max) into out: 0 when nobody listens there or its process cannot be
+ * seen; *unreadable (when given) counts the processes whose descriptors we may not read
+ * (another user's, when not root). -1 when /proc cannot be read. */
+int proc_listening(int port, pid_t *out, int max, int *unreadable);
 
 #endif

@@ -169,6 +169,33 @@ static void add_by_request(slice_t e, void *arg)
     b->p999_us = num(lat, "p999");
 }
 
+static void add_profile_fn(slice_t e, void *arg)
+{
+    fig_cell_t *c = arg;
+    if (c->prof_ntop >= FIG_MAX_PROFILE_TOP)
+        return;
+    str(e, "function", c->prof_top[c->prof_ntop].function, sizeof c->prof_top[0].function);
+    c->prof_top[c->prof_ntop++].self_pct = num(e, "self_pct");
+}
+
+/* profile {ran, reason, samples, unwind, dir, top}: null or absent when not profiled. */
+static void read_profile(slice_t c, fig_cell_t *out)
+{
+    slice_t p;
+    out->prof_samples = NAN;
+    if (!member(c, "profile", &p) || p.n == 0 || p.p[0] != '{')
+        return;
+    out->prof_asked = true;
+    out->prof_ran = boolean(p, "ran");
+    str(p, "reason", out->prof_reason, sizeof out->prof_reason);
+    str(p, "dir", out->prof_dir, sizeof out->prof_dir);
+    str(p, "unwind", out->prof_unwind, sizeof out->prof_unwind);
+    out->prof_samples = num(p, "samples");
+    slice_t top;
+    if (member(p, "top", &top))
+        elements(top, add_profile_fn, out);
+}
+
 static void read_cell(slice_t c, fig_cell_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -213,6 +240,7 @@ static void read_cell(slice_t c, fig_cell_t *out)
     slice_t by;
     if (member(c, "by_request", &by))
         elements(by, add_by_request, out);
+    read_profile(c, out);
     out->eq_rate = out->eq_achieved = NAN;
     out->eq_p50_us = out->eq_p99_us = out->eq_p999_us = out->eq_max_us = NAN;
     out->eq_requests = out->eq_errors = out->eq_p9999_us = out->eq_mean_us = NAN;

@@ -21,6 +21,7 @@
 #define FIG_MAX_SWEEP 8
 #define FIG_MAX_BY_REQUEST 8
 #define FIG_MAX_LIST 8
+#define FIG_MAX_PROFILE_TOP 10
 
 /* A run's percentile spectrum: percentile points {pct, us} (results.json `spectrum`), not a
  * histogram; the last is the max at 100 %. */
@@ -93,6 +94,17 @@ typedef struct {
     int nsweep;
     double sweep_max_rps;
     fig_sweep_point_t sweep[FIG_MAX_SWEEP];
+    /* --cpu-profile: the measured run's CPU profile (results.json `profile`). prof_asked: the
+     * run profiled; prof_ran: this cell's was written (else prof_reason); prof_dir relative to
+     * the results' folder; the top functions by their own samples, most first. */
+    bool prof_asked, prof_ran;
+    char prof_reason[256], prof_dir[160], prof_unwind[8];
+    double prof_samples;
+    int prof_ntop;
+    struct {
+        char function[160];
+        double self_pct;
+    } prof_top[FIG_MAX_PROFILE_TOP];
 } fig_cell_t;
 
 typedef struct {

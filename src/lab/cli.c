@@ -14,6 +14,7 @@
 #include "lab/workloads.h"
 #include "report/report.h"
 #include "report/table.h"
+#include "telemetry/profile.h"
 
 static int parse_workloads(const char *arg, void *dst, char *why, size_t whylen)
 {
@@ -230,6 +231,10 @@ int cmd_run(int argc, char **argv)
         {"no-dev-metrics", 0, OPT_BOOL, &dev_none, NULL,
          "no development figures (builds, sizes, dependencies,\n"
          "code lines): a quicker run"},
+        {"cpu-profile", 0, OPT_BOOL, &cfg.cpu_profile, NULL,
+         "each cell's service profiled by perf while measured:\n"
+         "DIR/profiles/WORKLOAD-NAME-TIER/ (flamegraph.svg,\n"
+         "profile.pb.gz), its top 10 functions in results.json"},
         {"out", 0, OPT_STR, &cfg.out_dir, "DIR", "where results go (default results)"},
         {"pg-url", 0, OPT_STR, &cfg.pg_url, "URL",
          "sql: create the database on this PostgreSQL server (it is\n"
@@ -276,6 +281,11 @@ int cmd_run(int argc, char **argv)
     char err[512];
     if (decide_check(&decide, err, sizeof err) != 0) {
         sb_warn("run", "%s", err);
+        return 2;
+    }
+    /* So is a profile perf cannot record. */
+    if (cfg.cpu_profile && prof_check(err, sizeof err) != 0) {
+        sb_warn("run", "--cpu-profile: %s", err);
         return 2;
     }
 
@@ -335,6 +345,8 @@ int cmd_run(int argc, char **argv)
         }
         printf("\nwritten: %s/results.json, results.md, verdict.json, claims.json\n",
                cfg.out_dir);
+        if (cfg.cpu_profile)
+            printf("profiles: %s/profiles/*/flamegraph.svg, profile.pb.gz\n", cfg.out_dir);
         if (loaded && report_write_decision(&d, cfg.out_dir, NULL, &decide, page, sizeof page,
                                             err, sizeof err) != 0) {
             sb_warn("run", "%s", err);

@@ -118,7 +118,7 @@ static const lang_spec_t specs[] = {
     {"c",
      {{"Makefile", 0, {0}, 0},
       {"scripts/embed_contracts.sh", 0, {0}, 0},
-      {"src", 8, {".c", ".h"}, 0},
+      {"src", 8, {".c", ".h", ".proto"}, 0}, /* src/telemetry/proto */
       {"contracts", 2, {".case", ".sql", ".proto"}, 0}},
      {"make", "-s", "-j", "BUILD=build", "build/stackbench", NULL},
      "build/ (a new empty BUILD dir)",

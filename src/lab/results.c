@@ -69,6 +69,40 @@ static void write_spectrum(jsonw_t *w, const lab_spectrum_t *s, int decimals)
     jsonw_arr_end(w);
 }
 
+/* profile {ran, reason, samples, unwind, dir, top [{function, self_pct}]}: the CPU profile of
+ * the measured run (--cpu-profile; null without it). dir is relative to the results' folder. */
+static void write_profile(jsonw_t *w, const lab_config_t *cfg, const lab_profile_t *p)
+{
+    jsonw_key(w, "profile");
+    if (!cfg->cpu_profile) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_obj_begin(w);
+    jsonw_key(w, "ran");
+    jsonw_bool(w, p->ran);
+    jsonw_key(w, "reason");
+    p->ran ? jsonw_null(w) : jsonw_str(w, *p->reason ? p->reason : "the cell was not measured");
+    jsonw_key(w, "samples");
+    jsonw_uint(w, p->samples);
+    jsonw_key(w, "unwind");
+    p->unwind ? jsonw_str(w, p->unwind) : jsonw_null(w);
+    jsonw_key(w, "dir");
+    p->ran ? jsonw_str(w, p->dir) : jsonw_null(w);
+    jsonw_key(w, "top");
+    jsonw_arr_begin(w);
+    for (int i = 0; i < p->ntop; i++) {
+        jsonw_obj_begin(w);
+        jsonw_key(w, "function");
+        jsonw_str(w, p->top[i].function);
+        jsonw_key(w, "self_pct");
+        jsonw_double(w, p->top[i].self_pct, 2);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+    jsonw_obj_end(w);
+}
+
 /* One open-loop run: its rate, what it achieved, its latency. */
 static void write_open(jsonw_t *w, const lab_open_t *o, bool windows)
 {
@@ -455,6 +489,7 @@ static void write_json(const lab_config_t *cfg, const lab_cell_t *cells, int n,
             jsonw_obj_end(&w);
         }
         jsonw_arr_end(&w);
+        write_profile(&w, cfg, &c->profile);
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);

@@ -2,6 +2,7 @@
  * (run.h); then, per workload, the equal-load block and (--sweep) the open-loop points. */
 #include "lab/run.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "db/db.h"
 #include "http/client.h"
 #include "http/url.h"
+#include "lab/cpu_profile.h"
 #include "lab/workloads.h"
 #include "sut/meter.h"
 #include "sut/sut.h"
@@ -277,6 +279,70 @@ void lab_spectrum(lab_spectrum_t *s, const hist_t *h)
     }
 }
 
+/* --cpu-profile: perf on the service for the measured run. perf runs where the lab runs (the
+ * load CPUs), its files in the run's output folder. A profile that fails is said in the
+ * cell's profile, not the cell: the measurement stands. */
+static bool profile_begin(cell_t *x, prof_rec_t *rec)
+{
+    lab_cell_t *c = x->c;
+    lab_profile_t *pr = &c->profile;
+    memset(pr, 0, sizeof *pr);
+    if (!x->cfg->cpu_profile)
+        return false;
+    snprintf(pr->dir, sizeof pr->dir, "profiles/%s-%s-%s", c->workload, c->name, c->tier);
+    for (char *ch = pr->dir + strlen("profiles/"); *ch; ch++)
+        if (!(isalnum((unsigned char)*ch) || *ch == '-' || *ch == '_' || *ch == '.'))
+            *ch = '_';
+    /* Go keeps frame pointers; C (-O2) and Rust (release) need DWARF (docs/profile.md). */
+    prof_unwind_t uw = prof_unwind_for(x->sut.pid); /* a user's implementation */
+    if (!strcmp(c->lang, "go"))
+        uw = PROF_UNWIND_FP;
+    else if (!strcmp(c->lang, "c") || !strcmp(c->lang, "rust"))
+        uw = PROF_UNWIND_DWARF;
+    pr->unwind = prof_unwind_name(uw);
+    char dir[4400], data[4500], log[4500], why[512];
+    snprintf(dir, sizeof dir, "%s/%s", x->cfg->out_dir, pr->dir);
+    snprintf(data, sizeof data, "%s/perf.data", dir);
+    snprintf(log, sizeof log, "%s/perf.log", dir);
+    if (cpu_profile_mkdir(dir, why, sizeof why) ||
+        prof_start(rec, x->sut.pid, uw, data, log, NULL, why, sizeof why)) {
+        snprintf(pr->reason, sizeof pr->reason, "%.250s", why);
+        return false;
+    }
+    return true;
+}
+
+static void profile_end(cell_t *x, prof_rec_t *rec)
+{
+    lab_cell_t *c = x->c;
+    lab_profile_t *pr = &c->profile;
+    progress(x, "unwinding the profile's stacks");
+    prof_t p = {0};
+    char why[512], dir[4400], title[256];
+    snprintf(dir, sizeof dir, "%s/%s", x->cfg->out_dir, pr->dir);
+    snprintf(title, sizeof title, "%s · %s %s: CPU while measured", c->workload, c->name,
+             c->tier);
+    if (prof_stop(rec, &p, false, why, sizeof why) ||
+        cpu_profile_write(&p, dir, title, why, sizeof why)) {
+        snprintf(pr->reason, sizeof pr->reason, "%.250s", why);
+        prof_free(&p);
+        return;
+    }
+    char log[4500];
+    snprintf(log, sizeof log, "%s/perf.log", dir);
+    unlink(log);
+    pr->ran = true;
+    pr->samples = p.samples;
+    prof_fn_t top[LAB_PROFILE_TOP];
+    pr->ntop = prof_top(&p, top, LAB_PROFILE_TOP);
+    for (int i = 0; i < pr->ntop; i++) {
+        snprintf(pr->top[i].function, sizeof pr->top[i].function, "%.*s",
+                 (int)(top[i].name_len < 159 ? top[i].name_len : 159), top[i].name);
+        pr->top[i].self_pct = top[i].self_pct;
+    }
+    prof_free(&p);
+}
+
 /* The measured run, with the service's /proc sampled and the database's CPU read around it. */
 static int stage_measure(cell_t *x)
 {
@@ -288,12 +354,16 @@ static int stage_measure(cell_t *x)
                 sizeof label);
     const db_t *db = &x->db->db;
     bool db_metered = x->wl->db_reset && !db->external && db->pid > 0;
+    static prof_rec_t rec;
+    bool profiling = profile_begin(x, &rec); /* before the database's reading: perf takes 0.3 s */
     double db0 = db_metered ? proc_tree_cpu_s(db->pid) : -1;
     meter_t m;
     meter_start(&m, x->sut.pid, 100 * NS_PER_MS);
     int rc = load_run(&lc, &x->lr, err, sizeof err);
     meter_stop(&m);
     double db1 = db_metered ? proc_tree_cpu_s(db->pid) : -1;
+    if (profiling) /* after the database's reading: perf script takes seconds */
+        profile_end(x, &rec);
     if (rc != 0)
         return fail(x, "load: %s", err);
     const load_result_t *lr = &x->lr;

@@ -9,7 +9,8 @@
  * then stopped: it must exit cleanly on SIGTERM), start (a fresh instance, healthy: the time
  * from its spawn to the first 200 of GET /health, and its RSS then, idle), warm up
  * (loaded, not measured), measure (loaded in-process from the load CPUs while its /proc is
- * sampled: RSS, CPU, threads; and the database's CPU), stop (SIGTERM, its exit status and
+ * sampled: RSS, CPU, threads; and the database's CPU; with --cpu-profile its CPU profile, by
+ * perf), stop (SIGTERM, its exit status and
  * what it says it served), check (every answer's status and body, served == sent). A cell
  * that fails a stage is reported with its reason and the run goes on. */
 #ifndef SB_LAB_RUN_H
@@ -44,6 +45,23 @@ typedef struct {
 /* Fills s from h (nanoseconds). */
 void lab_spectrum(lab_spectrum_t *s, const hist_t *h);
 
+#define LAB_PROFILE_TOP 10
+
+/* --cpu-profile: the service's CPU during a cell's measured run, sampled by perf
+ * (telemetry/profile.h), its files in OUT/profiles/WORKLOAD-NAME-TIER (lab/cpu_profile.h). */
+typedef struct {
+    bool ran;                       /* recorded and written (else reason says why not) */
+    char reason[256];
+    uint64_t samples;
+    const char *unwind;             /* "fp" or "dwarf" */
+    char dir[160];                  /* the files' folder, relative to the run's output folder */
+    int ntop;
+    struct {
+        char function[160];
+        double self_pct;            /* of all samples */
+    } top[LAB_PROFILE_TOP];         /* most self samples first */
+} lab_profile_t;
+
 typedef struct {
     impl_opts_t impl;               /* languages, duration, connections, pool, CPUs, peers */
     const char *workloads[LAB_MAX_WORKLOADS];
@@ -62,6 +80,7 @@ typedef struct {
                                      * service's: service and database share them) */
     bool have_cpus_db;
     dev_mode_t dev_mode;            /* the development figures: cached, measured again, skipped */
+    bool cpu_profile;               /* each cell's service profiled while measured */
     const char *out_dir;
     const char *pg_url;             /* sql: a server to create the database on; NULL: the lab
                                      * starts a throwaway PostgreSQL (db/db.h) */
@@ -138,6 +157,7 @@ typedef struct {
     bool grpc;                      /* calls of gRPC: requests are calls, and messages */
     uint64_t messages;              /* grpc: messages received in the measured run */
     double messages_per_s;
+    lab_profile_t profile;          /* --cpu-profile (cpu_profile of the config) */
     lab_open_t equal;               /* the equal-load block's run (equal.ran) */
     lab_open_t sweep[LAB_SWEEP_POINTS]; /* --sweep: at lab_sweep_pct[i] % of its maximum */
 } lab_cell_t;

@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/fmt.h"
+#include "report/flame.h"
 #include "report/svg.h"
+#include "telemetry/profile.h"
 
 #define MAX_USERS 8
 #define MAX_WL 16
@@ -1366,6 +1369,88 @@ static void claims_section(page_t *pg)
     put(pg, "</tbody></table></div>\n</section>\n");
 }
 
+/* ---- CPU profiles (run --cpu-profile) ---- */
+
+/* A cell's top functions and its flame graph, drawn again from its stacks.folded (so that the
+ * page's graphs have ids of their own). */
+static void profile_cell(page_t *pg, const fig_cell_t *c)
+{
+    char key[160], label[96];
+    key_of(c, key, sizeof key);
+    fig_label(c, label, sizeof label);
+    put(pg, "<div class=\"profile\" data-cell=\"");
+    esc(pg, key);
+    put(pg, "\">\n<h3>");
+    esc(pg, c->workload);
+    put(pg, " &middot; ");
+    esc(pg, label);
+    put(pg, "</h3>\n");
+    if (!c->prof_ran) {
+        put(pg, "<p class=\"reason\">not profiled: ");
+        esc(pg, c->prof_reason[0] ? c->prof_reason : "no profile");
+        put(pg, "</p>\n</div>\n");
+        return;
+    }
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s/stacks.folded", pg->f->dir, c->prof_dir);
+    buf_t text = BUF_INIT;
+    prof_t p = {0};
+    char err[512] = "";
+    int rc = buf_read_file(&text, path);
+    if (rc)
+        snprintf(err, sizeof err, "%.400s: %s", path, strerror(-rc));
+    else
+        rc = prof_read_folded(buf_start(&text), buf_size(&text), &p, err, sizeof err);
+    p.unwind = !strcmp(c->prof_unwind, "fp") ? PROF_UNWIND_FP : PROF_UNWIND_DWARF;
+    put(pg, "<div class=\"scroll\"><table class=\"top\">\n<thead><tr><th class=\"n\">self</th>"
+            "<th>function</th></tr></thead>\n<tbody>\n");
+    for (int i = 0; i < c->prof_ntop; i++) {
+        putf(pg, "<tr><td class=\"n\" data-k=\"self_pct\" data-v=\"%.2f\">%.1f %%</td><td><code>",
+             c->prof_top[i].self_pct, c->prof_top[i].self_pct);
+        esc(pg, c->prof_top[i].function);
+        put(pg, "</code></td></tr>\n");
+    }
+    put(pg, "</tbody></table></div>\n");
+    if (rc) {
+        put(pg, "<p class=\"reason\">no flame graph: ");
+        esc(pg, err);
+        put(pg, "</p>\n");
+    } else {
+        char name[200], title[200];
+        snprintf(name, sizeof name, "flame-%s-%s-%s", c->workload, c->name, c->tier);
+        snprintf(title, sizeof title, "%s · %s: CPU while measured", c->workload, label);
+        figure_open(pg);
+        flame_svg(pg->b, &p, name, title, 1100);
+        put(pg, "<figcaption>");
+        putf(pg, "%.0f samples of its threads at 997 Hz during the measured run; ", c->prof_samples);
+        put(pg, "hover a frame for its name and share. Files: <code>");
+        esc(pg, c->prof_dir);
+        put(pg, "/flamegraph.svg</code>, <code>profile.pb.gz</code> (go tool pprof).</figcaption>"
+                "</figure>\n");
+    }
+    prof_free(&p);
+    buf_free(&text);
+    put(pg, "</div>\n");
+}
+
+static void profiles_section(page_t *pg)
+{
+    bool any = false;
+    for (int i = 0; i < pg->f->n; i++)
+        any |= pg->f->cells[i].prof_asked;
+    if (!any)
+        return;
+    put(pg, "<section id=\"profiles\">\n<h2>Where the CPU goes</h2>\n<p>Each service's CPU "
+            "during its measured run, sampled by perf (<code>--cpu-profile</code>): the "
+            "functions with the most samples of their own, and a flame graph (a frame's width "
+            "is its share of the samples, its callers under it). Kernel functions end in "
+            "<code>_[k]</code>.</p>\n");
+    for (int i = 0; i < pg->f->n; i++)
+        if (pg->f->cells[i].prof_asked)
+            profile_cell(pg, &pg->f->cells[i]);
+    put(pg, "</section>\n");
+}
+
 void html_page(buf_t *out, const decision_t *d, const char *profile_path)
 {
     page_t pg; /* its workload and user lists point into d */
@@ -1380,6 +1465,7 @@ void html_page(buf_t *out, const decision_t *d, const char *profile_path)
     cells_table(&pg);
     for (int w = 0; w < pg.nwl; w++)
         workload_section(&pg, w);
+    profiles_section(&pg);
     dev_section(&pg);
     verdict_section(&pg);
     claims_section(&pg);

@@ -297,13 +297,18 @@ void svg_axis_x(svg_chart_t *c, const double *ticks, int n, svg_fmt_fn fmt, cons
 
 /* ---- bars ---- */
 
-/* A label's width at 10.5 px: about 6 px a character (UTF-8 continuation bytes not counted). */
-static double text_width(const char *s)
+double svg_text_width(const char *s, double size)
 {
     double n = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         n += (*p & 0xC0) != 0x80;
-    return n * 6;
+    return n * size * (6 / 10.5);
+}
+
+/* A label's width at 10.5 px: about 6 px a character. */
+static double text_width(const char *s)
+{
+    return svg_text_width(s, 10.5);
 }
 
 

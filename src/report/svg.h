@@ -80,6 +80,10 @@ void svg_axis_y(svg_chart_t *c, const double *ticks, int n, svg_fmt_fn fmt, cons
 /* The x axis: a tick and a label per tick (faint vertical grid lines), its title under it. */
 void svg_axis_x(svg_chart_t *c, const double *ticks, int n, svg_fmt_fn fmt, const char *title);
 
+/* About how wide s is in px at font size size (system-ui): 0.57 em a character, UTF-8
+ * continuation bytes not counted. For labels that must fit (bars, a flame graph's frames). */
+double svg_text_width(const char *s, double size);
+
 /* Text at (x, y) px; anchor "start", "middle" or "end". */
 void svg_text(svg_chart_t *c, double x, double y, const char *anchor, double size,
               const char *text);

@@ -595,10 +595,15 @@ static const char report_results[] =
     "   \"cpu_us_per_req\": 7, \"db_cpu_us_per_req\": 40, \"db_cpu_share\": 0.5,\n"
     "   \"db_round_trips_per_req\": 1, \"db_commits_per_req\": 0.2,\n"
     "   \"by_request\": [{\"method\": \"GET\", \"target\": \"/accounts/1\", \"requests\": 800,\n"
-    "   \"errors\": 1, \"latency_us\": {\"p50\": 9, \"p90\": 19, \"p99\": 29, \"p999\": 39}}]},\n"
+    "   \"errors\": 1, \"latency_us\": {\"p50\": 9, \"p90\": 19, \"p99\": 29, \"p999\": 39}}],\n"
+    "   \"profile\": {\"ran\": true, \"reason\": null, \"samples\": 9970, \"unwind\": \"dwarf\",\n"
+    "   \"dir\": \"profiles/sql-c-tuned\", \"top\": [{\"function\": \"pgpool_drive\",\n"
+    "   \"self_pct\": 21.5}, {\"function\": \"do_syscall_64_[k]\", \"self_pct\": 9.25}]}},\n"
     "  {\"workload\": \"sql\", \"lang\": \"go\", \"name\": \"go\", \"tier\": \"idiomatic\",\n"
     "   \"status\": \"failed\", \"reason\": \"start: <exit 1>\", \"requests\": 0,\n"
-    "   \"spectrum\": [{\"p\": 0, \"us\": 1}]}],\n"
+    "   \"spectrum\": [{\"p\": 0, \"us\": 1}], \"profile\": {\"ran\": false,\n"
+    "   \"reason\": \"the cell was not measured\", \"samples\": 0, \"unwind\": null,\n"
+    "   \"dir\": null, \"top\": []}}],\n"
     " \"equal_load\": {\"pct\": 70, \"duration_s\": 1, \"cells\": [{\"workload\": \"sql\",\n"
     "   \"lang\": \"c\", \"name\": \"c\", \"tier\": \"tuned\", \"rate\": 350, \"ran\": true,\n"
     "   \"held\": false, \"reason\": \"could not hold\", \"requests\": 340,\n"
@@ -650,6 +655,17 @@ TEST(results_json_report_figures_are_read_back)
     CHECK_INT(c->nby_request, 1);
     CHECK_STR(c->by_request[0].target, "/accounts/1");
     CHECK(c->by_request[0].requests == 800 && c->by_request[0].p999_us == 39);
+    /* the CPU profile (run --cpu-profile) */
+    CHECK(c->prof_asked && c->prof_ran);
+    CHECK(c->prof_samples == 9970);
+    CHECK_STR(c->prof_unwind, "dwarf");
+    CHECK_STR(c->prof_dir, "profiles/sql-c-tuned");
+    CHECK_INT(c->prof_ntop, 2);
+    CHECK_STR(c->prof_top[1].function, "do_syscall_64_[k]");
+    CHECK(c->prof_top[1].self_pct == 9.25);
+    const fig_cell_t *gp = figures_cell(&f, "sql", LANG_GO, "idiomatic");
+    CHECK(gp && gp->prof_asked && !gp->prof_ran && gp->prof_ntop == 0);
+    CHECK(gp && !strcmp(gp->prof_reason, "the cell was not measured"));
     /* equal load */
     CHECK(c->eq_ran && !c->eq_held);
     CHECK_STR(c->eq_reason, "could not hold");

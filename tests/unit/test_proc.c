@@ -3,7 +3,10 @@
  * environment, folder, CPUs, default signal handlers, session, parent-death signal);
  * proc_wait and proc_stop; and the /proc readings of ourselves and our children. Each test
  * runs in a child process of its own, so the children it starts are its own only. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
@@ -11,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/cpu.h"
+#include "core/net.h"
 #include "core/proc.h"
 #include "t.h"
 
@@ -628,6 +632,36 @@ TEST(self_exe_is_this_test)
     CHECK_INT(strlen(small), 3); /* cut, terminated */
 }
 
+TEST(listening_finds_the_process_that_listens_on_a_port)
+{
+    net_addr_t a4, a6;
+    char why[128];
+    CHECK_INT(net_resolve("127.0.0.1", 0, &a4, why, sizeof why), 0);
+    int fd = net_listen(&a4, false, 4);
+    CHECK(fd >= 0);
+    int port = net_local_port(fd);
+    pid_t found[4];
+    int unreadable = -1;
+    CHECK_INT(proc_listening(port, found, 4, &unreadable), 1);
+    CHECK_INT(found[0], getpid());
+    CHECK(unreadable >= 0);
+    /* A socket that is only connected, not listening, is nobody's listener. */
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK_INT(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
+    close(fd);
+    CHECK_INT(proc_listening(port, found, 4, NULL), 0);
+    close(c);
+    /* IPv6, where the machine has it. */
+    if (net_resolve("::1", 0, &a6, why, sizeof why) == 0 && (fd = net_listen(&a6, false, 4)) >= 0) {
+        port = net_local_port(fd);
+        CHECK_INT(proc_listening(port, found, 4, NULL), 1);
+        CHECK_INT(found[0], getpid());
+        close(fd);
+    }
+}
+
 T_MAIN(T(run_collects_stdout_and_stderr), T(run_keeps_the_tail_when_the_output_is_longer),
        T(run_returns_the_exit_code), T(run_signal_is_128_plus_its_number),
        T(run_timeout_is_minus_1_and_the_child_is_gone),
@@ -644,6 +678,7 @@ T_MAIN(T(run_collects_stdout_and_stderr), T(run_keeps_the_tail_when_the_output_i
        T(spawn_deathsig_reaches_the_child_when_its_parent_ends),
        T(wait_with_timeout_0_is_0_while_it_runs), T(wait_gives_the_exit_code),
        T(wait_for_a_child_reaped_elsewhere_is_status_minus_1),
+       T(listening_finds_the_process_that_listens_on_a_port),
        T(stop_of_a_process_that_dies_of_the_signal),
        T(stop_of_a_process_that_ignores_the_signal_kills_it), T(stat_of_ourselves),
        T(stat_cpu_time_grows_with_work), T(stat_of_a_name_with_spaces_and_parentheses),
