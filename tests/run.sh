@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 export STACKBENCH="$PWD/$BUILD/stackbench"
 export SB_TOOLS="$PWD/$BUILD/tests/tools"
 export SB_ROOT="$PWD"
@@ -21,9 +21,11 @@ run_binary() {
     local bin=$1 name
     name=${bin#"$BUILD/tests/"}
     echo "== $name"
+    local t0=$SECONDS
     "$bin" >"$log" 2>&1
     local rc=$?
     cat "$log"
+    echo "   ($name: $((SECONDS - t0)) s)"
     local p f
     p=$(grep -c '^ok ' "$log")
     f=$(grep -c '^FAIL ' "$log")
@@ -48,8 +50,9 @@ run_peer() {
     local name=$1 dir=$2
     shift 2
     echo "== peers/$name ($*)"
+    local t0=$SECONDS
     if (cd "$dir" && "$@") >"$log" 2>&1; then
-        echo "ok   peers_$name"
+        echo "ok   peers_$name ($((SECONDS - t0)) s)"
         passed=$((passed + 1))
     else
         tail -n 40 "$log"
