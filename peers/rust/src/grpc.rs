@@ -31,11 +31,11 @@ use tonic::{Request, Response, Status};
 
 use count::CountLayer;
 use linger::LingeringClose;
+pub use stream::TickStream;
 
 use crate::telemetry::Metrics;
 use crate::telemetry::conn::CountedIo;
 use crate::telemetry::grpc::GrpcLayer;
-pub use stream::TickStream;
 
 /// The messages, the `Ticks` server trait and its client, generated from ticks.proto.
 pub mod pb {

@@ -1067,3 +1067,34 @@ async fn sql_statements_are_client_spans_of_their_request() {
         }
     }
 }
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL: STACKBENCH_PG_URL (stackbench pg -- cargo test -- --include-ignored --skip real_restart)"]
+async fn sql_waits_for_a_connection_are_counted() {
+    let pg = sql::pg_config(&pg_url()).unwrap();
+    // Three requests at once on one connection: exclusive lends it to one, the two others wait
+    // for it; pipelined gives each a place on it at once.
+    for (strategy, waits) in [(DbStrategy::Exclusive, 2.0), (DbStrategy::Pipelined, 0.0)] {
+        let db: Database = match strategy {
+            DbStrategy::Exclusive => sql::open_pool(pg.clone(), 1).await.unwrap().into(),
+            DbStrategy::Pipelined => Pipelined::open(pg.clone(), 1).await.unwrap().into(),
+        };
+        let metrics = Arc::new(Metrics::new(Protocol::Http));
+        let workload = sql::observed_routes(db, 1 << 20, &metrics);
+        let layer = HttpLayer::new(Arc::clone(&metrics), 0);
+        let app = server::with_common(workload, Arc::new(AtomicU64::new(0)), layer);
+        let (a, b, c) = tokio::join!(
+            common::send(&app, "GET", "/accounts/1", ""),
+            common::send(&app, "GET", "/accounts/2", ""),
+            common::send(&app, "GET", "/accounts?ids=3", ""),
+        );
+        for answer in [a, b, c] {
+            assert_eq!(answer.status, StatusCode::OK, "{strategy}: {}", answer.body);
+        }
+        let (_, m) = scrape(&app).await;
+        assert_eq!(m.value("sql_pool_waits_total", &[]), waits, "{strategy}");
+        assert_eq!(m.value("sql_pool_connections", &[]), 1.0, "{strategy}");
+        assert_eq!(m.value("sql_pool_size", &[]), 1.0, "{strategy}");
+        assert_eq!(m.value("sql_errors_total", &[]), 0.0, "{strategy}");
+    }
+}
