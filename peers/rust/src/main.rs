@@ -187,8 +187,8 @@ struct Cli {
     #[arg(long, value_name = "STRATEGY")]
     db_strategy: Option<DbStrategy>,
 
-    /// grpc: answer GET /metrics over HTTP/1.1 on this port too (0: not at all); the HTTP
-    /// workloads answer /metrics on their own port
+    /// grpc: answer GET /metrics over HTTP/1.1 on this port (0: nowhere); the HTTP workloads
+    /// answer /metrics on --port
     #[arg(long, value_name = "N")]
     metrics_port: Option<u16>,
 
