@@ -33,6 +33,10 @@ use count::CountLayer;
 use linger::LingeringClose;
 pub use stream::TickStream;
 
+use crate::telemetry::Metrics;
+use crate::telemetry::conn::CountedIo;
+use crate::telemetry::grpc::GrpcLayer;
+
 /// The messages, the `Ticks` server trait and its client, generated from ticks.proto.
 pub mod pb {
     tonic::include_proto!("stackbench.v1");
@@ -214,18 +218,24 @@ pub async fn routes(config: Config) -> Routes {
 /// Serves `routes` on `listener` (HTTP/2 only, no TLS) until `shutdown` completes; then stops
 /// accepting, sends GOAWAY on every connection and returns once the calls in flight are done
 /// and each connection is closed (see `linger`: at most `LINGER` after its last call).
-/// Every call answered with a status adds one to `served` (see `count`).
+/// Every call answered with a status adds one to `served` (see `count`); calls and connections
+/// are counted in `metrics` too, and traced (`telemetry::grpc`).
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     served: Arc<AtomicU64>,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     // Ticks are small and written as they are made: do not let Nagle hold them back.
+    let counted = Arc::clone(&metrics);
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
-        .map(|accepted| accepted.map(LingeringClose::new));
+        .map(move |accepted| {
+            accepted.map(|tcp| CountedIo::new(LingeringClose::new(tcp), &counted))
+        });
     Server::builder()
+        .layer(GrpcLayer::new(metrics))
         .layer(CountLayer::new(served))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)

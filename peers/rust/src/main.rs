@@ -4,33 +4,39 @@
 //! ```text
 //! stackbench-rust WORKLOAD [--tier idiomatic|tuned] [--host ADDR] [--port N] [--body-limit BYTES]
 //! stackbench-rust sql --pg-url URL [--pool N] [--db-strategy exclusive|pipelined] [...]
-//! stackbench-rust grpc [--host ADDR] [--port N] [--body-limit BYTES]
+//! stackbench-rust grpc [--host ADDR] [--port N] [--body-limit BYTES] [--metrics-port N]
+//! every workload: [--otlp-endpoint URL] [--trace-ratio R]
 //! ```
 //!
 //! This file parses the command line, builds the app of the workload it names (an axum router,
 //! or for grpc tonic's services) and hands it to `server::run`. Building may take a while and
-//! may fail: sql opens its connection pool first.
+//! may fail: sql opens its connection pool first. With `--otlp-endpoint`, tracing is set up
+//! before, and its queue sent after the graceful stop.
 
 use std::future::{Future, ready};
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use stackbench_rust::server::App;
 use stackbench_rust::sql::DbStrategy;
+use stackbench_rust::telemetry::trace::{self, Tracing};
+use stackbench_rust::telemetry::{Metrics, Protocol};
 use stackbench_rust::tier::Tier;
 use stackbench_rust::{csv, echo, grpc, server, sql};
 
-/// A workload: its name on the command line, a one-line summary for `--help`, its largest
-/// request body (for grpc: request message) unless `--body-limit` says otherwise, and the
-/// constructor of its app (given the command line and the body limit in force), which first
-/// refuses the flags that do not apply to it.
+/// A workload: its name on the command line, a one-line summary for `--help`, what it speaks
+/// (which metrics it has), its largest request body (for grpc: request message) unless
+/// `--body-limit` says otherwise, and the constructor of its app (given the command line, the
+/// body limit in force and the metrics), which first refuses the flags that do not apply to it.
 struct Workload {
     name: &'static str,
     summary: &'static str,
+    protocol: Protocol,
     body_limit: usize,
-    app: fn(&Cli, usize) -> Result<Building, StartError>,
+    app: fn(&Cli, usize, &Arc<Metrics>) -> Result<Building, StartError>,
 }
 
 /// An app being built: ready at once for most workloads; sql first opens its connection pool.
@@ -64,8 +70,9 @@ const WORKLOADS: &[Workload] = &[
     Workload {
         name: "echo",
         summary: "POST /echo: the posted JSON minified; GET /health",
+        protocol: Protocol::Http,
         body_limit: 1 << 20,
-        app: |cli, body_limit| {
+        app: |cli, body_limit, _| {
             let tier = cli.tier;
             only_sql_has_db_strategy(cli)?;
             Ok(built(App::Http(echo::router(echo::Config {
@@ -77,8 +84,9 @@ const WORKLOADS: &[Workload] = &[
     Workload {
         name: "csv",
         summary: "POST /csv: CSV trades aggregated per symbol; GET /health",
+        protocol: Protocol::Http,
         body_limit: csv::DEFAULT_BODY_LIMIT,
-        app: |cli, body_limit| {
+        app: |cli, body_limit, _| {
             let tier = cli.tier;
             only_sql_has_db_strategy(cli)?;
             Ok(built(App::Http(csv::router(csv::Config {
@@ -90,8 +98,9 @@ const WORKLOADS: &[Workload] = &[
     Workload {
         name: "sql",
         summary: "GET /accounts/{id}, GET /accounts?ids=, POST /orders over PostgreSQL",
+        protocol: Protocol::Http,
         body_limit: 1 << 20,
-        app: |cli, body_limit| {
+        app: |cli, body_limit, metrics| {
             if cli.tier == Tier::Tuned {
                 // The database's work is PostgreSQL's, and the driver's pipelining is the
                 // `--db-strategy pipelined` choice: there is no hand-written tier to compare.
@@ -101,6 +110,7 @@ const WORKLOADS: &[Workload] = &[
             }
             let (pg_url, pool) = (cli.pg_url.clone(), cli.pool);
             let strategy = cli.db_strategy.unwrap_or_default();
+            let metrics = Arc::clone(metrics);
             Ok(Box::pin(async move {
                 let pg_url =
                     pg_url.ok_or_else(|| StartError::Usage("--pg-url is required".into()))?;
@@ -110,7 +120,7 @@ const WORKLOADS: &[Workload] = &[
                     pool,
                     strategy,
                 };
-                sql::router(config)
+                sql::router(config, &metrics)
                     .await
                     .map(App::Http)
                     .map_err(|e| StartError::Failed(e.to_string()))
@@ -120,8 +130,9 @@ const WORKLOADS: &[Workload] = &[
     Workload {
         name: "grpc",
         summary: "gRPC over h2c: stackbench.v1.Ticks Stream and Quote, grpc.health.v1 Check",
+        protocol: Protocol::Grpc,
         body_limit: grpc::DEFAULT_MAX_MESSAGE,
-        app: |cli, body_limit| {
+        app: |cli, body_limit, _| {
             if cli.tier == Tier::Tuned {
                 // The work is tonic's framing and HTTP/2: there is no hand-written tier.
                 return Err(StartError::Usage("grpc has no tuned tier".into()));
@@ -175,6 +186,21 @@ struct Cli {
     /// 32 requests in flight on each connection) [default: exclusive]
     #[arg(long, value_name = "STRATEGY")]
     db_strategy: Option<DbStrategy>,
+
+    /// grpc: answer GET /metrics over HTTP/1.1 on this port (0: nowhere); the HTTP workloads
+    /// answer /metrics on --port
+    #[arg(long, value_name = "N")]
+    metrics_port: Option<u16>,
+
+    /// Send spans over OTLP/HTTP protobuf to URL/v1/traces (http://HOST:PORT); without it,
+    /// nothing is traced
+    #[arg(long, value_name = "URL", value_parser = trace::parse_endpoint)]
+    otlp_endpoint: Option<String>,
+
+    /// The share of requests traced, 0 to 1, by trace id; a request with a W3C traceparent
+    /// follows its sampled flag
+    #[arg(long, value_name = "R", default_value_t = trace::DEFAULT_RATIO, value_parser = trace::parse_ratio)]
+    trace_ratio: f64,
 }
 
 fn parse_body_limit(s: &str) -> Result<usize, String> {
@@ -231,7 +257,23 @@ async fn main() -> ExitCode {
     let Some(workload) = WORKLOADS.iter().find(|w| w.name == name) else {
         return usage_error(&format!("unknown workload '{name}'"));
     };
-    let building = (workload.app)(&cli, cli.body_limit.unwrap_or(workload.body_limit));
+    if let Err(msg) = check_metrics_port(&cli, workload) {
+        return usage_error(&msg);
+    }
+    // Before the app: sql's statements are traced from the first.
+    let tracing = match &cli.otlp_endpoint {
+        Some(url) => match start_tracing(url, cli.trace_ratio, name) {
+            Ok(tracing) => Some(tracing),
+            Err(msg) => {
+                eprintln!("stackbench-rust {name}: {msg}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::new(workload.protocol));
+    let body_limit = cli.body_limit.unwrap_or(workload.body_limit);
+    let building = (workload.app)(&cli, body_limit, &metrics);
     let app = match building {
         Ok(building) => building.await,
         Err(e) => Err(e),
@@ -245,7 +287,11 @@ async fn main() -> ExitCode {
         }
     };
 
-    match server::run(&cli.host, cli.port, app).await {
+    let served = server::run(&cli.host, cli.port, cli.metrics_port, app, metrics).await;
+    if let Some(tracing) = tracing {
+        tracing.shutdown().await;
+    }
+    match served {
         Ok(served) => {
             eprintln!("served {served} requests");
             ExitCode::SUCCESS
@@ -255,6 +301,25 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--metrics-port` is grpc's: the HTTP workloads answer /metrics on their own port.
+fn check_metrics_port(cli: &Cli, workload: &Workload) -> Result<(), String> {
+    match cli.metrics_port {
+        Some(port) if port != 0 && workload.protocol != Protocol::Grpc => Err(format!(
+            "--metrics-port is for grpc only ({} answers /metrics on --port)",
+            workload.name
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The SDK set up for `workload`'s spans, and made tracing's subscriber.
+fn start_tracing(url: &str, ratio: f64, workload: &str) -> Result<Tracing, String> {
+    let tracing = Tracing::start(url, ratio, &format!("stackbench-{workload}"))?;
+    ::tracing::subscriber::set_global_default(tracing.subscriber())
+        .map_err(|e| format!("traces: {e}"))?;
+    Ok(tracing)
 }
 
 #[cfg(test)]
@@ -321,7 +386,54 @@ mod tests {
     async fn start(args: &[&str]) -> Result<App, StartError> {
         let cli = parse(args).unwrap();
         let workload = WORKLOADS.iter().find(|w| w.name == args[0]).unwrap();
-        (workload.app)(&cli, workload.body_limit)?.await
+        let metrics = Arc::new(Metrics::new(workload.protocol));
+        (workload.app)(&cli, workload.body_limit, &metrics)?.await
+    }
+
+    #[test]
+    fn telemetry_flags() {
+        let cli = parse(&["echo"]).unwrap();
+        assert_eq!(
+            (
+                cli.metrics_port,
+                cli.otlp_endpoint.as_deref(),
+                cli.trace_ratio
+            ),
+            (None, None, 0.01)
+        );
+        let cli = parse(&[
+            "grpc",
+            "--metrics-port",
+            "9464",
+            "--otlp-endpoint",
+            "http://127.0.0.1:4318",
+            "--trace-ratio",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                cli.metrics_port,
+                cli.otlp_endpoint.as_deref(),
+                cli.trace_ratio
+            ),
+            (Some(9464), Some("http://127.0.0.1:4318/v1/traces"), 0.5)
+        );
+        let workload = |name| WORKLOADS.iter().find(|w| w.name == name).unwrap();
+        assert!(check_metrics_port(&cli, workload("grpc")).is_ok());
+        for name in ["echo", "csv", "sql"] {
+            assert!(check_metrics_port(&cli, workload(name)).is_err(), "{name}");
+            let zero = parse(&[name, "--metrics-port", "0"]).unwrap();
+            assert!(check_metrics_port(&zero, workload(name)).is_ok(), "{name}");
+        }
+        for args in [
+            &["echo", "--trace-ratio", "2"][..],
+            &["echo", "--trace-ratio", "-1"],
+            &["echo", "--otlp-endpoint", "https://x:4318"],
+            &["grpc", "--metrics-port", "65536"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! A workload is an `App`: an axum `Router` served over HTTP/1.1 (echo, csv, sql), or tonic's
 //! gRPC `Routes` served over cleartext HTTP/2 (grpc, see `grpc::serve`). Both are listened for,
 //! counted and stopped the same way (`run`, `serve`); the rest of this file is the HTTP/1.1 side.
+//! Both are observed (`telemetry`): the HTTP workloads answer `GET /metrics` on their own port,
+//! grpc on `--metrics-port` (`serve_scrapes`).
 //! Cargo builds hyper once for both, with HTTP/2 for tonic, and axum::serve's connection builder
 //! then speaks it too: a client that opens with the HTTP/2 preface (prior knowledge) is answered
 //! over HTTP/2 by the HTTP workloads as well. Every HTTP/1.x request is served as before.
@@ -46,6 +48,10 @@ use tokio::sync::oneshot;
 use tonic::service::Routes;
 
 use crate::grpc;
+use crate::telemetry::Metrics;
+use crate::telemetry::conn::CountingListener;
+use crate::telemetry::http::HttpLayer;
+use crate::telemetry::metrics::{scrape_route, scrape_router};
 
 /// A request (from the end of its head to its answer) that takes longer gets a 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -259,13 +265,17 @@ async fn count_requests(
     response
 }
 
-/// Adds what every workload shares to its router: the 404 fallback, the request timeout and
-/// the counter (outermost, so 404, 405, 408 and 413 answers count too).
-pub fn with_common(workload: Router, served: Arc<AtomicU64>) -> Router {
+/// Adds what every workload shares to its router: the 404 fallback, the request timeout, the
+/// request metrics and spans (`telemetry`), and the counter (those two outermost, so 404, 405,
+/// 408 and 413 answers count too); then `GET /metrics`, which is neither counted nor traced.
+pub fn with_common(workload: Router, served: Arc<AtomicU64>, telemetry: HttpLayer) -> Router {
+    let metrics = Arc::clone(telemetry.metrics());
     workload
         .fallback(not_found)
         .layer(middleware::from_fn(request_timeout))
+        .layer(telemetry)
         .layer(middleware::from_fn_with_state(served, count_requests))
+        .route("/metrics", scrape_route(metrics))
 }
 
 /// Completes on the first SIGTERM or SIGINT. The handlers are installed when this is called
@@ -291,19 +301,45 @@ pub enum App {
 }
 
 /// Serves `app` on host:port until SIGTERM/SIGINT, then stops accepting, lets the requests in
-/// flight finish (for at most `DRAIN_LIMIT`) and returns how many requests were answered.
-pub async fn run(host: &str, port: u16, app: App) -> io::Result<u64> {
+/// flight finish (for at most `DRAIN_LIMIT`) and returns how many requests were answered. With
+/// `metrics_port` (not 0), `GET /metrics` is served on host:metrics_port too, until then.
+pub async fn run(
+    host: &str,
+    port: u16,
+    metrics_port: Option<u16>,
+    app: App,
+    metrics: Arc<Metrics>,
+) -> io::Result<u64> {
     let stop = stop_signal()?;
     let listener = TcpListener::bind((host, port)).await?;
+    let scrapes = match metrics_port.filter(|&p| p != 0) {
+        Some(p) => {
+            let scrapes = TcpListener::bind((host, p)).await?;
+            eprintln!("metrics on http://{}/metrics", scrapes.local_addr()?);
+            Some(tokio::spawn(serve_scrapes(scrapes, Arc::clone(&metrics))))
+        }
+        None => None,
+    };
+    // The last line before serving: whoever waits for it finds the metrics port ready too.
     eprintln!("listening on http://{}", listener.local_addr()?);
-    serve(listener, app, stop).await
+    let served = serve(listener, app, metrics, stop).await;
+    if let Some(scrapes) = scrapes {
+        scrapes.abort();
+    }
+    served
+}
+
+/// Answers `GET /metrics` on `listener` (HTTP/1.1), until the task is dropped.
+pub async fn serve_scrapes(listener: TcpListener, metrics: Arc<Metrics>) -> io::Result<()> {
+    axum::serve(listener, scrape_router(metrics)).await
 }
 
 /// Serves `app` on `listener` until `stop` completes, then as `run` does: the tests stop it with
-/// a channel instead of a signal.
+/// a channel instead of a signal. `metrics` are those of the app's protocol (`Metrics::new`).
 pub async fn serve(
     listener: TcpListener,
     app: App,
+    metrics: Arc<Metrics>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<u64> {
     let served = Arc::new(AtomicU64::new(0));
@@ -314,11 +350,13 @@ pub async fn serve(
     };
     match app {
         App::Http(router) => {
-            let app = with_common(router, Arc::clone(&served));
+            let telemetry = HttpLayer::new(Arc::clone(&metrics), listener.local_addr()?.port());
+            let app = with_common(router, Arc::clone(&served), telemetry);
             let listener = listener.tap_io(|tcp| {
                 // Answers are written whole; do not let Nagle hold back the last segment.
                 let _ = tcp.set_nodelay(true);
             });
+            let listener = CountingListener::new(listener, metrics);
             // axum's graceful shutdown closes the listener and idle connections at once, lets
             // each busy connection finish its request (answered with `Connection: close`), and
             // completes when every connection is gone.
@@ -328,7 +366,7 @@ pub async fn serve(
         App::Grpc(routes) => {
             // tonic's graceful shutdown closes the listener, sends GOAWAY on every connection
             // and completes when the calls in flight are done and every connection is gone.
-            let server = grpc::serve(listener, routes, Arc::clone(&served), shutdown);
+            let server = grpc::serve(listener, routes, Arc::clone(&served), metrics, shutdown);
             drain_limited(server, stopping_rx).await?;
         }
     }

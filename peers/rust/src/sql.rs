@@ -35,6 +35,14 @@
 //! once its statement may have reached the database: whether it committed is unknown, and
 //! running it again could debit twice. It is answered 503 (the C service does the same).
 //!
+//! # Telemetry
+//!
+//! Each statement run is a CLIENT span (`traced`), child of its request's, named as
+//! contracts/telemetry.md says (`SELECT accounts`, `INSERT orders`: `Query::span`). The pool's
+//! figures (`SqlMetrics`): its size, the connections open (read at each scrape), the requests
+//! that waited for a connection or a place on one (`counting_wait`), the failed database calls
+//! (a statement that failed or got no answer in time, no connection to be had), and the 503s.
+//!
 //! # Answers
 //!
 //! Accounts and orders are serialized by serde_json (no white space, members in declaration
@@ -50,8 +58,8 @@ pub mod queries;
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,18 +72,21 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deadpool_postgres::PoolError;
+use prometheus::IntCounter;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 use tokio_postgres::error::Severity;
 use tokio_postgres::{Client, Statement};
+use tracing::Instrument;
 
 pub use exclusive::{open_pool, pool};
 pub use pipelined::Pipelined;
 use queries::Query;
 
 use crate::server;
+use crate::telemetry::{Metrics, SqlMetrics};
 
 /// The database part of a request: getting a connection (which may mean opening one) and
 /// running the statement. The contract's 2 s.
@@ -151,19 +162,34 @@ impl fmt::Display for StartError {
 
 impl StdError for StartError {}
 
-/// Opens every connection (statements prepared) and builds the router over them.
-pub async fn router(config: Config) -> Result<Router, StartError> {
+/// Opens every connection (statements prepared) and builds the router over them, its figures
+/// in `metrics`.
+pub async fn router(config: Config, metrics: &Metrics) -> Result<Router, StartError> {
     let pg = pg_config(&config.pg_url)?;
     let db = match config.strategy {
         DbStrategy::Exclusive => Database::Exclusive(open_pool(pg, config.pool).await?),
         DbStrategy::Pipelined => Database::Pipelined(Pipelined::open(pg, config.pool).await?),
     };
-    Ok(routes(db, config.body_limit))
+    Ok(observed_routes(db, config.body_limit, metrics))
 }
 
 /// The contract's routes over `db`, whether its connections are open yet or not.
 pub fn routes(db: impl Into<Database>, body_limit: usize) -> Router {
-    Service::new(db.into(), body_limit).routes()
+    Service::new(db.into(), body_limit, SqlMetrics::unregistered()).routes()
+}
+
+/// `routes`, with the pool's figures in `metrics` (`sql_*`).
+pub fn observed_routes(db: impl Into<Database>, body_limit: usize, metrics: &Metrics) -> Router {
+    let db = db.into();
+    let stats = metrics.sql(db.size());
+    let service = Arc::new(Service::new(db, body_limit, Arc::clone(&stats)));
+    let weak = Arc::downgrade(&service);
+    metrics.before_scrape(move || {
+        if let Some(service) = weak.upgrade() {
+            stats.connections.set(service.db.open() as i64);
+        }
+    });
+    Service::routes_of(service)
 }
 
 /// The connection settings `pg_url` gives.
@@ -191,17 +217,81 @@ impl From<Pipelined> for Database {
 
 impl Database {
     /// Runs `query`'s statement through `f` on a connection, all within `DB_TIMEOUT`, with the
-    /// retry rules of the module's doc.
-    async fn run<T, F>(&self, query: Query, f: F) -> Result<T, Failure>
+    /// retry rules of the module's doc; waits and failures counted in `stats`.
+    async fn run<T, F>(&self, stats: &SqlMetrics, query: Query, f: F) -> Result<T, Failure>
     where
         F: for<'c> FnMut(&'c Client, &'c Statement) -> Job<'c, T> + Send,
         T: Send,
     {
         match self {
-            Database::Exclusive(pool) => exclusive::run(pool, query, f).await,
-            Database::Pipelined(p) => p.run(query, f).await,
+            Database::Exclusive(pool) => exclusive::run(pool, stats, query, f).await,
+            Database::Pipelined(p) => p.run(stats, query, f).await,
         }
     }
+
+    /// The connections it keeps at most (`--pool`).
+    fn size(&self) -> usize {
+        match self {
+            Database::Exclusive(pool) => pool.status().max_size,
+            Database::Pipelined(p) => p.size(),
+        }
+    }
+
+    /// The connections open now.
+    fn open(&self) -> usize {
+        match self {
+            Database::Exclusive(pool) => pool.status().size,
+            Database::Pipelined(p) => p.up(),
+        }
+    }
+}
+
+/// `job`, a statement run, in its CLIENT span: marked ERROR when the statement fails or is
+/// cut off (its deadline passed).
+async fn traced<T>(
+    query: Query,
+    job: impl Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, tokio_postgres::Error> {
+    struct Outcome {
+        span: tracing::Span,
+        ok: bool,
+    }
+    impl Drop for Outcome {
+        fn drop(&mut self) {
+            if !self.ok {
+                self.span.record("otel.status_code", "ERROR");
+            }
+        }
+    }
+    let span = query.span();
+    let mut outcome = Outcome {
+        span: span.clone(),
+        ok: false,
+    };
+    let result = job.instrument(span).await;
+    outcome.ok = result.is_ok();
+    result
+}
+
+/// `future`, counted in `waits` if it was not ready when first polled: a wait for a connection
+/// (or a place on one).
+async fn counting_wait<F: Future>(future: F, waits: &IntCounter) -> F::Output {
+    let mut future = pin!(future);
+    let mut first = true;
+    poll_fn(|cx| {
+        let poll = future.as_mut().poll(cx);
+        if std::mem::take(&mut first) && poll.is_pending() {
+            waits.inc();
+        }
+        poll
+    })
+    .await
+}
+
+/// `failure`, counted in `sql_errors_total`.
+fn failed(stats: &SqlMetrics, failure: Failure) -> Failure {
+    stats.errors.inc();
+    failure
 }
 
 /// What `Database::run` runs: a statement on a connection. Boxed: a closure cannot name the
@@ -232,10 +322,11 @@ struct Service {
     db: Database,
     body_limit: usize,
     log: Arc<Log>,
+    stats: Arc<SqlMetrics>,
 }
 
 impl Service {
-    fn new(db: Database, body_limit: usize) -> Self {
+    fn new(db: Database, body_limit: usize, stats: Arc<SqlMetrics>) -> Self {
         let log = match &db {
             Database::Pipelined(p) => p.log(),
             Database::Exclusive(_) => Arc::default(),
@@ -244,13 +335,19 @@ impl Service {
             db,
             body_limit,
             log,
+            stats,
         }
+    }
+
+    fn routes(self) -> Router {
+        Service::routes_of(Arc::new(self))
     }
 
     /// The contract's routes. `get` answers HEAD too (same head, no body); `server::only` turns
     /// the other methods of a route into a JSON 405, and `server` turns every other path into a
     /// JSON 404.
-    fn routes(self) -> Router {
+    fn routes_of(service: Arc<Service>) -> Router {
+        let body_limit = service.body_limit;
         Router::new()
             .route("/accounts/{id}", server::only("GET", get(account)))
             .route(
@@ -260,12 +357,13 @@ impl Service {
             .route("/accounts", server::only("GET", get(accounts)))
             .route("/orders", server::only("POST", post(order)))
             .route("/health", server::health_route())
-            .layer(DefaultBodyLimit::max(self.body_limit))
-            .with_state(Arc::new(self))
+            .layer(DefaultBodyLimit::max(body_limit))
+            .with_state(service)
     }
 
-    /// 503 for a database failure, logged (rate-limited).
+    /// 503 for a database failure, logged (rate-limited) and counted.
     fn unavailable(&self, failure: &Failure) -> Response {
+        self.stats.unavailable.inc();
         self.log.line(format_args!("answering 503: {failure}"));
         server::error(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
     }
@@ -392,8 +490,10 @@ async fn account(State(s): Shared, id: Result<Path<String>, PathRejection>) -> R
         return bad_request();
     };
     let found =
-        s.db.run(Query::Account, |c, st| Box::pin(find_account(c, st, id)))
-            .await;
+        s.db.run(&s.stats, Query::Account, |c, st| {
+            Box::pin(find_account(c, st, id))
+        })
+        .await;
     match found {
         Ok(Some(account)) => Json(account).into_response(),
         Ok(None) => not_found(),
@@ -411,7 +511,7 @@ async fn accounts(State(s): Shared, RawQuery(query): RawQuery) -> Response {
         return bad_request();
     };
     let found =
-        s.db.run(Query::Accounts, |c, st| {
+        s.db.run(&s.stats, Query::Accounts, |c, st| {
             Box::pin(find_accounts(c, st, ids.clone()))
         })
         .await;
@@ -432,8 +532,10 @@ async fn order(State(s): Shared, request: Request) -> Response {
         Err(refusal) => return refusal.into_response(),
     };
     let placed =
-        s.db.run(Query::Order, |c, st| Box::pin(place_order(c, st, req)))
-            .await;
+        s.db.run(&s.stats, Query::Order, |c, st| {
+            Box::pin(place_order(c, st, req))
+        })
+        .await;
     match placed {
         Ok(Some(order)) => (StatusCode::CREATED, Json(order)).into_response(),
         Ok(None) => not_found(),
@@ -912,4 +1014,20 @@ pub(crate) mod tests {
     }
 
     pub(super) const KILL_SELF: &str = "SELECT pg_terminate_backend(pg_backend_pid())";
+
+    #[tokio::test]
+    async fn a_wait_is_a_future_not_ready_at_once() {
+        let waits = IntCounter::new("waits", "-").unwrap();
+        assert_eq!(counting_wait(async { 1 }, &waits).await, 1);
+        assert_eq!(waits.get(), 0);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let waited = tokio::spawn({
+            let waits = waits.clone();
+            async move { counting_wait(rx, &waits).await.unwrap() }
+        });
+        tokio::task::yield_now().await;
+        tx.send(7).unwrap();
+        assert_eq!(waited.await.unwrap(), 7);
+        assert_eq!(waits.get(), 1);
+    }
 }

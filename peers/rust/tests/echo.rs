@@ -15,6 +15,8 @@ use axum::http::header::{ALLOW, CONNECTION, CONTENT_LENGTH};
 use common::{chunked, send, stalled};
 use stackbench_rust::echo::{Config, router};
 use stackbench_rust::server;
+use stackbench_rust::telemetry::http::HttpLayer;
+use stackbench_rust::telemetry::{Metrics, Protocol};
 use stackbench_rust::tier::Tier;
 
 const LIMIT: usize = 64;
@@ -189,6 +191,7 @@ async fn every_answer_is_counted() {
                 tier,
             }),
             Arc::clone(&served),
+            HttpLayer::new(Arc::new(Metrics::new(Protocol::Http)), 0),
         );
         let requests = [
             ("POST", "/echo", chunked(&["[1]"])),

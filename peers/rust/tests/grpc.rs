@@ -5,6 +5,7 @@
 //! opened.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,6 +15,7 @@ use stackbench_rust::grpc::pb::ticks_client::TicksClient;
 use stackbench_rust::grpc::pb::{QuoteRequest, StreamRequest, Tick};
 use stackbench_rust::grpc::{self, BAD_COUNT, BAD_PAYLOAD, BAD_SYMBOL};
 use stackbench_rust::server::{self, App};
+use stackbench_rust::telemetry::{Metrics, Protocol};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -37,9 +39,15 @@ impl Server {
         let addr = listener.local_addr().unwrap();
         let routes = grpc::routes(grpc::Config::default()).await;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, App::Grpc(routes), async move {
-            let _ = stopped.await;
-        }));
+        let metrics = Arc::new(Metrics::new(Protocol::Grpc));
+        let task = tokio::spawn(server::serve(
+            listener,
+            App::Grpc(routes),
+            metrics,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Server { addr, stop, task }
     }
 

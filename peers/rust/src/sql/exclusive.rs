@@ -23,7 +23,8 @@ use tokio::time::{Instant, timeout, timeout_at};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::queries::Query;
-use super::{DB_TIMEOUT, Failure, Job, START_TIMEOUT, StartError};
+use super::{DB_TIMEOUT, Failure, Job, START_TIMEOUT, StartError, counting_wait, failed, traced};
+use crate::telemetry::SqlMetrics;
 
 /// A pool of at most `size` connections to the database `pg` describes, none opened yet.
 pub fn pool(pg: tokio_postgres::Config, size: usize) -> Pool {
@@ -74,7 +75,12 @@ pub async fn open_pool(pg: tokio_postgres::Config, size: usize) -> Result<Pool, 
 /// connection while time allows, unless it is an order that was sent (`Failure::retryable`).
 /// Each retry throws away one dead connection: after a restart every pooled connection may be
 /// dead, hence up to the pool's size + 1 tries, the last one on a new connection.
-pub(super) async fn run<T, F>(pool: &Pool, query: Query, mut f: F) -> Result<T, Failure>
+pub(super) async fn run<T, F>(
+    pool: &Pool,
+    stats: &SqlMetrics,
+    query: Query,
+    mut f: F,
+) -> Result<T, Failure>
 where
     F: for<'c> FnMut(&'c Client, &'c Statement) -> Job<'c, T> + Send,
 {
@@ -82,10 +88,10 @@ where
     let attempts = pool.status().max_size + 1;
     let mut attempt = 1;
     loop {
-        let client = timeout_at(deadline, pool.get())
+        let client = timeout_at(deadline, counting_wait(pool.get(), &stats.waits))
             .await
             .map_err(|_| Failure::Timeout)?
-            .map_err(Failure::Pool)?;
+            .map_err(|e| failed(stats, Failure::Pool(e)))?;
         let once = async {
             let statement = client
                 .prepare_cached(query.text())
@@ -94,15 +100,15 @@ where
             if client.is_closed() {
                 return Err(Failure::Closed); // nothing sent: safe to run elsewhere
             }
-            f(&client, &statement)
+            traced(query, f(&client, &statement))
                 .await
                 .map_err(|e| Failure::of(query, e))
         };
         let Ok(result) = timeout_at(deadline, once).await else {
             drop(Object::take(client)); // closes it: see the module's doc
-            return Err(Failure::Timeout);
+            return Err(failed(stats, Failure::Timeout));
         };
-        match result {
+        match result.map_err(|e| failed(stats, e)) {
             Err(e) if e.lost(&client) => {
                 drop(Object::take(client)); // a dead connection goes now
                 let retry = e.retryable() && attempt < attempts && Instant::now() < deadline;
@@ -130,16 +136,21 @@ mod tests {
     async fn a_dead_connection_is_retried_on_another() {
         let pool = open_pool(database(), 2).await.unwrap();
         let mut tries = 0;
-        let got = run(&pool, Query::Account, |c, _| {
-            tries += 1;
-            let first = tries == 1;
-            Box::pin(async move {
-                if first {
-                    c.simple_query(KILL_SELF).await?;
-                }
-                Ok(c.query_one("SELECT 1", &[]).await?.get::<_, i32>(0))
-            })
-        })
+        let got = run(
+            &pool,
+            &SqlMetrics::unregistered(),
+            Query::Account,
+            |c, _| {
+                tries += 1;
+                let first = tries == 1;
+                Box::pin(async move {
+                    if first {
+                        c.simple_query(KILL_SELF).await?;
+                    }
+                    Ok(c.query_one("SELECT 1", &[]).await?.get::<_, i32>(0))
+                })
+            },
+        )
         .await;
         assert_eq!((got.ok(), tries), (Some(1), 2));
         assert_eq!(pool.status().size, 1, "the dead connection was thrown away");
@@ -151,7 +162,7 @@ mod tests {
     async fn an_order_on_a_dying_connection_is_not_retried() {
         let pool = open_pool(database(), 2).await.unwrap();
         let mut tries = 0;
-        let got = run(&pool, Query::Order, |c, _| {
+        let got = run(&pool, &SqlMetrics::unregistered(), Query::Order, |c, _| {
             tries += 1;
             Box::pin(async move {
                 c.simple_query(KILL_SELF).await?;

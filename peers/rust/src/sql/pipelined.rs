@@ -39,7 +39,11 @@ use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::{Client, Connection, NoTls, Socket, Statement};
 
 use super::queries::Query;
-use super::{DB_TIMEOUT, Failure, Job, Log, START_TIMEOUT, StartError, one_line};
+use super::{
+    DB_TIMEOUT, Failure, Job, Log, START_TIMEOUT, StartError, counting_wait, failed, one_line,
+    traced,
+};
+use crate::telemetry::SqlMetrics;
 
 /// Requests in flight on one connection at most, as in the C service (PGPOOL_MAX_INFLIGHT).
 pub const MAX_IN_FLIGHT: usize = 32;
@@ -368,6 +372,11 @@ impl Pipelined {
         Arc::clone(&self.shared.log)
     }
 
+    /// How many connections it keeps (`--pool`).
+    pub fn size(&self) -> usize {
+        self.shared.links.len()
+    }
+
     /// How many connections are up now.
     pub fn up(&self) -> usize {
         (0..self.shared.links.len())
@@ -378,7 +387,12 @@ impl Pipelined {
     /// Runs `query` through `f` on the least loaded connection, all within `DB_TIMEOUT`,
     /// retrying a read whose connection was lost on another, up to the number of connections
     /// + 1 times.
-    pub(super) async fn run<T, F>(&self, query: Query, mut f: F) -> Result<T, Failure>
+    pub(super) async fn run<T, F>(
+        &self,
+        stats: &SqlMetrics,
+        query: Query,
+        mut f: F,
+    ) -> Result<T, Failure>
     where
         F: for<'c> FnMut(&'c Client, &'c Statement) -> Job<'c, T> + Send,
     {
@@ -386,10 +400,18 @@ impl Pipelined {
         let attempts = self.shared.links.len() + 1;
         let mut attempt = 1;
         loop {
-            let conn = self.shared.pick(deadline).await?;
-            let permit = timeout_at(deadline, conn.permits.acquire())
+            let conn = counting_wait(self.shared.pick(deadline), &stats.waits)
                 .await
-                .map_err(|_| Failure::Timeout)?;
+                .map_err(|e| match e {
+                    Failure::Timeout => e, // waited for a connection, none came
+                    e => failed(stats, e),
+                })?;
+            let permit = timeout_at(
+                deadline,
+                counting_wait(conn.permits.acquire(), &stats.waits),
+            )
+            .await
+            .map_err(|_| Failure::Timeout)?;
             let Ok(_permit) = permit else {
                 continue; // lost while waiting for a place: look again
             };
@@ -398,13 +420,14 @@ impl Pipelined {
                 continue;
             }
             let statement = &conn.statements[query as usize];
-            let Ok(result) = timeout_at(deadline, f(&conn.client, statement)).await else {
+            let job = traced(query, f(&conn.client, statement));
+            let Ok(result) = timeout_at(deadline, job).await else {
                 self.shared.lose(&conn); // an unanswering connection is closed
-                return Err(Failure::Timeout);
+                return Err(failed(stats, Failure::Timeout));
             };
             let failure = match result {
                 Ok(value) => return Ok(value),
-                Err(e) => Failure::of(query, e),
+                Err(e) => failed(stats, Failure::of(query, e)),
             };
             if !failure.lost(&conn.client) {
                 return Err(failure);
@@ -444,7 +467,7 @@ mod tests {
         let p = Pipelined::open(database(), 2).await.unwrap();
         let mut tries = 0;
         let got = p
-            .run(Query::Account, |c, _| {
+            .run(&SqlMetrics::unregistered(), Query::Account, |c, _| {
                 tries += 1;
                 let first = tries == 1;
                 Box::pin(async move {
@@ -466,7 +489,7 @@ mod tests {
         let p = Pipelined::open(database(), 2).await.unwrap();
         let mut tries = 0;
         let got = p
-            .run(Query::Order, |c, _| {
+            .run(&SqlMetrics::unregistered(), Query::Order, |c, _| {
                 tries += 1;
                 Box::pin(async move {
                     c.simple_query(KILL_SELF).await?;
@@ -492,7 +515,7 @@ mod tests {
                 let (p, in_flight, peak) =
                     (Arc::clone(&p), Arc::clone(&in_flight), Arc::clone(&peak));
                 tokio::spawn(async move {
-                    p.run(Query::Account, |c, st| {
+                    p.run(&SqlMetrics::unregistered(), Query::Account, |c, st| {
                         let (in_flight, peak) = (Arc::clone(&in_flight), Arc::clone(&peak));
                         Box::pin(async move {
                             let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;

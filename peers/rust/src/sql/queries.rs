@@ -41,6 +41,44 @@ impl Query {
     pub fn text(self) -> &'static str {
         TEXTS[self as usize]
     }
+
+    /// `db.operation.name`: what the statement does, by its outermost verb (an order's debit
+    /// is a WITH around the INSERT that records it).
+    pub const fn operation(self) -> &'static str {
+        match self {
+            Query::Account | Query::Accounts => "SELECT",
+            Query::Order => "INSERT",
+        }
+    }
+
+    /// `db.collection.name`: the table of that verb.
+    pub const fn collection(self) -> &'static str {
+        match self {
+            Query::Account | Query::Accounts => "accounts",
+            Query::Order => "orders",
+        }
+    }
+
+    /// Its span's name, `OPERATION TABLE`.
+    pub const fn span_name(self) -> &'static str {
+        match self {
+            Query::Account | Query::Accounts => "SELECT accounts",
+            Query::Order => "INSERT orders",
+        }
+    }
+
+    /// A CLIENT span for one run of its statement (disabled when nothing is traced).
+    pub fn span(self) -> tracing::Span {
+        tracing::info_span!(
+            "statement",
+            otel.name = self.span_name(),
+            otel.kind = "client",
+            db.system.name = "postgresql",
+            db.operation.name = self.operation(),
+            db.collection.name = self.collection(),
+            otel.status_code = tracing::field::Empty,
+        )
+    }
 }
 
 static TEXTS: LazyLock<[&'static str; 3]> = LazyLock::new(|| {
@@ -102,6 +140,25 @@ mod tests {
         for q in Query::ALL {
             assert!(!q.text().contains("--"), "{q:?}");
             assert!(FILE.contains(q.text()), "{q:?}");
+        }
+    }
+
+    #[test]
+    fn span_names_are_the_operation_and_its_table() {
+        for q in Query::ALL {
+            assert_eq!(
+                q.span_name(),
+                format!("{} {}", q.operation(), q.collection())
+            );
+            let text = q.text().to_ascii_uppercase();
+            let verb = format!("{} ", q.operation());
+            assert!(text.contains(&verb), "{q:?}");
+            let table = q.collection().to_ascii_uppercase();
+            assert!(
+                text.contains(&format!("FROM {table} "))
+                    || text.contains(&format!("INTO {table} ")),
+                "{q:?}"
+            );
         }
     }
 

@@ -19,13 +19,20 @@ use axum::http::{HeaderMap, HeaderName, Request, StatusCode};
 use http_body::Frame;
 use http_body_util::BodyExt;
 use stackbench_rust::server;
+use stackbench_rust::telemetry::http::HttpLayer;
+use stackbench_rust::telemetry::{Metrics, Protocol};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
 /// `workload` with what `server` adds to every workload (the 404 fallback, the request timeout,
-/// the counter), as `server::run` serves it.
+/// the metrics and spans, the counter), as `server::run` serves it.
 pub fn app(workload: Router) -> Router {
-    server::with_common(workload, Arc::new(AtomicU64::new(0)))
+    let metrics = Arc::new(Metrics::new(Protocol::Http));
+    server::with_common(
+        workload,
+        Arc::new(AtomicU64::new(0)),
+        HttpLayer::new(metrics, 0),
+    )
 }
 
 /// An answer as `send` reads it.
