@@ -70,7 +70,7 @@ if [ "${FUZZ_ONLY:-0}" != 1 ] && [ "${PEER_TESTS:-1}" != 0 ]; then
     # hence --include-ignored (and they fail without the URL). real_restart also needs commands
     # to stop and start the database, which `stackbench pg` does not give: it is left out here.
     run_peer go peers/go env STACKBENCH_PG_REQUIRED=1 "$STACKBENCH" pg -- "$GO" test -count=1 ./...
-    run_peer rust peers/rust "$STACKBENCH" pg -- "$CARGO" test --release --locked --quiet \
+    run_peer rust peers/rust "$STACKBENCH" pg -- "$CARGO" test --profile test-release --locked --quiet \
         -- --include-ignored --skip real_restart
 fi
 

@@ -6,8 +6,7 @@
  * nothing to say about it.
  *
  * The implementations are a table of command lines, so that any language's service can be
- * checked the same way: the Go and Rust peers are in it, and run only with SB_METRICS_PEERS=1
- * (without it their tests print why they are skipped); with it, a peer that does not serve
+ * checked the same way: the Go and Rust peers are in it, and a peer that does not serve
  * /metrics fails, saying so. The sql service needs PostgreSQL: a throwaway cluster is started
  * once for this binary, and without one the sql tests fail. promtool is built by
  * scripts/install.sh into .tools/bin; without it every test fails. */
@@ -214,19 +213,6 @@ static const impl_t *impl_of(const char *lang)
     return NULL;
 }
 
-/* Whether lang's test runs: C always; a peer with SB_METRICS_PEERS=1 (else it says why not). */
-static bool runs(const char *lang, const char *workload)
-{
-    if (strcmp(lang, "c") == 0)
-        return true;
-    const char *on = getenv("SB_METRICS_PEERS");
-    if (on && strcmp(on, "1") == 0)
-        return true;
-    printf("    skip %s %s: SB_METRICS_PEERS is not 1 (the peers' /metrics is checked only "
-           "with it)\n", lang, workload);
-    return false;
-}
-
 /* The command line of lang's workload, extra flags after it. */
 static int command(const char *lang, const char *workload, const char *const *extra,
                    const char *argv[], int max)
@@ -343,8 +329,6 @@ static const http_req_t sql_reqs[] = {
 static void http_metrics(const char *lang, const char *workload, const http_req_t *reqs,
                          const char *const *extra)
 {
-    if (!runs(lang, workload))
-        return;
     bool c = strcmp(lang, "c") == 0;
     const char *argv[24];
     command(lang, workload, extra, argv, 24);
@@ -463,8 +447,6 @@ TEST(rust_csv_metrics_count_every_request) { http_metrics("rust", "csv", csv_req
 
 static void sql_metrics(const char *lang)
 {
-    if (!runs(lang, "sql"))
-        return;
     if (!pg_up) {
         fprintf(stderr, "    no PostgreSQL for the sql service: %s\n", pg_err);
         t_failures++;
@@ -605,8 +587,6 @@ static int grpc_call(h2client_t *h, const char *path, const uint8_t *msg, size_t
 
 static void grpc_metrics(const char *lang)
 {
-    if (!runs(lang, "grpc"))
-        return;
     bool c = strcmp(lang, "c") == 0;
     int mport = free_port();
     char mp[16];

@@ -8,8 +8,7 @@
  * mid-run, the service answers every request, and spans received + spans it counted dropped
  * == spans made.
  *
- * The table of implementations has the Go and Rust peers too; their rows run only with
- * SB_TRACE_PEERS=1 (until they take the flags). */
+ * The table of implementations has the Go and Rust peers too. */
 #define T_TIMEOUT 120
 #include "t.h"
 
@@ -289,16 +288,6 @@ static const impl_t impls[] = {
     {"rust", "rust/target/release/stackbench-rust", true},
 };
 
-/* The peers' rows wait for SB_TRACE_PEERS=1: false, after an explicit skip line. */
-static bool impl_runs(const impl_t *im)
-{
-    const char *e = getenv("SB_TRACE_PEERS");
-    if (!im->peer || (e && strcmp(e, "1") == 0))
-        return true;
-    printf("skip: %s peer: its tracing is checked with SB_TRACE_PEERS=1\n", im->lang);
-    return false;
-}
-
 /* Starts impl's workload with tracing to endpoint at ratio, plus extra flags. */
 static void impl_start(t_server_t *p, const impl_t *im, const char *workload, const char *endpoint,
                        const char *ratio, const char *const *extra)
@@ -391,8 +380,6 @@ static void check_http(const got_span_t *s, const char *method, const char *path
 static void http_workload(const impl_t *im, const char *wl, const char *target,
                           const char *body)
 {
-    if (!impl_runs(im))
-        return;
     coll_t c;
     coll_start(&c);
     t_server_t p;
@@ -490,8 +477,6 @@ static const got_span_t *statement_of(const got_t *g, const got_span_t *s, const
 
 static void sql_workload(const impl_t *im)
 {
-    if (!impl_runs(im))
-        return;
     static db_t pg;
     char err[1024];
     db_cleanup_on_signals(&pg);
@@ -600,8 +585,6 @@ static const uint8_t stream_req[] = {0x0a, 4, 'A', 'A', 'P', 'L', 0x10, 3};
 
 static void grpc_workload(const impl_t *im)
 {
-    if (!impl_runs(im))
-        return;
     coll_t c;
     coll_start(&c);
     t_server_t p;

@@ -5,9 +5,10 @@
 //! A call ends with its status: in the answer's head when it is only a head (an error before
 //! any message), else in its trailers; that is when it is counted as handled, its duration
 //! observed and its span ended. A call whose answer is dropped before its status (the client
-//! reset the stream, or the connection went away) ends CANCELLED, as grpc-go counts it.
+//! reset the stream, or the connection went away) ends Canceled, as grpc-go counts it.
 //! Messages are counted as they are sent, from the gRPC framing of the answer's DATA (tonic
-//! may put several messages in one frame, or one across frames).
+//! may put several messages in one frame, or one across frames), and as they are received,
+//! from the request's.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -78,7 +79,9 @@ pub struct ObservedCalls<S> {
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ObservedCalls<S>
 where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<ResBody>>,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<tonic::codegen::StdError>,
     ResBody: Body<Data = Bytes>,
 {
     type Response = http::Response<CallBody<ResBody>>;
@@ -108,6 +111,15 @@ where
         if !span.is_disabled() {
             trace::follow_parent(&span, request.headers());
         }
+        // The request's messages, counted as they arrive (tonic's Body boxes the wrapper).
+        let received = Arc::clone(&series);
+        let request = request.map(move |inner| {
+            tonic::body::Body::new(RequestBody {
+                inner,
+                series: received,
+                messages: Messages::default(),
+            })
+        });
         let call = Call {
             series,
             start: Instant::now(),
@@ -217,6 +229,46 @@ impl<B: Body<Data = Bytes>> Body for CallBody<B> {
                 }
                 // The body failed (hyper resets the stream) or ended without a status.
                 Some(Err(_)) | None => call.end(UNKNOWN),
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    /// A request's body: its messages counted as grpc_server_msg_received_total.
+    struct RequestBody<B> {
+        #[pin]
+        inner: B,
+        series: Arc<MethodSeries>,
+        messages: Messages,
+    }
+}
+
+impl<B: Body<Data = Bytes>> Body for RequestBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        if let Some(Ok(f)) = &frame
+            && let Some(data) = f.data_ref()
+        {
+            let n = this.messages.feed(data);
+            if n > 0 {
+                this.series.msg_received.inc_by(n);
             }
         }
         Poll::Ready(frame)

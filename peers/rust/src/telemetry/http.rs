@@ -4,8 +4,8 @@
 //!
 //! Per request: the `http_*` request families under the route's pattern (axum's `MatchedPath`,
 //! `/accounts/{id}`; `other` when no route matched) and a SERVER span named `METHOD ROUTE` with
-//! the HTTP semantic conventions, child of a valid `traceparent`. `/health` gets a span but is
-//! not counted, and `/metrics` is added after this layer: a scrape measures nothing of itself.
+//! the HTTP semantic conventions, child of a valid `traceparent`. `/health` is neither traced
+//! nor counted, and `/metrics` is added after this layer: a scrape measures nothing of itself.
 //!
 //! axum applies a layer to each route's service separately, so each instance of `Observed`
 //! serves one route and keeps that route's series once found (`Shared::series`): the request
@@ -135,18 +135,24 @@ where
         let matched = request.extensions().get::<MatchedPath>().cloned();
         let route = matched.as_ref().map(MatchedPath::as_str);
         let method = request.method().clone();
-        let span = tracing::info_span!(
-            "HTTP request",
-            otel.name = %SpanName(&method, route),
-            otel.kind = "server",
-            http.request.method = method.as_str(),
-            url.path = request.uri().path(),
-            http.route = route,
-            network.protocol.version = protocol_version(request.version()),
-            server.port = self.shared.port,
-            http.response.status_code = Empty,
-            otel.status_code = Empty,
-        );
+        // Probes are neither traced nor counted (contracts/telemetry.md).
+        let probe = matches!(route, Some("/health" | "/metrics"));
+        let span = if probe {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!(
+                "HTTP request",
+                otel.name = %SpanName(&method, route),
+                otel.kind = "server",
+                http.request.method = method.as_str(),
+                url.path = request.uri().path(),
+                http.route = route,
+                network.protocol.version = protocol_version(request.version()),
+                server.port = self.shared.port,
+                http.response.status_code = Empty,
+                otel.status_code = Empty,
+            )
+        };
         if !span.is_disabled() {
             trace::follow_parent(&span, request.headers());
         }

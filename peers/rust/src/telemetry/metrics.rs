@@ -199,10 +199,11 @@ where
     server::only("GET, HEAD", get(move || async move { scrape(&metrics) }))
 }
 
-/// What `--metrics-port` serves: `/metrics`, and 404 elsewhere.
+/// What `--metrics-port` serves: `/metrics` and `/health` (as the C service's), 404 elsewhere.
 pub fn scrape_router(metrics: Arc<Metrics>) -> Router {
     Router::new()
         .route("/metrics", scrape_route(metrics))
+        .route("/health", server::health_route())
         .fallback(|| async { server::error(StatusCode::NOT_FOUND, "not_found") })
 }
 
@@ -347,39 +348,45 @@ impl RouteSeries {
     }
 }
 
-/// The methods of the grpc workload, as `grpc_method` names them; any other path is `OTHER`.
-pub const GRPC_METHODS: [(&str, &str); 4] = [
-    ("/stackbench.v1.Ticks/Stream", "Stream"),
-    ("/stackbench.v1.Ticks/Quote", "Quote"),
-    ("/grpc.health.v1.Health/Check", "Check"),
-    ("/grpc.health.v1.Health/Watch", "Watch"),
+/// The methods of the grpc workload: path, then the `grpc_type`, `grpc_service` and
+/// `grpc_method` labels as go-grpc-middleware writes them; any other path is `OTHER`.
+pub const GRPC_METHODS: [(&str, &str, &str, &str); 4] = [
+    ("/stackbench.v1.Ticks/Stream", "server_stream", "stackbench.v1.Ticks", "Stream"),
+    ("/stackbench.v1.Ticks/Quote", "unary", "stackbench.v1.Ticks", "Quote"),
+    ("/grpc.health.v1.Health/Check", "unary", "grpc.health.v1.Health", "Check"),
+    ("/grpc.health.v1.Health/Watch", "server_stream", "grpc.health.v1.Health", "Watch"),
 ];
 
-/// The names of the gRPC status codes, by number, as `grpc_code` writes them.
+/// The names of the gRPC status codes, by number, as `grpc_code` writes them: grpc-go's
+/// (`InvalidArgument`, `Canceled`), which go-grpc-middleware's dashboards expect.
 pub const GRPC_CODES: [&str; 17] = [
     "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
+    "Canceled",
+    "Unknown",
+    "InvalidArgument",
+    "DeadlineExceeded",
+    "NotFound",
+    "AlreadyExists",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "FailedPrecondition",
+    "Aborted",
+    "OutOfRange",
+    "Unimplemented",
+    "Internal",
+    "Unavailable",
+    "DataLoss",
+    "Unauthenticated",
 ];
+
+/// A method's labels: `grpc_type`, `grpc_service`, `grpc_method`.
+const METHOD_LABELS: [&str; 3] = ["grpc_type", "grpc_service", "grpc_method"];
 
 /// The `grpc_server_*` families.
 pub struct GrpcFamilies {
     started: IntCounterVec,
     handled: IntCounterVec,
+    msg_received: IntCounterVec,
     msg_sent: IntCounterVec,
     handling: HistogramVec,
     /// Per entry of `GRPC_METHODS`, then `OTHER`: its series, found at its first call.
@@ -393,25 +400,31 @@ impl GrpcFamilies {
                 r,
                 "grpc_server_started_total",
                 "Calls started.",
-                &["grpc_method"],
+                &METHOD_LABELS,
             ),
             handled: counter_vec(
                 r,
                 "grpc_server_handled_total",
                 "Calls ended, by status.",
-                &["grpc_method", "grpc_code"],
+                &["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
+            ),
+            msg_received: counter_vec(
+                r,
+                "grpc_server_msg_received_total",
+                "Request messages received.",
+                &METHOD_LABELS,
             ),
             msg_sent: counter_vec(
                 r,
                 "grpc_server_msg_sent_total",
                 "Messages sent.",
-                &["grpc_method"],
+                &METHOD_LABELS,
             ),
             handling: histogram_vec(
                 r,
                 "grpc_server_handling_seconds",
                 "From a call's start to its trailers queued.",
-                &["grpc_method"],
+                &METHOD_LABELS,
             ),
             methods: Default::default(),
         }
@@ -421,15 +434,20 @@ impl GrpcFamilies {
     pub fn method(&self, path: &str) -> Arc<MethodSeries> {
         let index = GRPC_METHODS
             .iter()
-            .position(|(p, _)| *p == path)
+            .position(|(p, ..)| *p == path)
             .unwrap_or(GRPC_METHODS.len());
         let series = self.methods[index].get_or_init(|| {
-            let name = GRPC_METHODS.get(index).map_or(OTHER, |(_, name)| name);
+            let (kind, service, name) = GRPC_METHODS
+                .get(index)
+                .map_or(("unknown", OTHER, OTHER), |&(_, k, s, m)| (k, s, m));
+            let labels = [kind, service, name];
             Arc::new(MethodSeries {
                 name,
-                started: self.started.with_label_values(&[name]),
-                msg_sent: self.msg_sent.with_label_values(&[name]),
-                handling: self.handling.with_label_values(&[name]),
+                labels,
+                started: self.started.with_label_values(&labels),
+                msg_received: self.msg_received.with_label_values(&labels),
+                msg_sent: self.msg_sent.with_label_values(&labels),
+                handling: self.handling.with_label_values(&labels),
                 handled_family: self.handled.clone(),
                 handled: Default::default(),
             })
@@ -441,7 +459,9 @@ impl GrpcFamilies {
 /// One gRPC method's series.
 pub struct MethodSeries {
     name: &'static str,
+    labels: [&'static str; 3],
     pub started: IntCounter,
+    pub msg_received: IntCounter,
     pub msg_sent: IntCounter,
     pub handling: Histogram,
     handled_family: IntCounterVec,
@@ -459,8 +479,9 @@ impl MethodSeries {
         let code = code.min(GRPC_CODES.len() - 1);
         self.handled[code]
             .get_or_init(|| {
+                let [kind, service, method] = self.labels;
                 self.handled_family
-                    .with_label_values(&[self.name, GRPC_CODES[code]])
+                    .with_label_values(&[kind, service, method, GRPC_CODES[code]])
             })
             .inc();
     }
@@ -586,10 +607,10 @@ mod tests {
         stream.handled(99);
         let text = text(&metrics);
         for line in [
-            r#"grpc_server_started_total{grpc_method="Stream"} 1"#,
-            r#"grpc_server_handled_total{grpc_code="OK",grpc_method="Stream"} 1"#,
-            r#"grpc_server_handled_total{grpc_code="INVALID_ARGUMENT",grpc_method="Stream"} 1"#,
-            r#"grpc_server_handled_total{grpc_code="UNAUTHENTICATED",grpc_method="Stream"} 1"#,
+            r#"grpc_server_started_total{grpc_method="Stream",grpc_service="stackbench.v1.Ticks",grpc_type="server_stream"} 1"#,
+            r#"grpc_server_handled_total{grpc_code="OK",grpc_method="Stream",grpc_service="stackbench.v1.Ticks",grpc_type="server_stream"} 1"#,
+            r#"grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="Stream",grpc_service="stackbench.v1.Ticks",grpc_type="server_stream"} 1"#,
+            r#"grpc_server_handled_total{grpc_code="Unauthenticated",grpc_method="Stream",grpc_service="stackbench.v1.Ticks",grpc_type="server_stream"} 1"#,
         ] {
             assert!(text.lines().any(|l| l == line), "{line}: {text}");
         }
