@@ -198,6 +198,7 @@ peers:
 	@$(MAKE) -s -C peers
 
 bench: stackbench
+	scripts/install.sh --bench
 	bench/run_all.sh
 
 # The two commands of README.md: each installs what is missing, builds, then runs.

@@ -6,7 +6,7 @@
 # the generator's own CPU per call, and how many calls each generator makes per CPU second
 # beside ours (the load side must stay leaner than the service it measures).
 #   bench/grpc_load.sh [SECONDS]    env: SERVER_CPU (0), LOAD_CPU (1), CONNS (4), STREAMS (16)
-# ghz and h2load come from scripts/install.sh (.tools/bin/ghz, Debian's nghttp2-client).
+# ghz and h2load come from scripts/install.sh --bench (.tools/bin/ghz, Debian's nghttp2-client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -19,7 +19,7 @@ GHZ=.tools/bin/ghz
 make -s stackbench >/dev/null
 for t in "$GHZ" "$(command -v h2load || true)"; do
     if [ -z "$t" ] || [ ! -x "$t" ]; then
-        echo "bench: ghz or h2load missing: scripts/install.sh brings both" >&2
+        echo "bench: ghz or h2load missing: scripts/install.sh --bench brings both" >&2
         exit 1
     fi
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what stackbench needs to build, test and benchmark, from Debian's packages.
 # Idempotent and quiet: when everything is there it prints nothing and exits 0.
-#   scripts/install.sh          everything (build, tests, peers, benchmarks)
+#   scripts/install.sh          what the build, the tests, the peers and `stackbench run` need
+#   scripts/install.sh --bench  that, and the anchors only the benchmarks run (ghz: `make bench`)
 #   scripts/install.sh --check  only report what is missing (exit 1 if anything is)
 set -euo pipefail
 
@@ -46,9 +47,11 @@ tools_bin="$root/.tools/bin"
 # downloads (about 150 modules) on top.
 go_tools=(h2spec:scripts/tools:github.com/summerwind/h2spec/cmd/h2spec
           grpcurl:scripts/tools:github.com/fullstorydev/grpcurl/cmd/grpcurl
-          ghz:scripts/tools/ghz:github.com/bojand/ghz/cmd/ghz
           promtool:scripts/tools/promtool:github.com/prometheus/prometheus/cmd/promtool
           otelcol:scripts/tools/otelcol:.)
+# ghz is bench/'s alone (bench/grpc_load.sh): built with --bench only, which saves `make check`
+# and `make run` its build (about 2 minutes of CPU from an empty Go build cache).
+[ "${1:-}" = "--bench" ] && go_tools+=(ghz:scripts/tools/ghz:github.com/bojand/ghz/cmd/ghz)
 missing_tools=()
 for t in "${go_tools[@]}"; do
     # Rebuilt when its module's go.sum is newer than the binary (a version changed).
