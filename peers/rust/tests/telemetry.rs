@@ -593,16 +593,39 @@ async fn grpc_metrics_on_the_metrics_port() {
     let metrics = service.metrics.unwrap();
     assert_eq!(http(metrics, "GET", "/other", &[], "").await.status, 404);
     let m = scrape_at(metrics).await;
-    let method = |name| [("grpc_method", name)];
+    // go-grpc-middleware's labels: the method's type, service and name (then the code).
+    let labels = |name| match name {
+        "Stream" => ("server_stream", "stackbench.v1.Ticks"),
+        "Quote" => ("unary", "stackbench.v1.Ticks"),
+        _ => ("unary", "grpc.health.v1.Health"),
+    };
+    let method = |name| {
+        let (kind, service) = labels(name);
+        [
+            ("grpc_type", kind),
+            ("grpc_service", service),
+            ("grpc_method", name),
+        ]
+    };
     let handled = |name, code| {
+        let (kind, service) = labels(name);
         m.value(
             "grpc_server_handled_total",
-            &[("grpc_method", name), ("grpc_code", code)],
+            &[
+                ("grpc_type", kind),
+                ("grpc_service", service),
+                ("grpc_method", name),
+                ("grpc_code", code),
+            ],
         )
     };
     assert_eq!(m.value("grpc_server_started_total", &method("Quote")), 3.0);
     assert_eq!(handled("Quote", "OK"), 2.0);
-    assert_eq!(handled("Quote", "INVALID_ARGUMENT"), 1.0);
+    assert_eq!(handled("Quote", "InvalidArgument"), 1.0);
+    assert_eq!(
+        m.value("grpc_server_msg_received_total", &method("Quote")),
+        3.0
+    );
     assert_eq!(m.value("grpc_server_msg_sent_total", &method("Quote")), 2.0);
     assert_eq!(m.value("grpc_server_started_total", &method("Stream")), 2.0);
     assert_eq!(handled("Stream", "OK"), 2.0);

@@ -351,10 +351,30 @@ impl RouteSeries {
 /// The methods of the grpc workload: path, then the `grpc_type`, `grpc_service` and
 /// `grpc_method` labels as go-grpc-middleware writes them; any other path is `OTHER`.
 pub const GRPC_METHODS: [(&str, &str, &str, &str); 4] = [
-    ("/stackbench.v1.Ticks/Stream", "server_stream", "stackbench.v1.Ticks", "Stream"),
-    ("/stackbench.v1.Ticks/Quote", "unary", "stackbench.v1.Ticks", "Quote"),
-    ("/grpc.health.v1.Health/Check", "unary", "grpc.health.v1.Health", "Check"),
-    ("/grpc.health.v1.Health/Watch", "server_stream", "grpc.health.v1.Health", "Watch"),
+    (
+        "/stackbench.v1.Ticks/Stream",
+        "server_stream",
+        "stackbench.v1.Ticks",
+        "Stream",
+    ),
+    (
+        "/stackbench.v1.Ticks/Quote",
+        "unary",
+        "stackbench.v1.Ticks",
+        "Quote",
+    ),
+    (
+        "/grpc.health.v1.Health/Check",
+        "unary",
+        "grpc.health.v1.Health",
+        "Check",
+    ),
+    (
+        "/grpc.health.v1.Health/Watch",
+        "server_stream",
+        "grpc.health.v1.Health",
+        "Watch",
+    ),
 ];
 
 /// The names of the gRPC status codes, by number, as `grpc_code` writes them: grpc-go's
