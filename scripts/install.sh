@@ -36,7 +36,9 @@ command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=
 # (bench/), promtool (`promtool check metrics` on every service's /metrics:
 # tests/integration/test_metrics.c), otelcol (below). ghz, promtool and otelcol have modules of their own, so that their
 # dependencies do not move the others'. They are built after the Debian packages, which bring
-# Go when it is missing.
+# Go when it is missing. A fourth field is the build's tags: promtool is built without
+# Prometheus's service discovery plugins (its own remove_all_sd tag; `check metrics` does not use
+# them), 3.0 minutes of CPU instead of 7.9 from empty caches (measured 2026-12-02).
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools_bin="$root/.tools/bin"
 # otelcol (tests/integration/test_traces.c) is our own build of the OpenTelemetry Collector,
@@ -47,7 +49,7 @@ tools_bin="$root/.tools/bin"
 # downloads (about 150 modules) on top.
 go_tools=(h2spec:scripts/tools:github.com/summerwind/h2spec/cmd/h2spec
           grpcurl:scripts/tools:github.com/fullstorydev/grpcurl/cmd/grpcurl
-          promtool:scripts/tools/promtool:github.com/prometheus/prometheus/cmd/promtool
+          promtool:scripts/tools/promtool:github.com/prometheus/prometheus/cmd/promtool:remove_all_sd
           otelcol:scripts/tools/otelcol:.)
 # ghz is bench/'s alone (bench/grpc_load.sh): built with --bench only, which saves `make check`
 # and `make run` its build (about 2 minutes of CPU from an empty Go build cache).
@@ -74,9 +76,11 @@ build_tools() {
     mkdir -p "$tools_bin"
     for t in "${missing_tools[@]}"; do
         local name=${t%%:*} rest=${t#*:}
-        local mod=${rest%%:*} pkg=${rest#*:}
+        local mod=${rest%%:*} pkg=${rest#*:} tags=""
+        # NAME:MODULE:PACKAGE[:TAGS]
+        if [ "${pkg#*:}" != "$pkg" ]; then tags=${pkg#*:}; pkg=${pkg%%:*}; fi
         echo "install: $name (go install $pkg, pinned by $mod/go.mod)" >&2
-        (cd "$root/$mod" && GOBIN="$tools_bin" "$go" install "$pkg")
+        (cd "$root/$mod" && GOBIN="$tools_bin" "$go" install ${tags:+-tags "$tags"} "$pkg")
         touch "$tools_bin/$name"
     done
 }
