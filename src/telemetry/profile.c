@@ -209,6 +209,28 @@ static int cmp_stack(const void *a, const void *b)
     return strcmp(((const prof_stack_t *)a)->stack, ((const prof_stack_t *)b)->stack);
 }
 
+/* The next line of text[len] from *at (its end, '\n' excluded, in *n), *at moved past it;
+ * false at the end. */
+static bool next_line(const char *text, size_t len, size_t *at, const char **s, size_t *n)
+{
+    if (*at >= len)
+        return false;
+    const char *nl = memchr(text + *at, '\n', len - *at);
+    size_t end = nl ? (size_t)(nl - text) : len;
+    *s = text + *at;
+    *n = end - *at;
+    *at = end + 1;
+    return true;
+}
+
+/* The folder's stacks are p's: its slots freed, the stacks sorted. */
+static void folder_done(folder_t *f, prof_t *p, int rc)
+{
+    free(f->slots);
+    if (rc == 0 && p->n)
+        qsort(p->stacks, p->n, sizeof *p->stacks, cmp_stack);
+}
+
 int prof_fold(const char *text, size_t len, prof_t *p, char *err, size_t errlen)
 {
     prof_free(p);
@@ -219,13 +241,8 @@ int prof_fold(const char *text, size_t len, prof_t *p, char *err, size_t errlen)
     int nframes = 0;
     bool in_sample = false;
     int rc = 0;
-    size_t lineno = 0;
-    for (size_t at = 0; at < len && rc == 0;) {
-        const char *nl = memchr(text + at, '\n', len - at);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        const char *s = text + at;
-        size_t n = end - at;
-        at = end + 1;
+    size_t lineno = 0, at = 0, n;
+    for (const char *s; rc == 0 && next_line(text, len, &at, &s, &n);) {
         lineno++;
         size_t k = 0;
         while (k < n && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r'))
@@ -259,9 +276,7 @@ int prof_fold(const char *text, size_t len, prof_t *p, char *err, size_t errlen)
     if (rc != 0 && err[0] == 0)
         snprintf(err, errlen, "out of memory folding %zu stacks", p->n);
     buf_free(&scratch);
-    free(f.slots);
-    if (rc == 0 && p->n)
-        qsort(p->stacks, p->n, sizeof *p->stacks, cmp_stack);
+    folder_done(&f, p, rc);
     return rc;
 }
 
@@ -337,13 +352,8 @@ int prof_read_folded(const char *text, size_t len, prof_t *p, char *err, size_t 
     p->period_ns = NS_PER_S / PROF_HZ;
     folder_t f = {.p = p};
     int rc = 0;
-    size_t lineno = 0;
-    for (size_t at = 0; at < len && rc == 0;) {
-        const char *nl = memchr(text + at, '\n', len - at);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        const char *s = text + at;
-        size_t n = end - at;
-        at = end + 1;
+    size_t lineno = 0, at = 0, n;
+    for (const char *s; rc == 0 && next_line(text, len, &at, &s, &n);) {
         lineno++;
         while (n && (s[n - 1] == '\r' || s[n - 1] == ' '))
             n--;
@@ -368,9 +378,7 @@ int prof_read_folded(const char *text, size_t len, prof_t *p, char *err, size_t 
             rc = -1;
         }
     }
-    free(f.slots);
-    if (rc == 0 && p->n)
-        qsort(p->stacks, p->n, sizeof *p->stacks, cmp_stack);
+    folder_done(&f, p, rc);
     return rc;
 }
 
