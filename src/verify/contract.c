@@ -293,9 +293,15 @@ static int parse_count(const char *v, size_t n, const char *what, long long max,
 {
     long long x = 0;
     size_t i = 0;
-    for (; i < n && v[i] >= '0' && v[i] <= '9' && x <= max; i++)
-        x = x * 10 + (v[i] - '0');
-    if (n == 0 || i != n || x > max) {
+    int over = 0;
+    for (; i < n && v[i] >= '0' && v[i] <= '9' && !over; i++) {
+        int d = v[i] - '0';
+        if (x > (max - d) / 10)
+            over = 1;
+        else
+            x = x * 10 + d;
+    }
+    if (n == 0 || i != n || over) {
         snprintf(w->why, sizeof w->why, "%s: a number 0..%lld, got '%.*s'", what, max,
                  (int)(n < 40 ? n : 40), v);
         return -1;

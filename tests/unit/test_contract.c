@@ -431,6 +431,14 @@ TEST(a_call_becomes_its_request)
     contract_free(&held);
 }
 
+TEST(a_count_takes_its_largest)
+{
+    contract_case_t *c = parse_ok("call: /x/y\ncancel-after: 4611686018427387903\n");
+    CHECK(c && c->calls);
+    CHECK(step(c, 0, STEP_CALL)->cancel_after == INT64_MAX / 2);
+    contract_free(&held);
+}
+
 TEST(a_call_names_its_method_or_posts)
 {
     contract_case_t *c = parse_ok("call: GET /\ncall: /x\n");
@@ -562,6 +570,15 @@ TEST(grpc_checks_refused_where_they_mean_nothing)
                   "t: line 2: end-stream: yes or no, got 'maybe'");
     CHECK_REFUSED("call: /x/y\ncancel-after: -1\n",
                   "t: line 2: cancel-after: a number 0..4611686018427387903, got '-1'");
+    /* digits past the largest: refused, never wrapped (a fuzzed input overflowed here) */
+    CHECK_REFUSED("call: /x/y\ncancel-after: 99999999999999999999999\n",
+                  "t: line 2: cancel-after: a number 0..4611686018427387903, got "
+                  "'99999999999999999999999'");
+    CHECK_REFUSED("call: /x/y\ncancel-after: 4611686018427387904\n",
+                  "t: line 2: cancel-after: a number 0..4611686018427387903, got "
+                  "'4611686018427387904'");
+    CHECK_REFUSED("call: /x/y\nexpect: 200\nmessages: 100000001\n",
+                  "t: line 3: messages: a number 0..100000000, got '100000001'");
     /* the checks of a gRPC answer need the expect of a call */
     CHECK_REFUSED("send: x\nexpect: 200\ngrpc-status: 0\n",
                   "t: line 3: grpc-status: only for the expect of a call");
